@@ -1,0 +1,64 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The data path: CLMDB -> LMDB (safe wrapper) -> EventLog (domain-agnostic log)
+// -> LeadDomain (events, lifecycle; no I/O) -> LeadEngine (store, ingest, projections)
+// -> LeadLedgerCLI -> leadledger (thin @main).
+let package = Package(
+    name: "LeadLedger",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "leadledger", targets: ["leadledger"]),
+        .library(name: "EventLog", targets: ["EventLog"]),
+        .library(name: "LeadDomain", targets: ["LeadDomain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // Debian's liblmdb-dev, through pkg-config. Only the LMDB target imports it.
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        .target(name: "LMDB", dependencies: ["CLMDB"]),
+        .target(name: "LedgerJSON"),
+        .target(
+            name: "EventLog",
+            dependencies: ["LMDB", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(name: "LeadDomain", dependencies: ["LedgerJSON"]),
+        .target(name: "LeadEngine", dependencies: ["EventLog", "LeadDomain", "LedgerJSON", "LMDB"]),
+        .target(
+            name: "LeadLedgerCLI",
+            dependencies: [
+                "LeadEngine", "EventLog", "LeadDomain", "LedgerJSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "leadledger",
+            dependencies: ["LeadLedgerCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        .target(name: "TestSupport", dependencies: ["EventLog", "LeadDomain", "LeadEngine", "LMDB", "LedgerJSON"], path: "Tests/TestSupport"),
+        .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"]),
+        .testTarget(name: "LedgerJSONTests", dependencies: ["LedgerJSON"]),
+        .testTarget(name: "EventLogTests", dependencies: ["EventLog", "TestSupport"]),
+        .testTarget(name: "LeadDomainTests", dependencies: ["LeadDomain", "LedgerJSON", "TestSupport"]),
+        .testTarget(
+            name: "LeadLedgerCLITests",
+            dependencies: ["LeadLedgerCLI", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON"]
+        ),
+        .testTarget(name: "LeadEngineTests", dependencies: ["LeadEngine", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON"]),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    target.swiftSettings = settings
+}

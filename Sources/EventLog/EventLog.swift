@@ -1,0 +1,310 @@
+import Crypto
+import Foundation
+import LMDB
+
+/// The append-only log: gapless positions from 1, a per-stream index, a durable idempotency
+/// index, a SHA-256 hash chain, checkpoints — all in one LMDB environment.
+///
+/// Writes go through a single writer thread with group commit: concurrent appends are queued,
+/// stored together in one write transaction, and each caller is answered after the commit is
+/// durable. Reads run on the caller's thread in short read transactions.
+public final class EventLog: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var environment = Environment.Options()
+        /// The most records the writer stores in one transaction (several requests are
+        /// combined up to this; a single larger request still commits in one transaction).
+        public var maxRecordsPerCommit = 100_000
+        public init() {}
+    }
+
+    public let environment: Environment
+    let tables: Tables
+    private let writer: Writer
+
+    struct Tables {
+        /// position (big-endian u64) → record
+        let events: Table
+        /// id key → position
+        let ids: Table
+        /// stream → positions (duplicate keys, fixed-size big-endian values, in log order)
+        let streams: Table
+        /// checkpoint name → position
+        let checkpoints: Table
+    }
+
+    /// Opens (creating if needed) the log in directory `path`. `makeHook`, if given, builds
+    /// the hook that validates and projects inside every write transaction; it may open its
+    /// own tables in the environment.
+    public init(path: String, options: Options = Options(), makeHook: ((Environment) throws -> any AppendHook)? = nil) throws {
+        let environment = try Environment(path: path, options: options.environment)
+        do {
+            let tables = Tables(
+                events: try environment.table("events"),
+                ids: try environment.table("ids"),
+                streams: try environment.table("streams", options: [.duplicateKeys, .fixedSizeValues]),
+                checkpoints: try environment.table("checkpoints"))
+            let hook = try makeHook?(environment)
+            let tip = try environment.read { txn in try Self.readTip(txn, tables) }
+            self.environment = environment
+            self.tables = tables
+            self.writer = Writer(environment: environment, tables: tables, hook: hook, tip: tip, maxRecordsPerCommit: options.maxRecordsPerCommit)
+        } catch {
+            environment.close()
+            throw error
+        }
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Stops the writer (after the queued appends are done) and closes the environment.
+    public func close() {
+        writer.stop()
+        environment.close()
+    }
+
+    private static func readTip(_ txn: ReadTransaction, _ tables: Tables) throws -> Writer.Tip {
+        try txn.withCursor(tables.events) { cursor in
+            guard let last = try cursor.last() else { return Writer.Tip(position: 0, hash: .genesis) }
+            let position = UInt64(bigEndianBytes: last.key)
+            guard let view = RecordFormat.view(position: position, bytes: last.value) else {
+                throw LogError.corruptRecord(position: position)
+            }
+            return Writer.Tip(position: position, hash: ChainHash(bytes: view.hash))
+        }
+    }
+
+    // MARK: Appending
+
+    /// Appends `records` in order, in one durable transaction (possibly shared with other
+    /// callers' records), and returns one outcome per record.
+    public func append(_ records: [PendingRecord]) async throws -> [AppendOutcome] {
+        try await withCheckedThrowingContinuation { continuation in
+            writer.submit(records) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// The blocking form of `append`, for callers that are not async (the CLI's bulk ingest).
+    public func appendAndWait(_ records: [PendingRecord]) throws -> [AppendOutcome] {
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox()
+        writer.submit(records) { result in
+            box.result = result
+            done.signal()
+        }
+        done.wait()
+        return try box.result!.get()
+    }
+
+    /// Queues `records` and calls `completion` on the writer thread after the commit. Lets a
+    /// producer parse the next batch while this one is being written.
+    public func submit(_ records: [PendingRecord], completion: @escaping @Sendable (Result<[AppendOutcome], any Error>) -> Void) {
+        writer.submit(records, completion: completion)
+    }
+
+    // MARK: Reading
+
+    /// The position of the last record, 0 for an empty log.
+    public var lastPosition: UInt64 {
+        get throws {
+            try environment.read { txn in
+                try txn.withCursor(tables.events) { cursor in
+                    try cursor.last().map { UInt64(bigEndianBytes: $0.key) } ?? 0
+                }
+            }
+        }
+    }
+
+    /// Calls `body` for every record from `start` through `end` (inclusive), in order. Reads
+    /// in chunks of `chunkSize` records, each in its own short read transaction, so a long
+    /// scan neither pins pages nor holds the whole log in memory. Returns the last position
+    /// visited (or `start - 1` if none).
+    @discardableResult
+    public func forEach(from start: UInt64 = 1, through end: UInt64 = .max, chunkSize: Int = 16_384, _ body: (RecordView) throws -> Void) throws -> UInt64 {
+        var next = max(start, 1)
+        var last = next - 1
+        while next <= end {
+            let visited = try environment.read { txn -> Int in
+                try txn.withCursor(tables.events) { cursor in
+                    var count = 0
+                    var entry = try next.withBigEndianBytes { try cursor.seek(atLeast: $0) }
+                    while let current = entry, count < chunkSize {
+                        let position = UInt64(bigEndianBytes: current.key)
+                        if position > end { break }
+                        guard let view = RecordFormat.view(position: position, bytes: current.value) else {
+                            throw LogError.corruptRecord(position: position)
+                        }
+                        try body(view)
+                        last = position
+                        count += 1
+                        entry = try cursor.next()
+                    }
+                    return count
+                }
+            }
+            if visited == 0 { break }
+            next = last + 1
+        }
+        return last
+    }
+
+    /// Up to `limit` records from position `start`, copied out of the map.
+    public func records(from start: UInt64, limit: Int) throws -> [StoredRecord] {
+        var result: [StoredRecord] = []
+        try forEach(from: start, through: start &+ UInt64(max(limit, 0)) &- 1, chunkSize: max(limit, 1)) { result.append($0.copy()) }
+        return result
+    }
+
+    public func record(at position: UInt64) throws -> StoredRecord? {
+        try environment.read { txn in
+            try position.withBigEndianBytes { key in
+                try txn.get(tables.events, key: key).map { bytes in
+                    guard let view = RecordFormat.view(position: position, bytes: bytes) else {
+                        throw LogError.corruptRecord(position: position)
+                    }
+                    return view.copy()
+                }
+            }
+        }
+    }
+
+    /// The positions of a stream's records, in log order.
+    public func positions(stream: String) throws -> [UInt64] {
+        try environment.read { txn in try Self.positions(stream: stream, txn: txn, tables: tables) }
+    }
+
+    static func positions(stream: String, txn: some TransactionReading, tables: Tables) throws -> [UInt64] {
+        try txn.withCursor(tables.streams) { cursor in
+            try stream.withUTF8Bytes { key in
+                guard try cursor.seek(key) != nil else { return [] }
+                var positions: [UInt64] = []
+                positions.reserveCapacity(try cursor.duplicateCount())
+                var block = try cursor.multiple()
+                while let values = block {
+                    for offset in stride(from: 0, to: values.count, by: 8) {
+                        positions.append(UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: values[offset..<offset + 8])))
+                    }
+                    block = try cursor.nextMultiple()
+                }
+                return positions
+            }
+        }
+    }
+
+    /// Calls `body` with each record of `stream`, in log order, within one read transaction.
+    public func forEach(stream: String, _ body: (RecordView) throws -> Void) throws {
+        try environment.read { txn in
+            let positions = try Self.positions(stream: stream, txn: txn, tables: tables)
+            for position in positions {
+                guard let bytes = try position.withBigEndianBytes({ try txn.get(tables.events, key: $0) }),
+                      let view = RecordFormat.view(position: position, bytes: bytes)
+                else {
+                    throw LogError.corruptRecord(position: position)
+                }
+                try body(view)
+            }
+        }
+    }
+
+    /// A stream's records, copied out of the map.
+    public func records(stream: String) throws -> [StoredRecord] {
+        var result: [StoredRecord] = []
+        try forEach(stream: stream) { result.append($0.copy()) }
+        return result
+    }
+
+    /// How many records a stream holds (its version for `expectedVersion`).
+    public func version(ofStream stream: String) throws -> Int {
+        try environment.read { txn in try Self.streamVersion(stream, txn: txn, tables: tables) }
+    }
+
+    static func streamVersion(_ stream: String, txn: some TransactionReading, tables: Tables) throws -> Int {
+        try txn.withCursor(tables.streams) { cursor in
+            try stream.withUTF8Bytes { key in
+                try cursor.seek(key) == nil ? 0 : cursor.duplicateCount()
+            }
+        }
+    }
+
+    /// The position of the record with this id, if the log has it.
+    public func position(ofID id: String) throws -> UInt64? {
+        try environment.read { txn in
+            try id.withUTF8Bytes { bytes in
+                try IDKey.withKey(bytes) { key in
+                    try txn.get(tables.ids, key: key).map { UInt64(bigEndianBytes: $0) }
+                }
+            }
+        }
+    }
+
+    /// How many distinct streams the log has.
+    public func streamCount() throws -> Int {
+        try environment.read { txn in
+            try txn.withCursor(tables.streams) { cursor in
+                var count = 0
+                var entry = try cursor.first()
+                while entry != nil {
+                    count += 1
+                    entry = try cursor.nextKey()
+                }
+                return count
+            }
+        }
+    }
+
+    // MARK: Checkpoints
+
+    /// The position a named consumer (a projection) has processed through; 0 if none.
+    public func checkpoint(_ name: String) throws -> UInt64 {
+        try environment.read { txn in try Self.checkpoint(name, in: txn, tables: tables) }
+    }
+
+    static func checkpoint(_ name: String, in txn: some TransactionReading, tables: Tables) throws -> UInt64 {
+        try name.withUTF8Bytes { key in
+            try txn.get(tables.checkpoints, key: key).map { UInt64(bigEndianBytes: $0) } ?? 0
+        }
+    }
+
+    /// Records, inside a write transaction, that `name` has processed through `position`, so
+    /// that the checkpoint commits atomically with the consumer's own writes.
+    public func setCheckpoint(_ name: String, to position: UInt64, in txn: WriteTransaction) throws {
+        try name.withUTF8Bytes { key in
+            try position.withBigEndianBytes { value in
+                try txn.put(tables.checkpoints, key: key, value: value)
+            }
+        }
+    }
+
+    /// Every named checkpoint with its position.
+    public func checkpoints() throws -> [String: UInt64] {
+        try environment.read { txn in
+            try txn.withCursor(tables.checkpoints) { cursor in
+                var result: [String: UInt64] = [:]
+                var entry = try cursor.first()
+                while let current = entry {
+                    result[String(decoding: current.key, as: UTF8.self)] = UInt64(bigEndianBytes: current.value)
+                    entry = try cursor.next()
+                }
+                return result
+            }
+        }
+    }
+}
+
+/// Errors of the log itself (the LMDB layer throws `LMDBError`).
+public enum LogError: Error, CustomStringConvertible, Equatable {
+    case corruptRecord(position: UInt64)
+    case closed
+
+    public var description: String {
+        switch self {
+        case .corruptRecord(let position): return "the record at position \(position) is corrupt (its layout cannot be read)"
+        case .closed: return "the event log is closed"
+        }
+    }
+}
+
+final class ResultBox: @unchecked Sendable {
+    var result: Result<[AppendOutcome], any Error>?
+}

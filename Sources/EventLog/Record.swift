@@ -1,0 +1,195 @@
+import Crypto
+import LMDB
+
+/// What a caller hands the log: an idempotency key, the stream (for LeadLedger: the lead) the
+/// record belongs to, and an opaque payload. The log knows nothing else about it.
+public struct PendingRecord: Sendable {
+    /// Unique per record across the whole log; a second append with the same id stores
+    /// nothing and is reported as a duplicate.
+    public var id: String
+    /// The stream the record belongs to; `records(stream:)` reads a stream in log order.
+    public var stream: String
+    public var payload: [UInt8]
+    /// When set, the record is stored only if the stream holds exactly this many records
+    /// before it (optimistic concurrency); otherwise the outcome is `.conflict`.
+    public var expectedVersion: Int?
+    /// Anything the append hook wants to see again without decoding the payload (for
+    /// LeadLedger, the already-parsed event). Not stored.
+    public var attachment: (any Sendable)?
+
+    public init(id: String, stream: String, payload: [UInt8], expectedVersion: Int? = nil, attachment: (any Sendable)? = nil) {
+        self.id = id
+        self.stream = stream
+        self.payload = payload
+        self.expectedVersion = expectedVersion
+        self.attachment = attachment
+    }
+}
+
+/// What became of one pending record.
+public enum AppendOutcome: Sendable, Hashable {
+    case appended(position: UInt64)
+    /// The id was already in the log, at this position; nothing was stored.
+    case duplicate(position: UInt64)
+    /// The append hook refused the record, for this reason; nothing was stored.
+    case rejected(reason: String)
+    /// `expectedVersion` did not match the stream's version.
+    case conflict(expected: Int, actual: Int)
+
+    public var position: UInt64? {
+        if case .appended(let position) = self { return position }
+        return nil
+    }
+}
+
+/// A stored record viewed in place in the memory map: valid only inside the closure that
+/// receives it. Decoding the payload from here avoids copying it.
+public struct RecordView {
+    public let position: UInt64
+    /// Milliseconds since 1970-01-01T00:00:00Z when the log stored the record.
+    public let recordedAt: Int64
+    public let hash: UnsafeRawBufferPointer
+    public let id: UnsafeRawBufferPointer
+    public let stream: UnsafeRawBufferPointer
+    public let payload: UnsafeRawBufferPointer
+    /// The bytes the hash covers, after the hash itself.
+    let body: UnsafeRawBufferPointer
+    let formatVersion: UInt8
+
+    public var idString: String { String(decoding: id, as: UTF8.self) }
+    public var streamString: String { String(decoding: stream, as: UTF8.self) }
+
+    public func copy() -> StoredRecord {
+        StoredRecord(
+            position: position, recordedAt: recordedAt, hash: Array(hash),
+            id: idString, stream: streamString, payload: Array(payload))
+    }
+}
+
+/// A stored record, copied out of the map.
+public struct StoredRecord: Sendable, Hashable {
+    public let position: UInt64
+    public let recordedAt: Int64
+    public let hash: [UInt8]
+    public let id: String
+    public let stream: String
+    public let payload: [UInt8]
+}
+
+/// The on-disk layout of a record (the value under its big-endian position key):
+///
+///     u8      format version (1)
+///     [32]    SHA-256( previous hash ‖ position (BE u64) ‖ format version ‖ body )
+///     body:   i64 LE recordedAt ms ‖ u16 LE id length ‖ id ‖ u16 LE stream length ‖ stream ‖ payload
+///
+/// The first record's previous hash is 32 zero bytes.
+enum RecordFormat {
+    static let version: UInt8 = 1
+    static let hashSize = 32
+    static let headerSize = 1 + hashSize
+    static let maxKeyBytes = 480
+
+    static func size(idBytes: Int, streamBytes: Int, payloadBytes: Int) -> Int {
+        headerSize + 8 + 2 + idBytes + 2 + streamBytes + payloadBytes
+    }
+
+    /// Writes a whole record into `out` (exactly `size(...)` bytes) and returns its hash.
+    static func write(
+        into out: UnsafeMutableRawBufferPointer, position: UInt64, previousHash: ChainHash,
+        recordedAt: Int64, id: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer
+    ) -> ChainHash {
+        var offset = 0
+        out.storeBytes(of: version, toByteOffset: 0, as: UInt8.self)
+        offset = headerSize
+        out.storeBytes(of: recordedAt.littleEndian, toByteOffset: offset, as: Int64.self)
+        offset += 8
+        out.storeBytes(of: UInt16(id.count).littleEndian, toByteOffset: offset, as: UInt16.self)
+        offset += 2
+        UnsafeMutableRawBufferPointer(rebasing: out[offset..<offset + id.count]).copyMemory(from: id)
+        offset += id.count
+        out.storeBytes(of: UInt16(stream.count).littleEndian, toByteOffset: offset, as: UInt16.self)
+        offset += 2
+        UnsafeMutableRawBufferPointer(rebasing: out[offset..<offset + stream.count]).copyMemory(from: stream)
+        offset += stream.count
+        UnsafeMutableRawBufferPointer(rebasing: out[offset..<offset + payload.count]).copyMemory(from: payload)
+        let body = UnsafeRawBufferPointer(rebasing: out[headerSize...])
+        let digest = chainHash(previous: previousHash, position: position, formatVersion: version, body: body)
+        digest.withBytes { hash in
+            UnsafeMutableRawBufferPointer(rebasing: out[1..<headerSize]).copyMemory(from: hash)
+        }
+        return digest
+    }
+
+    static func chainHash(previous: ChainHash, position: UInt64, formatVersion: UInt8, body: UnsafeRawBufferPointer) -> ChainHash {
+        var hasher = SHA256()
+        previous.withBytes { hasher.update(bufferPointer: $0) }
+        withUnsafeBytes(of: position.bigEndian) { hasher.update(bufferPointer: $0) }
+        withUnsafeBytes(of: formatVersion) { hasher.update(bufferPointer: $0) }
+        hasher.update(bufferPointer: body)
+        return hasher.finalize().withUnsafeBytes { ChainHash(bytes: $0) }
+    }
+
+    /// Parses a stored value; `nil` when its structure is broken (lengths that overrun).
+    static func view(position: UInt64, bytes: UnsafeRawBufferPointer) -> RecordView? {
+        guard bytes.count >= headerSize + 12 else { return nil }
+        let version = bytes[0]
+        var offset = headerSize
+        let recordedAt = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self))
+        offset += 8
+        let idCount = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+        offset += 2
+        guard offset + idCount + 2 <= bytes.count else { return nil }
+        let id = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + idCount])
+        offset += idCount
+        let streamCount = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+        offset += 2
+        guard offset + streamCount <= bytes.count else { return nil }
+        let stream = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + streamCount])
+        offset += streamCount
+        return RecordView(
+            position: position, recordedAt: recordedAt,
+            hash: UnsafeRawBufferPointer(rebasing: bytes[1..<headerSize]),
+            id: id, stream: stream,
+            payload: UnsafeRawBufferPointer(rebasing: bytes[offset...]),
+            body: UnsafeRawBufferPointer(rebasing: bytes[headerSize...]),
+            formatVersion: version)
+    }
+}
+
+/// A SHA-256 value of the chain, kept inline (no allocation per record).
+struct ChainHash: Equatable, Sendable {
+    /// The hash before the first record.
+    static let genesis = ChainHash(words: (0, 0, 0, 0))
+
+    private var words: (UInt64, UInt64, UInt64, UInt64)
+
+    private init(words: (UInt64, UInt64, UInt64, UInt64)) { self.words = words }
+
+    init(bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count == 32, "a chain hash is 32 bytes")
+        words = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: bytes) }
+    }
+
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: words, body)
+    }
+
+    static func == (lhs: ChainHash, rhs: ChainHash) -> Bool {
+        lhs.words == rhs.words
+    }
+}
+
+/// The key under which an id is indexed: its UTF-8 bytes, or for ids longer than LMDB's key
+/// limit allows comfortably, 0xFF followed by their SHA-256 (0xFF never occurs in UTF-8, so
+/// the two forms cannot collide).
+enum IDKey {
+    static func withKey<R>(_ id: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        if id.count <= 255 {
+            return try body(id)
+        }
+        var bytes: [UInt8] = [0xFF]
+        bytes.append(contentsOf: SHA256.hash(data: id))
+        return try bytes.withUnsafeBytes(body)
+    }
+}

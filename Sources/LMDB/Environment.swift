@@ -1,0 +1,224 @@
+import CLMDB
+import Foundation
+import Synchronization
+
+/// An LMDB environment: one directory holding a memory map of named tables.
+///
+/// - Opened with `MDB_NOTLS`, so read transactions are not tied to threads.
+/// - A process may open a given directory once at a time (LMDB forbids more); a second
+///   `Environment(path:)` for the same directory throws `LMDBError.Code.alreadyOpen`.
+/// - The map starts at `Options.mapSize` and doubles when a write transaction hits
+///   `MDB_MAP_FULL`: the transaction is aborted, the map grown with no transaction active in
+///   this process, and the write body run again.
+/// - Every transaction is closure-scoped (`read { }`, `write { }`) and synchronous: it
+///   begins and ends on the calling thread and never crosses an `await`.
+public final class Environment: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// Initial map size in bytes. LMDB's own default is 1 MiB; ours is 1 GiB, which costs
+        /// only address space (the file grows with the data).
+        public var mapSize: Int = 1 << 30
+        /// Upper bound for automatic growth.
+        public var maxMapSize: Int = 1 << 40
+        public var maxTables: Int = 32
+        public var maxReaders: Int = 126
+        /// `false` skips the fsync at commit (`MDB_NOSYNC`): only for throwaway stores.
+        public var durable: Bool = true
+
+        public init() {}
+    }
+
+    public let path: String
+    let env: OpaquePointer
+    /// Held shared by every transaction, exclusively while the map is resized, so that
+    /// `mdb_env_set_mapsize` never runs with a transaction active in this process.
+    private let resizeLock = ReadWriteLock()
+    private let state: Mutex<State>
+    private let options: Options
+
+    private struct State {
+        var isOpen = true
+        var tables: [String: Table] = [:]
+    }
+
+    private static let openPaths = Mutex<Set<String>>([])
+
+    public init(path: String, options: Options = Options()) throws(LMDBError) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw LMDBError(code: .system(EACCES), call: "mkdir \(path)")
+        }
+        let canonical = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
+        let claimed = Environment.openPaths.withLock { $0.insert(canonical).inserted }
+        guard claimed else { throw LMDBError(code: .alreadyOpen, call: "mdb_env_open \(canonical)") }
+
+        var handle: OpaquePointer?
+        do throws(LMDBError) {
+            try check(mdb_env_create(&handle), "mdb_env_create")
+            guard let handle else { throw LMDBError(code: .invalid, call: "mdb_env_create") }
+            do throws(LMDBError) {
+                try check(mdb_env_set_maxdbs(handle, MDB_dbi(options.maxTables)), "mdb_env_set_maxdbs")
+                try check(mdb_env_set_maxreaders(handle, UInt32(options.maxReaders)), "mdb_env_set_maxreaders")
+                try check(mdb_env_set_mapsize(handle, options.mapSize), "mdb_env_set_mapsize")
+                var flags = UInt32(MDB_NOTLS)
+                if !options.durable { flags |= UInt32(MDB_NOSYNC) }
+                try check(mdb_env_open(handle, canonical, flags, 0o644), "mdb_env_open \(canonical)")
+                // Clear reader slots left behind by processes that died (e.g. SIGKILL).
+                var dead: Int32 = 0
+                try check(mdb_reader_check(handle, &dead), "mdb_reader_check")
+            } catch {
+                mdb_env_close(handle)
+                throw error
+            }
+            self.env = handle
+        } catch {
+            _ = Environment.openPaths.withLock { $0.remove(canonical) }
+            throw error
+        }
+        self.path = canonical
+        self.options = options
+        self.state = Mutex(State())
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Closes the environment. Every transaction must have ended.
+    public func close() {
+        let wasOpen = state.withLock { state -> Bool in
+            defer { state.isOpen = false }
+            return state.isOpen
+        }
+        guard wasOpen else { return }
+        resizeLock.withWriteLock {
+            mdb_env_close(env)
+        }
+        _ = Environment.openPaths.withLock { $0.remove(path) }
+    }
+
+    /// The current size of the memory map in bytes.
+    public var mapSize: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        return info.me_mapsize
+    }
+
+    /// Flushes the map to disk (useful after writes with `durable == false`).
+    public func sync() throws(LMDBError) {
+        try check(mdb_env_sync(env, 1), "mdb_env_sync")
+    }
+
+    // MARK: Tables
+
+    /// Opens (and creates if needed) a named table. Tables are opened once and cached.
+    public func table(_ name: String, options: Table.Options = []) throws -> Table {
+        if let cached = state.withLock({ $0.tables[name] }) {
+            return cached
+        }
+        let table = try write { txn -> Table in
+            var dbi: MDB_dbi = 0
+            try check(mdb_dbi_open(txn.txn, name, UInt32(options.rawValue) | UInt32(MDB_CREATE), &dbi), "mdb_dbi_open \(name)")
+            return Table(dbi: dbi, name: name, options: options)
+        }
+        state.withLock { $0.tables[name] = table }
+        return table
+    }
+
+    // MARK: Transactions
+
+    /// Runs `body` in a read-only transaction, on this thread. Keep it short: a long-lived
+    /// reader pins pages and makes the file grow.
+    public func read<R>(_ body: (ReadTransaction) throws -> R) throws -> R {
+        try resizeLock.withReadLock {
+            let txn = try beginTransaction(readOnly: true)
+            defer { mdb_txn_abort(txn) }
+            return try body(ReadTransaction(txn: txn))
+        }
+    }
+
+    /// Runs `body` in a write transaction and commits it, on this thread. A thrown error
+    /// aborts the transaction. If the map is full, the transaction is aborted, the map grown
+    /// and `body` run again from the start: it must not have effects outside the transaction
+    /// that a second run would repeat.
+    public func write<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
+        while true {
+            do {
+                return try resizeLock.withReadLock {
+                    let raw = try beginTransaction(readOnly: false)
+                    let txn = WriteTransaction(txn: raw)
+                    let result: R
+                    do {
+                        result = try body(txn)
+                        if let failure = txn.failure.value { throw failure }
+                    } catch {
+                        mdb_txn_abort(raw)
+                        // A failed put poisons the transaction even if the body caught it.
+                        if let failure = txn.failure.value, failure.code == .mapFull {
+                            throw failure
+                        }
+                        throw error
+                    }
+                    try check(mdb_txn_commit(raw), "mdb_txn_commit")
+                    return result
+                }
+            } catch let error as LMDBError where error.code == .mapFull {
+                try grow()
+            }
+        }
+    }
+
+    private func beginTransaction(readOnly: Bool) throws(LMDBError) -> OpaquePointer {
+        guard state.withLock({ $0.isOpen }) else { throw LMDBError(code: .closed, call: "mdb_txn_begin") }
+        var txn: OpaquePointer?
+        var rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
+        if rc == MDB_MAP_RESIZED {
+            // Another process grew the map: adopt its size (set_mapsize(0)) and retry. We
+            // hold the shared lock; LMDB permits this call while no transaction of ours is
+            // active, and a failed begin leaves none.
+            try check(mdb_env_set_mapsize(env, 0), "mdb_env_set_mapsize")
+            rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
+        }
+        try check(rc, "mdb_txn_begin")
+        guard let txn else { throw LMDBError(code: .invalid, call: "mdb_txn_begin") }
+        return txn
+    }
+
+    private func grow() throws(LMDBError) {
+        try resizeLock.withWriteLock { () throws(LMDBError) in
+            let current = mapSize
+            guard current < options.maxMapSize else {
+                throw LMDBError(code: .mapFull, call: "grow map beyond \(options.maxMapSize) bytes")
+            }
+            let next = min(current * 2, options.maxMapSize)
+            try check(mdb_env_set_mapsize(env, next), "mdb_env_set_mapsize")
+        }
+    }
+}
+
+/// A pthread read-write lock: shared by transactions, exclusive for map resizing.
+final class ReadWriteLock: @unchecked Sendable {
+    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
+
+    init() {
+        lock = .allocate(capacity: 1)
+        pthread_rwlock_init(lock, nil)
+    }
+
+    deinit {
+        pthread_rwlock_destroy(lock)
+        lock.deallocate()
+    }
+
+    func withReadLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body()
+    }
+
+    func withWriteLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body()
+    }
+}

@@ -1,0 +1,216 @@
+import LedgerJSON
+
+/// The compact stored form of an event's payload. The id and the lead are not repeated here:
+/// the log keeps them as the record's id and stream.
+///
+///     u8      codec version (1)
+///     u8      event type code
+///     i64 LE  at, microseconds since the epoch
+///     value   actor: a string or null
+///     value   data: an object
+///
+/// A value is a tag byte and its content: 0 null, 1 false, 2 true, 3 f64 LE, 4 string
+/// (varint length, UTF-8), 5 array (varint count, values), 6 object (varint count, then
+/// key and value per member), 7 i32 LE (integral numbers that fit, the common case).
+/// A key is one byte: 0x80 + n for the n-th well-known name, else its length (< 0x7F) and
+/// bytes, or 0x7F, a varint length and bytes.
+public enum EventCodec {
+    public static let version: UInt8 = 1
+
+    /// Member names common enough to store as one byte. Append only: the index is stored.
+    static let knownKeys: [String] = [
+        "channel", "campaign", "content", "url", "medium", "source",
+        "email", "firstName", "lastName", "title", "company", "domain", "industry", "employees",
+        "annualRevenue", "country", "region", "reason", "note", "from", "to", "score",
+        "rulesVersion", "by", "recycle", "opportunity", "amount", "currency", "outcome", "version",
+    ]
+    static let knownKeyCodes: [String: UInt8] = Dictionary(
+        uniqueKeysWithValues: knownKeys.enumerated().map { ($1, UInt8(0x80 + $0)) })
+
+    public static func encode(_ event: Envelope) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + event.data.count * 24)
+        out.append(version)
+        out.append(event.type.code)
+        withUnsafeBytes(of: event.at.microseconds.littleEndian) { out.append(contentsOf: $0) }
+        if let actor = event.actor {
+            writeString(actor, into: &out)
+        } else {
+            out.append(Tag.null)
+        }
+        writeObject(event.data, into: &out)
+        return out
+    }
+
+    /// The type and time of a stored event, without decoding the rest.
+    public static func header(_ payload: UnsafeRawBufferPointer) throws(CodecError) -> (type: EventType, at: Timestamp) {
+        guard payload.count >= 10, payload[0] == version else { throw CodecError("unknown payload version or truncated header") }
+        guard let type = EventType(code: payload[1]) else { throw CodecError("unknown event type code \(payload[1])") }
+        let at = Int64(littleEndian: payload.loadUnaligned(fromByteOffset: 2, as: Int64.self))
+        return (type, Timestamp(microseconds: at))
+    }
+
+    public static func decode(_ payload: UnsafeRawBufferPointer, id: String, lead: String) throws(CodecError) -> Envelope {
+        let (type, at) = try header(payload)
+        var reader = Reader(bytes: payload, index: 10)
+        let actor: String?
+        switch try reader.readValue() {
+        case .string(let value): actor = value
+        case .null: actor = nil
+        default: throw CodecError("actor is neither a string nor null")
+        }
+        guard case .object(let data) = try reader.readValue() else { throw CodecError("data is not an object") }
+        guard reader.index == payload.count else { throw CodecError("trailing bytes after the event") }
+        return Envelope(id: id, type: type, lead: type.isLeadEvent ? lead : nil, at: at, actor: actor, data: data)
+    }
+
+    enum Tag {
+        static let null: UInt8 = 0
+        static let `false`: UInt8 = 1
+        static let `true`: UInt8 = 2
+        static let double: UInt8 = 3
+        static let string: UInt8 = 4
+        static let array: UInt8 = 5
+        static let object: UInt8 = 6
+        static let int32: UInt8 = 7
+    }
+
+    static func writeValue(_ value: JSONValue, into out: inout [UInt8]) {
+        switch value {
+        case .null: out.append(Tag.null)
+        case .bool(let flag): out.append(flag ? Tag.true : Tag.false)
+        case .number(let number):
+            if let small = Int32(exactly: number) {
+                out.append(Tag.int32)
+                withUnsafeBytes(of: small.littleEndian) { out.append(contentsOf: $0) }
+            } else {
+                out.append(Tag.double)
+                withUnsafeBytes(of: number.bitPattern.littleEndian) { out.append(contentsOf: $0) }
+            }
+        case .string(let string): writeString(string, into: &out)
+        case .array(let elements):
+            out.append(Tag.array)
+            writeVarint(elements.count, into: &out)
+            for element in elements { writeValue(element, into: &out) }
+        case .object(let object): writeObject(object, into: &out)
+        }
+    }
+
+    static func writeObject(_ object: JSONObject, into out: inout [UInt8]) {
+        out.append(Tag.object)
+        writeVarint(object.count, into: &out)
+        for member in object {
+            if let code = knownKeyCodes[member.key] {
+                out.append(code)
+            } else {
+                let count = member.key.utf8.count
+                if count < 0x7F {
+                    out.append(UInt8(count))
+                } else {
+                    out.append(0x7F)
+                    writeVarint(count, into: &out)
+                }
+                out.append(contentsOf: member.key.utf8)
+            }
+            writeValue(member.value, into: &out)
+        }
+    }
+
+    static func writeString(_ string: String, into out: inout [UInt8]) {
+        out.append(Tag.string)
+        writeVarint(string.utf8.count, into: &out)
+        out.append(contentsOf: string.utf8)
+    }
+
+    static func writeVarint(_ value: Int, into out: inout [UInt8]) {
+        var rest = UInt64(value)
+        while rest >= 0x80 {
+            out.append(UInt8(rest & 0x7F) | 0x80)
+            rest >>= 7
+        }
+        out.append(UInt8(rest))
+    }
+
+    struct Reader {
+        let bytes: UnsafeRawBufferPointer
+        var index: Int
+
+        mutating func byte() throws(CodecError) -> UInt8 {
+            guard index < bytes.count else { throw CodecError("truncated payload") }
+            defer { index += 1 }
+            return bytes[index]
+        }
+
+        mutating func varint() throws(CodecError) -> Int {
+            var result: UInt64 = 0
+            var shift: UInt64 = 0
+            while true {
+                let b = try byte()
+                result |= UInt64(b & 0x7F) << shift
+                if b < 0x80 { break }
+                shift += 7
+                guard shift < 64 else { throw CodecError("varint overflow") }
+            }
+            guard result <= UInt64(bytes.count) else { throw CodecError("length \(result) beyond the payload") }
+            return Int(result)
+        }
+
+        mutating func utf8(count: Int) throws(CodecError) -> String {
+            guard index + count <= bytes.count else { throw CodecError("truncated string") }
+            defer { index += count }
+            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[index..<index + count]), as: UTF8.self)
+        }
+
+        mutating func fixed<T: FixedWidthInteger>(_: T.Type) throws(CodecError) -> T {
+            let size = MemoryLayout<T>.size
+            guard index + size <= bytes.count else { throw CodecError("truncated number") }
+            defer { index += size }
+            return T(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: T.self))
+        }
+
+        mutating func readValue(depth: Int = 0) throws(CodecError) -> JSONValue {
+            guard depth <= 64 else { throw CodecError("nesting too deep") }
+            switch try byte() {
+            case Tag.null: return .null
+            case Tag.false: return .bool(false)
+            case Tag.true: return .bool(true)
+            case Tag.int32: return .number(Double(try fixed(Int32.self)))
+            case Tag.double: return .number(Double(bitPattern: try fixed(UInt64.self)))
+            case Tag.string: return .string(try utf8(count: try varint()))
+            case Tag.array:
+                let count = try varint()
+                var elements: [JSONValue] = []
+                elements.reserveCapacity(count)
+                for _ in 0..<count { elements.append(try readValue(depth: depth + 1)) }
+                return .array(elements)
+            case Tag.object:
+                let count = try varint()
+                var members: [(key: String, value: JSONValue)] = []
+                members.reserveCapacity(count)
+                for _ in 0..<count {
+                    let keyByte = try byte()
+                    let key: String
+                    if keyByte >= 0x80 {
+                        let index = Int(keyByte - 0x80)
+                        guard index < knownKeys.count else { throw CodecError("unknown key code \(keyByte)") }
+                        key = knownKeys[index]
+                    } else if keyByte == 0x7F {
+                        key = try utf8(count: try varint())
+                    } else {
+                        key = try utf8(count: Int(keyByte))
+                    }
+                    members.append((key: key, value: try readValue(depth: depth + 1)))
+                }
+                return .object(JSONObject(members))
+            case let tag:
+                throw CodecError("unknown value tag \(tag)")
+            }
+        }
+    }
+}
+
+public struct CodecError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    init(_ message: String) { self.message = message }
+    public var description: String { "cannot decode stored event: \(message)" }
+}

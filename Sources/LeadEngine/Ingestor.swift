@@ -1,0 +1,237 @@
+import Dispatch
+import EventLog
+import LeadDomain
+import LedgerJSON
+
+/// What an ingest run did.
+public struct IngestSummary: Sendable, Equatable {
+    public var appended = 0
+    public var duplicates = 0
+    public var rejected = 0
+    /// Lines read (blank lines excluded).
+    public var lines = 0
+
+    public init() {}
+
+    public static func += (lhs: inout IngestSummary, rhs: IngestSummary) {
+        lhs.appended += rhs.appended
+        lhs.duplicates += rhs.duplicates
+        lhs.rejected += rhs.rejected
+        lhs.lines += rhs.lines
+    }
+}
+
+public struct IngestProgress: Sendable {
+    public var path: String
+    public var lines: Int
+    public var bytes: Int
+    public var totalBytes: Int?
+    public var summary: IngestSummary
+}
+
+public enum InputFormat: String, Sendable, CaseIterable {
+    case jsonl
+    case csv
+}
+
+/// Ingest stopped on a failure of the store (not of the input): what was stored before it
+/// stays stored, and a re-run skips it as duplicates.
+public struct IngestFailure: Error, CustomStringConvertible {
+    public var path: String
+    /// The first line of the batch that failed.
+    public var line: Int
+    public var summary: IngestSummary
+    public var underlying: any Error
+
+    public var description: String {
+        let stored = summary.appended == 0
+            ? "nothing from \(path) was stored"
+            : "\(summary.appended) events were stored before it; re-running the same input skips them as duplicates"
+        return "storing the batch starting at \(path) line \(line) failed: \(underlying) — \(stored)"
+    }
+}
+
+/// Streams events from a JSONL (or CSV) input into the store: parses and validates each line,
+/// appends in large batches (parsing the next batch while the writer commits the previous
+/// one), and sends every refused line, with its number and the reason, to a rejects file.
+public final class Ingestor {
+    public let store: LeadStore
+    public var format: InputFormat
+    public var batchSize: Int
+    /// How many batches may be queued at the writer while the next one is parsed.
+    public var maxInFlight = 2
+
+    public init(store: LeadStore, format: InputFormat = .jsonl, batchSize: Int = 20_000) {
+        self.store = store
+        self.format = format
+        self.batchSize = max(1, batchSize)
+    }
+
+    /// A batch parsed from consecutive lines, waiting for its commit.
+    private final class Batch: @unchecked Sendable {
+        var records: [PendingRecord] = []
+        /// For each record: its line number and where its raw text sits in `raw`.
+        var lines: [(number: Int, range: Range<Int>)] = []
+        var raw: [UInt8] = []
+        let done = DispatchSemaphore(value: 0)
+        var result: Result<[AppendOutcome], any Error>?
+    }
+
+    /// Ingests one input (`-` for standard input). `rejects` receives every refused line.
+    public func ingest(path: String, rejects: RejectWriter, progress: ((IngestProgress) -> Void)? = nil) throws -> IngestSummary {
+        let reader = try LineReader(path: path)
+        var csv: CSVEventReader? = format == .csv ? CSVEventReader() : nil
+        var summary = IngestSummary()
+        var inFlight: [Batch] = []
+        var batch = Batch()
+
+        func settle(_ finished: Batch) throws {
+            finished.done.wait()
+            switch finished.result! {
+            case .success(let outcomes):
+                for (outcome, line) in zip(outcomes, finished.lines) {
+                    switch outcome {
+                    case .appended: summary.appended += 1
+                    case .duplicate: summary.duplicates += 1
+                    case .rejected(let reason):
+                        summary.rejected += 1
+                        try rejects.reject(path: reader.path, line: line.number, reason: reason, raw: finished.raw[line.range])
+                    case .conflict(let expected, let actual):
+                        summary.rejected += 1
+                        try rejects.reject(path: reader.path, line: line.number, reason: "the lead has \(actual) events, expected \(expected)", raw: finished.raw[line.range])
+                    }
+                }
+            case .failure(let error):
+                throw IngestFailure(path: reader.path, line: finished.lines.first?.number ?? reader.lineNumber, summary: summary, underlying: error)
+            }
+        }
+
+        func submit() throws {
+            guard !batch.records.isEmpty else { return }
+            let submitted = batch
+            store.log.submit(submitted.records) { result in
+                submitted.result = result
+                submitted.done.signal()
+            }
+            inFlight.append(submitted)
+            batch = Batch()
+            while inFlight.count >= maxInFlight {
+                try settle(inFlight.removeFirst())
+            }
+            progress?(IngestProgress(path: reader.path, lines: reader.lineNumber, bytes: reader.bytesRead, totalBytes: reader.totalBytes, summary: summary))
+        }
+
+        do {
+            // Each line yields whether it counts as an input line (not blank, not a CSV header).
+            while let counted = try reader.nextLine({ line -> Bool in
+                if Self.isBlank(line) { return false }
+                let parsed: Result<Envelope, EnvelopeError>
+                if csv != nil {
+                    guard let row = csv!.event(fromLine: line) else { return false }
+                    parsed = row
+                } else {
+                    parsed = Result { () throws(EnvelopeError) in try Self.parseJSONLine(line) }
+                }
+                switch parsed {
+                case .success(let event):
+                    let start = batch.raw.count
+                    batch.raw.append(contentsOf: line)
+                    batch.lines.append((reader.lineNumber, start..<batch.raw.count))
+                    batch.records.append(LeadStore.pending(event))
+                case .failure(let error):
+                    summary.rejected += 1
+                    try rejects.reject(path: reader.path, line: reader.lineNumber, reason: error.description, raw: line)
+                }
+                return true
+            }) {
+                if counted { summary.lines += 1 }
+                if batch.records.count >= batchSize { try submit() }
+            }
+            try submit()
+            while !inFlight.isEmpty {
+                try settle(inFlight.removeFirst())
+            }
+        } catch {
+            // Let the batches already queued finish (they may commit), so the summary in the
+            // error counts everything that was stored.
+            for pending in inFlight {
+                pending.done.wait()
+                if case .success(let outcomes)? = pending.result {
+                    summary.appended += outcomes.filter { $0.position != nil }.count
+                }
+            }
+            if var failure = error as? IngestFailure {
+                failure.summary = summary
+                throw failure
+            }
+            throw error
+        }
+        progress?(IngestProgress(path: reader.path, lines: reader.lineNumber, bytes: reader.bytesRead, totalBytes: reader.totalBytes, summary: summary))
+        return summary
+    }
+
+    static func isBlank(_ line: UnsafeRawBufferPointer) -> Bool {
+        line.allSatisfy { $0 == 0x20 || $0 == 0x09 }
+    }
+
+    /// One JSONL line to a validated event.
+    public static func parseJSONLine(_ line: UnsafeRawBufferPointer) throws(EnvelopeError) -> Envelope {
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(line)
+        } catch {
+            throw EnvelopeError(field: nil, error.description)
+        }
+        return try Envelope(json: json)
+    }
+}
+
+/// Writes refused lines as JSONL — `{"file","line","reason","input"}` — so that nothing is
+/// lost: fix the lines and ingest the file again. The file is created (truncated) on the
+/// first reject only.
+public final class RejectWriter {
+    public let path: String
+    private var handle: UnsafeMutablePointer<FILE>?
+    public private(set) var count = 0
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    deinit {
+        close()
+    }
+
+    public func reject(path input: String, line: Int, reason: String, raw: some Collection<UInt8>) throws {
+        if handle == nil {
+            guard let opened = fopen(path, "w") else {
+                throw LineReader.Failure(path: path, errno: errno)
+            }
+            handle = opened
+        }
+        let record: JSONValue = [
+            "file": .string(input), "line": .integer(line), "reason": .string(reason),
+            "input": .string(String(decoding: raw, as: UTF8.self)),
+        ]
+        var bytes: [UInt8] = []
+        JSONWriter.write(record, into: &bytes)
+        bytes.append(0x0A)
+        guard fwrite(bytes, 1, bytes.count, handle) == bytes.count else {
+            throw LineReader.Failure(path: path, errno: errno)
+        }
+        count += 1
+    }
+
+    public func close() {
+        if let handle {
+            fclose(handle)
+            self.handle = nil
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

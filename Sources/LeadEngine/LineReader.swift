@@ -1,0 +1,113 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a file descriptor line by line in large blocks, handing out each line as bytes
+/// (without its `\n` or `\r\n`) with its 1-based number. Memory stays at about one block,
+/// whatever the input's size.
+public final class LineReader {
+    public struct Failure: Error, CustomStringConvertible {
+        public let path: String
+        public let errno: Int32
+        public var description: String { "cannot read \(path): \(String(cString: strerror(errno)))" }
+    }
+
+    public let path: String
+    private let fd: Int32
+    private let ownsDescriptor: Bool
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var start = 0
+    private var end = 0
+    private var eof = false
+    public private(set) var lineNumber = 0
+    /// Bytes consumed so far (for progress).
+    public private(set) var bytesRead = 0
+    /// The file's size when known (regular files), for progress.
+    public let totalBytes: Int?
+
+    /// Opens `path`, or standard input for `-`.
+    public init(path: String, blockSize: Int = 1 << 20) throws {
+        if path == "-" {
+            fd = 0
+            ownsDescriptor = false
+            self.path = "<stdin>"
+            totalBytes = nil
+        } else {
+            let opened = open(path, O_RDONLY)
+            guard opened >= 0 else { throw Failure(path: path, errno: errno) }
+            var info = stat()
+            if fstat(opened, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+                close(opened)
+                throw Failure(path: path, errno: EISDIR)
+            }
+            fd = opened
+            ownsDescriptor = true
+            self.path = path
+            totalBytes = (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : nil
+        }
+        buffer = .allocate(byteCount: blockSize, alignment: 16)
+    }
+
+    deinit {
+        buffer.deallocate()
+        if ownsDescriptor { close(fd) }
+    }
+
+    /// Calls `body` with the next line; returns `false` at the end of the input. The bytes
+    /// are valid only during the call.
+    public func nextLine<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        while true {
+            if start < end, let newline = memchr(buffer.baseAddress! + start, 0x0A, end - start) {
+                let lineEnd = buffer.baseAddress!.distance(to: newline)
+                let line = trimCR(start, lineEnd)
+                bytesRead += lineEnd + 1 - start
+                start = lineEnd + 1
+                lineNumber += 1
+                return try body(line)
+            }
+            if eof {
+                guard start < end else { return nil }
+                let line = trimCR(start, end)
+                bytesRead += end - start
+                start = end
+                lineNumber += 1
+                return try body(line)
+            }
+            try fill()
+        }
+    }
+
+    private func trimCR(_ from: Int, _ to: Int) -> UnsafeRawBufferPointer {
+        var to = to
+        if to > from, buffer[to - 1] == 0x0D { to -= 1 }
+        return UnsafeRawBufferPointer(rebasing: buffer[from..<to])
+    }
+
+    private func fill() throws {
+        // Move the partial line to the front; grow the buffer if a single line fills it.
+        if start > 0 {
+            let pending = end - start
+            if pending > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: pending) }
+            start = 0
+            end = pending
+        }
+        if end == buffer.count {
+            let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count * 2, alignment: 16)
+            bigger.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: end)
+            buffer.deallocate()
+            buffer = bigger
+        }
+        while true {
+            let count = read(fd, buffer.baseAddress! + end, buffer.count - end)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw Failure(path: path, errno: errno)
+            }
+            if count == 0 { eof = true }
+            end += count
+            return
+        }
+    }
+}

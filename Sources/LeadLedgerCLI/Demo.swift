@@ -1,0 +1,119 @@
+import ArgumentParser
+import EventLog
+import Foundation
+import LeadDomain
+import LeadEngine
+import LedgerJSON
+
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run LeadLedger end to end on a generated data set, in a demo store.",
+        discussion: """
+            Generates a realistic B2B lead history, ingests it, shows that a second ingest \
+            stores nothing twice, verifies the log and tells one lead's story. Uses \
+            ./leadledger-demo unless --store is given; the demo store is recreated each run.
+            """)
+
+    static let marker = ".leadledger-demo"
+
+    @Option(help: ArgumentHelp("The demo store directory (recreated each run).", valueName: "DIR"))
+    var store: String = "./leadledger-demo"
+
+    @Option(help: "How many leads to generate.")
+    var leads: Int = 5_000
+
+    @Option(help: "The generator's seed.")
+    var seed: UInt64 = 42
+
+    func validate() throws {
+        guard leads > 0 else { throw ValidationError("--leads must be at least 1") }
+    }
+
+    func run() throws {
+        try prepareStore()
+        let dataFile = (store as NSString).appendingPathComponent("demo-events.jsonl")
+        let progress = Progress()
+
+        section("1. Generate \(leads.grouped) leads (seed \(seed))")
+        var count = 0
+        try writeJSONL(to: dataFile) { write in
+            try Generator(leads: leads, seed: seed).generate { event in
+                try write(event)
+                count += 1
+                if count % 10_000 == 0 { progress.update("generating: \(count.grouped) events") }
+            }
+        }
+        progress.finish()
+        print("wrote \(count.grouped) events to \(dataFile)")
+
+        let leadStore = try LeadStore(path: store)
+        defer { leadStore.close() }
+        let ingestor = Ingestor(store: leadStore)
+        let rejects = RejectWriter(path: dataFile + ".rejects.jsonl")
+
+        section("2. Ingest them")
+        let started = Date()
+        let first = try ingestor.ingest(path: dataFile, rejects: rejects) { state in
+            progress.update("ingesting: \(state.lines.grouped) lines, \(state.summary.appended.grouped) appended")
+        }
+        progress.finish()
+        let seconds = Date().timeIntervalSince(started)
+        print("appended \(first.appended.grouped), duplicates \(first.duplicates.grouped), rejected \(first.rejected.grouped) in \(String(format: "%.2f", seconds)) s")
+
+        section("3. Ingest the same file again: every event is already in the log")
+        let second = try ingestor.ingest(path: dataFile, rejects: rejects)
+        print("appended \(second.appended.grouped), duplicates \(second.duplicates.grouped), rejected \(second.rejected.grouped)")
+
+        section("4. Verify the hash chain and the indexes")
+        let report = try leadStore.log.verify { position in progress.update("verifying: \(Int(position).grouped)") }
+        progress.finish()
+        print(report.isValid ? "ok: \(Int(report.records).grouped) events verified" : "FAILED: \(report.failure!)")
+
+        section("5. One lead's story (L-000007)")
+        for record in try leadStore.log.records(stream: "L-000007") {
+            let event = try LeadStore.event(from: record)
+            let detail = event.data.members.prefix(3).map { "\($0.key)=\(JSONWriter.render($0.value))" }.joined(separator: " ")
+            print("#\(record.position)  \(event.at.rfc3339)  \(event.type.rawValue.padding(toLength: 26, withPad: " ", startingAt: 0)) \(event.actor ?? "-")  \(detail)")
+        }
+        print("\nTry: leadledger verify --store \(store)")
+        if !report.isValid { throw ExitCode.failure }
+    }
+
+    private func section(_ title: String) {
+        print("\n== \(title)")
+    }
+
+    /// The demo only ever deletes a directory it created itself (it leaves a marker file).
+    private func prepareStore() throws {
+        let manager = FileManager.default
+        if manager.fileExists(atPath: store) {
+            let contents = (try? manager.contentsOfDirectory(atPath: store)) ?? []
+            guard contents.isEmpty || contents.contains(Self.marker) else {
+                throw CLIError("\(store) exists and is not a demo store; pass --store with a new directory")
+            }
+            try manager.removeItem(atPath: store)
+        }
+        try manager.createDirectory(atPath: store, withIntermediateDirectories: true)
+        _ = manager.createFile(atPath: (store as NSString).appendingPathComponent(Self.marker), contents: Data())
+    }
+}
+
+/// Writes events as JSONL through a buffered file handle.
+func writeJSONL(to path: String, _ body: ((Envelope) throws -> Void) throws -> Void) throws {
+    guard let file = fopen(path, "w") else { throw CLIError("cannot write \(path): \(String(cString: strerror(errno)))") }
+    defer { fclose(file) }
+    var buffer: [UInt8] = []
+    buffer.reserveCapacity(1 << 20)
+    func flush() throws {
+        guard fwrite(buffer, 1, buffer.count, file) == buffer.count else {
+            throw CLIError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+    try body { event in
+        JSONWriter.write(event.json, into: &buffer)
+        buffer.append(0x0A)
+        if buffer.count > 1 << 20 { try flush() }
+    }
+    try flush()
+}

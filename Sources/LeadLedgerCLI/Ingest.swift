@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import LeadEngine
+import LedgerJSON
+
+struct Ingest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Append events from JSONL (or CSV) files or stdin to the log.",
+        discussion: """
+            Every line is validated; valid lines are stored, an event id already in the log \
+            is skipped as a duplicate, and every refused line goes, with its line number and \
+            the reason, to the rejects file (default <input>.rejects.jsonl, or \
+            ./stdin.rejects.jsonl for stdin). Exit code: 0 when nothing was rejected, 2 when \
+            some lines were rejected (the rest is stored), 1 on a failure.
+            """)
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Argument(help: ArgumentHelp("Input files; - or nothing reads stdin.", valueName: "FILE"))
+    var files: [String] = []
+
+    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp(
+        "jsonl or csv: the input's format (default: csv for *.csv files, else jsonl); table or json: the summary's format (default: table). May be given twice, e.g. --format csv --format json.",
+        valueName: "FORMAT"))
+    var format: [IngestFormatArgument] = []
+
+    @Option(help: ArgumentHelp("Where refused lines go (one file for all inputs).", valueName: "FILE"))
+    var rejects: String?
+
+    func validate() throws {
+        if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("stdin (-) can be read only once") }
+        if format.filter(\.isInput).count > 1 { throw ValidationError("give one input format: jsonl or csv") }
+        if format.filter({ !$0.isInput }).count > 1 { throw ValidationError("give one summary format: table or json") }
+    }
+
+    private var summaryAsJSON: Bool { format.contains(.json) }
+
+    private func inputFormat(for path: String) -> InputFormat {
+        if format.contains(.csv) { return .csv }
+        if format.contains(.jsonl) { return .jsonl }
+        return path.lowercased().hasSuffix(".csv") ? .csv : .jsonl
+    }
+
+    func run() throws {
+        let inputs = files.isEmpty ? ["-"] : files
+        let store = try storeOptions.open()
+        defer { store.close() }
+        let ingestor = Ingestor(store: store)
+        let progress = Progress()
+        let shared = rejects.map(RejectWriter.init(path:))
+        var total = IngestSummary()
+        var rejectFiles: [String] = []
+
+        for input in inputs {
+            let writer = shared ?? RejectWriter(path: Self.defaultRejectsPath(for: input))
+            ingestor.format = inputFormat(for: input)
+            let summary: IngestSummary
+            do {
+                summary = try ingestor.ingest(path: input, rejects: writer) { state in
+                    let percent = state.totalBytes.map { $0 > 0 ? " \(state.bytes * 100 / $0)%" : "" } ?? ""
+                    let rate = Int(Double(state.lines) / max(progress.elapsed, 0.001))
+                    progress.update("ingesting \(state.path):\(percent) \(state.lines.grouped) lines, \(state.summary.appended.grouped) appended (\(rate.grouped) lines/s)")
+                }
+            } catch let failure as IngestFailure {
+                progress.finish()
+                total += failure.summary
+                throw CLIError(failure.description + (total.rejected > 0 ? " (rejected lines so far are in \(writer.path))" : ""))
+            } catch let failure as LineReader.Failure {
+                progress.finish()
+                throw CLIError(failure.description)
+            }
+            total += summary
+            if shared == nil {
+                writer.close()
+                if writer.count > 0 { rejectFiles.append(writer.path) } else { Self.removeStale(writer.path) }
+            }
+        }
+        progress.finish()
+        if let shared {
+            shared.close()
+            if shared.count > 0 { rejectFiles.append(shared.path) }
+        }
+        print(render(total, rejectFiles: rejectFiles))
+        if total.rejected > 0 {
+            printToStderr("\(total.rejected.grouped) line(s) rejected; see \(rejectFiles.joined(separator: ", "))")
+            throw ExitCode(2)
+        }
+    }
+
+    static func defaultRejectsPath(for input: String) -> String {
+        input == "-" ? "./stdin.rejects.jsonl" : input + ".rejects.jsonl"
+    }
+
+    /// A default rejects file left by an earlier run would describe lines that are no longer
+    /// rejected; a clean run removes it.
+    static func removeStale(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    private func render(_ summary: IngestSummary, rejectFiles: [String]) -> String {
+        if summaryAsJSON {
+            let json: JSONValue = [
+                "appended": .integer(summary.appended), "duplicates": .integer(summary.duplicates),
+                "rejected": .integer(summary.rejected), "lines": .integer(summary.lines),
+                "rejectsFiles": .array(rejectFiles.map(JSONValue.string)),
+            ]
+            return JSONWriter.render(json)
+        }
+        return "appended \(summary.appended.grouped), duplicates \(summary.duplicates.grouped), rejected \(summary.rejected.grouped)"
+    }
+}
+
+/// `ingest --format`'s values: two input formats (the spec's `--format jsonl|csv`) and two
+/// summary formats (`--format json` for scripts).
+enum IngestFormatArgument: String, ExpressibleByArgument, CaseIterable {
+    case jsonl
+    case csv
+    case table
+    case json
+
+    var isInput: Bool { self == .jsonl || self == .csv }
+}

@@ -1,0 +1,20 @@
+import ArgumentParser
+
+/// `leadledger`: the root command. Each subcommand lives in its own file.
+public struct LeadLedgerCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "leadledger",
+        abstract: "An event-sourced lead lifecycle engine on an LMDB event log.",
+        discussion: """
+            The store is the directory given by --store, else $LEADLEDGER_STORE, else \
+            ./leadledger-data. Errors go to stderr with a non-zero exit code.
+            """,
+        subcommands: [
+            Demo.self,
+            Ingest.self,
+            Verify.self,
+        ]
+    )
+
+    public init() {}
+}

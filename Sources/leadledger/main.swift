@@ -1,0 +1,4 @@
+import ArgumentParser
+import LeadLedgerCLI
+
+LeadLedgerCommand.main()
