@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "LeadDomainTests", dependencies: ["LeadDomain", "LedgerJSON", "TestSupport"]),
         .testTarget(
             name: "LeadLedgerCLITests",
-            dependencies: ["LeadLedgerCLI", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON"]
+            dependencies: ["LeadLedgerCLI", "leadledger", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON", "LeadEngine"]
         ),
         .testTarget(name: "LeadEngineTests", dependencies: ["LeadEngine", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON"]),
     ]

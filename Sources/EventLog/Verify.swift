@@ -8,12 +8,22 @@ public struct VerificationReport: Sendable, Equatable {
     public var failure: VerificationFailure?
 
     public var isValid: Bool { failure == nil }
+
+    public init(records: UInt64, failure: VerificationFailure?) {
+        self.records = records
+        self.failure = failure
+    }
 }
 
 public struct VerificationFailure: Sendable, Equatable, CustomStringConvertible {
     /// The first position where the log disagrees with itself (0 for a table-wide problem).
     public var position: UInt64
     public var reason: String
+
+    public init(position: UInt64, reason: String) {
+        self.position = position
+        self.reason = reason
+    }
 
     public var description: String {
         position == 0 ? reason : "position \(position): \(reason)"

@@ -3,6 +3,11 @@ public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertib
     public let column: Int
     public let message: String
 
+    public init(column: Int, message: String) {
+        self.column = column
+        self.message = message
+    }
+
     public var description: String { "invalid JSON at column \(column): \(message)" }
 }
 

@@ -1,0 +1,179 @@
+import EventLog
+import Foundation
+import LMDB
+import Testing
+import TestSupport
+
+func record(_ id: String, stream: String = "s-1", payload: String? = nil, expectedVersion: Int? = nil) -> PendingRecord {
+    PendingRecord(id: id, stream: stream, payload: Array((payload ?? "payload of \(id)").utf8), expectedVersion: expectedVersion)
+}
+
+@Suite("Event log: append, read, idempotency, streams")
+struct EventLogTests {
+    @Test func appendsAndReadsRoundTripWithGaplessPositions() throws {
+        let dir = TemporaryDirectory("log")
+        let log = try EventLog(path: dir.path)
+        defer { log.close() }
+        let first = try log.appendAndWait((1...3).map { record("e\($0)") })
+        let second = try log.appendAndWait((4...6).map { record("e\($0)", stream: "s-2") })
+        #expect(first == [.appended(position: 1), .appended(position: 2), .appended(position: 3)])
+        #expect(second.map(\.position) == [4, 5, 6])
+        let stored = try log.records(from: 1, limit: 100)
+        #expect(stored.map(\.position) == [1, 2, 3, 4, 5, 6])
+        #expect(stored.map(\.id) == ["e1", "e2", "e3", "e4", "e5", "e6"])
+        #expect(stored[3].stream == "s-2")
+        #expect(String(decoding: stored[4].payload, as: UTF8.self) == "payload of e5")
+        #expect(try log.lastPosition == 6)
+    }
+
+    @Test func aDuplicateIDIsStoredOnceWithinAndAcrossBatches() throws {
+        let dir = TemporaryDirectory("log")
+        let log = try EventLog(path: dir.path)
+        defer { log.close() }
+        let first = try log.appendAndWait([record("a"), record("b"), record("a", payload: "second copy")])
+        #expect(first == [.appended(position: 1), .appended(position: 2), .duplicate(position: 1)])
+        let second = try log.appendAndWait([record("b"), record("c")])
+        #expect(second == [.duplicate(position: 2), .appended(position: 3)])
+        #expect(try log.lastPosition == 3)
+        #expect(String(decoding: try log.record(at: 1)!.payload, as: UTF8.self) == "payload of a")
+        #expect(try log.position(ofID: "c") == 3)
+        #expect(try log.position(ofID: "zzz") == nil)
+    }
+
+    @Test func longIDsAreIndexedByTheirHash() throws {
+        let dir = TemporaryDirectory("log")
+        let log = try EventLog(path: dir.path)
+        defer { log.close() }
+        let long = String(repeating: "x", count: 600)
+        #expect(try log.appendAndWait([record(long)]) == [.appended(position: 1)])
+        #expect(try log.appendAndWait([record(long)]) == [.duplicate(position: 1)])
+        #expect(try log.position(ofID: long) == 1)
+        #expect(try log.verify().isValid)
+    }
+
+    @Test func aStreamReadsBackInLogOrder() throws {
+        let dir = TemporaryDirectory("log")
+        let log = try EventLog(path: dir.path)
+        defer { log.close() }
+        _ = try log.appendAndWait([record("1", stream: "L-1"), record("2", stream: "L-2"), record("3", stream: "L-1")])
+        _ = try log.appendAndWait([record("4", stream: "L-2"), record("5", stream: "L-1")])
+        #expect(try log.positions(stream: "L-1") == [1, 3, 5])
+        #expect(try log.records(stream: "L-2").map(\.id) == ["2", "4"])
+        #expect(try log.records(stream: "nobody").isEmpty)
+        #expect(try log.version(ofStream: "L-1") == 3)
+        #expect(try log.streamCount() == 2)
+    }
+
+    @Test func expectedVersionGuardsAStream() throws {
+        let dir = TemporaryDirectory("log")
+        let log = try EventLog(path: dir.path)
+        defer { log.close() }
+        #expect(try log.appendAndWait([record("a", stream: "L", expectedVersion: 0)]) == [.appended(position: 1)])
+        #expect(try log.appendAndWait([record("b", stream: "L", expectedVersion: 0)]) == [.conflict(expected: 0, actual: 1)])
+        // Within one batch the version counts the records before it.
+        #expect(try log.appendAndWait([record("c", stream: "L", expectedVersion: 1), record("d", stream: "L", expectedVersion: 2)])
+            == [.appended(position: 2), .appended(position: 3)])
+        #expect(try log.lastPosition == 3)
+    }
+
+    @Test func aReopenedLogContinuesThePositionsAndTheChain() throws {
+        let dir = TemporaryDirectory("log")
+        do {
+            let log = try EventLog(path: dir.path)
+            _ = try log.appendAndWait([record("a"), record("b")])
+            log.close()
+        }
+        let log = try EventLog(path: dir.path)
+        defer { log.close() }
+        #expect(try log.appendAndWait([record("c"), record("a")]) == [.appended(position: 3), .duplicate(position: 1)])
+        let report = try log.verify()
+        #expect(report == VerificationReport(records: 3, failure: nil))
+    }
+
+    @Test func checkpointsCommitWithTheirTransaction() throws {
+        let dir = TemporaryDirectory("log")
+        let log = try EventLog(path: dir.path)
+        defer { log.close() }
+        _ = try log.appendAndWait([record("a"), record("b")])
+        #expect(try log.checkpoint("projection") == 0)
+        try log.environment.write { txn in try log.setCheckpoint("projection", to: 2, in: txn) }
+        #expect(try log.checkpoint("projection") == 2)
+        #expect(try log.checkpoints() == ["projection": 2])
+    }
+
+    @Test func forEachStreamsInChunksAcrossShortTransactions() throws {
+        let dir = TemporaryDirectory("log")
+        let log = try EventLog(path: dir.path)
+        defer { log.close() }
+        _ = try log.appendAndWait((1...1_000).map { record("e\($0)", stream: "s\($0 % 7)") })
+        var positions: [UInt64] = []
+        let last = try log.forEach(from: 10, through: 900, chunkSize: 64) { positions.append($0.position) }
+        #expect(positions == Array(10...900))
+        #expect(last == 900)
+    }
+
+    @Test func theLogGrowsItsMapAndLosesNothing() throws {
+        let dir = TemporaryDirectory("log")
+        var options = EventLog.Options()
+        options.environment.mapSize = 128 * 1024
+        let log = try EventLog(path: dir.path, options: options)
+        defer { log.close() }
+        let before = log.environment.mapSize
+        var expected: [String] = []
+        for batch in 0..<10 {
+            let records = (0..<500).map { record("b\(batch)-\($0)", stream: "L-\($0 % 50)", payload: String(repeating: "p", count: 200)) }
+            expected += records.map(\.id)
+            let outcomes = try log.appendAndWait(records)
+            #expect(outcomes.allSatisfy { $0.position != nil })
+        }
+        #expect(log.environment.mapSize > before)
+        #expect(try log.records(from: 1, limit: 10_000).map(\.id) == expected)
+        #expect(try log.verify().isValid)
+    }
+
+    @Test func concurrentAppendersGetDistinctPositionsAndEveryAcknowledgedEventIsStored() async throws {
+        let dir = TemporaryDirectory("log")
+        let log = try EventLog(path: dir.path)
+        defer { log.close() }
+        let tasks = 64
+        let perTask = 25
+        let acknowledged = try await withThrowingTaskGroup(of: [(String, UInt64)].self) { group in
+            for task in 0..<tasks {
+                group.addTask {
+                    var acks: [(String, UInt64)] = []
+                    for n in 0..<perTask {
+                        let id = "t\(task)-\(n)"
+                        let outcome = try await log.append([record(id, stream: "L-\(task)")])
+                        guard case .appended(let position) = outcome[0] else {
+                            Issue.record("\(id) was not appended: \(outcome[0])")
+                            continue
+                        }
+                        acks.append((id, position))
+                    }
+                    return acks
+                }
+            }
+            var all: [(String, UInt64)] = []
+            for try await acks in group { all += acks }
+            return all
+        }
+        #expect(acknowledged.count == tasks * perTask)
+        #expect(Set(acknowledged.map(\.1)).count == tasks * perTask)
+        #expect(Set(acknowledged.map(\.1)) == Set(1...UInt64(tasks * perTask)))
+        for (id, position) in acknowledged {
+            #expect(try log.record(at: position)?.id == id)
+        }
+        // Each stream kept its own order.
+        for task in 0..<tasks {
+            #expect(try log.records(stream: "L-\(task)").map(\.id) == (0..<perTask).map { "t\(task)-\($0)" })
+        }
+        #expect(try log.verify().isValid)
+    }
+
+    @Test func appendingAfterCloseFailsClearly() throws {
+        let dir = TemporaryDirectory("log")
+        let log = try EventLog(path: dir.path)
+        log.close()
+        #expect(throws: LogError.closed) { _ = try log.appendAndWait([record("x")]) }
+    }
+}

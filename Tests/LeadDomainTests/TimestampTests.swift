@@ -1,0 +1,36 @@
+import LeadDomain
+import Testing
+
+@Suite("RFC 3339 timestamps")
+struct TimestampTests {
+    @Test func parsesUTCAndOffsetsToTheSameInstant() throws {
+        let utc = try #require(Timestamp(rfc3339: "2026-03-01T10:15:00Z"))
+        let offset = try #require(Timestamp(rfc3339: "2026-03-01T11:15:00+01:00"))
+        #expect(utc == offset)
+        #expect(utc.microseconds == 1_772_360_100 * 1_000_000)
+        #expect(offset.rfc3339 == "2026-03-01T10:15:00Z")
+    }
+
+    @Test func keepsFractionsUpToMicroseconds() throws {
+        #expect(Timestamp(rfc3339: "2026-03-01T10:15:00.250Z")?.rfc3339 == "2026-03-01T10:15:00.250Z")
+        #expect(Timestamp(rfc3339: "2026-03-01T10:15:00.123456Z")?.rfc3339 == "2026-03-01T10:15:00.123456Z")
+        #expect(Timestamp(rfc3339: "2026-03-01T10:15:00.1234567Z")?.rfc3339 == "2026-03-01T10:15:00.123456Z")
+    }
+
+    @Test func handlesDatesBeforeTheEpochAndLeapDays() throws {
+        #expect(Timestamp(rfc3339: "1969-12-31T23:59:59Z")?.microseconds == -1_000_000)
+        #expect(Timestamp(rfc3339: "2024-02-29T00:00:00Z")?.rfc3339 == "2024-02-29T00:00:00Z")
+        #expect(Timestamp(rfc3339: "1999-12-31T23:59:59.5Z")?.rfc3339 == "1999-12-31T23:59:59.500Z")
+    }
+
+    @Test(arguments: ["2026-03-01", "2026-03-01T10:15:00", "2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z",
+                      "2026-03-01 10:15:00Z", "2026-03-01T25:00:00Z", "2026-03-01t10:15:00z", "yesterday", "2026-03-01T10:15:00+0100"])
+    func refusesWhatIsNotRFC3339(text: String) {
+        #expect(Timestamp(rfc3339: text) == nil)
+    }
+
+    @Test func commandLineDatesMayBeBareDays() {
+        #expect(Timestamp(dateOrDateTime: "2026-03-01")?.rfc3339 == "2026-03-01T00:00:00Z")
+        #expect(Timestamp(dateOrDateTime: "2026-03-01T08:00:00Z")?.rfc3339 == "2026-03-01T08:00:00Z")
+    }
+}

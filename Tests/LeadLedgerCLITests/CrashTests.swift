@@ -1,0 +1,63 @@
+import EventLog
+import Foundation
+import LeadDomain
+import LeadEngine
+import Testing
+import TestSupport
+
+@Suite("Crash safety: SIGKILL during ingest")
+struct CrashTests {
+    @Test func killedIngestsLeaveAVerifiableStoreAndARerunCompletesIt() throws {
+        let dir = TemporaryDirectory("crash")
+        let input = dir.file("events.jsonl")
+        var lines: [String] = []
+        try Generator(leads: 6_000, seed: 7).generate { lines.append(Events.line($0)) }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: input, atomically: true, encoding: .utf8)
+        let store = dir.file("store")
+
+        // Kill at random moments; the delay adapts so that several kills land while batches
+        // are being committed (not before the first commit, not after the last).
+        var random = SystemRandomNumberGenerator()
+        var delay = 0.4
+        var storedAfterKills: [UInt64] = []
+        var partialRounds = 0
+        var round = 0
+        while round < 5 || (partialRounds < 3 && round < 15) {
+            round += 1
+            let before = storedAfterKills.last ?? 0
+            let process = try LeadLedgerBinary.start(["ingest", input, "--store", store])
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32(Double.random(in: delay * 0.7...delay * 1.3, using: &random) * 1_000_000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+
+            // After every kill the store opens and verifies.
+            let log = try EventLog(path: store)
+            let report = try log.verify()
+            #expect(report.isValid, "\(String(describing: report.failure))")
+            storedAfterKills.append(report.records)
+            log.close()
+
+            if report.records > before && report.records < UInt64(lines.count) { partialRounds += 1 }
+            if report.records == before { delay *= 1.5 }  // killed before its first commit
+            if report.records == UInt64(lines.count) { break }
+        }
+        #expect(partialRounds >= 1, "no kill landed mid-ingest: \(storedAfterKills)")
+
+        let rerun = try LeadLedgerBinary.run(["ingest", input, "--store", store, "--format", "json"])
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        let log = try EventLog(path: store)
+        defer { log.close() }
+        #expect(try log.verify().isValid)
+        #expect(try log.lastPosition == UInt64(lines.count))
+        // Every event exactly once: each id maps to one position, and positions are 1...n.
+        var seen = Set<String>()
+        try log.forEach { record in
+            #expect(seen.insert(record.idString).inserted, "\(record.idString) stored twice")
+        }
+        #expect(seen.count == lines.count)
+        print("crash test: \(lines.count) events; stored after each SIGKILL: \(storedAfterKills)")
+    }
+}

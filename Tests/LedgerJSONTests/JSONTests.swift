@@ -1,0 +1,70 @@
+import LedgerJSON
+import Testing
+
+@Suite("JSON parser and writer")
+struct JSONTests {
+    @Test func parsesEveryKindOfValue() throws {
+        let value = try JSONParser.parse(#" {"s":"a\"b\\c\n\u00e9\ud83d\ude00","n":-12.5e1,"i":42,"t":true,"f":false,"z":null,"a":[1,[2],{}],"o":{"k":"v"}} "#)
+        #expect(value["s"] == .string("a\"b\\c\né😀"))
+        #expect(value["n"] == .number(-125))
+        #expect(value["i"] == .number(42))
+        #expect(value["t"] == .bool(true))
+        #expect(value["f"] == .bool(false))
+        #expect(value["z"] == .null)
+        #expect(value["a"] == .array([.number(1), .array([.number(2)]), .object([:])]))
+        #expect(value["o"]?["k"] == .string("v"))
+    }
+
+    @Test func keepsMemberOrderAndRendersItBack() throws {
+        let text = #"{"zeta":1,"alpha":"x","mid":[true,null]}"#
+        #expect(JSONWriter.render(try JSONParser.parse(text)) == text)
+    }
+
+    @Test(arguments: [
+        (#"{"a":1"#, "expected ',' or '}'"),
+        (#"{"a" 1}"#, "expected ':'"),
+        (#"{"a":01}"#, "leading zeros"),
+        (#"{"a":"x}"#, "unterminated string"),
+        (#"{"a":1}x"#, "after the end of the value"),
+        (#"{"a":1,"a":2}"#, "duplicate member name \"a\""),
+        (#"[1,]"#, "expected a value"),
+        (#"{'a':1}"#, "member name in double quotes"),
+        ("", "unexpected end of input"),
+        (#"{"a":tru}"#, "expected 'true'"),
+    ])
+    func refusesBrokenJSONSayingWhatAndWhere(input: String, message: String) {
+        do {
+            _ = try JSONParser.parse(input)
+            Issue.record("parsed \(input) without error")
+        } catch {
+            #expect(error.description.contains(message), "\(error.description)")
+            #expect(error.description.contains("column"))
+        }
+    }
+
+    @Test func reportsTheColumnOfTheProblem() {
+        #expect(throws: JSONSyntaxError(column: 6, message: "unexpected '}', expected a value")) {
+            _ = try JSONParser.parse(#"{"a":}"#)
+        }
+    }
+
+    @Test func rendersNumbersDeterministically() {
+        #expect(JSONWriter.render(.number(25000)) == "25000")
+        #expect(JSONWriter.render(.number(-3)) == "-3")
+        #expect(JSONWriter.render(.number(0.1)) == "0.1")
+        #expect(JSONWriter.render(.number(12.75)) == "12.75")
+        #expect(JSONWriter.render(.number(.infinity)) == "null")
+    }
+
+    @Test func escapesControlCharactersAndQuotes() throws {
+        let original = JSONValue.string("tab\there \"quoted\" \u{01} back\\slash")
+        let rendered = JSONWriter.render(original)
+        #expect(rendered == #""tab\there \"quoted\" \u0001 back\\slash""#)
+        #expect(try JSONParser.parse(rendered) == original)
+    }
+
+    @Test func prettyRenderingParsesBackToTheSameValue() throws {
+        let value: JSONValue = ["rows": [["key": "email", "conversions": 1.5]], "totals": [:]]
+        #expect(try JSONParser.parse(JSONWriter.renderPretty(value)) == value)
+    }
+}
