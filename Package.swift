@@ -52,7 +52,7 @@ let package = Package(
             name: "LeadLedgerCLITests",
             dependencies: ["LeadLedgerCLI", "leadledger", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON", "LeadEngine"]
         ),
-        .testTarget(name: "LeadEngineTests", dependencies: ["LeadEngine", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON"]),
+        .testTarget(name: "LeadEngineTests", dependencies: ["LeadEngine", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON", "LMDB"]),
     ]
 )
 

@@ -14,6 +14,9 @@ public enum AdmitDecision: Sendable {
 /// if the transaction is aborted (error, or the map grew and the batch is run again),
 /// `didAbort` is called and the hook must forget what it cached since the last commit.
 public protocol AppendHook: AnyObject {
+    /// When set, the writer records in every commit that this hook has processed the log
+    /// through the last position (a checkpoint under this name), atomically with its writes.
+    var checkpointName: String? { get }
     /// Decides whether `record` may be stored, given everything stored before it (in this
     /// transaction too). It may rewrite the payload (e.g. stamp derived data).
     func admit(_ record: inout PendingRecord, in txn: WriteTransaction) throws -> AdmitDecision
@@ -28,6 +31,7 @@ public protocol AppendHook: AnyObject {
 }
 
 extension AppendHook {
+    public var checkpointName: String? { nil }
     public func followUps(after record: RecordView, attachment: (any Sendable)?) -> [PendingRecord] { [] }
     public func willCommit(in txn: WriteTransaction) throws {}
     public func didAbort() {}

@@ -269,6 +269,10 @@ public final class EventLog: @unchecked Sendable {
     /// Records, inside a write transaction, that `name` has processed through `position`, so
     /// that the checkpoint commits atomically with the consumer's own writes.
     public func setCheckpoint(_ name: String, to position: UInt64, in txn: WriteTransaction) throws {
+        try Self.setCheckpoint(name, to: position, in: txn, tables: tables)
+    }
+
+    static func setCheckpoint(_ name: String, to position: UInt64, in txn: WriteTransaction, tables: Tables) throws {
         try name.withUTF8Bytes { key in
             try position.withBigEndianBytes { value in
                 try txn.put(tables.checkpoints, key: key, value: value)
@@ -279,15 +283,19 @@ public final class EventLog: @unchecked Sendable {
     /// Every named checkpoint with its position.
     public func checkpoints() throws -> [String: UInt64] {
         try environment.read { txn in
-            try txn.withCursor(tables.checkpoints) { cursor in
-                var result: [String: UInt64] = [:]
-                var entry = try cursor.first()
-                while let current = entry {
-                    result[String(decoding: current.key, as: UTF8.self)] = UInt64(bigEndianBytes: current.value)
-                    entry = try cursor.next()
-                }
-                return result
+            Dictionary(try Self.checkpoints(in: txn, tables: tables), uniquingKeysWith: { $1 })
+        }
+    }
+
+    static func checkpoints(in txn: some TransactionReading, tables: Tables) throws -> [(String, UInt64)] {
+        try txn.withCursor(tables.checkpoints) { cursor in
+            var result: [(String, UInt64)] = []
+            var entry = try cursor.first()
+            while let current = entry {
+                result.append((String(decoding: current.key, as: UTF8.self), UInt64(bigEndianBytes: current.value)))
+                entry = try cursor.next()
             }
+            return result
         }
     }
 }

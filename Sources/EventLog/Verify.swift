@@ -117,22 +117,10 @@ extension EventLog {
             if streamEntries != Int(records) {
                 return VerificationFailure(position: 0, reason: "the stream index has \(streamEntries) entries for \(records) records")
             }
-            for (name, position) in try checkpointsIn(txn) where position > records {
+            for (name, position) in try Self.checkpoints(in: txn, tables: tables) where position > records {
                 return VerificationFailure(position: 0, reason: "checkpoint \"\(name)\" is at position \(position), past the last record \(records)")
             }
             return nil
-        }
-    }
-
-    private func checkpointsIn(_ txn: ReadTransaction) throws -> [(String, UInt64)] {
-        try txn.withCursor(tables.checkpoints) { cursor in
-            var result: [(String, UInt64)] = []
-            var entry = try cursor.first()
-            while let current = entry {
-                result.append((String(decoding: current.key, as: UTF8.self), UInt64(bigEndianBytes: current.value)))
-                entry = try cursor.next()
-            }
-            return result
         }
     }
 }

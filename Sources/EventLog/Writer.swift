@@ -108,7 +108,12 @@ final class Writer: @unchecked Sendable {
                     }
                     outcomes.append(results)
                 }
-                try hook?.willCommit(in: txn)
+                if let hook {
+                    try hook.willCommit(in: txn)
+                    if let name = hook.checkpointName, tip.position > self.tip.position {
+                        try EventLog.setCheckpoint(name, to: tip.position, in: txn, tables: tables)
+                    }
+                }
                 return (outcomes, tip)
             }
             tip = newTip

@@ -88,6 +88,7 @@ extension Envelope {
         case .object(let value)?: data = value
         case let other?: throw EnvelopeError(field: "data", "must be an object, found \(other.typeName)")
         }
+        try Vocabulary.validate(type, data)
         self.init(id: id, type: type, lead: lead, at: at, actor: actor, data: data)
     }
 

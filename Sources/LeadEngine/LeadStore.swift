@@ -3,37 +3,53 @@ import LeadDomain
 import LedgerJSON
 import LMDB
 
-/// A LeadLedger store: the event log of lead events in one directory, with the domain's
-/// validation and projections running inside every append.
+/// A LeadLedger store: the event log of lead events in one directory, with the lifecycle's
+/// validation and projection running inside every append.
 public final class LeadStore: Sendable {
     public let log: EventLog
     public let path: String
+    let leads: Table
 
     public struct Options: Sendable {
         public var log = EventLog.Options()
         public init() {}
     }
 
+    /// Opens (or creates) the store at `path`. If the lifecycle projection is behind the log
+    /// (a store written before it existed, or a crash between an append and a rebuild), it is
+    /// caught up from its checkpoint first.
     public init(path: String, options: Options = Options()) throws {
         self.path = path
-        self.log = try EventLog(path: path, options: options.log)
+        self.log = try EventLog(path: path, options: options.log) { environment in
+            try LifecycleProjection(environment: environment)
+        }
+        do {
+            self.leads = try log.environment.table(LifecycleProjection.tableName)
+            try catchUp()
+        } catch {
+            log.close()
+            throw error
+        }
     }
 
     public func close() {
         log.close()
     }
 
+    // MARK: Appending
+
     /// Turns a validated event into what the log stores.
     public static func pending(_ event: Envelope) -> PendingRecord {
         PendingRecord(id: event.id, stream: event.stream, payload: EventCodec.encode(event), attachment: event)
     }
 
-    /// Appends events (blocking until the commit is durable).
+    /// Appends events (blocking until the commit is durable); one outcome per event.
     public func append(_ events: [Envelope]) throws -> [AppendOutcome] {
         try log.appendAndWait(events.map(Self.pending))
     }
 
-    /// Decodes a stored record back into an event.
+    // MARK: Decoding
+
     public static func event(from record: RecordView) throws -> Envelope {
         try EventCodec.decode(record.payload, id: record.idString, lead: record.streamString)
     }
@@ -42,5 +58,150 @@ public final class LeadStore: Sendable {
         try record.payload.withUnsafeBytes { payload in
             try EventCodec.decode(payload, id: record.id, lead: record.stream)
         }
+    }
+
+    // MARK: Projections
+
+    /// Rebuilds every projection from position 1 and returns how many events it replayed.
+    @discardableResult
+    public func rebuildProjections(progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
+        try log.environment.write { txn in
+            try txn.clear(leads)
+            try log.setCheckpoint(LifecycleProjection.checkpoint, to: 0, in: txn)
+        }
+        return try replay(progress: progress)
+    }
+
+    private func catchUp() throws {
+        let done = try log.checkpoint(LifecycleProjection.checkpoint)
+        guard try log.lastPosition > done else { return }
+        if done == 0 {
+            // A projection of another version (or none): start from a clean table.
+            try log.environment.write { txn in try txn.clear(leads) }
+        }
+        try replay()
+    }
+
+    /// Applies the log from the projection's checkpoint to its end, in chunks: a short read
+    /// transaction to decode a chunk, then a write transaction that applies it and moves the
+    /// checkpoint, so a crash mid-way resumes where it stopped.
+    private func replay(chunkSize: UInt64 = 50_000, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
+        let projection = try LifecycleProjection(environment: log.environment)
+        let last = try log.lastPosition
+        var next = try log.checkpoint(LifecycleProjection.checkpoint) + 1
+        let first = next
+        while next <= last {
+            let end = min(last, next + chunkSize - 1)
+            var chunk: [(UInt64, Envelope)] = []
+            chunk.reserveCapacity(Int(end - next + 1))
+            try log.forEach(from: next, through: end) { record in
+                chunk.append((record.position, try Self.event(from: record)))
+            }
+            try log.environment.write { txn in
+                projection.didAbort()
+                for (position, event) in chunk {
+                    try projection.apply(event, position: position, in: txn)
+                }
+                try projection.willCommit(in: txn)
+                try log.setCheckpoint(LifecycleProjection.checkpoint, to: end, in: txn)
+            }
+            progress?(end, last)
+            next = end + 1
+        }
+        return last >= first ? last - first + 1 : 0
+    }
+
+    /// Every projected lead state, in key order, as stored bytes (for byte-for-byte checks).
+    public func projectionSnapshot() throws -> [(key: [UInt8], value: [UInt8])] {
+        try log.environment.read { txn in
+            try txn.withCursor(leads) { cursor in
+                var rows: [(key: [UInt8], value: [UInt8])] = []
+                var entry = try cursor.first()
+                while let current = entry {
+                    rows.append((Array(current.key), Array(current.value)))
+                    entry = try cursor.next()
+                }
+                return rows
+            }
+        }
+    }
+
+    // MARK: Reading leads
+
+    /// The lead's current projected state, or `nil` for an unknown lead.
+    public func lead(_ id: String) throws -> LeadState? {
+        try log.environment.read { txn in try LifecycleProjection.read(id, from: leads, in: txn) }
+    }
+
+    /// The lead's state as it was at `time`, rebuilt from its events in the log.
+    public func lead(_ id: String, asOf time: Timestamp) throws -> LeadState? {
+        let events = try history(of: id).map { (position: $0.position, event: $0.event) }
+        return Lifecycle.state(of: events, asOf: time)
+    }
+
+    /// The lead's events in log order.
+    public func history(of lead: String) throws -> [LoggedEvent] {
+        var rows: [LoggedEvent] = []
+        try log.forEach(stream: lead) { rows.append(try LoggedEvent(record: $0)) }
+        return rows
+    }
+
+    /// Events matching `filter`, in log order. With a lead, reads only that lead's events;
+    /// otherwise streams the whole log in chunks.
+    public func audit(_ filter: AuditFilter, _ body: (LoggedEvent) throws -> Void) throws {
+        func visit(_ record: RecordView) throws {
+            if let prefix = filter.typePrefix {
+                let header = try EventCodec.header(record.payload)
+                guard header.type.rawValue.hasPrefix(prefix) else { return }
+            }
+            let row = try LoggedEvent(record: record)
+            if filter.matches(row.event) { try body(row) }
+        }
+        if let lead = filter.lead {
+            try log.forEach(stream: lead, visit)
+        } else {
+            try log.forEach(visit)
+        }
+    }
+}
+
+/// An event as stored: its position and when the log recorded it.
+public struct LoggedEvent: Sendable, Hashable {
+    public var position: UInt64
+    public var recordedAt: Timestamp
+    public var event: Envelope
+
+    init(record: RecordView) throws {
+        position = record.position
+        recordedAt = Timestamp(microseconds: record.recordedAt * 1000)
+        event = try LeadStore.event(from: record)
+    }
+}
+
+/// `audit`'s filters; all given ones must hold.
+public struct AuditFilter: Sendable {
+    public var lead: String?
+    public var actor: String?
+    /// Matches types starting with it (`sales.`, `lead.handed_off`).
+    public var typePrefix: String?
+    /// On the event's `at`: since is inclusive, until exclusive.
+    public var since: Timestamp?
+    public var until: Timestamp?
+
+    public init(lead: String? = nil, actor: String? = nil, typePrefix: String? = nil, since: Timestamp? = nil, until: Timestamp? = nil) {
+        self.lead = lead
+        self.actor = actor
+        self.typePrefix = typePrefix
+        self.since = since
+        self.until = until
+    }
+
+    func matches(_ event: Envelope) -> Bool {
+        if let lead, event.lead != lead { return false }
+        if let actor, event.actor != actor { return false }
+        if let typePrefix, !event.type.rawValue.hasPrefix(typePrefix) { return false }
+        if let since, event.at < since { return false }
+        if let until, event.at >= until { return false }
+        return true
     }
 }

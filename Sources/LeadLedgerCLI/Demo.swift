@@ -69,14 +69,31 @@ struct Demo: ParsableCommand {
         progress.finish()
         print(report.isValid ? "ok: \(Int(report.records).grouped) events verified" : "FAILED: \(report.failure!)")
 
-        section("5. One lead's story (L-000007)")
-        for record in try leadStore.log.records(stream: "L-000007") {
-            let event = try LeadStore.event(from: record)
-            let detail = event.data.members.prefix(3).map { "\($0.key)=\(JSONWriter.render($0.value))" }.joined(separator: " ")
-            print("#\(record.position)  \(event.at.rfc3339)  \(event.type.rawValue.padding(toLength: 26, withPad: " ", startingAt: 0)) \(event.actor ?? "-")  \(detail)")
+        let story = try storyLead(in: leadStore)
+        section("5. One lead's story: \(story) (leadledger lead show \(story); lead history \(story))")
+        if let state = try leadStore.lead(story) {
+            print(LeadRendering.render(state, format: .table))
         }
-        print("\nTry: leadledger verify --store \(store)")
+        print("")
+        print(EventRows.render(try leadStore.history(of: story), format: .table))
+
+        section("6. The handoff audit: who handed off what, to whom, when (first 10 of leadledger audit --type lead.handed_off)")
+        var handoffs: [LoggedEvent] = []
+        try leadStore.audit(AuditFilter(typePrefix: "lead.handed_off")) { if handoffs.count < 10 { handoffs.append($0) } }
+        print(EventRows.render(handoffs, format: .table))
+
+        print("\nTry: leadledger lead show \(story) --store \(store) --format json")
+        print("     leadledger audit --store \(store) --actor ae-carla --type sales.")
         if !report.isValid { throw ExitCode.failure }
+    }
+
+    /// The first lead that went all the way to a won deal: the most instructive story.
+    private func storyLead(in store: LeadStore) throws -> String {
+        var found: String?
+        try store.audit(AuditFilter(typePrefix: "deal.closed")) { row in
+            if found == nil, row.event.data["outcome"] == .string("won") { found = row.event.lead }
+        }
+        return found ?? "L-000001"
     }
 
     private func section(_ title: String) {

@@ -13,6 +13,9 @@ public struct LeadLedgerCommand: ParsableCommand {
             Demo.self,
             Ingest.self,
             Verify.self,
+            LeadCommand.self,
+            Audit.self,
+            Rebuild.self,
         ]
     )
 

@@ -1,0 +1,87 @@
+import LedgerJSON
+
+/// The stored form of a lead's projected state (the value under its id in the `leads`
+/// table). Deterministic: the same state always gives the same bytes, so a rebuilt
+/// projection can be compared byte for byte with the live one.
+///
+///     u8 version (1) ‖ u8 stage ‖ string? owner ‖ u8 handedOff ‖ string? opportunity ‖
+///     object profile ‖ i64 capturedAt ‖ i64 lastActivityAt ‖ varint touches ‖ varint events ‖
+///     varint n ‖ n × (u8 stage ‖ i64 at ‖ u8 type ‖ string? actor ‖ u64 position)
+///
+/// `string?` is a value of the event codec: a string or null.
+public enum LeadStateCodec {
+    public static let version: UInt8 = 1
+
+    public static func encode(_ state: LeadState) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        out.append(version)
+        out.append(state.stage.code)
+        writeOptional(state.owner, into: &out)
+        out.append(state.handedOff ? 1 : 0)
+        writeOptional(state.opportunity, into: &out)
+        EventCodec.writeObject(state.profile, into: &out)
+        writeInt(state.capturedAt.microseconds, into: &out)
+        writeInt(state.lastActivityAt.microseconds, into: &out)
+        EventCodec.writeVarint(state.touches, into: &out)
+        EventCodec.writeVarint(state.events, into: &out)
+        EventCodec.writeVarint(state.stages.count, into: &out)
+        for change in state.stages {
+            out.append(change.stage.code)
+            writeInt(change.at.microseconds, into: &out)
+            out.append(change.type.code)
+            writeOptional(change.actor, into: &out)
+            withUnsafeBytes(of: change.position.littleEndian) { out.append(contentsOf: $0) }
+        }
+        return out
+    }
+
+    public static func decode(_ bytes: UnsafeRawBufferPointer, lead: String) throws(CodecError) -> LeadState {
+        var reader = EventCodec.Reader(bytes: bytes, index: 0)
+        guard try reader.byte() == version else { throw CodecError("unknown lead state version") }
+        guard let stage = Stage(code: try reader.byte()) else { throw CodecError("unknown stage code") }
+        var state = LeadState(lead: lead, capturedAt: Timestamp(microseconds: 0))
+        state.stage = stage
+        state.owner = try readOptional(&reader)
+        state.handedOff = try reader.byte() == 1
+        state.opportunity = try readOptional(&reader)
+        guard case .object(let profile) = try reader.readValue() else { throw CodecError("profile is not an object") }
+        state.profile = profile
+        state.capturedAt = Timestamp(microseconds: try reader.fixed(Int64.self))
+        state.lastActivityAt = Timestamp(microseconds: try reader.fixed(Int64.self))
+        state.touches = try reader.varint()
+        state.events = try reader.varint()
+        let count = try reader.varint()
+        state.stages.reserveCapacity(count)
+        for _ in 0..<count {
+            guard let stage = Stage(code: try reader.byte()) else { throw CodecError("unknown stage code") }
+            let at = Timestamp(microseconds: try reader.fixed(Int64.self))
+            guard let type = EventType(code: try reader.byte()) else { throw CodecError("unknown event type code") }
+            let actor = try readOptional(&reader)
+            let position = try reader.fixed(UInt64.self)
+            state.stages.append(StageChange(stage: stage, at: at, type: type, actor: actor, position: position))
+        }
+        guard reader.index == bytes.count else { throw CodecError("trailing bytes after the lead state") }
+        return state
+    }
+
+    static func writeOptional(_ value: String?, into out: inout [UInt8]) {
+        if let value {
+            EventCodec.writeString(value, into: &out)
+        } else {
+            out.append(EventCodec.Tag.null)
+        }
+    }
+
+    static func readOptional(_ reader: inout EventCodec.Reader) throws(CodecError) -> String? {
+        switch try reader.readValue() {
+        case .null: return nil
+        case .string(let value): return value
+        default: throw CodecError("expected a string or null")
+        }
+    }
+
+    static func writeInt(_ value: Int64, into out: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
+    }
+}

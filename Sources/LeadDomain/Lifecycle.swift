@@ -1,0 +1,188 @@
+import LedgerJSON
+
+/// Where a lead is in the funnel.
+public enum Stage: String, Sendable, CaseIterable, Hashable {
+    case lead, mql, sal, sql, opportunity, customer, recycled, disqualified, lost
+
+    /// The stored one-byte tag (append only).
+    public var code: UInt8 { UInt8(Self.allCases.firstIndex(of: self)!) }
+
+    public init?(code: UInt8) {
+        guard Int(code) < Self.allCases.count else { return nil }
+        self = Self.allCases[Int(code)]
+    }
+}
+
+/// One stage change: when (the event's `at`), which event caused it and who recorded it.
+public struct StageChange: Sendable, Hashable {
+    public var stage: Stage
+    public var at: Timestamp
+    public var type: EventType
+    public var actor: String?
+    public var position: UInt64
+
+    public init(stage: Stage, at: Timestamp, type: EventType, actor: String?, position: UInt64) {
+        self.stage = stage
+        self.at = at
+        self.type = type
+        self.actor = actor
+        self.position = position
+    }
+}
+
+/// A lead as the lifecycle sees it: stage, owner, merged profile, activity and the history of
+/// its stage changes.
+public struct LeadState: Sendable, Hashable {
+    public var lead: String
+    public var stage: Stage
+    /// The sales owner of the latest handoff.
+    public var owner: String?
+    /// Whether the lead was handed off in its current MQL cycle (sales may accept or reject it).
+    public var handedOff: Bool
+    /// The current (or last) opportunity.
+    public var opportunity: String?
+    /// Profile fields merged from `lead.captured` and `lead.enriched`, in first-seen order.
+    public var profile: JSONObject
+    public var capturedAt: Timestamp
+    /// The latest `at` of any of its events (late arrivals do not move it back).
+    public var lastActivityAt: Timestamp
+    public var touches: Int
+    public var events: Int
+    public var stages: [StageChange]
+
+    public init(lead: String, capturedAt: Timestamp) {
+        self.lead = lead
+        self.stage = .lead
+        self.owner = nil
+        self.handedOff = false
+        self.opportunity = nil
+        self.profile = [:]
+        self.capturedAt = capturedAt
+        self.lastActivityAt = capturedAt
+        self.touches = 0
+        self.events = 0
+        self.stages = []
+    }
+}
+
+/// The lifecycle state machine (SPEC section 3): pure functions, no I/O.
+public enum Lifecycle {
+    /// Why `event` may not be applied to a lead in `state` (`nil` for an unknown lead), or
+    /// `nil` when it may. The reason names the lead, its stage and the event.
+    public static func refusal(of event: Envelope, given state: LeadState?) -> String? {
+        guard let lead = event.lead else { return nil }  // system events
+        guard let state else {
+            if event.type == .leadCaptured { return nil }
+            return "\(event.type.rawValue) \"\(event.id)\" refused: lead \(lead) is unknown (its first event must be lead.captured)"
+        }
+        func refuse(_ why: String) -> String {
+            "\(event.type.rawValue) \"\(event.id)\" refused for lead \(lead) in stage \(state.stage.rawValue): \(why)"
+        }
+        switch event.type {
+        case .leadCaptured:
+            return refuse("the lead was already captured; use lead.enriched to update its profile")
+        case .leadQualified:
+            return [.lead, .recycled].contains(state.stage) ? nil : refuse("only a lead in stage lead or recycled can become an MQL")
+        case .leadHandedOff:
+            return [.mql, .sal, .sql].contains(state.stage) ? nil : refuse("only an MQL, SAL or SQL can be handed off to sales")
+        case .salesAccepted:
+            if state.stage == .mql && state.handedOff { return nil }
+            return refuse(state.stage == .mql ? "the MQL was never handed off to sales" : "sales can accept only an MQL that was handed off")
+        case .salesRejected:
+            if (state.stage == .mql && state.handedOff) || state.stage == .sal || state.stage == .sql { return nil }
+            return refuse(state.stage == .mql ? "the MQL was never handed off to sales" : "sales can reject only a lead handed off to it (an MQL, SAL or SQL)")
+        case .salesQualified:
+            return state.stage == .sal ? nil : refuse("only a sales-accepted lead (SAL) can become an SQL")
+        case .opportunityOpened:
+            return [.sal, .sql].contains(state.stage) ? nil : refuse("an opportunity opens from a SAL or SQL")
+        case .dealClosed:
+            guard state.stage == .opportunity else { return refuse("there is no open opportunity to close") }
+            let closing = event.data["opportunity"]?.stringValue
+            if let open = state.opportunity, closing != open {
+                return refuse("the open opportunity is \(open), not \(closing ?? "(none)")")
+            }
+            return nil
+        case .leadRecycled:
+            if state.stage == .customer { return refuse("a customer cannot be recycled") }
+            return state.stage == .recycled ? refuse("the lead is already recycled") : nil
+        case .leadDisqualified:
+            if state.stage == .customer { return refuse("a customer cannot be disqualified") }
+            return state.stage == .disqualified ? refuse("the lead is already disqualified") : nil
+        default:
+            return nil
+        }
+    }
+
+    /// Applies an allowed event (call `refusal` first) stored at `position`.
+    public static func apply(_ event: Envelope, position: UInt64, to state: inout LeadState?) {
+        guard let lead = event.lead else { return }
+        if state == nil {
+            guard event.type == .leadCaptured else { return }
+            state = LeadState(lead: lead, capturedAt: event.at)
+        }
+        apply(event, position: position, to: &state!)
+    }
+
+    static func apply(_ event: Envelope, position: UInt64, to lead: inout LeadState) {
+        lead.events += 1
+        if event.at > lead.lastActivityAt { lead.lastActivityAt = event.at }
+        func enter(_ stage: Stage) {
+            lead.stage = stage
+            lead.stages.append(StageChange(stage: stage, at: event.at, type: event.type, actor: event.actor, position: position))
+        }
+        switch event.type {
+        case .leadCaptured:
+            mergeProfile(event.data, into: &lead.profile)
+            lead.capturedAt = event.at
+            if event.data["channel"] != nil { lead.touches += 1 }
+            enter(.lead)
+        case .leadEnriched:
+            mergeProfile(event.data, into: &lead.profile)
+        case .leadQualified:
+            lead.handedOff = false
+            enter(.mql)
+        case .leadHandedOff:
+            lead.owner = event.data["to"]?.stringValue
+            lead.handedOff = true
+        case .salesAccepted:
+            enter(.sal)
+        case .salesRejected:
+            lead.handedOff = false
+            enter(event.data["recycle"] == .bool(true) ? .recycled : .disqualified)
+        case .salesQualified:
+            enter(.sql)
+        case .opportunityOpened:
+            lead.opportunity = event.data["opportunity"]?.stringValue
+            enter(.opportunity)
+        case .dealClosed:
+            enter(event.data["outcome"] == .string("won") ? .customer : .lost)
+        case .leadRecycled:
+            lead.handedOff = false
+            enter(.recycled)
+        case .leadDisqualified:
+            lead.handedOff = false
+            enter(.disqualified)
+        default:
+            if event.type.isTouch { lead.touches += 1 }
+        }
+    }
+
+    static func mergeProfile(_ data: JSONObject, into profile: inout JSONObject) {
+        for member in data {
+            profile[member.key] = member.value
+        }
+    }
+
+    /// A lead's state as it was at `time`: its events with `at` ≤ `time`, in log order. Events
+    /// the lifecycle would refuse in that subset (possible when lifecycle events arrived out
+    /// of time order) are skipped.
+    public static func state(of events: [(position: UInt64, event: Envelope)], asOf time: Timestamp?) -> LeadState? {
+        var state: LeadState?
+        for (position, event) in events where time.map({ event.at <= $0 }) ?? true {
+            if refusal(of: event, given: state) == nil {
+                apply(event, position: position, to: &state)
+            }
+        }
+        return state
+    }
+}

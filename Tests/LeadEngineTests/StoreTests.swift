@@ -1,0 +1,168 @@
+import EventLog
+import Foundation
+import LeadDomain
+import LeadEngine
+import LMDB
+import LedgerJSON
+import Testing
+import TestSupport
+
+@Suite("Lead store: validation on append, projections, audit")
+struct StoreTests {
+    @Test func aBatchIsValidatedAgainstTheStateItsEarlierEventsProduce() throws {
+        let test = try TestStore()
+        let outcomes = try test.append([
+            Events.captured("L-1"),
+            Events.event(.leadQualified, "L-1", id: "q", at: "2026-03-02T00:00:00Z"),
+            Events.event(.salesAccepted, "L-1", id: "too-early", at: "2026-03-03T00:00:00Z", actor: "ae"),
+            Events.event(.leadHandedOff, "L-1", id: "h", at: "2026-03-03T00:00:00Z", actor: "mops", ["to": "ae"]),
+            Events.event(.salesAccepted, "L-1", id: "a", at: "2026-03-04T00:00:00Z", actor: "ae"),
+            Events.touch("L-2", id: "orphan", at: "2026-03-04T00:00:00Z"),
+        ])
+        #expect(outcomes[0...1].allSatisfy { $0.position != nil })
+        guard case .rejected(let reason) = outcomes[2] else {
+            Issue.record("accepting before the handoff was stored: \(outcomes[2])")
+            return
+        }
+        #expect(reason.contains("lead L-1 in stage mql"))
+        #expect(reason.contains("sales.accepted \"too-early\""))
+        #expect(outcomes[3].position == 3)
+        #expect(outcomes[4].position == 4)
+        guard case .rejected(let orphan) = outcomes[5] else {
+            Issue.record("a touch for an unknown lead was stored")
+            return
+        }
+        #expect(orphan.contains("lead L-2 is unknown"))
+        let state = try #require(try test.store.lead("L-1"))
+        #expect(state.stage == .sal)
+        #expect(state.owner == "ae")
+        #expect(state.stages.map(\.position) == [1, 2, 4])
+        #expect(try test.store.log.lastPosition == 4)
+    }
+
+    @Test func aRejectedEventDoesNotTakeItsIDSoAFixedCopyCanBeStoredLater() throws {
+        let test = try TestStore()
+        try test.append(Events.captured("L-1"))
+        let early = Events.event(.salesAccepted, "L-1", id: "a", at: "2026-03-04T00:00:00Z", actor: "ae")
+        #expect(try test.append(early).first?.position == nil)
+        try test.append(Events.event(.leadQualified, "L-1", id: "q", at: "2026-03-02T00:00:00Z"),
+                        Events.event(.leadHandedOff, "L-1", id: "h", at: "2026-03-03T00:00:00Z", actor: "mops", ["to": "ae"]))
+        #expect(try test.append(early) == [.appended(position: 4)])
+    }
+
+    @Test func theRebuiltProjectionIsByteIdenticalToTheLiveOne() throws {
+        let test = try TestStore()
+        var events: [Envelope] = []
+        Generator(leads: 300, seed: 3).generate { events.append($0) }
+        // Several batches, so the live projection is built across many commits.
+        for start in stride(from: 0, to: events.count, by: 700) {
+            let outcomes = try test.append(Array(events[start..<min(start + 700, events.count)]))
+            #expect(outcomes.allSatisfy { $0.position != nil })
+        }
+        let live = try test.store.projectionSnapshot()
+        #expect(live.count == 300)
+        let replayed = try test.store.rebuildProjections()
+        #expect(replayed == UInt64(events.count))
+        let rebuilt = try test.store.projectionSnapshot()
+        #expect(rebuilt.map(\.key) == live.map(\.key))
+        #expect(rebuilt.map(\.value) == live.map(\.value))
+    }
+
+    @Test func aStoreWhoseProjectionIsBehindCatchesUpWhenOpened() throws {
+        let dir = TemporaryDirectory("catchup")
+        let path = dir.file("store")
+        var live: [(key: [UInt8], value: [UInt8])] = []
+        do {
+            let store = try LeadStore(path: path)
+            var events: [Envelope] = []
+            Generator(leads: 50, seed: 9).generate { events.append($0) }
+            _ = try store.append(events)
+            live = try store.projectionSnapshot()
+            // Simulate a store written before the projection existed: no state, no checkpoint.
+            let leads = try store.log.environment.table("leads")
+            try store.log.environment.write { txn in
+                try txn.clear(leads)
+                try store.log.setCheckpoint("lifecycle.v1", to: 0, in: txn)
+            }
+            store.close()
+        }
+        let store = try LeadStore(path: path)
+        defer { store.close() }
+        #expect(try store.log.checkpoint("lifecycle.v1") == store.log.lastPosition)
+        #expect(try store.projectionSnapshot().map(\.value) == live.map(\.value))
+    }
+
+    @Test func asOfReadsTheLogWhileTheProjectionHasTheLatestState() throws {
+        let test = try TestStore()
+        try test.append([
+            Events.captured("L-1", at: "2026-03-01T00:00:00Z"),
+            Events.event(.leadQualified, "L-1", id: "q", at: "2026-03-05T00:00:00Z"),
+            Events.touch("L-1", id: "late", at: "2026-02-20T00:00:00Z"),
+        ])
+        #expect(try test.store.lead("L-1")?.stage == .mql)
+        let before = try #require(try test.store.lead("L-1", asOf: Events.at("2026-03-04T00:00:00Z")))
+        #expect(before.stage == .lead)
+        #expect(before.touches == 1)  // the late touch happened before the as-of time
+        #expect(try test.store.lead("L-1", asOf: Events.at("2026-02-01T00:00:00Z")) == nil)
+    }
+
+    @Test func auditFiltersCombine() throws {
+        let test = try TestStore()
+        try test.append([
+            Events.captured("L-1", at: "2026-03-01T00:00:00Z"),
+            Events.captured("L-2", at: "2026-03-01T00:00:00Z"),
+            Events.event(.leadQualified, "L-1", id: "q1", at: "2026-03-02T00:00:00Z"),
+            Events.event(.leadQualified, "L-2", id: "q2", at: "2026-03-02T00:00:00Z"),
+            Events.event(.leadHandedOff, "L-1", id: "h1", at: "2026-03-03T00:00:00Z", actor: "mops-a", ["to": "ae-1"]),
+            Events.event(.leadHandedOff, "L-2", id: "h2", at: "2026-04-03T00:00:00Z", actor: "mops-a", ["to": "ae-2"]),
+            Events.event(.salesAccepted, "L-1", id: "a1", at: "2026-03-04T00:00:00Z", actor: "ae-1"),
+            Events.event(.salesRejected, "L-2", id: "r2", at: "2026-04-04T00:00:00Z", actor: "ae-2", ["reason": "not_fit"]),
+        ])
+        func ids(_ filter: AuditFilter) throws -> [String] {
+            var ids: [String] = []
+            try test.store.audit(filter) { ids.append($0.event.id) }
+            return ids
+        }
+        #expect(try ids(AuditFilter(typePrefix: "lead.handed_off")) == ["h1", "h2"])
+        #expect(try ids(AuditFilter(typePrefix: "sales.")) == ["a1", "r2"])
+        #expect(try ids(AuditFilter(actor: "mops-a", since: Events.at("2026-04-01"))) == ["h2"])
+        #expect(try ids(AuditFilter(lead: "L-1", typePrefix: "lead.")) == ["L-1-captured", "q1", "h1"])
+        #expect(try ids(AuditFilter(actor: "ae-2", typePrefix: "sales.", since: Events.at("2026-04-01"), until: Events.at("2026-04-04T00:00:00Z"))) == [])
+        #expect(try ids(AuditFilter(actor: "ae-2", typePrefix: "sales.", since: Events.at("2026-04-01"), until: Events.at("2026-04-05"))) == ["r2"])
+    }
+}
+
+@Suite("Generator")
+struct GeneratorTests {
+    @Test func theSameSeedGivesTheSameDataAndAnotherSeedOtherData() {
+        var first: [String] = []
+        var second: [String] = []
+        var other: [String] = []
+        Generator(leads: 200, seed: 11).generate { first.append(Events.line($0)) }
+        Generator(leads: 200, seed: 11).generate { second.append(Events.line($0)) }
+        Generator(leads: 200, seed: 12).generate { other.append(Events.line($0)) }
+        #expect(first == second)
+        #expect(first != other)
+    }
+
+    @Test func everyGeneratedEventIsValidAndAcceptedByTheLifecycle() throws {
+        let test = try TestStore()
+        var events: [Envelope] = []
+        Generator(leads: 1_000, seed: 5).generate { events.append($0) }
+        // Valid envelopes: each survives the JSON round trip through validation.
+        for event in events.prefix(2_000) {
+            #expect(try Envelope(json: JSONParser.parse(Events.line(event))) == event)
+        }
+        let outcomes = try test.append(events)
+        let refused = outcomes.enumerated().filter { $0.element.position == nil }
+        #expect(refused.isEmpty, "\(refused.prefix(3))")
+        // About 20 events per lead, with every stage represented.
+        let perLead = Double(events.count) / 1_000
+        #expect(perLead > 12 && perLead < 30)
+        let types = Set(events.map(\.type))
+        for type in [EventType.leadCaptured, .leadHandedOff, .salesRejected, .opportunityOpened, .dealClosed, .touchWebinarAttended] {
+            #expect(types.contains(type))
+        }
+        #expect(events.contains { $0.type.isTouch && $0.at < (try? test.store.lead($0.lead!)?.capturedAt) ?? $0.at })
+    }
+}
