@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Debian's liblmdb-dev, through pkg-config. Only the LMDB target imports it.
@@ -30,7 +31,7 @@ let package = Package(
             dependencies: ["LMDB", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "LeadDomain", dependencies: ["LedgerJSON"]),
-        .target(name: "LeadEngine", dependencies: ["EventLog", "LeadDomain", "LedgerJSON", "LMDB"]),
+        .target(name: "LeadEngine", dependencies: ["EventLog", "LeadDomain", "LedgerJSON", "LMDB", "Yams"]),
         .target(
             name: "LeadLedgerCLI",
             dependencies: [
@@ -47,7 +48,7 @@ let package = Package(
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"]),
         .testTarget(name: "LedgerJSONTests", dependencies: ["LedgerJSON"]),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "TestSupport"]),
-        .testTarget(name: "LeadDomainTests", dependencies: ["LeadDomain", "LedgerJSON", "TestSupport"]),
+        .testTarget(name: "LeadDomainTests", dependencies: ["LeadDomain", "LedgerJSON", "TestSupport", "LeadEngine"]),
         .testTarget(
             name: "LeadLedgerCLITests",
             dependencies: ["LeadLedgerCLI", "leadledger", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON", "LeadEngine"]

@@ -7,15 +7,20 @@ What it checks:
   * every Schemas/examples/valid/*.json validates against envelope.schema.json;
   * every Schemas/examples/invalid/*.json does NOT validate against it;
   * every Schemas/examples/stored/*.json validates against stored-event.schema.json;
+  * the behavior-rule event enum of rules.schema.json is the envelope's type enum;
+  * every Schemas/examples/rules/valid/*.{yaml,yml,json} validates against rules.schema.json
+    and every Schemas/examples/rules/invalid/* does NOT (YAML is read with PyYAML);
   * --events FILE.jsonl: every line of FILE validates against envelope.schema.json;
   * --stored FILE.json: every element of FILE's "rows" array validates against
-    stored-event.schema.json (the shape of `leadledger lead history|audit --format json`).
+    stored-event.schema.json (the shape of `leadledger lead history|audit --format json`);
+  * --rules FILE.(yaml|yml|json): the scoring-rules document validates against rules.schema.json.
 
 Relative $refs between schemas are resolved locally with a `referencing` Registry;
 nothing is fetched over the network. The last line printed is always
 "N passed, N failed"; the exit code is 1 if anything failed, else 0.
 
 Usage: tools/check-schemas.py [-v] [--events FILE.jsonl ...] [--stored FILE.json ...]
+                              [--rules FILE.yaml ...]
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ import json
 import sys
 from pathlib import Path
 
+import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from referencing import Registry, Resource
@@ -35,6 +41,9 @@ EXAMPLES = SCHEMAS / "examples"
 ENVELOPE = "envelope.schema.json"
 STORED = "stored-event.schema.json"
 EVENT_DATA = "event-data.schema.json"
+RULES = "rules.schema.json"
+RULES_EXAMPLES = EXAMPLES / "rules"
+RULES_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_ERRORS_PER_DOC = 5
 
 
@@ -66,6 +75,14 @@ def rel(path: Path) -> str:
 def load_json(path: Path):
     with path.open(encoding="utf-8") as f:
         return json.load(f)
+
+
+def load_rules(path: Path):
+    """Load a rules document: JSON if the file ends in .json, else YAML (PyYAML, safe loader)."""
+    with path.open(encoding="utf-8") as f:
+        if path.suffix.lower() == ".json":
+            return json.load(f)
+        return yaml.safe_load(f)
 
 
 def error_messages(validator: Draft202012Validator, instance) -> list[str]:
@@ -105,6 +122,9 @@ def main() -> int:
     ap.add_argument("--stored", action="append", default=[], metavar="FILE.json",
                     help='validate each element of the "rows" array of a JSON document against '
                          "the stored-event schema (repeatable)")
+    ap.add_argument("--rules", action="append", default=[], metavar="FILE.yaml",
+                    help="validate a scoring-rules document (YAML or JSON) against the rules "
+                         "schema (repeatable)")
     ap.add_argument("-v", "--verbose", action="store_true", help="also list passing checks")
     args = ap.parse_args()
 
@@ -135,7 +155,7 @@ def main() -> int:
         registry = registry.with_resource(path.resolve().as_uri(), resource)
         check.ok(what, "valid draft 2020-12 schema")
 
-    missing = [n for n in (ENVELOPE, STORED, EVENT_DATA) if n not in schemas]
+    missing = [n for n in (ENVELOPE, STORED, EVENT_DATA, RULES) if n not in schemas]
     if missing:
         check.fail("schemas", [f"missing or broken: {', '.join(missing)}"])
         print(f"{check.passed} passed, {check.failed} failed")
@@ -148,6 +168,7 @@ def main() -> int:
 
     envelope_v = validator_for(ENVELOPE)
     stored_v = validator_for(STORED)
+    rules_v = validator_for(RULES)
 
     # 2. The vocabulary agrees across the three schemas.
     env_types = schemas[ENVELOPE]["properties"]["type"].get("enum", [])
@@ -162,6 +183,13 @@ def main() -> int:
         check.fail("vocabulary", problems)
     else:
         check.ok("vocabulary", f"{len(env_types)} event types in all three schemas")
+    rule_events = (schemas[RULES].get("$defs", {}).get("BehaviorRule", {})
+                   .get("properties", {}).get("event", {}).get("enum", []))
+    if set(rule_events) != set(env_types):
+        check.fail("rules vocabulary", [f"rules.schema.json behavior event enum vs envelope type enum "
+                                        f"differ: {sorted(set(rule_events) ^ set(env_types))}"])
+    else:
+        check.ok("rules vocabulary", "behavior rules use the envelope's event types")
 
     # 3. Examples.
     valid_files = sorted((EXAMPLES / "valid").glob("*.json"))
@@ -184,6 +212,23 @@ def main() -> int:
         check.fail("examples/valid coverage", [f"no valid example for: {', '.join(uncovered)}"])
     else:
         check.ok("examples/valid coverage", "every event type has a valid example")
+
+    # 3b. Scoring-rules examples (YAML or JSON).
+    def rules_files(kind: str) -> list[Path]:
+        return sorted(p for p in (RULES_EXAMPLES / kind).glob("*")
+                      if p.is_file() and p.suffix.lower() in RULES_SUFFIXES)
+
+    rules_valid = rules_files("valid")
+    rules_invalid = rules_files("invalid")
+    if not rules_valid or not rules_invalid:
+        check.fail(rel(RULES_EXAMPLES), ["expected examples in both rules/valid and rules/invalid"])
+    for path, expect in [(p, True) for p in rules_valid] + [(p, False) for p in rules_invalid]:
+        try:
+            doc = load_rules(path)
+        except (OSError, json.JSONDecodeError, yaml.YAMLError) as exc:
+            check.fail(rel(path), [f"cannot read: {exc}"])
+            continue
+        validate(check, rules_v, doc, rel(path), expect_valid=expect)
 
     # 4. --events FILE.jsonl
     for name in args.events:
@@ -218,6 +263,15 @@ def main() -> int:
             continue
         for i, row in enumerate(rows):
             validate(check, stored_v, row, f"{name}: rows[{i}]")
+
+    # 6. --rules FILE.(yaml|yml|json)
+    for name in args.rules:
+        try:
+            doc = load_rules(Path(name))
+        except (OSError, json.JSONDecodeError, yaml.YAMLError) as exc:
+            check.fail(name, [f"cannot read: {exc}"])
+            continue
+        validate(check, rules_v, doc, name)
 
     print(f"{check.passed} passed, {check.failed} failed")
     return 1 if check.failed else 0

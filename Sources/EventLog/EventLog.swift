@@ -21,7 +21,7 @@ public final class EventLog: @unchecked Sendable {
     let tables: Tables
     private let writer: Writer
 
-    struct Tables {
+    struct Tables: Sendable {
         /// position (big-endian u64) → record
         let events: Table
         /// id key → position
@@ -35,7 +35,7 @@ public final class EventLog: @unchecked Sendable {
     /// Opens (creating if needed) the log in directory `path`. `makeHook`, if given, builds
     /// the hook that validates and projects inside every write transaction; it may open its
     /// own tables in the environment.
-    public init(path: String, options: Options = Options(), makeHook: ((Environment) throws -> any AppendHook)? = nil) throws {
+    public init(path: String, options: Options = Options(), makeHook: ((Environment, LogReader) throws -> any AppendHook)? = nil) throws {
         let environment = try Environment(path: path, options: options.environment)
         do {
             let tables = Tables(
@@ -43,7 +43,7 @@ public final class EventLog: @unchecked Sendable {
                 ids: try environment.table("ids"),
                 streams: try environment.table("streams", options: [.duplicateKeys, .fixedSizeValues]),
                 checkpoints: try environment.table("checkpoints"))
-            let hook = try makeHook?(environment)
+            let hook = try makeHook?(environment, LogReader(tables: tables))
             let tip = try environment.read { txn in try Self.readTip(txn, tables) }
             self.environment = environment
             self.tables = tables
@@ -177,9 +177,12 @@ public final class EventLog: @unchecked Sendable {
     static func positions(stream: String, txn: some TransactionReading, tables: Tables) throws -> [UInt64] {
         try txn.withCursor(tables.streams) { cursor in
             try stream.withUTF8Bytes { key in
-                guard try cursor.seek(key) != nil else { return [] }
+                guard let first = try cursor.seek(key) else { return [] }
+                let count = try cursor.duplicateCount()
+                // LMDB's GET_MULTIPLE returns nothing for a key with a single value.
+                if count == 1 { return [UInt64(bigEndianBytes: first.value)] }
                 var positions: [UInt64] = []
-                positions.reserveCapacity(try cursor.duplicateCount())
+                positions.reserveCapacity(count)
                 var block = try cursor.multiple()
                 while let values = block {
                     for offset in stride(from: 0, to: values.count, by: 8) {
@@ -194,18 +197,11 @@ public final class EventLog: @unchecked Sendable {
 
     /// Calls `body` with each record of `stream`, in log order, within one read transaction.
     public func forEach(stream: String, _ body: (RecordView) throws -> Void) throws {
-        try environment.read { txn in
-            let positions = try Self.positions(stream: stream, txn: txn, tables: tables)
-            for position in positions {
-                guard let bytes = try position.withBigEndianBytes({ try txn.get(tables.events, key: $0) }),
-                      let view = RecordFormat.view(position: position, bytes: bytes)
-                else {
-                    throw LogError.corruptRecord(position: position)
-                }
-                try body(view)
-            }
-        }
+        try environment.read { txn in try reader.forEach(stream: stream, in: txn, body) }
     }
+
+    /// Reads inside a transaction the caller holds.
+    public var reader: LogReader { LogReader(tables: tables) }
 
     /// A stream's records, copied out of the map.
     public func records(stream: String) throws -> [StoredRecord] {
@@ -297,6 +293,33 @@ public final class EventLog: @unchecked Sendable {
             }
             return result
         }
+    }
+}
+
+/// Reads the log inside a transaction the caller already has — for append hooks, which run
+/// in the writer's transaction and must see the records it has written so far.
+public struct LogReader: Sendable {
+    let tables: EventLog.Tables
+
+    /// Calls `body` with each record of `stream` in log order, as `txn` sees them.
+    public func forEach(stream: String, in txn: some TransactionReading, _ body: (RecordView) throws -> Void) throws {
+        for position in try EventLog.positions(stream: stream, txn: txn, tables: tables) {
+            guard let bytes = try position.withBigEndianBytes({ try txn.get(tables.events, key: $0) }),
+                  let view = RecordFormat.view(position: position, bytes: bytes)
+            else {
+                throw LogError.corruptRecord(position: position)
+            }
+            try body(view)
+        }
+    }
+
+    /// The last record of `stream`, as `txn` sees it.
+    public func last(stream: String, in txn: some TransactionReading) throws -> StoredRecord? {
+        guard let position = try EventLog.positions(stream: stream, txn: txn, tables: tables).last,
+              let bytes = try position.withBigEndianBytes({ try txn.get(tables.events, key: $0) }),
+              let view = RecordFormat.view(position: position, bytes: bytes)
+        else { return nil }
+        return view.copy()
     }
 }
 

@@ -53,7 +53,8 @@ public struct Cursor {
 
     /// For fixed-size duplicate tables: up to a page of the current key's values from the
     /// cursor position, packed (`MDB_GET_MULTIPLE`), then the next batch on each call of
-    /// `nextMultiple()`.
+    /// `nextMultiple()`. LMDB returns an empty buffer when the key has a single value: read
+    /// that one with `current()` (check `duplicateCount()` first).
     public func multiple() throws(LMDBError) -> UnsafeRawBufferPointer? { try get(MDB_GET_MULTIPLE)?.value }
     public func nextMultiple() throws(LMDBError) -> UnsafeRawBufferPointer? { try get(MDB_NEXT_MULTIPLE)?.value }
 

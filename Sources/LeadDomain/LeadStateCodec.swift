@@ -6,7 +6,8 @@ import LedgerJSON
 ///
 ///     u8 version (1) ‖ u8 stage ‖ string? owner ‖ u8 handedOff ‖ string? opportunity ‖
 ///     object profile ‖ i64 capturedAt ‖ i64 lastActivityAt ‖ varint touches ‖ varint events ‖
-///     varint n ‖ n × (u8 stage ‖ i64 at ‖ u8 type ‖ string? actor ‖ u64 position)
+///     varint n ‖ n × (u8 stage ‖ i64 at ‖ u8 type ‖ string? actor ‖ u64 position) ‖
+///     string? rulesVersion ‖ varint m ‖ m × (varint rule ‖ i64 at ‖ u64 position)
 ///
 /// `string?` is a value of the event codec: a string or null.
 public enum LeadStateCodec {
@@ -32,6 +33,13 @@ public enum LeadStateCodec {
             out.append(change.type.code)
             writeOptional(change.actor, into: &out)
             withUnsafeBytes(of: change.position.littleEndian) { out.append(contentsOf: $0) }
+        }
+        writeOptional(state.rulesVersion, into: &out)
+        EventCodec.writeVarint(state.matches.count, into: &out)
+        for match in state.matches {
+            EventCodec.writeVarint(match.rule, into: &out)
+            writeInt(match.at.microseconds, into: &out)
+            withUnsafeBytes(of: match.position.littleEndian) { out.append(contentsOf: $0) }
         }
         return out
     }
@@ -60,6 +68,14 @@ public enum LeadStateCodec {
             let actor = try readOptional(&reader)
             let position = try reader.fixed(UInt64.self)
             state.stages.append(StageChange(stage: stage, at: at, type: type, actor: actor, position: position))
+        }
+        state.rulesVersion = try readOptional(&reader)
+        let matchCount = try reader.varint()
+        state.matches.reserveCapacity(matchCount)
+        for _ in 0..<matchCount {
+            let rule = try reader.varint()
+            let at = Timestamp(microseconds: try reader.fixed(Int64.self))
+            state.matches.append(ScoreMatch(rule: rule, at: at, position: try reader.fixed(UInt64.self)))
         }
         guard reader.index == bytes.count else { throw CodecError("trailing bytes after the lead state") }
         return state

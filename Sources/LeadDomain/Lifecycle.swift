@@ -49,6 +49,15 @@ public struct LeadState: Sendable, Hashable {
     public var touches: Int
     public var events: Int
     public var stages: [StageChange]
+    /// The behavior rules its events matched, in time order, under `rulesVersion`.
+    public var matches: [ScoreMatch]
+    /// The rules version the matches were computed with (`nil`: no rules yet).
+    public var rulesVersion: String?
+
+    /// When the lead first became an MQL.
+    public var firstQualifiedAt: Timestamp? {
+        stages.first { $0.stage == .mql }?.at
+    }
 
     public init(lead: String, capturedAt: Timestamp) {
         self.lead = lead
@@ -62,6 +71,8 @@ public struct LeadState: Sendable, Hashable {
         self.touches = 0
         self.events = 0
         self.stages = []
+        self.matches = []
+        self.rulesVersion = nil
     }
 }
 

@@ -167,6 +167,8 @@ public final class Ingestor {
             throw error
         }
         progress?(IngestProgress(path: reader.path, lines: reader.lineNumber, bytes: reader.bytesRead, totalBytes: reader.totalBytes, summary: summary))
+        // An ingested rules.published puts new rules in force: rescore every lead under them.
+        try store.refreshScoresIfNeeded()
         return summary
     }
 

@@ -9,6 +9,11 @@ public final class LeadStore: Sendable {
     public let log: EventLog
     public let path: String
     let leads: Table
+    /// Small facts about the projections (which rules the scores are under).
+    let meta: Table
+    static let scoresVersionKey = "scores.rulesVersion"
+    /// The checkpoint of the lead projection.
+    public static let projectionCheckpoint = LifecycleProjection.checkpoint
 
     public struct Options: Sendable {
         public var log = EventLog.Options()
@@ -20,12 +25,15 @@ public final class LeadStore: Sendable {
     /// caught up from its checkpoint first.
     public init(path: String, options: Options = Options()) throws {
         self.path = path
-        self.log = try EventLog(path: path, options: options.log) { environment in
-            try LifecycleProjection(environment: environment)
+        self.log = try EventLog(path: path, options: options.log) { environment, reader in
+            let rules = try environment.read { txn in try LifecycleProjection.currentRules(reader: reader, in: txn) }
+            return try LifecycleProjection(environment: environment, reader: reader, scorer: rules.map(Scorer.init))
         }
         do {
             self.leads = try log.environment.table(LifecycleProjection.tableName)
+            self.meta = try log.environment.table("meta")
             try catchUp()
+            try refreshScoresIfNeeded()
         } catch {
             log.close()
             throw error
@@ -86,7 +94,12 @@ public final class LeadStore: Sendable {
     /// transaction to decode a chunk, then a write transaction that applies it and moves the
     /// checkpoint, so a crash mid-way resumes where it stopped.
     private func replay(chunkSize: UInt64 = 50_000, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
-        let projection = try LifecycleProjection(environment: log.environment)
+        // The projection's final state scores every lead under the rules in force at the end
+        // of the log, so the replay uses those from the start; it derives nothing (the
+        // engine's own events are in the log already).
+        let projection = try LifecycleProjection(environment: log.environment, reader: log.reader, scorer: nil)
+        projection.use(try currentRules())
+        projection.derivesEvents = false
         let last = try log.lastPosition
         var next = try log.checkpoint(LifecycleProjection.checkpoint) + 1
         let first = next
@@ -104,11 +117,44 @@ public final class LeadStore: Sendable {
                 }
                 try projection.willCommit(in: txn)
                 try log.setCheckpoint(LifecycleProjection.checkpoint, to: end, in: txn)
+                try setScoresVersion(projection.scorer?.rules.version, in: txn)
             }
             progress?(end, last)
             next = end + 1
         }
         return last >= first ? last - first + 1 : 0
+    }
+
+    /// The rules the projected scores were computed with (`nil`: none).
+    func scoresVersion() throws -> String? {
+        try log.environment.read { txn in
+            try txn.get(meta, key: Array(Self.scoresVersionKey.utf8)).map { String(decoding: $0, as: UTF8.self) }
+        }
+    }
+
+    private func setScoresVersion(_ version: String?, in txn: WriteTransaction) throws {
+        let key = Array(Self.scoresVersionKey.utf8)
+        if let version {
+            try txn.put(meta, key: key, value: Array(version.utf8))
+        } else {
+            _ = try key.withUnsafeBytes { try txn.delete(meta, key: $0) }
+        }
+    }
+
+    /// After rules are published, every lead is rescored under them (a rebuild from the log),
+    /// so that reads and reports never see scores under two rule versions. Returns whether
+    /// it rebuilt.
+    @discardableResult
+    public func refreshScoresIfNeeded(progress: ((UInt64, UInt64) -> Void)? = nil) throws -> Bool {
+        let current = try currentRules()?.version
+        guard try current != scoresVersion() else { return false }
+        try rebuildProjections(progress: progress)
+        return true
+    }
+
+    /// The rules in force: the latest `rules.published`.
+    public func currentRules() throws -> ScoringRules? {
+        try log.environment.read { txn in try LifecycleProjection.currentRules(reader: log.reader, in: txn) }
     }
 
     /// Every projected lead state, in key order, as stored bytes (for byte-for-byte checks).

@@ -1,10 +1,13 @@
 import EventLog
 import LeadDomain
+import LedgerJSON
 import LMDB
 
-/// The lifecycle projection: validates every lead event against its lead's state and keeps
-/// that state (stage, owner, profile, activity, stage history) in the `leads` table, in the
-/// same write transaction as the append. Runs on the log's writer thread only.
+/// The lead projection: validates every lead event against its lead's state, keeps that
+/// state (stage, owner, profile, activity, stage history, scoring matches) in the `leads`
+/// table, scores leads live under the published rules and appends `lead.qualified` when one
+/// reaches the threshold — all in the same write transaction as the append. Runs on the
+/// log's writer thread only (or on a replay's thread, with the writer idle).
 ///
 /// Within a transaction the states it touched are cached and written back, in key order,
 /// just before the commit; the cache is dropped after every commit or abort, so memory does
@@ -12,25 +15,50 @@ import LMDB
 final class LifecycleProjection: AppendHook, @unchecked Sendable {
     static let tableName = "leads"
     /// Bump the suffix when the projected state changes shape: the store rebuilds it.
-    static let checkpoint = "lifecycle.v1"
+    static let checkpoint = "leads.v2"
 
     let leads: Table
+    let reader: LogReader
+    /// The rules in force (the latest `rules.published`), if any.
+    private(set) var scorer: Scorer?
+    /// When false (replays), no follow-up events are derived: they are already in the log.
+    var derivesEvents = true
+
     private var cache: [String: LeadState] = [:]
     private var missing: Set<String> = []
     private var dirty: Set<String> = []
 
     var checkpointName: String? { Self.checkpoint }
 
-    init(environment: Environment) throws {
+    init(environment: Environment, reader: LogReader, scorer: Scorer?) throws {
         leads = try environment.table(Self.tableName)
+        self.reader = reader
+        self.scorer = scorer
     }
 
-    /// The state of `lead` as of everything applied so far in this transaction.
+    /// The rules in force as `txn` sees the log.
+    static func currentRules(reader: LogReader, in txn: some TransactionReading) throws -> ScoringRules? {
+        guard let record = try reader.last(stream: Envelope.systemStream, in: txn) else { return nil }
+        let event = try LeadStore.event(from: record)
+        return try ScoringRules(document: .object(event.data))
+    }
+
+    // MARK: State
+
+    /// The state of `lead` as of everything applied so far in this transaction, with its
+    /// scoring matches brought up to the rules in force.
     func state(of lead: String, in txn: some TransactionReading) throws -> LeadState? {
         if let cached = cache[lead] { return cached }
         if missing.contains(lead) { return nil }
-        let stored = try Self.read(lead, from: leads, in: txn)
-        if let stored { cache[lead] = stored } else { missing.insert(lead) }
+        guard var stored = try Self.read(lead, from: leads, in: txn) else {
+            missing.insert(lead)
+            return nil
+        }
+        if stored.rulesVersion != scorer?.rules.version {
+            try rescore(&stored, in: txn)
+            dirty.insert(lead)
+        }
+        cache[lead] = stored
         return stored
     }
 
@@ -40,34 +68,93 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         }
     }
 
+    /// Recomputes a lead's matches under the rules in force from its events in the log.
+    private func rescore(_ state: inout LeadState, in txn: some TransactionReading) throws {
+        state.matches = []
+        state.rulesVersion = scorer?.rules.version
+        guard let scorer else { return }
+        try reader.forEach(stream: state.lead, in: txn) { record in
+            scorer.record(try LeadStore.event(from: record), position: record.position, into: &state.matches)
+        }
+    }
+
     static func event(of record: PendingRecord) throws -> Envelope {
         if let event = record.attachment as? Envelope { return event }
         return try record.payload.withUnsafeBytes { try EventCodec.decode($0, id: record.id, lead: record.stream) }
     }
 
+    // MARK: AppendHook
+
     func admit(_ record: inout PendingRecord, in txn: WriteTransaction) throws -> AdmitDecision {
-        let event = try Self.event(of: record)
-        guard let lead = event.lead else { return .accept }
-        if let reason = Lifecycle.refusal(of: event, given: try state(of: lead, in: txn)) {
+        var event = try Self.event(of: record)
+        guard let lead = event.lead else {
+            if event.type == .rulesPublished {
+                do {
+                    _ = try ScoringRules(document: .object(event.data))
+                } catch {
+                    return .reject(reason: "rules.published \"\(event.id)\" refused: \(error)")
+                }
+            }
+            return .accept
+        }
+        let state = try state(of: lead, in: txn)
+        if let reason = Lifecycle.refusal(of: event, given: state) {
             return .reject(reason: reason)
+        }
+        if event.type == .leadHandedOff, let state {
+            // The engine stamps the lead's score and the rules version at the handoff.
+            let score = scorer.map { $0.evaluate(profile: state.profile, matches: state.matches, at: event.at).score }
+            event.data["score"] = score.map(JSONValue.number) ?? .null
+            event.data["rulesVersion"] = .nullable(scorer?.rules.version)
+            record = LeadStore.pending(event)
         }
         return .accept
     }
 
     func didStore(_ record: RecordView, attachment: (any Sendable)?, in txn: WriteTransaction) throws {
         let event = try (attachment as? Envelope) ?? LeadStore.event(from: record)
+        if event.type == .rulesPublished && derivesEvents {
+            try publish(ScoringRules(document: .object(event.data)), in: txn)
+        }
         try apply(event, position: record.position, in: txn)
+    }
+
+    func followUps(after record: RecordView, attachment: (any Sendable)?) -> [PendingRecord] {
+        guard derivesEvents, let scorer, let event = attachment as? Envelope ?? (try? LeadStore.event(from: record)),
+              let lead = event.lead, let state = cache[lead],
+              let qualification = LiveScoring.qualification(after: event, state: state, scorer: scorer)
+        else { return [] }
+        let qualified = LiveScoring.qualifiedEvent(lead: lead, trigger: event, score: qualification.score, at: qualification.at, rulesVersion: scorer.rules.version)
+        return [LeadStore.pending(qualified)]
     }
 
     func apply(_ event: Envelope, position: UInt64, in txn: some TransactionReading) throws {
         guard let lead = event.lead else { return }
         var state = try state(of: lead, in: txn)
         Lifecycle.apply(event, position: position, to: &state)
-        if let state {
+        guard var updated = state else { return }
+        if updated.events == 1 { updated.rulesVersion = scorer?.rules.version }
+        scorer?.record(event, position: position, into: &updated.matches)
+        cache[lead] = updated
+        missing.remove(lead)
+        dirty.insert(lead)
+    }
+
+    /// New rules are in force from this point: cached leads are rescored now, the others
+    /// when they are next loaded (or by the store's refresh after the append).
+    func publish(_ rules: ScoringRules, in txn: some TransactionReading) throws {
+        scorer = Scorer(rules)
+        for lead in cache.keys.sorted() {
+            var state = cache[lead]!
+            try rescore(&state, in: txn)
             cache[lead] = state
-            missing.remove(lead)
             dirty.insert(lead)
         }
+    }
+
+    /// For replays: score with these rules from the start.
+    func use(_ rules: ScoringRules?) {
+        scorer = rules.map(Scorer.init)
     }
 
     func willCommit(in txn: WriteTransaction) throws {

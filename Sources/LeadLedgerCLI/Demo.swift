@@ -16,6 +16,44 @@ struct Demo: ParsableCommand {
 
     static let marker = ".leadledger-demo"
 
+    /// The example of SPEC section 4, verbatim.
+    static let specRules = """
+        version: "2026-11-a"
+        mql_threshold: 60
+        decay: { half_life_days: 30 }
+        fit:
+          - when: { field: title, matches: "(?i)\\\\b(vp|vice president|director|head|chief|c[eft]o)\\\\b" }
+            points: 20
+          - when: { field: employees, gte: 200 }
+            points: 10
+          - when: { field: industry, in: [software, fintech, healthcare] }
+            points: 10
+          - when: { field: email, matches: "@(gmail|yahoo|hotmail)\\\\." }
+            points: -15
+        behavior:
+          - event: touch.webinar_attended
+            points: 15
+          - event: touch.demo_requested
+            points: 40
+          - event: touch.page_view
+            where: { url: { contains: "/pricing" } }
+            points: 10
+            cap: { count: 3, per_days: 30 }
+          - event: touch.email_click
+            points: 3
+          - event: lead.unsubscribed
+            points: -50
+
+        """
+
+    /// The same rules with demo requests worth more and a lower threshold.
+    static var changedRules: String {
+        specRules
+            .replacingOccurrences(of: "version: \"2026-11-a\"", with: "version: \"2026-11-b\"")
+            .replacingOccurrences(of: "mql_threshold: 60", with: "mql_threshold: 50")
+            .replacingOccurrences(of: "event: touch.demo_requested\n    points: 40", with: "event: touch.demo_requested\n    points: 60")
+    }
+
     @Option(help: ArgumentHelp("The demo store directory (recreated each run).", valueName: "DIR"))
     var store: String = "./leadledger-demo"
 
@@ -69,20 +107,35 @@ struct Demo: ParsableCommand {
         progress.finish()
         print(report.isValid ? "ok: \(Int(report.records).grouped) events verified" : "FAILED: \(report.failure!)")
 
+        section("5. Publish the spec's scoring rules (leadledger rules publish rules.yaml)")
+        let rulesFile = (store as NSString).appendingPathComponent("rules-2026-11-a.yaml")
+        try Self.specRules.write(toFile: rulesFile, atomically: true, encoding: .utf8)
+        let rules = try RulesDocument.load(path: rulesFile)
+        try leadStore.publishRules(rules, actor: "demo", at: .now)
+        print("published \(rules.version) from \(rulesFile): MQL at \(Int(rules.mqlThreshold)) points, every lead rescored")
+
         let story = try storyLead(in: leadStore)
-        section("5. One lead's story: \(story) (leadledger lead show \(story); lead history \(story))")
+        section("6. One lead's story: \(story) (leadledger lead show \(story); lead history \(story))")
         if let state = try leadStore.lead(story) {
-            print(LeadRendering.render(state, format: .table))
+            print(LeadRendering.render(state, score: try leadStore.score(of: story)?.score, format: .table))
         }
         print("")
         print(EventRows.render(try leadStore.history(of: story), format: .table))
 
-        section("6. The handoff audit: who handed off what, to whom, when (first 10 of leadledger audit --type lead.handed_off)")
+        section("7. The handoff audit: who handed off what, to whom, when (first 10 of leadledger audit --type lead.handed_off)")
         var handoffs: [LoggedEvent] = []
         try leadStore.audit(AuditFilter(typePrefix: "lead.handed_off")) { if handoffs.count < 10 { handoffs.append($0) } }
         print(EventRows.render(handoffs, format: .table))
 
+        section("8. What if demo requests were worth 60 and the MQL threshold were 50? (leadledger rescore --rules changed.yaml)")
+        let changedFile = (store as NSString).appendingPathComponent("rules-2026-11-b.yaml")
+        try Self.changedRules.write(toFile: changedFile, atomically: true, encoding: .utf8)
+        let changed = try RulesDocument.load(path: changedFile)
+        print(Rescore.render(try leadStore.rescore(with: changed), format: .table))
+
         print("\nTry: leadledger lead show \(story) --store \(store) --format json")
+        print("     leadledger score explain \(story) --store \(store)")
+        print("     leadledger rescore --rules \(changedFile) --store \(store) --apply")
         print("     leadledger audit --store \(store) --actor ae-carla --type sales.")
         if !report.isValid { throw ExitCode.failure }
     }

@@ -34,7 +34,8 @@ struct LeadShow: ParsableCommand {
             }
             throw CLIError("unknown lead \(id)")
         }
-        print(LeadRendering.render(state, format: output.format))
+        let score = try store.score(of: id, asOf: time)?.score
+        print(LeadRendering.render(state, score: score, format: output.format))
     }
 }
 
@@ -57,10 +58,10 @@ struct LeadHistory: ParsableCommand {
 }
 
 enum LeadRendering {
-    static func json(_ state: LeadState) -> JSONValue {
+    static func json(_ state: LeadState, score: Double?) -> JSONValue {
         [
             "lead": .string(state.lead), "stage": .string(state.stage.rawValue), "owner": .nullable(state.owner),
-            "score": .null,
+            "score": score.map(JSONValue.number) ?? .null, "rulesVersion": .nullable(state.rulesVersion),
             "profile": .object(state.profile),
             "stages": .array(state.stages.map { change in
                 ["stage": .string(change.stage.rawValue), "at": .string(change.at.rfc3339), "type": .string(change.type.rawValue),
@@ -71,10 +72,10 @@ enum LeadRendering {
         ]
     }
 
-    static func render(_ state: LeadState, format: OutputFormat) -> String {
+    static func render(_ state: LeadState, score: Double?, format: OutputFormat) -> String {
         switch format {
         case .json, .html:
-            return JSONWriter.render(json(state))
+            return JSONWriter.render(json(state, score: score))
         case .csv:
             var table = TextTable(columns: ["lead", "stage", "owner", "capturedAt", "lastActivityAt", "touches", "events", "stageAt", "stageType", "stageActor", "stagePosition"])
             for change in state.stages {
@@ -87,6 +88,7 @@ enum LeadRendering {
                 "lead      \(state.lead)",
                 "stage     \(state.stage.rawValue)",
                 "owner     \(state.owner ?? "-")",
+                "score     \(score.map { JSONWriter.render(.number(($0 * 100).rounded() / 100)) + " (rules \(state.rulesVersion ?? "?"))" } ?? "- (no rules published)")",
                 "captured  \(state.capturedAt.rfc3339)",
                 "active    \(state.lastActivityAt.rfc3339) (last activity)",
                 "touches   \(state.touches) of \(state.events) events",

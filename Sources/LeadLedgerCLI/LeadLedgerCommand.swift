@@ -16,6 +16,9 @@ public struct LeadLedgerCommand: ParsableCommand {
             LeadCommand.self,
             Audit.self,
             Rebuild.self,
+            RulesCommand.self,
+            Rescore.self,
+            ScoreCommand.self,
         ]
     )
 

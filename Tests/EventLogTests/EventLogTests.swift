@@ -60,8 +60,11 @@ struct EventLogTests {
         #expect(try log.positions(stream: "L-1") == [1, 3, 5])
         #expect(try log.records(stream: "L-2").map(\.id) == ["2", "4"])
         #expect(try log.records(stream: "nobody").isEmpty)
+        _ = try log.appendAndWait([record("6", stream: "L-single")])
+        #expect(try log.positions(stream: "L-single") == [6])
+        #expect(try log.records(stream: "L-single").map(\.id) == ["6"])
         #expect(try log.version(ofStream: "L-1") == 3)
-        #expect(try log.streamCount() == 2)
+        #expect(try log.streamCount() == 3)
     }
 
     @Test func expectedVersionGuardsAStream() throws {

@@ -82,13 +82,13 @@ struct StoreTests {
             let leads = try store.log.environment.table("leads")
             try store.log.environment.write { txn in
                 try txn.clear(leads)
-                try store.log.setCheckpoint("lifecycle.v1", to: 0, in: txn)
+                try store.log.setCheckpoint(LeadStore.projectionCheckpoint, to: 0, in: txn)
             }
             store.close()
         }
         let store = try LeadStore(path: path)
         defer { store.close() }
-        #expect(try store.log.checkpoint("lifecycle.v1") == store.log.lastPosition)
+        #expect(try store.log.checkpoint(LeadStore.projectionCheckpoint) == store.log.lastPosition)
         #expect(try store.projectionSnapshot().map(\.value) == live.map(\.value))
     }
 

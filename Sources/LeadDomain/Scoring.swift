@@ -1,0 +1,231 @@
+import LedgerJSON
+import Synchronization
+
+/// A behavior rule matched by one of a lead's events (kept in the lead's state, so a score
+/// can be evaluated at any time without re-reading the log).
+public struct ScoreMatch: Sendable, Hashable {
+    /// Index of the rule in `ScoringRules.behavior`.
+    public var rule: Int
+    public var at: Timestamp
+    public var position: UInt64
+
+    public init(rule: Int, at: Timestamp, position: UInt64) {
+        self.rule = rule
+        self.at = at
+        self.position = position
+    }
+
+    static func < (lhs: ScoreMatch, rhs: ScoreMatch) -> Bool {
+        (lhs.at, lhs.position, lhs.rule) < (rhs.at, rhs.position, rhs.rule)
+    }
+}
+
+/// One line of a score explanation: a rule and the points it contributes at the reference
+/// time (decayed, for behavior). Fit hits have no time or position.
+public struct ScoreHit: Sendable, Hashable {
+    public var rule: String
+    public var points: Double
+    public var at: Timestamp?
+    public var position: UInt64?
+}
+
+public struct ScoreBreakdown: Sendable, Hashable {
+    public var fit: Double
+    public var engagement: Double
+    public var score: Double { fit + engagement }
+    /// Every rule that contributed, fit first (in rule order), then behavior in time order.
+    public var hits: [ScoreHit]
+}
+
+/// Evaluates one rules document (SPEC section 4):
+/// score(T) = Σ fit points on the profile + Σ over counted behavior hits with at ≤ T of
+/// points × 2^(−age_days / half_life_days).
+///
+/// - A condition holds when all its operators hold; a missing (or null) field fails every
+///   operator but `exists: false`. `matches` searches a string (like `re.search`), `contains`
+///   is a case-sensitive substring test, `in`/`equals` compare exactly (numbers by value).
+/// - Caps are a sliding window per rule: a hit counts when fewer than `count` hits of the
+///   same rule were counted in the `per_days` days up to it (hits taken in time order).
+/// - Regular-expression results are memoised per rule and value (profiles repeat titles).
+/// Thread-safe: regular expressions (not `Sendable`) are only used under the memo's lock.
+public final class Scorer: @unchecked Sendable {
+    public let rules: ScoringRules
+    private let fitRegexes: [Regex<AnyRegexOutput>?]
+    private let behaviorRegexes: [[Regex<AnyRegexOutput>?]]
+    private let regexMemo = Mutex<[RegexKey: Bool]>([:])
+
+    private struct RegexKey: Hashable {
+        let pattern: String
+        let value: String
+    }
+
+    public init(_ rules: ScoringRules) {
+        self.rules = rules
+        fitRegexes = rules.fit.map { rule in rule.condition.matches.flatMap { try? Regex($0) } }
+        behaviorRegexes = rules.behavior.map { rule in rule.conditions.map { $0.condition.matches.flatMap { try? Regex($0) } } }
+    }
+
+    // MARK: Matching
+
+    /// Indices of the behavior rules that `event` matches.
+    public func matchingRules(_ event: Envelope) -> [Int] {
+        var result: [Int] = []
+        for (index, rule) in rules.behavior.enumerated() where rule.event == event.type {
+            let matched = rule.conditions.enumerated().allSatisfy { offset, clause in
+                holds(clause.condition, on: event.data[clause.field], regex: behaviorRegexes[index][offset])
+            }
+            if matched { result.append(index) }
+        }
+        return result
+    }
+
+    /// Adds the event's matches to a lead's sorted match list.
+    public func record(_ event: Envelope, position: UInt64, into matches: inout [ScoreMatch]) {
+        for rule in matchingRules(event) {
+            let match = ScoreMatch(rule: rule, at: event.at, position: position)
+            // Usually the newest: insert from the end.
+            var index = matches.count
+            while index > 0 && match < matches[index - 1] { index -= 1 }
+            matches.insert(match, at: index)
+        }
+    }
+
+    /// The fit rules that hold on `profile`, with their points.
+    public func fitHits(_ profile: JSONObject) -> [(rule: Int, points: Double)] {
+        rules.fit.enumerated().compactMap { index, rule in
+            holds(rule.condition, on: profile[rule.field], regex: fitRegexes[index]) ? (index, rule.points) : nil
+        }
+    }
+
+    func holds(_ condition: Condition, on value: JSONValue?, regex: Regex<AnyRegexOutput>?) -> Bool {
+        let present: JSONValue? = value == .null ? nil : value
+        if let exists = condition.exists, exists != (present != nil) { return false }
+        guard let value = present else {
+            // Only `exists: false` can hold on a missing field.
+            return condition.exists == false && condition.matches == nil && condition.contains == nil && condition.gte == nil
+                && condition.lte == nil && condition.gt == nil && condition.lt == nil && condition.oneOf == nil && condition.equals == nil
+        }
+        if let pattern = condition.matches {
+            guard case .string(let text) = value, let regex else { return false }
+            let key = RegexKey(pattern: pattern, value: text)
+            let found = regexMemo.withLock { memo -> Bool in
+                if let known = memo[key] { return known }
+                let found = (try? regex.firstMatch(in: text)) != nil
+                if memo.count > 100_000 { memo.removeAll() }
+                memo[key] = found
+                return found
+            }
+            if !found { return false }
+        }
+        if let needle = condition.contains {
+            guard case .string(let text) = value, text.contains(needle) else { return false }
+        }
+        if condition.gte != nil || condition.lte != nil || condition.gt != nil || condition.lt != nil {
+            guard case .number(let number) = value else { return false }
+            if let bound = condition.gte, !(number >= bound) { return false }
+            if let bound = condition.lte, !(number <= bound) { return false }
+            if let bound = condition.gt, !(number > bound) { return false }
+            if let bound = condition.lt, !(number < bound) { return false }
+        }
+        if let options = condition.oneOf, !options.contains(value) { return false }
+        if let expected = condition.equals, expected != value { return false }
+        return true
+    }
+
+    // MARK: Evaluating
+
+    /// The score at `time` of a lead with this profile and these (sorted) matches.
+    public func evaluate(profile: JSONObject, matches: [ScoreMatch], at time: Timestamp, explain: Bool = false) -> ScoreBreakdown {
+        var hits: [ScoreHit] = []
+        var fit = 0.0
+        for (index, points) in fitHits(profile) {
+            fit += points
+            if explain { hits.append(ScoreHit(rule: rules.fit[index].label, points: points, at: nil, position: nil)) }
+        }
+        var engagement = 0.0
+        var counted: [Int: [Timestamp]] = [:]
+        for match in matches {
+            guard match.at <= time else { break }
+            let rule = rules.behavior[match.rule]
+            if let cap = rule.cap {
+                let windowStart = match.at.microseconds - Int64(cap.perDays * Double(Timestamp.microsecondsPerDay))
+                let recent = counted[match.rule, default: []].reversed().prefix { $0.microseconds > windowStart }.count
+                guard recent < cap.count else { continue }
+                counted[match.rule, default: []].append(match.at)
+            }
+            let points = rule.points * decay(from: match.at, to: time)
+            engagement += points
+            if explain { hits.append(ScoreHit(rule: rule.label, points: points, at: match.at, position: match.position)) }
+        }
+        return ScoreBreakdown(fit: fit, engagement: engagement, hits: hits)
+    }
+
+    func decay(from at: Timestamp, to time: Timestamp) -> Double {
+        guard let halfLife = rules.halfLifeDays else { return 1 }
+        return Double.pow2(-at.days(until: time) / halfLife)
+    }
+
+    /// Matches for a whole event history (for explanations and replays).
+    public func matches(of events: [(position: UInt64, event: Envelope)]) -> [ScoreMatch] {
+        var matches: [ScoreMatch] = []
+        for (position, event) in events { record(event, position: position, into: &matches) }
+        return matches
+    }
+}
+
+extension Double {
+    static func pow2(_ exponent: Double) -> Double {
+        #if canImport(Glibc)
+        return Glibc.exp2(exponent)
+        #else
+        return Darwin.exp2(exponent)
+        #endif
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// When live scoring qualifies a lead (SPEC section 4, with these decisions):
+/// - a lead is evaluated after its capture and after every event that does not change its
+///   stage (touches, enrichment, unsubscribes…): a sales rejection that recycles a lead does
+///   not by itself re-qualify it, its next engagement does if the score is still high;
+/// - the evaluation time is the event's `at`, but never before the lead entered its current
+///   stage (a late pre-capture touch is scored at the capture);
+/// - only a lead in `lead` or `recycled` can qualify.
+public enum LiveScoring {
+    public static let actor = "leadledger-scoring"
+
+    public static func evaluationTime(of event: Envelope, for state: LeadState) -> Timestamp {
+        max(event.at, state.stages.last?.at ?? state.capturedAt)
+    }
+
+    public static func triggers(_ type: EventType) -> Bool {
+        switch type {
+        case .leadQualified, .leadHandedOff, .salesAccepted, .salesRejected, .salesQualified, .opportunityOpened,
+             .dealClosed, .leadRecycled, .leadDisqualified, .rulesPublished:
+            return false
+        default:
+            return true
+        }
+    }
+
+    /// The qualification `event` (already applied to `state`) triggers, if any.
+    public static func qualification(after event: Envelope, state: LeadState, scorer: Scorer) -> (score: Double, at: Timestamp)? {
+        guard triggers(event.type), state.stage == .lead || state.stage == .recycled else { return nil }
+        let time = evaluationTime(of: event, for: state)
+        let score = scorer.evaluate(profile: state.profile, matches: state.matches, at: time).score
+        return score >= scorer.rules.mqlThreshold ? (score, time) : nil
+    }
+
+    /// The `lead.qualified` event the engine appends. Its id is derived from the triggering
+    /// event, so replaying the same input gives the same ids.
+    public static func qualifiedEvent(lead: String, trigger: Envelope, score: Double, at: Timestamp, rulesVersion: String) -> Envelope {
+        Envelope(
+            id: "\(trigger.id)#mql", type: .leadQualified, lead: lead, at: at, actor: actor,
+            data: ["score": .number(score), "rulesVersion": .string(rulesVersion), "by": "rules"])
+    }
+}

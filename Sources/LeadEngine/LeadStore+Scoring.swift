@@ -1,0 +1,220 @@
+import EventLog
+import Foundation
+import LeadDomain
+import LedgerJSON
+import LMDB
+
+/// What `rescore` found: how qualification would differ under other rules.
+public struct RescoreReport: Sendable, Equatable {
+    public struct Move: Sendable, Equatable {
+        public var lead: String
+        public var from: Timestamp
+        public var to: Timestamp
+    }
+
+    public struct Bucket: Sendable, Equatable {
+        public var label: String
+        /// Leads in the bucket under the rules in force (nil: no rules yet) and the new rules.
+        public var current: Int?
+        public var proposed: Int
+    }
+
+    public var rulesVersion: String
+    public var baseVersion: String?
+    public var newlyQualified: [String]
+    public var noLongerQualified: [String]
+    public var moved: [Move]
+    public var leads: Int
+    /// Leads that are MQLs at some point, now and under the new rules.
+    public var qualifiedNow: Int
+    public var qualifiedProposed: Int
+    public var distribution: [Bucket]
+    /// The time scores are evaluated at for the distribution.
+    public var asOf: Timestamp
+}
+
+extension LeadStore {
+    // MARK: Publishing
+
+    /// Appends `rules.published` (its id is `rules:<version>`, so a version is published
+    /// once) and rescores every lead under the new rules.
+    @discardableResult
+    public func publishRules(_ rules: ScoringRules, actor: String, at time: Timestamp) throws -> AppendOutcome {
+        let event = Envelope(id: "rules:\(rules.version)", type: .rulesPublished, lead: nil, at: time, actor: actor, data: rules.document)
+        let outcome = try append([event])[0]
+        try refreshScoresIfNeeded()
+        return outcome
+    }
+
+    // MARK: Reading scores
+
+    /// A lead's score now (from its projected state) or as of a past time (from its events up
+    /// to then), under the rules in force. `nil` when no rules are published.
+    public func score(of lead: String, asOf time: Timestamp? = nil, explain: Bool = false) throws -> ScoreBreakdown? {
+        guard let rules = try currentRules() else { return nil }
+        let scorer = Scorer(rules)
+        if let time {
+            let history = try self.history(of: lead).map { (position: $0.position, event: $0.event) }
+            let upTo = history.filter { $0.event.at <= time }
+            guard let state = Lifecycle.state(of: upTo, asOf: time) else { return nil }
+            return scorer.evaluate(profile: state.profile, matches: scorer.matches(of: upTo), at: time, explain: explain)
+        }
+        guard let state = try self.lead(lead) else { return nil }
+        let matches = state.rulesVersion == rules.version
+            ? state.matches
+            : scorer.matches(of: try history(of: lead).map { (position: $0.position, event: $0.event) })
+        return scorer.evaluate(profile: state.profile, matches: matches, at: Timestamp.now, explain: explain)
+    }
+
+    // MARK: Replaying under other rules
+
+    /// Replays the whole log as if `rules` had been in force from the start — lifecycle and
+    /// live scoring included, the engine's own `lead.qualified` (by rules) and earlier
+    /// `rules.published` left out — and compares each lead's first qualification with the
+    /// live history's. Reads the log in chunks; keeps one compact state per lead; touches
+    /// nothing.
+    public func rescore(with rules: ScoringRules, asOf time: Timestamp = .now) throws -> RescoreReport {
+        let scorer = Scorer(rules)
+        var simulated: [String: LeadState] = [:]
+        try log.forEach { record in
+            let event = try Self.event(from: record)
+            guard let lead = event.lead else { return }
+            if event.type == .leadQualified && event.data["by"] == .string("rules") { return }
+            var state = simulated[lead]
+            guard Lifecycle.refusal(of: event, given: state) == nil else { return }
+            Lifecycle.apply(event, position: record.position, to: &state)
+            guard var current = state else { return }
+            scorer.record(event, position: record.position, into: &current.matches)
+            if let qualification = LiveScoring.qualification(after: event, state: current, scorer: scorer) {
+                var qualified: LeadState? = current
+                let derived = LiveScoring.qualifiedEvent(lead: lead, trigger: event, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
+                Lifecycle.apply(derived, position: record.position, to: &qualified)
+                current = qualified!
+            }
+            simulated[lead] = current
+        }
+
+        let base = try currentRules()
+        let baseScorer = base.map(Scorer.init)
+        var newly: [String] = []
+        var noLonger: [String] = []
+        var moved: [RescoreReport.Move] = []
+        var qualifiedNow = 0
+        var qualifiedProposed = 0
+        var currentScores: [Double] = []
+        var proposedScores: [Double] = []
+        try forEachLead { live in
+            let proposed = simulated[live.lead]
+            let before = live.firstQualifiedAt
+            let after = proposed?.firstQualifiedAt
+            if before != nil { qualifiedNow += 1 }
+            if after != nil { qualifiedProposed += 1 }
+            switch (before, after) {
+            case (nil, .some): newly.append(live.lead)
+            case (.some, nil): noLonger.append(live.lead)
+            case (.some(let from), .some(let to)) where from != to: moved.append(.init(lead: live.lead, from: from, to: to))
+            default: break
+            }
+            if let baseScorer {
+                currentScores.append(baseScorer.evaluate(profile: live.profile, matches: live.matches, at: time).score)
+            }
+            if let proposed {
+                proposedScores.append(scorer.evaluate(profile: proposed.profile, matches: proposed.matches, at: time).score)
+            }
+        }
+        return RescoreReport(
+            rulesVersion: rules.version, baseVersion: base?.version,
+            newlyQualified: newly, noLongerQualified: noLonger, moved: moved,
+            leads: simulated.count, qualifiedNow: qualifiedNow, qualifiedProposed: qualifiedProposed,
+            distribution: Self.distribution(current: base == nil ? nil : currentScores, proposed: proposedScores, threshold: rules.mqlThreshold),
+            asOf: time)
+    }
+
+    /// Score buckets of 20 points around the new threshold.
+    static func distribution(current: [Double]?, proposed: [Double], threshold: Double) -> [RescoreReport.Bucket] {
+        let edges = stride(from: -2, through: 2, by: 1).map { threshold + Double($0) * 20 }
+        func label(_ index: Int) -> String {
+            if index == 0 { return "< \(JSONWriter.render(.number(edges[0])))" }
+            if index == edges.count { return "≥ \(JSONWriter.render(.number(edges[edges.count - 1])))" }
+            return "\(JSONWriter.render(.number(edges[index - 1]))) – \(JSONWriter.render(.number(edges[index])))"
+        }
+        func counts(_ scores: [Double]) -> [Int] {
+            var counts = Array(repeating: 0, count: edges.count + 1)
+            for score in scores { counts[edges.firstIndex { score < $0 } ?? edges.count] += 1 }
+            return counts
+        }
+        let proposedCounts = counts(proposed)
+        let currentCounts = current.map(counts)
+        return (0...edges.count).map { RescoreReport.Bucket(label: label($0), current: currentCounts?[$0], proposed: proposedCounts[$0]) }
+    }
+
+    /// `rescore --apply`: publishes the rules (history stays as it is), rescores every lead,
+    /// and qualifies now the leads in `lead` or `recycled` whose score now reaches the
+    /// threshold. Returns the leads it qualified.
+    public func apply(_ rules: ScoringRules, actor: String, at time: Timestamp) throws -> [String] {
+        let published = try publishRules(rules, actor: actor, at: time)
+        if case .duplicate = published {
+            throw ScoringError.alreadyPublished(version: rules.version)
+        }
+        let scorer = Scorer(rules)
+        var qualify: [Envelope] = []
+        try forEachLead { state in
+            guard state.stage == .lead || state.stage == .recycled else { return }
+            let score = scorer.evaluate(profile: state.profile, matches: state.matches, at: time).score
+            guard score >= rules.mqlThreshold else { return }
+            qualify.append(Envelope(
+                id: "rules:\(rules.version)#mql:\(state.lead)", type: .leadQualified, lead: state.lead, at: time,
+                actor: LiveScoring.actor, data: ["score": .number(score), "rulesVersion": .string(rules.version), "by": "rules"]))
+        }
+        var qualified: [String] = []
+        for start in stride(from: 0, to: qualify.count, by: 10_000) {
+            let batch = Array(qualify[start..<min(start + 10_000, qualify.count)])
+            for (event, outcome) in zip(batch, try append(batch)) where outcome.position != nil {
+                qualified.append(event.lead!)
+            }
+        }
+        return qualified
+    }
+
+    /// Calls `body` with every projected lead state in id order, reading in chunks.
+    public func forEachLead(_ body: (LeadState) throws -> Void) throws {
+        var after: [UInt8]?
+        while true {
+            let chunk: [(String, [UInt8])] = try log.environment.read { txn in
+                try txn.withCursor(leads) { cursor in
+                    var rows: [(String, [UInt8])] = []
+                    var entry = try after.map { key in try key.withUnsafeBytes { try cursor.seek(atLeast: $0) } } ?? cursor.first()
+                    if let current = entry, let after, Array(current.key) == after { entry = try cursor.next() }
+                    while let current = entry, rows.count < 4_096 {
+                        rows.append((String(decoding: current.key, as: UTF8.self), Array(current.value)))
+                        entry = try cursor.next()
+                    }
+                    return rows
+                }
+            }
+            guard let last = chunk.last else { return }
+            for (lead, bytes) in chunk {
+                try body(try bytes.withUnsafeBytes { try LeadStateCodec.decode($0, lead: lead) })
+            }
+            after = Array(last.0.utf8)
+        }
+    }
+}
+
+public enum ScoringError: Error, CustomStringConvertible, Equatable {
+    case alreadyPublished(version: String)
+
+    public var description: String {
+        switch self {
+        case .alreadyPublished(let version):
+            return "rules version \(version) was already published; give the changed document a new version"
+        }
+    }
+}
+
+extension Timestamp {
+    /// The current time, to the microsecond.
+    public static var now: Timestamp {
+        Timestamp(microseconds: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded(.down)))
+    }
+}

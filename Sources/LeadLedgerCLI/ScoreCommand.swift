@@ -1,0 +1,64 @@
+import ArgumentParser
+import LeadDomain
+import LeadEngine
+import LedgerJSON
+
+struct ScoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Explain scores.",
+        subcommands: [ScoreExplain.self])
+}
+
+struct ScoreExplain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Every rule that contributes to a lead's score, with its points, time and log position.",
+        discussion: "Behavior points are decayed to the reference time (now, or --as-of); the hits sum to the score.")
+
+    @OptionGroup var storeOptions: StoreOptions
+    @Argument(help: "The lead's id.") var id: String
+    @Option(name: .customLong("as-of"), help: ArgumentHelp("Score at this time (default: now).", valueName: "TIME"))
+    var asOf: String?
+    @OptionGroup var output: FormatOptions
+
+    func run() throws {
+        let time = try asOf.map { try parseTime($0, option: "--as-of") }
+        let store = try storeOptions.open()
+        defer { store.close() }
+        guard try store.lead(id) != nil else { throw CLIError("unknown lead \(id)") }
+        guard let rules = try store.currentRules() else {
+            throw CLIError("no rules are published; publish some with: leadledger rules publish FILE")
+        }
+        guard let breakdown = try store.score(of: id, asOf: time, explain: true) else {
+            throw CLIError("lead \(id) did not exist yet at \(time?.rfc3339 ?? "that time")")
+        }
+        switch output.format {
+        case .json, .html:
+            print(JSONWriter.render([
+                "lead": .string(id), "score": .number(breakdown.score), "fit": .number(breakdown.fit),
+                "engagement": .number(breakdown.engagement), "rulesVersion": .string(rules.version),
+                "asOf": .string((time ?? .now).rfc3339),
+                "hits": .array(breakdown.hits.map { hit in
+                    ["rule": .string(hit.rule), "points": .number(hit.points), "at": .nullable(hit.at?.rfc3339),
+                     "position": hit.position.map { .integer($0) } ?? .null]
+                }),
+            ]))
+        case .csv, .table:
+            var table = TextTable(columns: ["rule", "points", "at", "position"])
+            table.numeric = [1, 3]
+            table.rows = breakdown.hits.map { [$0.rule, format($0.points), $0.at?.rfc3339 ?? "", $0.position.map(String.init) ?? ""] }
+            if output.format == .csv {
+                print(table.renderCSV())
+            } else {
+                print("lead \(id): score \(format(breakdown.score)) = fit \(format(breakdown.fit)) + engagement \(format(breakdown.engagement)) under rules \(rules.version)")
+                print(table.renderTable())
+            }
+        }
+    }
+
+    func format(_ value: Double) -> String {
+        let rounded = (value * 100).rounded() / 100
+        return JSONWriter.render(.number(rounded))
+    }
+}

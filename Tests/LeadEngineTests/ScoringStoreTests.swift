@@ -1,0 +1,219 @@
+import EventLog
+import Foundation
+import LeadDomain
+import LeadEngine
+import LedgerJSON
+import Testing
+import TestSupport
+
+/// The scoring rules of SPEC section 4, as a file in the repository.
+let specRulesPath = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Schemas/examples/rules/valid/spec-example.yaml").path
+
+func specRules() throws -> ScoringRules {
+    try RulesDocument.load(path: specRulesPath)
+}
+
+/// The spec's rules with a lower threshold: more leads qualify, earlier.
+func easierRules() throws -> ScoringRules {
+    var rules = try specRules()
+    var document = rules.document
+    document["version"] = "2026-11-b"
+    document["mql_threshold"] = 40
+    rules = try ScoringRules(document: .object(document))
+    return rules
+}
+
+func generated(_ leads: Int, seed: UInt64) -> [Envelope] {
+    var events: [Envelope] = []
+    Generator(leads: leads, seed: seed).generate { events.append($0) }
+    return events
+}
+
+@Suite("Scoring in the store: live qualification, rescore, apply")
+struct ScoringStoreTests {
+    @Test func theSpecExampleDocumentLoadsUnchanged() throws {
+        let rules = try specRules()
+        #expect(rules.version == "2026-11-a")
+        #expect(rules.fit.count == 4)
+        #expect(rules.behavior.count == 5)
+    }
+
+    @Test func aPublishedRuleQualifiesALeadAtTheCrossingEventAndStampsHandoffs() throws {
+        let test = try TestStore()
+        try test.store.publishRules(try specRules(), actor: "mops", at: Events.at("2026-01-01T00:00:00Z"))
+        let outcomes = try test.append([
+            Events.captured("L-1", at: "2026-03-01T00:00:00Z", extra: ["title": "Director of Marketing", "employees": 500, "industry": "software"]),
+            Events.event(.touchEmailClick, "L-1", id: "c1", at: "2026-03-02T00:00:00Z", ["channel": "email"]),
+            Events.event(.touchWebinarAttended, "L-1", id: "w1", at: "2026-03-03T00:00:00Z", ["channel": "webinar"]),
+            Events.event(.touchEmailClick, "L-1", id: "c2", at: "2026-03-04T00:00:00Z", ["channel": "email"]),
+            Events.event(.leadHandedOff, "L-1", id: "h1", at: "2026-03-05T00:00:00Z", actor: "mops", ["to": "ae-1"]),
+        ])
+        // fit 40; +3 (42.9), +15 (57.8…), +3 crosses 60 at c2: the engine's lead.qualified follows c2.
+        #expect(outcomes.map(\.position) == [2, 3, 4, 5, 7])
+        let qualified = try #require(try test.store.log.record(at: 6))
+        let event = try LeadStore.event(from: qualified)
+        #expect(event.type == .leadQualified)
+        #expect(event.id == "c2#mql")
+        #expect(event.at == Events.at("2026-03-04T00:00:00Z"))
+        #expect(event.actor == "leadledger-scoring")
+        #expect(event.data["by"] == "rules")
+        #expect(event.data["rulesVersion"] == "2026-11-a")
+        #expect((event.data["score"]?.doubleValue ?? 0) >= 60)
+        let state = try #require(try test.store.lead("L-1"))
+        #expect(state.stage == .mql)
+        #expect(state.firstQualifiedAt == Events.at("2026-03-04T00:00:00Z"))
+        // The handoff carries the score at its time and the rules version.
+        let handoff = try LeadStore.event(from: #require(try test.store.log.record(at: 7)))
+        #expect(handoff.data["rulesVersion"] == "2026-11-a")
+        let stamped = try #require(handoff.data["score"]?.doubleValue)
+        let expected = try #require(try test.store.score(of: "L-1", asOf: Events.at("2026-03-05T00:00:00Z")))
+        #expect(abs(stamped - expected.score) < 1e-9)
+    }
+
+    @Test func withoutRulesHandoffsAreStampedWithNulls() throws {
+        let test = try TestStore()
+        try test.append(Start.handedOffEvents)
+        let handoff = try LeadStore.event(from: #require(try test.store.log.record(at: 3)))
+        #expect(handoff.data["score"] == .null)
+        #expect(handoff.data["rulesVersion"] == .null)
+    }
+
+    @Test func rescoreEqualsAFreshStoreThatHadTheNewRulesFromTheStart() throws {
+        let events = generated(400, seed: 17)
+        let old = try TestStore("old")
+        try old.store.publishRules(try specRules(), actor: "mops", at: Events.at("2025-12-01T00:00:00Z"))
+        _ = try old.append(events)
+        let report = try old.store.rescore(with: try easierRules(), asOf: Events.at("2026-12-01T00:00:00Z"))
+        #expect(report.rulesVersion == "2026-11-b")
+        #expect(report.baseVersion == "2026-11-a")
+
+        let fresh = try TestStore("fresh")
+        try fresh.store.publishRules(try easierRules(), actor: "mops", at: Events.at("2025-12-01T00:00:00Z"))
+        _ = try fresh.append(events)
+
+        var before: [String: Timestamp] = [:]
+        try old.store.forEachLead { before[$0.lead] = $0.firstQualifiedAt }
+        var after: [String: Timestamp] = [:]
+        try fresh.store.forEachLead { after[$0.lead] = $0.firstQualifiedAt }
+        let leads = Set(before.keys).union(after.keys).sorted()
+        #expect(report.newlyQualified == leads.filter { before[$0] == nil && after[$0] != nil })
+        #expect(report.noLongerQualified == leads.filter { before[$0] != nil && after[$0] == nil })
+        #expect(report.moved.map(\.lead) == leads.filter { before[$0] != nil && after[$0] != nil && before[$0] != after[$0] })
+        #expect(report.moved.allSatisfy { after[$0.lead] == $0.to && before[$0.lead] == $0.from })
+        // The scenario is not trivial: the easier rules change many leads.
+        #expect(report.newlyQualified.count + report.moved.count > 20)
+
+        // Twice, the same answer.
+        #expect(try old.store.rescore(with: try easierRules(), asOf: Events.at("2026-12-01T00:00:00Z")) == report)
+    }
+
+    @Test func applyPublishesQualifiesAndKeepsEveryEarlierEventByteIdentical() throws {
+        let test = try TestStore()
+        _ = try test.append(generated(200, seed: 23))
+        let before = try test.store.log.records(from: 1, limit: 1_000_000)
+        let lastBefore = try test.store.log.lastPosition
+        let now = Events.at("2026-11-20T00:00:00Z")
+        let qualified = try test.store.apply(try easierRules(), actor: "mops", at: now)
+
+        let after = try test.store.log.records(from: 1, limit: Int(lastBefore))
+        #expect(after == before)
+        #expect(try test.store.currentRules()?.version == "2026-11-b")
+        #expect(try test.store.log.verify().isValid)
+        // Every lead it qualified was in lead or recycled and now reaches the threshold.
+        for lead in qualified {
+            let state = try #require(try test.store.lead(lead))
+            #expect(state.stage == .mql)
+            #expect(state.stages.last?.at == now)
+            #expect((try test.store.score(of: lead, asOf: now)?.score ?? 0) >= 40)
+        }
+        // A second apply of the same version is refused.
+        #expect(throws: ScoringError.alreadyPublished(version: "2026-11-b")) {
+            _ = try test.store.apply(try easierRules(), actor: "mops", at: now)
+        }
+    }
+
+    @Test func theLiveProjectionWithRulesEqualsARebuild() throws {
+        let test = try TestStore()
+        let events = generated(300, seed: 29)
+        _ = try test.append(Array(events.prefix(2_000)))
+        try test.store.publishRules(try specRules(), actor: "mops", at: Events.at("2026-06-01T00:00:00Z"))
+        for start in stride(from: 2_000, to: events.count, by: 900) {
+            _ = try test.append(Array(events[start..<min(start + 900, events.count)]))
+        }
+        let live = try test.store.projectionSnapshot()
+        try test.store.rebuildProjections()
+        let rebuilt = try test.store.projectionSnapshot()
+        #expect(rebuilt.map(\.key) == live.map(\.key))
+        #expect(rebuilt.map(\.value) == live.map(\.value))
+    }
+
+    @Test func scoresMatchTheIndependentReferenceImplementation() throws {
+        let dir = TemporaryDirectory("reference")
+        let events = generated(300, seed: 31)
+        let input = try dir.write("events.jsonl", events.map(Events.line).joined(separator: "\n") + "\n")
+        let test = try TestStore()
+        let outcomes = try test.append(events)
+        #expect(outcomes.allSatisfy { $0.position != nil })
+        try test.store.publishRules(try specRules(), actor: "mops", at: Events.at("2026-11-01T00:00:00Z"))
+
+        for asOf in ["2026-04-15T12:00:00Z", "2026-09-30T00:00:00Z"] {
+            let reference = try runReference(["--rules", specRulesPath, "--events", input, "--as-of", asOf])
+            let leads = try #require(reference["leads"]?.objectValue)
+            #expect(leads.count > 50)
+            for (lead, expected) in leads {
+                let actual = try #require(try test.store.score(of: lead, asOf: Events.at(asOf)), "no score for \(lead)")
+                #expect(abs(actual.score - (expected["score"]?.doubleValue ?? .nan)) < 1e-6, "\(lead) at \(asOf)")
+                #expect(abs(actual.fit - (expected["fit"]?.doubleValue ?? .nan)) < 1e-9, "\(lead) fit")
+            }
+        }
+    }
+}
+
+func runReference(_ arguments: [String]) throws -> JSONValue {
+    let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "\(repository)/tools/reference_scoring.py"] + arguments
+    let output = Pipe()
+    let errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0, "\(errorText)")
+    return try JSONParser.parse([UInt8](data))
+}
+
+enum Start {
+    static let handedOffEvents = [
+        Events.captured("L-1"),
+        Events.event(.leadQualified, "L-1", id: "q", at: "2026-03-02T00:00:00Z", ["by": "manual"]),
+        Events.event(.leadHandedOff, "L-1", id: "h", at: "2026-03-03T00:00:00Z", actor: "mops", ["to": "ae"]),
+    ]
+}
+
+@Suite("Rules documents: the engine agrees with Schemas/examples/rules")
+struct RulesContractTests {
+    static let folder = URL(fileURLWithPath: specRulesPath).deletingLastPathComponent().deletingLastPathComponent()
+
+    static func files(_ kind: String) -> [String] {
+        let directory = folder.appendingPathComponent(kind)
+        return ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted().map { directory.appendingPathComponent($0).path }
+    }
+
+    @Test(arguments: files("valid"))
+    func validDocumentsLoad(path: String) throws {
+        _ = try RulesDocument.load(path: path)
+    }
+
+    @Test(arguments: files("invalid"))
+    func invalidDocumentsAreRefusedWithTheirPath(path: String) {
+        let error = #expect(throws: RulesDocument.Failure.self) { _ = try RulesDocument.load(path: path) }
+        #expect(error?.description.hasPrefix(path) == true)
+    }
+}
