@@ -32,10 +32,12 @@ let package = Package(
         ),
         .target(name: "LeadDomain", dependencies: ["LedgerJSON"]),
         .target(name: "LeadEngine", dependencies: ["EventLog", "LeadDomain", "LedgerJSON", "LMDB", "Yams"]),
+        // Pure functions from projected data (journeys) to report models, and their renderers.
+        .target(name: "Reports", dependencies: ["LeadDomain", "LedgerJSON"]),
         .target(
             name: "LeadLedgerCLI",
             dependencies: [
-                "LeadEngine", "EventLog", "LeadDomain", "LedgerJSON",
+                "LeadEngine", "Reports", "EventLog", "LeadDomain", "LedgerJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -53,6 +55,7 @@ let package = Package(
             name: "LeadLedgerCLITests",
             dependencies: ["LeadLedgerCLI", "leadledger", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON", "LeadEngine"]
         ),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "LeadDomain", "LedgerJSON", "TestSupport"]),
         .testTarget(name: "LeadEngineTests", dependencies: ["LeadEngine", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON", "LMDB"]),
     ]
 )

@@ -10,9 +10,10 @@ public enum AdmitDecision: Sendable {
 /// validation and projections advance atomically with the append: a crash leaves both or
 /// neither. The log stays domain-agnostic; LeadLedger's lifecycle plugs in here.
 ///
-/// Calls for one transaction: `admit`/`didStore` per record in order, then `willCommit`;
-/// if the transaction is aborted (error, or the map grew and the batch is run again),
-/// `didAbort` is called and the hook must forget what it cached since the last commit.
+/// Calls for one transaction: `admit`/`didStore` per record in order, then `willCommit`,
+/// then `didCommit` once the commit is durable. If the transaction is aborted (an error, or
+/// the map grew and the batch is run again), `didAbort` is called instead and the hook must
+/// forget what it cached since the last commit.
 public protocol AppendHook: AnyObject {
     /// When set, the writer records in every commit that this hook has processed the log
     /// through the last position (a checkpoint under this name), atomically with its writes.
@@ -27,6 +28,8 @@ public protocol AppendHook: AnyObject {
     func followUps(after record: RecordView, attachment: (any Sendable)?) -> [PendingRecord]
     /// Last chance to write cached state before the commit.
     func willCommit(in txn: WriteTransaction) throws
+    /// The transaction is durable.
+    func didCommit()
     func didAbort()
 }
 
@@ -34,5 +37,6 @@ extension AppendHook {
     public var checkpointName: String? { nil }
     public func followUps(after record: RecordView, attachment: (any Sendable)?) -> [PendingRecord] { [] }
     public func willCommit(in txn: WriteTransaction) throws {}
+    public func didCommit() {}
     public func didAbort() {}
 }

@@ -262,6 +262,11 @@ public final class EventLog: @unchecked Sendable {
         }
     }
 
+    /// Sets a checkpoint in its own transaction.
+    public func setCheckpoint(_ name: String, to position: UInt64) throws {
+        try environment.write { txn in try setCheckpoint(name, to: position, in: txn) }
+    }
+
     /// Records, inside a write transaction, that `name` has processed through `position`, so
     /// that the checkpoint commits atomically with the consumer's own writes.
     public func setCheckpoint(_ name: String, to position: UInt64, in txn: WriteTransaction) throws {

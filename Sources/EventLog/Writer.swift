@@ -117,6 +117,7 @@ final class Writer: @unchecked Sendable {
                 return (outcomes, tip)
             }
             tip = newTip
+            hook?.didCommit()
             for (request, result) in zip(group, outcomes) {
                 request.completion(.success(result))
             }

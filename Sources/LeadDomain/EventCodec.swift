@@ -141,18 +141,30 @@ public enum EventCodec {
             return bytes[index]
         }
 
+        /// A length or a count: it cannot exceed the bytes there are.
         mutating func varint() throws(CodecError) -> Int {
+            let result = try rawVarint()
+            guard result <= UInt64(bytes.count) else { throw CodecError("length \(result) beyond the payload") }
+            return Int(result)
+        }
+
+        mutating func rawVarint() throws(CodecError) -> UInt64 {
             var result: UInt64 = 0
             var shift: UInt64 = 0
             while true {
                 let b = try byte()
                 result |= UInt64(b & 0x7F) << shift
-                if b < 0x80 { break }
+                if b < 0x80 { return result }
                 shift += 7
                 guard shift < 64 else { throw CodecError("varint overflow") }
             }
-            guard result <= UInt64(bytes.count) else { throw CodecError("length \(result) beyond the payload") }
-            return Int(result)
+        }
+
+        /// An interned id.
+        mutating func id() throws(CodecError) -> UInt32 {
+            let value = try rawVarint()
+            guard value <= UInt64(UInt32.max) else { throw CodecError("id \(value) out of range") }
+            return UInt32(value)
         }
 
         mutating func utf8(count: Int) throws(CodecError) -> String {

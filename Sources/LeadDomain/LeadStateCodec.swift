@@ -57,8 +57,8 @@ public enum LeadStateCodec {
         state.profile = profile
         state.capturedAt = Timestamp(microseconds: try reader.fixed(Int64.self))
         state.lastActivityAt = Timestamp(microseconds: try reader.fixed(Int64.self))
-        state.touches = try reader.varint()
-        state.events = try reader.varint()
+        state.touches = Int(try reader.rawVarint())
+        state.events = Int(try reader.rawVarint())
         let count = try reader.varint()
         state.stages.reserveCapacity(count)
         for _ in 0..<count {
@@ -73,7 +73,7 @@ public enum LeadStateCodec {
         let matchCount = try reader.varint()
         state.matches.reserveCapacity(matchCount)
         for _ in 0..<matchCount {
-            let rule = try reader.varint()
+            let rule = Int(try reader.id())
             let at = Timestamp(microseconds: try reader.fixed(Int64.self))
             state.matches.append(ScoreMatch(rule: rule, at: at, position: try reader.fixed(UInt64.self)))
         }

@@ -46,7 +46,7 @@ public struct Generator {
     public var leads: Int
     public var seed: UInt64
     /// The first capture; captures spread over the following `spanDays`.
-    public var start = Timestamp(rfc3339: "2026-01-05T08:00:00Z")!
+    public var start = Timestamp(rfc3339: "2025-09-01T08:00:00Z")!
     public var spanDays = 300.0
 
     public init(leads: Int, seed: UInt64 = 42) {

@@ -73,20 +73,13 @@ public final class LeadStore: Sendable {
     /// Rebuilds every projection from position 1 and returns how many events it replayed.
     @discardableResult
     public func rebuildProjections(progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
-        try log.environment.write { txn in
-            try txn.clear(leads)
-            try log.setCheckpoint(LifecycleProjection.checkpoint, to: 0, in: txn)
-        }
+        try log.setCheckpoint(LifecycleProjection.checkpoint, to: 0)
         return try replay(progress: progress)
     }
 
     private func catchUp() throws {
         let done = try log.checkpoint(LifecycleProjection.checkpoint)
         guard try log.lastPosition > done else { return }
-        if done == 0 {
-            // A projection of another version (or none): start from a clean table.
-            try log.environment.write { txn in try txn.clear(leads) }
-        }
         try replay()
     }
 
@@ -102,6 +95,10 @@ public final class LeadStore: Sendable {
         projection.derivesEvents = false
         let last = try log.lastPosition
         var next = try log.checkpoint(LifecycleProjection.checkpoint) + 1
+        if next == 1 {
+            // From the start (a rebuild, or a projection of another version): empty tables.
+            try log.environment.write { txn in try projection.clear(in: txn) }
+        }
         let first = next
         while next <= last {
             let end = min(last, next + chunkSize - 1)
@@ -119,6 +116,7 @@ public final class LeadStore: Sendable {
                 try log.setCheckpoint(LifecycleProjection.checkpoint, to: end, in: txn)
                 try setScoresVersion(projection.scorer?.rules.version, in: txn)
             }
+            projection.didCommit()
             progress?(end, last)
             next = end + 1
         }
@@ -157,18 +155,22 @@ public final class LeadStore: Sendable {
         try log.environment.read { txn in try LifecycleProjection.currentRules(reader: log.reader, in: txn) }
     }
 
-    /// Every projected lead state, in key order, as stored bytes (for byte-for-byte checks).
+    /// Every projection table (leads, journeys, dimensions) as stored bytes, in key order,
+    /// each key prefixed with its table's name — for byte-for-byte comparisons.
     public func projectionSnapshot() throws -> [(key: [UInt8], value: [UInt8])] {
-        try log.environment.read { txn in
-            try txn.withCursor(leads) { cursor in
-                var rows: [(key: [UInt8], value: [UInt8])] = []
-                var entry = try cursor.first()
-                while let current = entry {
-                    rows.append((Array(current.key), Array(current.value)))
-                    entry = try cursor.next()
+        let tables = [leads] + (try [LifecycleProjection.journeysTableName, Dimensions.tableName].map { try log.environment.table($0) })
+        return try log.environment.read { txn in
+            var rows: [(key: [UInt8], value: [UInt8])] = []
+            for table in tables {
+                try txn.withCursor(table) { cursor in
+                    var entry = try cursor.first()
+                    while let current = entry {
+                        rows.append((Array(table.name.utf8) + [0] + Array(current.key), Array(current.value)))
+                        entry = try cursor.next()
+                    }
                 }
-                return rows
             }
+            return rows
         }
     }
 

@@ -14,10 +14,14 @@ import LMDB
 /// not grow with the number of leads.
 final class LifecycleProjection: AppendHook, @unchecked Sendable {
     static let tableName = "leads"
+    static let journeysTableName = "journeys"
     /// Bump the suffix when the projected state changes shape: the store rebuilds it.
-    static let checkpoint = "leads.v2"
+    static let checkpoint = "leads.v3"
 
     let leads: Table
+    /// lead → its journey (attribution and funnel inputs).
+    let journeys: Table
+    let dimensions: Dimensions
     let reader: LogReader
     /// The rules in force (the latest `rules.published`), if any.
     private(set) var scorer: Scorer?
@@ -25,6 +29,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     var derivesEvents = true
 
     private var cache: [String: LeadState] = [:]
+    private var journeyCache: [String: Journey] = [:]
     private var missing: Set<String> = []
     private var dirty: Set<String> = []
 
@@ -32,6 +37,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     init(environment: Environment, reader: LogReader, scorer: Scorer?) throws {
         leads = try environment.table(Self.tableName)
+        journeys = try environment.table(Self.journeysTableName)
+        dimensions = try Dimensions(environment: environment)
         self.reader = reader
         self.scorer = scorer
     }
@@ -128,7 +135,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         return [LeadStore.pending(qualified)]
     }
 
-    func apply(_ event: Envelope, position: UInt64, in txn: some TransactionReading) throws {
+    func apply(_ event: Envelope, position: UInt64, in txn: WriteTransaction) throws {
         guard let lead = event.lead else { return }
         var state = try state(of: lead, in: txn)
         Lifecycle.apply(event, position: position, to: &state)
@@ -138,6 +145,26 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         cache[lead] = updated
         missing.remove(lead)
         dirty.insert(lead)
+
+        var journey = try journeyCache[lead] ?? Self.readJourney(lead, from: journeys, in: txn)
+        let entered = updated.stages.last.flatMap { $0.position == position ? $0.stage : nil }
+        var failure: (any Error)?
+        JourneyBuilder.apply(event, position: position, to: &journey, stageAfter: entered) { value in
+            do {
+                return try dimensions.intern(value, in: txn)
+            } catch {
+                failure = error
+                return 0
+            }
+        }
+        if let failure { throw failure }
+        journeyCache[lead] = journey
+    }
+
+    static func readJourney(_ lead: String, from table: Table, in txn: some TransactionReading) throws -> Journey? {
+        try lead.withUTF8Bytes { key in
+            try txn.get(table, key: key).map { try JourneyCodec.decode($0) }
+        }
     }
 
     /// New rules are in force from this point: cached leads are rescored now, the others
@@ -157,23 +184,40 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         scorer = rules.map(Scorer.init)
     }
 
+    /// Empties every table of the projection (a rebuild starts from nothing).
+    func clear(in txn: WriteTransaction) throws {
+        try txn.clear(leads)
+        try txn.clear(journeys)
+        try txn.clear(dimensions.table)
+        dimensions.reset()
+    }
+
     func willCommit(in txn: WriteTransaction) throws {
         for lead in dirty.sorted() {
             guard let state = cache[lead] else { continue }
             let bytes = LeadStateCodec.encode(state)
             try lead.withUTF8Bytes { key in
                 try bytes.withUnsafeBytes { try txn.put(leads, key: key, value: $0) }
+                if let journey = journeyCache[lead] {
+                    try JourneyCodec.encode(journey).withUnsafeBytes { try txn.put(journeys, key: key, value: $0) }
+                }
             }
         }
         forget()
     }
 
+    func didCommit() {
+        dimensions.didCommit()
+    }
+
     func didAbort() {
+        dimensions.didAbort()
         forget()
     }
 
     private func forget() {
         cache.removeAll(keepingCapacity: true)
+        journeyCache.removeAll(keepingCapacity: true)
         missing.removeAll(keepingCapacity: true)
         dirty.removeAll(keepingCapacity: true)
     }

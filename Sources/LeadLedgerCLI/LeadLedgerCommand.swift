@@ -19,6 +19,7 @@ public struct LeadLedgerCommand: ParsableCommand {
             RulesCommand.self,
             Rescore.self,
             ScoreCommand.self,
+            ReportCommand.self,
         ]
     )
 

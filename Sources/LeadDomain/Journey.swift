@@ -1,0 +1,249 @@
+import LedgerJSON
+
+/// A touchpoint of a lead's journey: when, where in the log, and its dimensions as interned
+/// ids (see `Journey`).
+public struct Touchpoint: Sendable, Hashable {
+    public var at: Timestamp
+    public var position: UInt64
+    public var channel: UInt32
+    public var campaign: UInt32
+    public var content: UInt32
+    public var source: UInt32
+
+    public init(at: Timestamp, position: UInt64, channel: UInt32, campaign: UInt32, content: UInt32, source: UInt32) {
+        self.at = at
+        self.position = position
+        self.channel = channel
+        self.campaign = campaign
+        self.content = content
+        self.source = source
+    }
+
+    public func key(_ dimension: TouchField) -> UInt32 {
+        switch dimension {
+        case .channel: return channel
+        case .campaign: return campaign
+        case .content: return content
+        case .source: return source
+        }
+    }
+}
+
+/// The touch fields attribution reports group by.
+public enum TouchField: String, Sendable, CaseIterable {
+    case channel, campaign, source, content
+}
+
+/// A handoff to sales and when sales first responded (contacted or accepted).
+public struct Handoff: Sendable, Hashable {
+    public var at: Timestamp
+    public var owner: UInt32
+    public var respondedAt: Timestamp?
+}
+
+public struct Rejection: Sendable, Hashable {
+    public var at: Timestamp
+    /// Index in `Vocabulary.rejectionReasons`.
+    public var reason: UInt8
+    public var owner: UInt32
+}
+
+/// The attribution and funnel inputs of one lead, kept as a projection so that reports read
+/// it instead of re-decoding the log. Strings (channels, campaigns, sources, contents,
+/// owners) are interned to small ids by the store; 0 means "none".
+public struct Journey: Sendable, Hashable {
+    /// The funnel stages, in order.
+    public static let funnel: [Stage] = [.lead, .mql, .sal, .sql, .opportunity, .customer]
+
+    /// The capture's source, campaign and channel.
+    public var source: UInt32 = 0
+    public var campaign: UInt32 = 0
+    public var channel: UInt32 = 0
+    public var capturedAt: Timestamp
+    /// First time the lead entered each funnel stage (index as in `funnel`).
+    public var reached: [Timestamp?] = Array(repeating: nil, count: Journey.funnel.count)
+    public var opportunities: [Timestamp] = []
+    /// The won deal: when, and its amount.
+    public var wonAt: Timestamp?
+    public var revenue: Double = 0
+    public var lostAt: Timestamp?
+    public var handoffs: [Handoff] = []
+    public var rejections: [Rejection] = []
+    public var accepts: Int = 0
+    /// Touchpoints in (at, position) order.
+    public var touches: [Touchpoint] = []
+
+    public init(capturedAt: Timestamp) {
+        self.capturedAt = capturedAt
+    }
+
+    /// The milestone of opportunity creation for the conversion: the latest opportunity
+    /// opened at or before it (else the earliest).
+    public var opportunityAt: Timestamp? {
+        guard let wonAt else { return opportunities.last }
+        return opportunities.last { $0 <= wonAt } ?? opportunities.first
+    }
+
+    /// Whether the lead reached a funnel stage or any later one.
+    public func hasReached(_ index: Int) -> Bool {
+        reached[index...].contains { $0 != nil }
+    }
+}
+
+/// Builds journeys from events (pure: interning is the caller's function).
+public enum JourneyBuilder {
+    public static func apply(_ event: Envelope, position: UInt64, to journey: inout Journey?, stageAfter: Stage?, intern: (String?) -> UInt32) {
+        if journey == nil {
+            guard event.type == .leadCaptured else { return }
+            journey = Journey(capturedAt: event.at)
+        }
+        var j = journey!
+        let data = event.data
+        switch event.type {
+        case .leadCaptured:
+            j.capturedAt = event.at
+            j.source = intern(data["source"]?.stringValue)
+            j.campaign = intern(data["campaign"]?.stringValue)
+            j.channel = intern(data["channel"]?.stringValue)
+            if let channel = data["channel"]?.stringValue {
+                insert(Touchpoint(at: event.at, position: position, channel: intern(channel), campaign: j.campaign,
+                                  content: intern(data["content"]?.stringValue), source: j.source), into: &j.touches)
+            }
+        case .leadHandedOff:
+            j.handoffs.append(Handoff(at: event.at, owner: intern(data["to"]?.stringValue), respondedAt: nil))
+        case .salesContacted, .salesAccepted:
+            if event.type == .salesAccepted { j.accepts += 1 }
+            if let last = j.handoffs.indices.last, j.handoffs[last].respondedAt == nil {
+                j.handoffs[last].respondedAt = max(event.at, j.handoffs[last].at)
+            }
+        case .salesRejected:
+            let reason = data["reason"]?.stringValue.flatMap { Vocabulary.rejectionReasons.firstIndex(of: $0) } ?? Vocabulary.rejectionReasons.count - 1
+            j.rejections.append(Rejection(at: event.at, reason: UInt8(reason), owner: intern(event.actor)))
+            if let last = j.handoffs.indices.last, j.handoffs[last].respondedAt == nil {
+                j.handoffs[last].respondedAt = max(event.at, j.handoffs[last].at)
+            }
+        case .opportunityOpened:
+            j.opportunities.append(event.at)
+        case .dealClosed:
+            if data["outcome"] == .string("won") {
+                j.wonAt = event.at
+                j.revenue = data["amount"]?.doubleValue ?? 0
+            } else {
+                j.lostAt = event.at
+            }
+        default:
+            if event.type.isTouch {
+                let source = data["source"]?.stringValue
+                insert(Touchpoint(at: event.at, position: position, channel: intern(data["channel"]?.stringValue),
+                                  campaign: intern(data["campaign"]?.stringValue), content: intern(data["content"]?.stringValue),
+                                  source: source == nil ? j.source : intern(source)), into: &j.touches)
+            }
+        }
+        if let stage = stageAfter, let index = Journey.funnel.firstIndex(of: stage), j.reached[index] == nil {
+            j.reached[index] = event.at
+        }
+        journey = j
+    }
+
+    static func insert(_ touch: Touchpoint, into touches: inout [Touchpoint]) {
+        var index = touches.count
+        while index > 0 && (touch.at, touch.position) < (touches[index - 1].at, touches[index - 1].position) { index -= 1 }
+        touches.insert(touch, at: index)
+    }
+}
+
+/// The stored form of a journey (deterministic; little-endian fixed ints, varint ids).
+public enum JourneyCodec {
+    public static let version: UInt8 = 1
+    static let none = Int64.min
+
+    public static func encode(_ j: Journey) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + j.touches.count * 24)
+        out.append(version)
+        EventCodec.writeVarint(Int(j.source), into: &out)
+        EventCodec.writeVarint(Int(j.campaign), into: &out)
+        EventCodec.writeVarint(Int(j.channel), into: &out)
+        int(j.capturedAt.microseconds, &out)
+        for time in j.reached { int(time?.microseconds ?? none, &out) }
+        EventCodec.writeVarint(j.opportunities.count, into: &out)
+        for time in j.opportunities { int(time.microseconds, &out) }
+        int(j.wonAt?.microseconds ?? none, &out)
+        withUnsafeBytes(of: j.revenue.bitPattern.littleEndian) { out.append(contentsOf: $0) }
+        int(j.lostAt?.microseconds ?? none, &out)
+        EventCodec.writeVarint(j.handoffs.count, into: &out)
+        for handoff in j.handoffs {
+            int(handoff.at.microseconds, &out)
+            EventCodec.writeVarint(Int(handoff.owner), into: &out)
+            int(handoff.respondedAt?.microseconds ?? none, &out)
+        }
+        EventCodec.writeVarint(j.rejections.count, into: &out)
+        for rejection in j.rejections {
+            int(rejection.at.microseconds, &out)
+            out.append(rejection.reason)
+            EventCodec.writeVarint(Int(rejection.owner), into: &out)
+        }
+        EventCodec.writeVarint(j.accepts, into: &out)
+        EventCodec.writeVarint(j.touches.count, into: &out)
+        for touch in j.touches {
+            int(touch.at.microseconds, &out)
+            withUnsafeBytes(of: touch.position.littleEndian) { out.append(contentsOf: $0) }
+            EventCodec.writeVarint(Int(touch.channel), into: &out)
+            EventCodec.writeVarint(Int(touch.campaign), into: &out)
+            EventCodec.writeVarint(Int(touch.content), into: &out)
+            EventCodec.writeVarint(Int(touch.source), into: &out)
+        }
+        return out
+    }
+
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(CodecError) -> Journey {
+        var r = EventCodec.Reader(bytes: bytes, index: 0)
+        guard try r.byte() == version else { throw CodecError("unknown journey version") }
+        let source = try r.id()
+        let campaign = try r.id()
+        let channel = try r.id()
+        var j = Journey(capturedAt: Timestamp(microseconds: try r.fixed(Int64.self)))
+        j.source = source
+        j.campaign = campaign
+        j.channel = channel
+        for index in j.reached.indices { j.reached[index] = time(try r.fixed(Int64.self)) }
+        let opportunities = try r.varint()
+        for _ in 0..<opportunities { j.opportunities.append(Timestamp(microseconds: try r.fixed(Int64.self))) }
+        j.wonAt = time(try r.fixed(Int64.self))
+        j.revenue = Double(bitPattern: try r.fixed(UInt64.self))
+        j.lostAt = time(try r.fixed(Int64.self))
+        let handoffs = try r.varint()
+        for _ in 0..<handoffs {
+            let at = Timestamp(microseconds: try r.fixed(Int64.self))
+            let owner = try r.id()
+            j.handoffs.append(Handoff(at: at, owner: owner, respondedAt: time(try r.fixed(Int64.self))))
+        }
+        let rejections = try r.varint()
+        for _ in 0..<rejections {
+            let at = Timestamp(microseconds: try r.fixed(Int64.self))
+            let reason = try r.byte()
+            j.rejections.append(Rejection(at: at, reason: reason, owner: try r.id()))
+        }
+        j.accepts = Int(try r.rawVarint())
+        let touches = try r.varint()
+        j.touches.reserveCapacity(touches)
+        for _ in 0..<touches {
+            let at = Timestamp(microseconds: try r.fixed(Int64.self))
+            let position = try r.fixed(UInt64.self)
+            let channel = try r.id()
+            let campaign = try r.id()
+            let content = try r.id()
+            j.touches.append(Touchpoint(at: at, position: position, channel: channel, campaign: campaign, content: content, source: try r.id()))
+        }
+        guard r.index == bytes.count else { throw CodecError("trailing bytes after the journey") }
+        return j
+    }
+
+    private static func int(_ value: Int64, _ out: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
+    }
+
+    private static func time(_ value: Int64) -> Timestamp? {
+        value == none ? nil : Timestamp(microseconds: value)
+    }
+}

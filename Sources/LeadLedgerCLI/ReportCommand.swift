@@ -1,0 +1,197 @@
+import ArgumentParser
+import Foundation
+import LeadDomain
+import LeadEngine
+import LedgerJSON
+import Reports
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Closed-loop reports: attribution, funnel, lead quality, SLA, monthly, plan, paths.",
+        subcommands: [AttributionReportCommand.self, FunnelReport.self, QualityReport.self, SLAReport.self, MonthlyReport.self, PlanReport.self])
+}
+
+/// `--format` (table, csv, json, html) and `--out` for reports.
+struct ReportOutput: ParsableArguments {
+    @Option(help: "Output format: table, csv, json or html (a self-contained page with charts).")
+    var format: OutputFormat = .table
+
+    @Option(help: ArgumentHelp("Write to this file instead of stdout (html defaults to ./leadledger-<report>.html).", valueName: "FILE"))
+    var out: String?
+
+    func emit(_ report: Report) throws {
+        let text: String
+        switch format {
+        case .table: text = ReportRenderer.table(report)
+        case .csv: text = ReportRenderer.csv(report)
+        case .json: text = JSONWriter.render(ReportRenderer.json(report))
+        case .html: text = HTMLRenderer.page([report], title: report.title, subtitle: "LeadLedger report")
+        }
+        let target = out ?? (format == .html ? "./leadledger-\(report.name).html" : nil)
+        guard let target else {
+            print(text)
+            return
+        }
+        do {
+            try (text + (text.hasSuffix("\n") ? "" : "\n")).write(toFile: target, atomically: true, encoding: .utf8)
+        } catch {
+            throw CLIError("cannot write \(target): \((error as NSError).localizedDescription)")
+        }
+        printToStderr("wrote \(target)")
+    }
+}
+
+/// `--from` / `--to`.
+struct RangeOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("From this time on (RFC 3339 or a date).", valueName: "TIME")) var from: String?
+    @Option(help: ArgumentHelp("Before this time (RFC 3339 or a date).", valueName: "TIME")) var to: String?
+
+    func range() throws -> TimeRange {
+        TimeRange(from: try from.map { try parseTime($0, option: "--from") }, to: try to.map { try parseTime($0, option: "--to") })
+    }
+}
+
+extension AttributionModel: ExpressibleByArgument {}
+extension TouchField: ExpressibleByArgument {}
+extension LeadGrouping: ExpressibleByArgument {}
+
+/// Walks every journey once with the store's dimension names.
+func eachJourney(_ store: LeadStore, _ body: (Journey, (UInt32) -> String) throws -> Void) throws {
+    let names = try store.dimensionNames()
+    let name: (UInt32) -> String = { names[$0] ?? "#\($0)" }
+    try store.forEachJourney { _, journey in try body(journey, name) }
+}
+
+struct AttributionReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attribution",
+        abstract: "Which channels, campaigns, sources or contents produced won revenue, under a model.",
+        discussion: """
+            Models: \(AttributionModel.allCases.map(\.rawValue).joined(separator: ", ")). Conversions are won deals \
+            closed in [--from, --to); revenue is the deal amount; each conversion's credit sums to 1 over its touches.
+            """)
+
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(help: "The attribution model.") var model: AttributionModel
+    @Option(help: "Group by channel, campaign, source or content.") var by: TouchField = .channel
+    @OptionGroup var range: RangeOptions
+    @Option(name: .customLong("half-life"), help: "time-decay: days for a touch's weight to halve.") var halfLife: Double = 7
+    @Option(help: "Only touches within this many days before the conversion.") var lookback: Double?
+    @Option(help: "markov: the chain's order.") var order: Int = 1
+    @OptionGroup var output: ReportOutput
+
+    func validate() throws {
+        guard halfLife > 0 else { throw ValidationError("--half-life must be > 0 days") }
+        guard order >= 1 && order <= 4 else { throw ValidationError("--order must be 1 to 4") }
+        if let lookback, lookback <= 0 { throw ValidationError("--lookback must be > 0 days") }
+    }
+
+    func run() throws {
+        let window = try range.range()
+        let store = try storeOptions.open()
+        defer { store.close() }
+        var accumulator = AttributionAccumulator(settings: AttributionSettings(
+            model: model, by: by, from: window.from, to: window.to, halfLifeDays: halfLife, lookbackDays: lookback, order: order))
+        let names = try store.dimensionNames()
+        try store.forEachJourney { _, journey in accumulator.add(journey) }
+        try output.emit(accumulator.report { names[$0] ?? "#\($0)" })
+    }
+}
+
+struct FunnelReport: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "funnel", abstract: "Counts per stage, stage-to-stage conversion and median days between stages.")
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(help: "Group by source, campaign, channel or cohort (capture month).") var by: LeadGrouping = .source
+    @OptionGroup var range: RangeOptions
+    @OptionGroup var output: ReportOutput
+
+    func run() throws {
+        var funnel = FunnelAccumulator(grouping: by, range: try range.range())
+        let store = try storeOptions.open()
+        defer { store.close() }
+        try eachJourney(store) { funnel.add($0, name: $1) }
+        try output.emit(funnel.report())
+    }
+}
+
+struct QualityReport: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "quality", abstract: "Sales rejections by reason, and accept rate, per source.")
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(help: "Group by source, campaign, channel or cohort.") var by: LeadGrouping = .source
+    @OptionGroup var range: RangeOptions
+    @OptionGroup var output: ReportOutput
+
+    func run() throws {
+        var quality = QualityAccumulator(grouping: by, range: try range.range())
+        let store = try storeOptions.open()
+        defer { store.close() }
+        try eachJourney(store) { quality.add($0, name: $1) }
+        try output.emit(quality.report())
+    }
+}
+
+struct SLAReport: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sla", abstract: "Time from handoff to sales' first response, and breaches per owner.")
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(help: "The SLA in hours.") var within: Double = 24
+    @OptionGroup var range: RangeOptions
+    @OptionGroup var output: ReportOutput
+
+    func validate() throws {
+        guard within > 0 else { throw ValidationError("--within must be > 0 hours") }
+    }
+
+    func run() throws {
+        var sla = SLAAccumulator(withinHours: within, range: try range.range(), now: .now)
+        let store = try storeOptions.open()
+        defer { store.close() }
+        let names = try store.dimensionNames()
+        try store.forEachJourney { _, journey in sla.add(journey) }
+        try output.emit(sla.report { names[$0] ?? "#\($0)" })
+    }
+}
+
+struct MonthlyReport: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "monthly", abstract: "Leads, MQLs, SQLs, won deals and bookings per month.")
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var range: RangeOptions
+    @OptionGroup var output: ReportOutput
+
+    func run() throws {
+        var monthly = MonthlyAccumulator(range: try range.range())
+        let store = try storeOptions.open()
+        defer { store.close() }
+        try store.forEachJourney { _, journey in monthly.add(journey) }
+        try output.emit(monthly.report())
+    }
+}
+
+struct PlanReport: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "plan", abstract: "Reverse funnel: the leads and MQLs a revenue goal needs at the measured rates.")
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(help: "The revenue goal.") var revenue: Double
+    @OptionGroup var range: RangeOptions
+    @OptionGroup var output: ReportOutput
+
+    func validate() throws {
+        guard revenue > 0 else { throw ValidationError("--revenue must be > 0") }
+    }
+
+    func run() throws {
+        let window = try range.range()
+        var funnel = FunnelAccumulator(grouping: .source, range: window)
+        var won = 0
+        var wonRevenue = 0.0
+        let store = try storeOptions.open()
+        defer { store.close() }
+        try eachJourney(store) { journey, name in
+            funnel.add(journey, name: name)
+            if window.contains(journey.capturedAt), journey.wonAt != nil {
+                won += 1
+                wonRevenue += journey.revenue
+            }
+        }
+        try output.emit(ReverseFunnel.plan(revenue: revenue, counts: funnel.counts, rates: funnel.rates, wonRevenue: wonRevenue, won: won))
+    }
+}
