@@ -56,7 +56,7 @@ let package = Package(
             dependencies: ["LeadLedgerCLI", "leadledger", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON", "LeadEngine"]
         ),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "LeadDomain", "LedgerJSON", "TestSupport"]),
-        .testTarget(name: "LeadEngineTests", dependencies: ["LeadEngine", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON", "LMDB"]),
+        .testTarget(name: "LeadEngineTests", dependencies: ["LeadEngine", "Reports", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON", "LMDB"]),
     ]
 )
 

@@ -110,6 +110,10 @@ Mode B: --paths (ChannelAttribution CSV: header, then path;total_conversions;
         RE = 0 for every channel when P = 0.
       - conversions(c) = sum(total_conversions) x RE(c)/sum(RE);
         revenue(c) = sum(total_conversion_value) x RE(c)/sum(RE).
+      ChannelAttribution's markov_model estimates the same removal effects by simulation
+      (share of simulated conversions whose path visits c), so its conversions agree up to
+      simulation noise; its value credit weights each simulated conversion by a value drawn at
+      the path's last state, so its revenue split can differ from the RE-proportional one here.
   * totals = sum of total_conversions and of total_conversion_value over all rows.
 """
 
@@ -227,45 +231,51 @@ def path_states(channels, order):
 def solve_linear(rows, rhs):
     """Solve A x = rhs by Gaussian elimination, A given sparsely as rows[i] = {column: value}.
 
-    A = I - Q where Q holds the transition probabilities among transient states, a
-    nonsingular M-matrix that is diagonally dominant by rows; elimination keeps that property,
-    so the diagonal pivots stay positive and no row exchanges are needed (partial pivoting
-    would pick the same pivots up to ties). Only the non-zero entries are touched, so the fill
-    of sparse chains stays cheap.
+    A = I - Q, where Q holds the transition probabilities among the transient states: a
+    nonsingular M-matrix, diagonally dominant by rows. Eliminating with diagonal pivots, in any
+    symmetric order, keeps that property, so every pivot stays positive and the elimination is
+    stable without row exchanges. The pivot order is chosen greedily (smallest
+    row-count x column-count, the Markowitz rule) to keep the fill-in, and the work, small;
+    only non-zero entries are ever touched. The result is exact up to floating-point rounding.
     """
     n = len(rhs)
-    a = [dict(row) for row in rows]
+    a = [dict(row) for row in rows]                    # a[i]: row i, remaining columns only
     b = list(rhs)
-    rows_with_column = [set() for _ in range(n)]      # column -> rows below holding an entry
+    column = [set() for _ in range(n)]                 # column[j]: remaining rows with an entry
     for i, row in enumerate(a):
         for j in row:
-            rows_with_column[j].add(i)
-    for k in range(n):
+            column[j].add(i)
+    remaining = set(range(n))
+    order = []
+    while remaining:
+        k = min(remaining, key=lambda i: ((len(a[i]) - 1) * (len(column[i]) - 1), i))
+        remaining.discard(k)
+        order.append(k)
         pivot_row = a[k]
         pivot = pivot_row.get(k, 0.0)
         if not pivot > 0.0:
-            raise ArithmeticError("non-positive pivot %r at %d" % (pivot, k))
-        right = [(j, v) for j, v in pivot_row.items() if j > k]
-        for r in rows_with_column[k]:
-            if r <= k:
+            raise ArithmeticError("non-positive pivot %r" % (pivot,))
+        right = [(j, v) for j, v in pivot_row.items() if j != k]
+        for j, _ in right:
+            column[j].discard(k)
+        for r in column[k]:
+            if r == k:
                 continue
             row = a[r]
             factor = row.pop(k) / pivot
-            if factor == 0.0:
-                continue
             for j, v in right:
                 if j in row:
                     row[j] -= factor * v
                 else:
                     row[j] = -factor * v
-                    rows_with_column[j].add(r)
+                    column[j].add(r)
             b[r] -= factor * b[k]
-        rows_with_column[k] = set()
+        column[k] = set()
     x = [0.0] * n
-    for k in range(n - 1, -1, -1):
+    for k in reversed(order):                          # a[k] now only holds later pivots
         s = b[k]
         for j, v in a[k].items():
-            if j > k:
+            if j != k:
                 s -= v * x[j]
         x[k] = s / a[k][k]
     return x

@@ -4,6 +4,7 @@ import Foundation
 import LeadDomain
 import LeadEngine
 import LedgerJSON
+import Reports
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -133,9 +134,38 @@ struct Demo: ParsableCommand {
         let changed = try RulesDocument.load(path: changedFile)
         print(Rescore.render(try leadStore.rescore(with: changed), format: .table))
 
+        section("9. Which channels produced won revenue? W-shaped attribution (leadledger report attribution --model w-shaped)")
+        let names = try leadStore.dimensionNames()
+        let name: (UInt32) -> String = { names[$0] ?? "#\($0)" }
+        var attribution = AttributionAccumulator(settings: AttributionSettings(model: .wShaped, by: .channel))
+        var byCampaign = AttributionAccumulator(settings: AttributionSettings(model: .wShaped, by: .campaign))
+        var markov = AttributionAccumulator(settings: AttributionSettings(model: .markov, by: .channel))
+        var funnel = FunnelAccumulator(grouping: .source)
+        var quality = QualityAccumulator(grouping: .source)
+        var monthly = MonthlyAccumulator()
+        try leadStore.forEachJourney { _, journey in
+            attribution.add(journey)
+            byCampaign.add(journey)
+            markov.add(journey)
+            funnel.add(journey, name: name)
+            quality.add(journey, name: name)
+            monthly.add(journey)
+        }
+        let wShaped = attribution.report(name: name)
+        print(ReportRenderer.table(wShaped))
+
+        section("10. The closed-loop report as a page with charts")
+        let reports = [wShaped, byCampaign.report(name: name), markov.report(name: name), funnel.report(), quality.report(), monthly.report()]
+        let htmlFile = (store as NSString).appendingPathComponent("leadledger-report.html")
+        try HTMLRenderer.page(reports, title: "LeadLedger closed-loop report", subtitle: "Demo data: \(leads.grouped) leads, seed \(seed)")
+            .write(toFile: htmlFile, atomically: true, encoding: .utf8)
+        print("wrote \(htmlFile) — open it in a browser (attribution, Markov, funnel, lead quality, monthly)")
+
         print("\nTry: leadledger lead show \(story) --store \(store) --format json")
         print("     leadledger score explain \(story) --store \(store)")
         print("     leadledger rescore --rules \(changedFile) --store \(store) --apply")
+        print("     leadledger report funnel --by cohort --store \(store)")
+        print("     leadledger report attribution --model markov --by campaign --store \(store) --format html")
         print("     leadledger audit --store \(store) --actor ae-carla --type sales.")
         if !report.isValid { throw ExitCode.failure }
     }

@@ -20,6 +20,7 @@ public struct LeadLedgerCommand: ParsableCommand {
             Rescore.self,
             ScoreCommand.self,
             ReportCommand.self,
+            AttributionPaths.self,
         ]
     )
 

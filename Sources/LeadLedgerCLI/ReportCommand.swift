@@ -9,7 +9,7 @@ struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Closed-loop reports: attribution, funnel, lead quality, SLA, monthly, plan, paths.",
-        subcommands: [AttributionReportCommand.self, FunnelReport.self, QualityReport.self, SLAReport.self, MonthlyReport.self, PlanReport.self])
+        subcommands: [AttributionReportCommand.self, FunnelReport.self, QualityReport.self, SLAReport.self, MonthlyReport.self, PlanReport.self, PathsReport.self])
 }
 
 /// `--format` (table, csv, json, html) and `--out` for reports.
@@ -193,5 +193,36 @@ struct PlanReport: ParsableCommand {
             }
         }
         try output.emit(ReverseFunnel.plan(revenue: revenue, counts: funnel.counts, rates: funnel.rates, wonRevenue: wonRevenue, won: won))
+    }
+}
+
+struct PathsReport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "paths",
+        abstract: "Export the store's channel paths in the ChannelAttribution CSV format.",
+        discussion: "path;total_conversions;total_conversion_value;total_null — one line per distinct path, to compare with that package or feed `leadledger attribution --paths`.")
+
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(help: "Path elements: channel, campaign, source or content.") var by: TouchField = .channel
+    @OptionGroup var range: RangeOptions
+    @Option(help: ArgumentHelp("Write to this file instead of stdout.", valueName: "FILE")) var out: String?
+
+    func run() throws {
+        var paths = PathsAccumulator(by: by, range: try range.range())
+        let store = try storeOptions.open()
+        defer { store.close() }
+        let names = try store.dimensionNames()
+        try store.forEachJourney { _, journey in paths.add(journey) }
+        let csv = paths.paths { names[$0] ?? "#\($0)" }.csv()
+        if let out {
+            do {
+                try csv.write(toFile: out, atomically: true, encoding: .utf8)
+            } catch {
+                throw CLIError("cannot write \(out): \((error as NSError).localizedDescription)")
+            }
+            printToStderr("wrote \(out)")
+        } else {
+            print(csv, terminator: "")
+        }
     }
 }

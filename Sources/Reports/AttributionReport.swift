@@ -65,8 +65,13 @@ public struct AttributionAccumulator: Sendable {
         let keys = touches.map { $0.key(settings.by) }
 
         if settings.model == .markov {
-            let path = keys.isEmpty ? (journey.wonAt == nil ? [] : [Self.noTouchpoint]) : keys
-            guard !path.isEmpty else { return }
+            // A conversion without touches is no path of the chain: it is credited whole to
+            // (no touchpoint), and the chain shares out the other conversions.
+            guard !keys.isEmpty else {
+                if journey.wonAt != nil { credit(Self.noTouchpoint, 1, journey.revenue) }
+                return
+            }
+            let path = keys
             var entry = paths[path] ?? (0, 0, 0)
             if journey.wonAt != nil {
                 entry.conversions += 1
@@ -103,6 +108,7 @@ public struct AttributionAccumulator: Sendable {
         var rows: [(key: String, conversions: Double, revenue: Double, effect: Double?)] = []
         if settings.model == .markov {
             columns.append(Report.Column("removalEffect", "removal effect", .ratio))
+            // Rows without a removal effect (no touchpoint) carry null there.
             var ids: [UInt32: Int] = [:]
             var channels: [UInt32] = []
             var chain = MarkovChain(order: settings.order)
@@ -119,6 +125,9 @@ public struct AttributionAccumulator: Sendable {
             for (index, id) in channels.enumerated() {
                 rows.append((label(id), result.conversions(index), result.value(index), result.removalEffects[index] ?? 0))
             }
+            if let touchless = conversions[Self.noTouchpoint] {
+                rows.append((label(Self.noTouchpoint), touchless, revenue[Self.noTouchpoint] ?? 0, nil))
+            }
         } else {
             for (id, credit) in conversions {
                 rows.append((label(id), credit, revenue[id] ?? 0, nil))
@@ -133,7 +142,7 @@ public struct AttributionAccumulator: Sendable {
             columns: columns,
             rows: rows.map { row in
                 var values: [JSONValue] = [.number(row.conversions), .number(row.revenue), .number(total > 0 ? row.conversions / total : 0)]
-                if let effect = row.effect { values.append(.number(effect)) }
+                if settings.model == .markov { values.append(row.effect.map(JSONValue.number) ?? .null) }
                 return Report.Row(key: row.key, values: values)
             },
             totals: ["conversions": .number(total), "revenue": .number(totalRevenue), "share": .number(total > 0 ? 1 : 0)],

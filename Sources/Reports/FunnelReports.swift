@@ -266,7 +266,7 @@ public struct MonthlyAccumulator: Sendable {
                        Report.Column("won", "won deals", .count), Report.Column("bookings", "bookings", .money)]
         let keys = months.keys.sorted()
         var total = Month()
-        for month in months.values {
+        for month in keys.map({ months[$0]! }) {
             total.leads += month.leads
             total.mqls += month.mqls
             total.sqls += month.sqls

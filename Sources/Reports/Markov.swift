@@ -38,12 +38,15 @@ public struct MarkovChain: Sendable {
         }
 
         func share(_ channel: Int) -> Double {
-            let sum = removalEffects.values.reduce(0, +)
+            // Summed in channel order: the same bytes on every run (dictionary order is not).
+            let sum = removalEffects.keys.sorted().reduce(0) { $0 + removalEffects[$1]! }
             return sum > 0 ? (removalEffects[channel] ?? 0) / sum : 0
         }
     }
 
-    /// States of an order-k chain: the last k channels (fewer at the start of a path).
+    /// States of an order-k chain: windows of k consecutive channels (as ChannelAttribution
+    /// builds them: a path c1…cn has states (c1…ck), (c2…ck+1), …; a path shorter than k is
+    /// one state holding the whole path).
     struct State: Hashable {
         var channels: [Int]
     }
@@ -77,8 +80,9 @@ public struct MarkovChain: Sendable {
         totalValue += path.value
         guard !path.channels.isEmpty, weight > 0 else { return }
         var previous = Self.start
-        for position in path.channels.indices {
-            let window = Array(path.channels[max(0, position - order + 1)...position])
+        let windows = path.channels.count <= order ? 1 : path.channels.count - order + 1
+        for start in 0..<windows {
+            let window = Array(path.channels[start..<min(path.channels.count, start + order)])
             let state = stateIndex(State(channels: window))
             counts[previous, default: [:]][state, default: 0] += weight
             previous = state
@@ -122,9 +126,10 @@ public struct MarkovChain: Sendable {
         var b = Array(repeating: 0.0, count: n)
         for (row, state) in live.enumerated() {
             guard let outgoing = counts[state] else { continue }
-            let total = outgoing.values.reduce(0, +)
+            let targets = outgoing.sorted { $0.key < $1.key }
+            let total = targets.reduce(0) { $0 + $1.value }
             guard total > 0 else { continue }
-            for (target, count) in outgoing {
+            for (target, count) in targets {
                 let p = count / total
                 if target == Self.conversion {
                     b[row] += p
@@ -136,9 +141,10 @@ public struct MarkovChain: Sendable {
         let x = n <= 600 ? Self.solveDense(rows: rows, b: b) : Self.solveIteratively(rows: rows, b: b)
         // From the start.
         guard let first = counts[Self.start] else { return 0 }
-        let total = first.values.reduce(0, +)
+        let targets = first.sorted { $0.key < $1.key }
+        let total = targets.reduce(0) { $0 + $1.value }
         var p = 0.0
-        for (target, count) in first where target >= 0 && column[target] >= 0 {
+        for (target, count) in targets where target >= 0 && column[target] >= 0 {
             p += count / total * x[column[target]]
         }
         return p

@@ -1,0 +1,140 @@
+import Foundation
+import LeadDomain
+import LeadEngine
+import LedgerJSON
+import Testing
+import TestSupport
+
+@Suite("leadledger report and attribution --paths")
+struct ReportCommandTests {
+    static func store(_ dir: TemporaryDirectory) throws -> String {
+        var lines: [String] = []
+        Generator(leads: 300, seed: 55).generate { lines.append(Events.line($0)) }
+        let input = try dir.write("events.jsonl", lines.joined(separator: "\n"))
+        let store = dir.file("store")
+        #expect(try LeadLedgerBinary.run(["ingest", input, "--store", store]).status == 0)
+        return store
+    }
+
+    func json(_ result: LeadLedgerBinary.Result) throws -> JSONValue {
+        #expect(result.status == 0, "\(result.stderr)")
+        return try JSONParser.parse(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    @Test func tableCSVJSONAndHTMLGiveTheSameFigures() throws {
+        let dir = TemporaryDirectory("reports")
+        let store = try Self.store(dir)
+        let base = ["report", "attribution", "--model", "w-shaped", "--by", "campaign", "--store", store]
+        let report = try json(LeadLedgerBinary.run(base + ["--format", "json"]))
+        #expect(report["report"] == "attribution")
+        #expect(report["model"] == "w-shaped")
+        #expect(report["by"] == "campaign")
+        let rows = try #require(report["rows"]?.arrayValue)
+        #expect(rows.count > 3)
+        let top = rows[0]
+        let conversions = try #require(top["conversions"]?.doubleValue)
+        let revenue = try #require(top["revenue"]?.doubleValue)
+        let key = try #require(top["key"]?.stringValue)
+        // The credits of all rows sum to the conversions.
+        let sum = rows.reduce(0.0) { $0 + ($1["conversions"]?.doubleValue ?? 0) }
+        #expect(abs(sum - (report["totals"]?["conversions"]?.doubleValue ?? -1)) < 1e-9)
+
+        let csv = try LeadLedgerBinary.run(base + ["--format", "csv"]).stdout.split(separator: "\n")
+        #expect(csv.first == "key,conversions,revenue,share")
+        let csvTop = csv[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        #expect(csvTop[0] == key || csvTop[0] == "\"\(key)\"")
+        #expect(abs(Double(csvTop[1])! - conversions) < 1e-9)
+        #expect(abs(Double(csvTop[2])! - revenue) < 1e-6)
+
+        let table = try LeadLedgerBinary.run(base).stdout
+        #expect(table.contains(key))
+        #expect(table.contains(String(format: "%.2f", conversions)))
+
+        let htmlFile = dir.file("attribution.html")
+        let html = try LeadLedgerBinary.run(base + ["--format", "html", "--out", htmlFile])
+        #expect(html.status == 0)
+        #expect(html.stderr.contains("wrote \(htmlFile)"))
+        let page = try String(contentsOfFile: htmlFile, encoding: .utf8)
+        #expect(page.hasPrefix("<!DOCTYPE html>"))
+        #expect(page.contains("<svg"))
+        #expect(page.contains("<rect"))
+        #expect(page.contains(key))
+        #expect(!page.contains("http://") || !page.contains("<script"))
+        #expect(!page.contains("<link"))
+    }
+
+    @Test func filtersNarrowTheConversions() throws {
+        let dir = TemporaryDirectory("reports")
+        let store = try Self.store(dir)
+        let all = try json(LeadLedgerBinary.run(["report", "attribution", "--model", "linear", "--store", store, "--format", "json"]))
+        let part = try json(LeadLedgerBinary.run(["report", "attribution", "--model", "linear", "--from", "2026-01-01", "--to", "2026-03-01", "--store", store, "--format", "json"]))
+        let total = all["totals"]?["conversions"]?.doubleValue ?? 0
+        let some = part["totals"]?["conversions"]?.doubleValue ?? -1
+        #expect(some > 0 && some < total)
+        #expect(part["from"] == "2026-01-01T00:00:00Z")
+    }
+
+    @Test func funnelQualitySlaMonthlyAndPlan() throws {
+        let dir = TemporaryDirectory("reports")
+        let store = try Self.store(dir)
+        let funnel = try json(LeadLedgerBinary.run(["report", "funnel", "--by", "source", "--store", store, "--format", "json"]))
+        #expect(funnel["totals"]?["leads"] == 300)
+        let rows = try #require(funnel["rows"]?.arrayValue)
+        #expect(rows.reduce(0.0) { $0 + ($1["leads"]?.doubleValue ?? 0) } == 300)
+        for row in rows {
+            let leads = row["leads"]?.doubleValue ?? 0, mqls = row["mqls"]?.doubleValue ?? 0
+            #expect(mqls <= leads)
+            if leads > 0 { #expect(abs((row["leadToMql"]?.doubleValue ?? -1) - mqls / leads) < 1e-12) }
+        }
+        let cohorts = try json(LeadLedgerBinary.run(["report", "funnel", "--by", "cohort", "--store", store, "--format", "json"]))
+        #expect(cohorts["rows"]?.arrayValue?.first?["key"]?.stringValue?.count == 7)  // 2025-09
+
+        let quality = try json(LeadLedgerBinary.run(["report", "quality", "--store", store, "--format", "json"]))
+        let purchased = quality["rows"]?.arrayValue?.first { $0["key"] == "purchased-list" }
+        #expect(purchased?["bad_data"] != nil)
+
+        let sla = try json(LeadLedgerBinary.run(["report", "sla", "--within", "24", "--store", store, "--format", "json"]))
+        #expect(sla["withinHours"] == 24)
+        #expect((sla["rows"]?.arrayValue?.count ?? 0) == 6)
+
+        let monthly = try json(LeadLedgerBinary.run(["report", "monthly", "--store", store, "--format", "json"]))
+        let months = try #require(monthly["rows"]?.arrayValue)
+        #expect(months.map { $0["key"]?.stringValue ?? "" } == months.map { $0["key"]?.stringValue ?? "" }.sorted())
+        #expect(monthly["totals"]?["leads"] == 300)
+
+        let plan = try json(LeadLedgerBinary.run(["report", "plan", "--revenue", "1000000", "--store", store, "--format", "json"]))
+        let steps = try #require(plan["rows"]?.arrayValue)
+        #expect(steps.map { $0["key"] } == ["leads", "MQLs", "SALs", "SQLs", "opportunities", "won deals"])
+        let needed = steps.compactMap { $0["needed"]?.doubleValue }
+        #expect(needed.count == 6)
+        #expect(needed == needed.sorted(by: >))
+
+        let html = try LeadLedgerBinary.run(["report", "monthly", "--store", store, "--format", "html", "--out", dir.file("m.html")])
+        #expect(html.status == 0)
+        #expect(try String(contentsOfFile: dir.file("m.html"), encoding: .utf8).contains("<polyline"))
+        let funnelHTML = try LeadLedgerBinary.run(["report", "funnel", "--store", store, "--format", "html", "--out", dir.file("f.html")])
+        #expect(funnelHTML.status == 0)
+        #expect(try String(contentsOfFile: dir.file("f.html"), encoding: .utf8).contains("chart funnel"))
+    }
+
+    @Test func pathsExportAndAttributionOverAPathsFile() throws {
+        let dir = TemporaryDirectory("reports")
+        let store = try Self.store(dir)
+        let exported = try LeadLedgerBinary.run(["report", "paths", "--store", store])
+        #expect(exported.status == 0)
+        #expect(exported.stdout.hasPrefix("path;total_conversions;total_conversion_value;total_null\n"))
+        let file = try dir.write("paths.csv", exported.stdout)
+        let markov = try json(LeadLedgerBinary.run(["attribution", "--paths", file, "--model", "markov", "--format", "json"]))
+        #expect(markov["rows"]?.arrayValue?.allSatisfy { $0["removalEffect"]?.doubleValue != nil } == true)
+        let second = try json(LeadLedgerBinary.run(["attribution", "--paths", file, "--model", "markov", "--order", "2", "--format", "json"]))
+        #expect(second["order"] == 2)
+
+        let refused = try LeadLedgerBinary.run(["attribution", "--paths", file, "--model", "time-decay"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("needs touch times"))
+        let broken = try dir.write("broken.csv", "path;total_conversions;total_conversion_value;total_null\na > b;1;oops;0\n")
+        let bad = try LeadLedgerBinary.run(["attribution", "--paths", broken, "--model", "linear"])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("line 2"))
+    }
+}
