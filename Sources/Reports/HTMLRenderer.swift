@@ -24,7 +24,7 @@ public enum HTMLRenderer {
             table { border-collapse: collapse; margin-top: 1rem; font-variant-numeric: tabular-nums; }
             th, td { padding: .25rem .6rem; border-bottom: 1px solid #f3f4f6; text-align: right; white-space: nowrap; }
             th:first-child, td:first-child { text-align: left; } th { background: #f9fafb; } tr.total td { font-weight: 600; border-top: 2px solid #d1d5db; }
-            svg text { font-size: 12px; fill: #374151; }
+            svg text { font-size: 12px; fill: #374151; } .table { overflow-x: auto; }
             </style>
             </head>
             <body>
@@ -104,7 +104,7 @@ public enum HTMLRenderer {
     }
 
     static func lines(report: Report, columns: [String], barColumn: String?) -> String {
-        let width = 760.0, height = 300.0, left = 50.0, right = 60.0, top = 20.0, bottom = 40.0
+        let width = 760.0, height = 300.0, left = 50.0, right = 20.0, top = 20.0, bottom = 40.0
         let n = report.rows.count
         guard n > 0 else { return "" }
         let plotWidth = width - left - right, plotHeight = height - top - bottom
@@ -121,7 +121,9 @@ public enum HTMLRenderer {
                 let h = plotHeight * value / barMax
                 svg += "<rect x=\"\(format(x(index) - barWidth / 2))\" y=\"\(format(top + plotHeight - h))\" width=\"\(format(barWidth))\" height=\"\(format(h))\" fill=\"#e5e7eb\"><title>\(escape(report.rows[index].key)) \(escape(barColumn)): \(escape(ReportRenderer.format(.number(value), .money)))</title></rect>\n"
             }
-            svg += "<text x=\"\(Int(width - right + 6))\" y=\"\(Int(top + 10))\">\(escape(barColumn)) (bars)</text>\n"
+            let legendX = left + 8 + Double(columns.count) * 110
+            svg += "<rect x=\"\(Int(legendX))\" y=\"\(Int(height - 18))\" width=\"10\" height=\"10\" fill=\"#e5e7eb\"/>"
+            svg += "<text x=\"\(Int(legendX + 14))\" y=\"\(Int(height - 8))\">\(escape(report.columns.first { $0.name == barColumn }?.title ?? barColumn)) (bars)</text>\n"
         }
         for (index, column) in columns.enumerated() {
             let points = report.rows.enumerated().map { i, row in
@@ -129,9 +131,13 @@ public enum HTMLRenderer {
             }.joined(separator: " ")
             let color = palette[index % palette.count]
             svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points)\"><title>\(escape(column))</title></polyline>\n"
-            svg += "<text x=\"\(Int(left + 8 + Double(index) * 110))\" y=\"\(Int(height - 8))\" fill=\"\(color)\">■ \(escape(report.columns.first { $0.name == column }?.title ?? column))</text>\n"
+            let legendX = left + 8 + Double(index) * 110
+            svg += "<rect x=\"\(Int(legendX))\" y=\"\(Int(height - 18))\" width=\"10\" height=\"10\" fill=\"\(color)\"/>"
+            svg += "<text x=\"\(Int(legendX + 14))\" y=\"\(Int(height - 8))\">\(escape(report.columns.first { $0.name == column }?.title ?? column))</text>\n"
         }
-        for (index, row) in report.rows.enumerated() where n <= 24 || index % max(1, n / 12) == 0 {
+        // At most about eight labels, so they never overlap.
+        let every = max(1, (n + 7) / 8)
+        for (index, row) in report.rows.enumerated() where index % every == 0 {
             svg += "<text x=\"\(format(x(index)))\" y=\"\(Int(top + plotHeight + 16))\" text-anchor=\"middle\">\(escape(row.key))</text>\n"
         }
         svg += "<text x=\"\(Int(left - 6))\" y=\"\(Int(top + 4))\" text-anchor=\"end\">\(escape(ReportRenderer.format(.number(lineMax), .count)))</text>\n"
@@ -139,7 +145,7 @@ public enum HTMLRenderer {
     }
 
     static func table(_ report: Report) -> String {
-        var html = "<table>\n<thead><tr><th>\(escape(report.keyTitle))</th>" + report.columns.map { "<th>\(escape($0.title))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+        var html = "<div class=\"table\"><table>\n<thead><tr><th>\(escape(report.keyTitle))</th>" + report.columns.map { "<th>\(escape($0.title))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
         for row in report.rows {
             html += "<tr><td>\(escape(row.key))</td>" + zip(report.columns, row.values).map { "<td>\(escape(ReportRenderer.format($1, $0.kind)))</td>" }.joined() + "</tr>\n"
         }
@@ -148,7 +154,7 @@ public enum HTMLRenderer {
                 "<td>\(escape(report.totals[column.name].map { ReportRenderer.format($0, column.kind) } ?? ""))</td>"
             }.joined() + "</tr>\n"
         }
-        return html + "</tbody>\n</table>\n"
+        return html + "</tbody>\n</table></div>\n"
     }
 
     static func format(_ value: Double) -> String {
