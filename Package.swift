@@ -32,12 +32,15 @@ let package = Package(
         ),
         .target(name: "LeadDomain", dependencies: ["LedgerJSON"]),
         .target(name: "LeadEngine", dependencies: ["EventLog", "LeadDomain", "LedgerJSON", "LMDB", "Yams"]),
+        // `leadledger bench`: the engine measured beside a raw-LMDB baseline. The baseline is
+        // written against the C API on purpose, so this target imports CLMDB too.
+        .target(name: "Bench", dependencies: ["CLMDB", "LMDB", "EventLog", "LeadDomain", "LeadEngine", "Reports"]),
         // Pure functions from projected data (journeys) to report models, and their renderers.
         .target(name: "Reports", dependencies: ["LeadDomain", "LedgerJSON"]),
         .target(
             name: "LeadLedgerCLI",
             dependencies: [
-                "LeadEngine", "Reports", "EventLog", "LeadDomain", "LedgerJSON",
+                "LeadEngine", "Reports", "Bench", "EventLog", "LeadDomain", "LedgerJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -54,6 +54,8 @@ public struct RecordView {
     public let payload: UnsafeRawBufferPointer
     /// The bytes the hash covers, after the hash itself.
     let body: UnsafeRawBufferPointer
+    /// The whole stored value (format version, hash, body), as it sits in the map.
+    public let stored: UnsafeRawBufferPointer
     let formatVersion: UInt8
 
     public var idString: String { String(decoding: id, as: UTF8.self) }
@@ -152,6 +154,7 @@ enum RecordFormat {
             id: id, stream: stream,
             payload: UnsafeRawBufferPointer(rebasing: bytes[offset...]),
             body: UnsafeRawBufferPointer(rebasing: bytes[headerSize...]),
+            stored: bytes,
             formatVersion: version)
     }
 }

@@ -152,7 +152,7 @@ public struct Generator {
             try emit(event(.leadCaptured, captured, actor: "marketo-sync", profile))
 
             // Anonymous history (cookie-matched once the lead is known) arrives late.
-            for _ in 0..<Int.random(in: 0...2, using: &random) {
+            for _ in 0..<Int.random(in: 0...3, using: &random) {
                 let at = captured.adding(days: -Double.random(in: 0.5..<45, using: &random))
                 try emit(touch(&random, at: at, event: event, engaged: good))
             }
@@ -162,7 +162,7 @@ public struct Generator {
 
             // Engagement after capture.
             var now = captured
-            let touches = Int.random(in: good ? 6...24 : 3...16, using: &random)
+            let touches = Int.random(in: good ? 8...30 : 4...20, using: &random)
             for _ in 0..<touches {
                 now = now.adding(days: Double.random(in: 0.1..<9, using: &random))
                 try emit(touch(&random, at: now, event: event, engaged: good))

@@ -11,6 +11,7 @@ public struct LeadLedgerCommand: ParsableCommand {
             """,
         subcommands: [
             Demo.self,
+            Generate.self,
             Ingest.self,
             Verify.self,
             LeadCommand.self,
@@ -21,6 +22,7 @@ public struct LeadLedgerCommand: ParsableCommand {
             ScoreCommand.self,
             ReportCommand.self,
             AttributionPaths.self,
+            BenchCommand.self,
         ]
     )
 

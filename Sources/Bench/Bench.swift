@@ -1,0 +1,229 @@
+import EventLog
+import Foundation
+import LeadDomain
+import LeadEngine
+import LedgerJSON
+import Reports
+
+/// `leadledger bench`: measures, in one run, bulk ingest, full replay, rescore, every
+/// attribution model, single-lead reads and peak memory — and the raw-LMDB baseline with the
+/// same records, key layout and batch size (append and a full cursor scan).
+public struct BenchRun {
+    public struct Options: Sendable {
+        public var events = 1_000_000
+        public var directory: String
+        public var seed: UInt64 = 7
+        public var keep = false
+        public init(directory: String) { self.directory = directory }
+    }
+
+    public struct Result: Sendable {
+        public var events = 0
+        public var leads = 0
+        public var ingestSeconds = 0.0
+        public var baselineAppendSeconds = 0.0
+        public var replaySeconds = 0.0
+        public var baselineScanSeconds = 0.0
+        public var rescoreSeconds = 0.0
+        public var attributionSeconds: [(model: String, seconds: Double)] = []
+        public var leadReadMicros: [Double] = []
+        public var historyReadMicros: [Double] = []
+        public var peakRSSMiB = 0.0
+        public var batchSize = 0
+
+        public var ingestEventsPerSec: Double { Double(events) / ingestSeconds }
+        public var baselineIngestEventsPerSec: Double { Double(events) / baselineAppendSeconds }
+        public var replayEventsPerSec: Double { Double(events) / replaySeconds }
+        public var baselineScanEventsPerSec: Double { Double(events) / baselineScanSeconds }
+        public var slowestAttributionSeconds: Double { attributionSeconds.map(\.seconds).max() ?? 0 }
+
+        public static func percentile(_ values: [Double], _ p: Double) -> Double {
+            guard !values.isEmpty else { return 0 }
+            let sorted = values.sorted()
+            return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]
+        }
+    }
+
+    public let options: Options
+    let progress: (String) -> Void
+
+    public init(options: Options, progress: @escaping (String) -> Void) {
+        self.options = options
+        self.progress = progress
+    }
+
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    static func seconds(since start: UInt64) -> Double { Double(now() - start) / 1e9 }
+
+    public func run() throws -> Result {
+        var result = Result()
+        let manager = FileManager.default
+        try? manager.removeItem(atPath: options.directory)
+        try manager.createDirectory(atPath: options.directory, withIntermediateDirectories: true)
+        defer { if !options.keep { try? manager.removeItem(atPath: options.directory) } }
+        let input = (options.directory as NSString).appendingPathComponent("events.jsonl")
+
+        // 1. The data set (not timed).
+        progress("generating \(options.events) events")
+        result.events = try writeDataSet(to: input)
+        result.leads = 0
+
+        // 2. Bulk ingest: parse, validate, index, chain, project, durable commit.
+        let storePath = (options.directory as NSString).appendingPathComponent("store")
+        let store = try LeadStore(path: storePath)
+        defer { store.close() }
+        let ingestor = Ingestor(store: store)
+        result.batchSize = ingestor.batchSize
+        let rejects = RejectWriter(path: input + ".rejects.jsonl")
+        var started = Self.now()
+        let summary = try ingestor.ingest(path: input, rejects: rejects) { state in
+            progress("ingest: \(state.lines) of \(options.events) events")
+        }
+        result.ingestSeconds = Self.seconds(since: started)
+        guard summary.appended == result.events else {
+            throw BenchFailure("ingest stored \(summary.appended) of \(result.events) events (\(summary.rejected) rejected)")
+        }
+
+        // 3. The raw-LMDB baseline: the same stored records, keys and batch size.
+        let baseline = try RawBaseline(path: (options.directory as NSString).appendingPathComponent("baseline"))
+        var batch: [RawBaseline.Record] = []
+        batch.reserveCapacity(ingestor.batchSize)
+        try store.log.forEach { record in
+            batch.append(RawBaseline.Record(position: record.position, id: Array(record.id), stream: Array(record.stream), value: Array(record.stored)))
+            if batch.count == ingestor.batchSize {
+                result.baselineAppendSeconds += try baseline.append(batch)
+                batch.removeAll(keepingCapacity: true)
+                progress("baseline append: \(record.position) events")
+            }
+        }
+        if !batch.isEmpty { result.baselineAppendSeconds += try baseline.append(batch) }
+        batch = []
+        progress("baseline scan")
+        let (scanned, scanSeconds) = try baseline.scan()
+        guard scanned == result.events else { throw BenchFailure("the baseline scan read \(scanned) records") }
+        result.baselineScanSeconds = scanSeconds
+
+        // 4. Full replay: rebuild every projection from position 1.
+        progress("replay")
+        started = Self.now()
+        try store.rebuildProjections { done, total in progress("replay: \(done) of \(total) events") }
+        result.replaySeconds = Self.seconds(since: started)
+
+        // 5. Rescore under changed rules (the spec's rules published first).
+        progress("rescore")
+        let rules = try RulesDocument.parse(BenchRules.spec, path: "spec.yaml")
+        try store.publishRules(rules, actor: "bench", at: Timestamp(rfc3339: "2026-11-01T00:00:00Z")!)
+        let changed = try RulesDocument.parse(BenchRules.changed, path: "changed.yaml")
+        started = Self.now()
+        let report = try store.rescore(with: changed, asOf: Timestamp(rfc3339: "2026-11-01T00:00:00Z")!)
+        result.rescoreSeconds = Self.seconds(since: started)
+        result.leads = report.leads
+
+        // 6. Every attribution model over the whole store.
+        let names = try store.dimensionNames()
+        for model in AttributionModel.allCases {
+            progress("attribution: \(model.rawValue)")
+            started = Self.now()
+            var accumulator = AttributionAccumulator(settings: AttributionSettings(model: model))
+            try store.forEachJourney { _, journey in accumulator.add(journey) }
+            let report = accumulator.report { names[$0] ?? "?" }
+            result.attributionSeconds.append((model.rawValue, Self.seconds(since: started)))
+            if report.rows.isEmpty { throw BenchFailure("attribution \(model.rawValue) produced no rows") }
+        }
+
+        // 7. Single-lead reads: state and history of random leads.
+        progress("lead reads")
+        var random = SeededRandom(seed: options.seed)
+        let leadCount = max(1, result.leads)
+        for _ in 0..<10_000 {
+            let id = "L-" + String(Int.random(in: 1...leadCount, using: &random)).leftPadded(to: 6)
+            started = Self.now()
+            guard try store.lead(id) != nil else { throw BenchFailure("lead \(id) not found") }
+            result.leadReadMicros.append(Double(Self.now() - started) / 1000)
+            started = Self.now()
+            _ = try store.history(of: id)
+            result.historyReadMicros.append(Double(Self.now() - started) / 1000)
+        }
+
+        result.peakRSSMiB = Self.peakRSSMiB()
+        return result
+    }
+
+    private func writeDataSet(to path: String) throws -> Int {
+        guard let file = fopen(path, "w") else { throw BenchFailure("cannot write \(path)") }
+        defer { fclose(file) }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 21)
+        var count = 0
+        let leads = max(1, options.events / 20 + 1)
+        struct Done: Error {}
+        do {
+            try Generator(leads: leads * 2, seed: options.seed).generate { event in
+                guard count < options.events else { throw Done() }
+                JSONWriter.write(event.json, into: &buffer)
+                buffer.append(0x0A)
+                count += 1
+                if buffer.count > 1 << 20 {
+                    fwrite(buffer, 1, buffer.count, file)
+                    buffer.removeAll(keepingCapacity: true)
+                    if count % 100_000 < 5_000 { progress("generating: \(count) of \(options.events) events") }
+                }
+            }
+        } catch is Done {}
+        fwrite(buffer, 1, buffer.count, file)
+        return count
+    }
+
+    static func peakRSSMiB() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+}
+
+public struct BenchFailure: Error, CustomStringConvertible {
+    public let message: String
+    init(_ message: String) { self.message = message }
+    public var description: String { "bench: \(message)" }
+}
+
+enum BenchRules {
+    static let spec = """
+        version: "bench-a"
+        mql_threshold: 60
+        decay: { half_life_days: 30 }
+        fit:
+          - when: { field: title, matches: "(?i)\\\\b(vp|vice president|director|head|chief|c[eft]o)\\\\b" }
+            points: 20
+          - when: { field: employees, gte: 200 }
+            points: 10
+          - when: { field: industry, in: [software, fintech, healthcare] }
+            points: 10
+          - when: { field: email, matches: "@(gmail|yahoo|hotmail)\\\\." }
+            points: -15
+        behavior:
+          - event: touch.webinar_attended
+            points: 15
+          - event: touch.demo_requested
+            points: 40
+          - event: touch.page_view
+            where: { url: { contains: "/pricing" } }
+            points: 10
+            cap: { count: 3, per_days: 30 }
+          - event: touch.email_click
+            points: 3
+          - event: lead.unsubscribed
+            points: -50
+
+        """
+
+    static var changed: String {
+        spec.replacingOccurrences(of: "bench-a", with: "bench-b").replacingOccurrences(of: "mql_threshold: 60", with: "mql_threshold: 50")
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Bench
+import Foundation
+import LedgerJSON
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure ingest, replay, rescore, attribution and lead reads beside a raw-LMDB baseline.",
+        discussion: """
+            Generates --events events, ingests them into a temporary store (durable commits), \
+            writes the same stored records with the same key layout and batch size straight \
+            through LMDB's C API, rebuilds every projection from position 1, rescores under \
+            changed rules, runs every attribution model, reads random leads, and reports peak \
+            memory. Build with -c release: `swift run -c release leadledger bench`.
+            """)
+
+    @Option(help: "How many events.") var events: Int = 1_000_000
+    @Option(help: ArgumentHelp("Work directory (removed afterwards unless --keep).", valueName: "DIR"))
+    var directory: String?
+    @Flag(help: "Keep the work directory.") var keep = false
+    @Option(help: "Output format: table or json.") var format: OutputFormat = .table
+
+    func validate() throws {
+        guard events >= 100 else { throw ValidationError("--events must be at least 100") }
+        guard format == .table || format == .json else { throw ValidationError("--format must be table or json") }
+    }
+
+    func run() throws {
+        #if DEBUG
+        printToStderr("warning: this is a debug build; measure with `swift run -c release leadledger bench`")
+        #endif
+        var options = BenchRun.Options(directory: directory ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("leadledger-bench-\(getpid())"))
+        options.events = events
+        options.keep = keep
+        let progress = Progress()
+        let result = try BenchRun(options: options) { progress.update($0) }.run()
+        progress.finish()
+        print(format == .json ? JSONWriter.render(json(result)) : table(result))
+    }
+
+    func json(_ r: BenchRun.Result) -> JSONValue {
+        var models = JSONObject()
+        for (model, seconds) in r.attributionSeconds { models[model] = .number(seconds) }
+        return [
+            "events": .integer(r.events), "ingestEventsPerSec": .number(r.ingestEventsPerSec.rounded()),
+            "baselineIngestEventsPerSec": .number(r.baselineIngestEventsPerSec.rounded()),
+            "replayEventsPerSec": .number(r.replayEventsPerSec.rounded()),
+            "baselineScanEventsPerSec": .number(r.baselineScanEventsPerSec.rounded()),
+            "rescoreSeconds": .number(r.rescoreSeconds), "attributionSeconds": .number(r.slowestAttributionSeconds),
+            "leadReadMicrosP50": .number(BenchRun.Result.percentile(r.leadReadMicros, 0.5)),
+            "leadReadMicrosP99": .number(BenchRun.Result.percentile(r.leadReadMicros, 0.99)),
+            "peakRSSMiB": .number((r.peakRSSMiB * 10).rounded() / 10),
+            "leads": .integer(r.leads), "batchSize": .integer(r.batchSize),
+            "ingestRatio": .number(r.ingestEventsPerSec / r.baselineIngestEventsPerSec),
+            "replayToScanRatio": .number(r.replayEventsPerSec / r.baselineScanEventsPerSec),
+            "attributionSecondsByModel": .object(models),
+            "historyReadMicrosP50": .number(BenchRun.Result.percentile(r.historyReadMicros, 0.5)),
+            "historyReadMicrosP99": .number(BenchRun.Result.percentile(r.historyReadMicros, 0.99)),
+        ]
+    }
+
+    func table(_ r: BenchRun.Result) -> String {
+        func rate(_ x: Double) -> String { Int(x.rounded()).grouped + "/s" }
+        func check(_ ok: Bool) -> String { ok ? "ok" : "MISSES" }
+        let ingestRatio = r.ingestEventsPerSec / r.baselineIngestEventsPerSec
+        var lines = [
+            "\(r.events.grouped) events, \(r.leads.grouped) leads, \(r.batchSize.grouped) events per commit",
+            "",
+            "measure                  engine        raw LMDB      ratio   target",
+            "ingest (durable)         \(rate(r.ingestEventsPerSec).padded(12))  \(rate(r.baselineIngestEventsPerSec).padded(12))  \(String(format: "%5.2f", ingestRatio))   ≥ 250,000/s and ≥ 0.6: \(check(r.ingestEventsPerSec >= 250_000 && ingestRatio >= 0.6))",
+            "replay (all projections) \(rate(r.replayEventsPerSec).padded(12))  \(rate(r.baselineScanEventsPerSec).padded(12))  \(String(format: "%5.2f", r.replayEventsPerSec / r.baselineScanEventsPerSec))   ≥ 2,000,000/s: \(check(r.replayEventsPerSec >= 2_000_000))",
+            "rescore                  \(String(format: "%.3f s", r.rescoreSeconds).padded(12))                         ≤ 1 s per 1M events: \(check(r.rescoreSeconds <= Double(r.events) / 1_000_000))",
+            "lead read p50 / p99      \(String(format: "%.1f / %.1f µs", BenchRun.Result.percentile(r.leadReadMicros, 0.5), BenchRun.Result.percentile(r.leadReadMicros, 0.99)))                ≤ 50 µs median: \(check(BenchRun.Result.percentile(r.leadReadMicros, 0.5) <= 50))",
+            "history read p50 / p99   \(String(format: "%.1f / %.1f µs", BenchRun.Result.percentile(r.historyReadMicros, 0.5), BenchRun.Result.percentile(r.historyReadMicros, 0.99)))",
+            "peak RSS                 \(String(format: "%.1f MiB", r.peakRSSMiB))",
+            "",
+            "attribution model        seconds",
+        ]
+        for (model, seconds) in r.attributionSeconds {
+            lines.append("\(model.padding(toLength: 24, withPad: " ", startingAt: 0)) \(String(format: "%.3f", seconds))   \(check(seconds <= Double(r.events) / 1_000_000))")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    func padded(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}
