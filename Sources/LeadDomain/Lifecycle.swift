@@ -134,7 +134,8 @@ public enum Lifecycle {
         apply(event, position: position, to: &state!)
     }
 
-    static func apply(_ event: Envelope, position: UInt64, to lead: inout LeadState) {
+    /// Applies an allowed event to an existing lead.
+    public static func apply(_ event: Envelope, position: UInt64, to lead: inout LeadState) {
         lead.events += 1
         if event.at > lead.lastActivityAt { lead.lastActivityAt = event.at }
         func enter(_ stage: Stage) {

@@ -28,10 +28,22 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// When false (replays), no follow-up events are derived: they are already in the log.
     var derivesEvents = true
 
-    private var cache: [String: LeadState] = [:]
-    private var journeyCache: [String: Journey] = [:]
+    /// A lead touched in this transaction: its state and journey, mutated in place (a class,
+    /// so that updates never copy the state's arrays).
+    final class Slot {
+        var state: LeadState
+        var journey: Journey?
+        /// The journey was read (or created) in this transaction.
+        var journeyLoaded = false
+        var dirty = false
+
+        init(state: LeadState) {
+            self.state = state
+        }
+    }
+
+    private var slots: [String: Slot] = [:]
     private var missing: Set<String> = []
-    private var dirty: Set<String> = []
 
     var checkpointName: String? { Self.checkpoint }
 
@@ -55,18 +67,23 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// The state of `lead` as of everything applied so far in this transaction, with its
     /// scoring matches brought up to the rules in force.
     func state(of lead: String, in txn: some TransactionReading) throws -> LeadState? {
-        if let cached = cache[lead] { return cached }
+        try slot(of: lead, in: txn)?.state
+    }
+
+    private func slot(of lead: String, in txn: some TransactionReading) throws -> Slot? {
+        if let slot = slots[lead] { return slot }
         if missing.contains(lead) { return nil }
-        guard var stored = try Self.read(lead, from: leads, in: txn) else {
+        guard let stored = try Self.read(lead, from: leads, in: txn) else {
             missing.insert(lead)
             return nil
         }
+        let slot = Slot(state: stored)
         if stored.rulesVersion != scorer?.rules.version {
-            try rescore(&stored, in: txn)
-            dirty.insert(lead)
+            try rescore(&slot.state, in: txn)
+            slot.dirty = true
         }
-        cache[lead] = stored
-        return stored
+        slots[lead] = slot
+        return slot
     }
 
     static func read(_ lead: String, from table: Table, in txn: some TransactionReading) throws -> LeadState? {
@@ -128,7 +145,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     func followUps(after record: RecordView, attachment: (any Sendable)?) -> [PendingRecord] {
         guard derivesEvents, let scorer, let event = attachment as? Envelope ?? (try? LeadStore.event(from: record)),
-              let lead = event.lead, let state = cache[lead],
+              let lead = event.lead, let state = slots[lead]?.state,
               let qualification = LiveScoring.qualification(after: event, state: state, scorer: scorer)
         else { return [] }
         let qualified = LiveScoring.qualifiedEvent(lead: lead, trigger: event, score: qualification.score, at: qualification.at, rulesVersion: scorer.rules.version)
@@ -137,19 +154,30 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     func apply(_ event: Envelope, position: UInt64, in txn: WriteTransaction) throws {
         guard let lead = event.lead else { return }
-        var state = try state(of: lead, in: txn)
-        Lifecycle.apply(event, position: position, to: &state)
-        guard var updated = state else { return }
-        if updated.events == 1 { updated.rulesVersion = scorer?.rules.version }
-        scorer?.record(event, position: position, into: &updated.matches)
-        cache[lead] = updated
-        missing.remove(lead)
-        dirty.insert(lead)
+        let slot: Slot
+        if let existing = try self.slot(of: lead, in: txn) {
+            slot = existing
+            Lifecycle.apply(event, position: position, to: &slot.state)
+        } else {
+            var created: LeadState?
+            Lifecycle.apply(event, position: position, to: &created)
+            guard let state = created else { return }
+            slot = Slot(state: state)
+            slot.state.rulesVersion = scorer?.rules.version
+            slot.journeyLoaded = true
+            slots[lead] = slot
+            missing.remove(lead)
+        }
+        scorer?.record(event, position: position, into: &slot.state.matches)
+        slot.dirty = true
 
-        var journey = try journeyCache[lead] ?? Self.readJourney(lead, from: journeys, in: txn)
-        let entered = updated.stages.last.flatMap { $0.position == position ? $0.stage : nil }
+        if !slot.journeyLoaded {
+            slot.journey = try Self.readJourney(lead, from: journeys, in: txn)
+            slot.journeyLoaded = true
+        }
+        let entered = slot.state.stages.last.flatMap { $0.position == position ? $0.stage : nil }
         var failure: (any Error)?
-        JourneyBuilder.apply(event, position: position, to: &journey, stageAfter: entered) { value in
+        JourneyBuilder.apply(event, position: position, to: &slot.journey, stageAfter: entered) { value in
             do {
                 return try dimensions.intern(value, in: txn)
             } catch {
@@ -158,7 +186,6 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             }
         }
         if let failure { throw failure }
-        journeyCache[lead] = journey
     }
 
     static func readJourney(_ lead: String, from table: Table, in txn: some TransactionReading) throws -> Journey? {
@@ -171,11 +198,10 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// when they are next loaded (or by the store's refresh after the append).
     func publish(_ rules: ScoringRules, in txn: some TransactionReading) throws {
         scorer = Scorer(rules)
-        for lead in cache.keys.sorted() {
-            var state = cache[lead]!
-            try rescore(&state, in: txn)
-            cache[lead] = state
-            dirty.insert(lead)
+        for lead in slots.keys.sorted() {
+            let slot = slots[lead]!
+            try rescore(&slot.state, in: txn)
+            slot.dirty = true
         }
     }
 
@@ -193,12 +219,11 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     }
 
     func willCommit(in txn: WriteTransaction) throws {
-        for lead in dirty.sorted() {
-            guard let state = cache[lead] else { continue }
-            let bytes = LeadStateCodec.encode(state)
+        for (lead, slot) in slots.sorted(by: { $0.key < $1.key }) where slot.dirty {
+            let bytes = LeadStateCodec.encode(slot.state)
             try lead.withUTF8Bytes { key in
                 try bytes.withUnsafeBytes { try txn.put(leads, key: key, value: $0) }
-                if let journey = journeyCache[lead] {
+                if let journey = slot.journey {
                     try JourneyCodec.encode(journey).withUnsafeBytes { try txn.put(journeys, key: key, value: $0) }
                 }
             }
@@ -216,9 +241,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     }
 
     private func forget() {
-        cache.removeAll(keepingCapacity: true)
-        journeyCache.removeAll(keepingCapacity: true)
+        slots.removeAll(keepingCapacity: true)
         missing.removeAll(keepingCapacity: true)
-        dirty.removeAll(keepingCapacity: true)
     }
 }

@@ -164,13 +164,15 @@ public struct JSONParser {
         let start = index
         index += 1  // opening quote
         let contentStart = index
-        // Fast path: no escapes — validate and copy the bytes in one go.
+        // Fast path: no escapes — copy the bytes in one go (ASCII needs no validation).
+        var ascii = true
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[contentStart..<index])
                 index += 1
-                guard let string = String(validating: slice, as: UTF8.self) else {
+                if ascii { return String(decoding: slice, as: UTF8.self) }
+                guard let string = Self.validUTF8(slice) else {
                     index = start
                     throw error("string is not valid UTF-8")
                 }
@@ -178,6 +180,7 @@ public struct JSONParser {
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("unescaped control character in a string") }
+            if byte >= 0x80 { ascii = false }
             index += 1
         }
         // Slow path: unescape into a byte buffer.
@@ -187,7 +190,7 @@ public struct JSONParser {
             switch byte {
             case UInt8(ascii: "\""):
                 index += 1
-                guard let string = String(validating: utf8, as: UTF8.self) else {
+                guard let string = utf8.withUnsafeBytes({ Self.validUTF8($0) }) else {
                     index = start
                     throw error("string is not valid UTF-8")
                 }
@@ -221,6 +224,20 @@ public struct JSONParser {
         }
         index = start
         throw error("unterminated string")
+    }
+
+    /// The string, or `nil` when the bytes are not valid UTF-8.
+    static func validUTF8(_ bytes: UnsafeRawBufferPointer) -> String? {
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        loop: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: break loop
+            case .error: return nil
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     private mutating func parseHex4() throws(JSONSyntaxError) -> UInt32 {
