@@ -97,7 +97,11 @@ public enum JourneyBuilder {
             guard event.type == .leadCaptured else { return }
             journey = Journey(capturedAt: event.at)
         }
-        var j = journey!
+        // Mutate in place: copying the journey out would copy its arrays on every event.
+        apply(event, position: position, to: &journey!, stageAfter: stageAfter, intern: intern)
+    }
+
+    public static func apply(_ event: Envelope, position: UInt64, to j: inout Journey, stageAfter: Stage?, intern: (String?) -> UInt32) {
         let data = event.data
         switch event.type {
         case .leadCaptured:
@@ -142,7 +146,6 @@ public enum JourneyBuilder {
         if let stage = stageAfter, let index = Journey.funnel.firstIndex(of: stage), j.reached[index] == nil {
             j.reached[index] = event.at
         }
-        journey = j
     }
 
     static func insert(_ touch: Touchpoint, into touches: inout [Touchpoint]) {
