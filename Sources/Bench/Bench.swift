@@ -30,6 +30,8 @@ public struct BenchRun {
         public var historyReadMicros: [Double] = []
         public var peakRSSMiB = 0.0
         public var batchSize = 0
+        /// Resident memory when each stage began (MiB).
+        public var stageRSS: [(stage: String, mib: Double)] = []
 
         public var ingestEventsPerSec: Double { Double(events) / ingestSeconds }
         public var baselineIngestEventsPerSec: Double { Double(events) / baselineAppendSeconds }
@@ -84,31 +86,37 @@ public struct BenchRun {
             throw BenchFailure("ingest stored \(summary.appended) of \(result.events) events (\(summary.rejected) rejected)")
         }
 
+        result.stageRSS.append(("The raw-LMDB baseline", Self.currentRSSMiB()))
         // 3. The raw-LMDB baseline: the same stored records, keys and batch size.
-        let baseline = try RawBaseline(path: (options.directory as NSString).appendingPathComponent("baseline"))
-        var batch: [RawBaseline.Record] = []
-        batch.reserveCapacity(ingestor.batchSize)
-        try store.log.forEach { record in
-            batch.append(RawBaseline.Record(position: record.position, id: Array(record.id), stream: Array(record.stream), value: Array(record.stored)))
-            if batch.count == ingestor.batchSize {
-                result.baselineAppendSeconds += try baseline.append(batch)
-                batch.removeAll(keepingCapacity: true)
-                progress("baseline append: \(record.position) events")
+        // (In its own scope: closing the baseline unmaps its file before the next stages.)
+        try {
+            let baseline = try RawBaseline(path: (options.directory as NSString).appendingPathComponent("baseline"))
+            var batch: [RawBaseline.Record] = []
+            batch.reserveCapacity(ingestor.batchSize)
+            try store.log.forEach { record in
+                batch.append(RawBaseline.Record(position: record.position, id: Array(record.id), stream: Array(record.stream), value: Array(record.stored)))
+                if batch.count == ingestor.batchSize {
+                    result.baselineAppendSeconds += try baseline.append(batch)
+                    batch.removeAll(keepingCapacity: true)
+                    progress("baseline append: \(record.position) events")
+                }
             }
-        }
-        if !batch.isEmpty { result.baselineAppendSeconds += try baseline.append(batch) }
-        batch = []
-        progress("baseline scan")
-        let (scanned, scanSeconds) = try baseline.scan()
-        guard scanned == result.events else { throw BenchFailure("the baseline scan read \(scanned) records") }
-        result.baselineScanSeconds = scanSeconds
+            if !batch.isEmpty { result.baselineAppendSeconds += try baseline.append(batch) }
+            batch = []
+            progress("baseline scan")
+            let (scanned, scanSeconds) = try baseline.scan()
+            guard scanned == result.events else { throw BenchFailure("the baseline scan read \(scanned) records") }
+            result.baselineScanSeconds = scanSeconds
+        }()
 
+        result.stageRSS.append(("Full replay", Self.currentRSSMiB()))
         // 4. Full replay: rebuild every projection from position 1.
         progress("replay")
         started = Self.now()
         try store.rebuildProjections { done, total in progress("replay: \(done) of \(total) events") }
         result.replaySeconds = Self.seconds(since: started)
 
+        result.stageRSS.append(("Rescore", Self.currentRSSMiB()))
         // 5. Rescore under changed rules (the spec's rules published first).
         progress("rescore")
         let rules = try RulesDocument.parse(BenchRules.spec, path: "spec.yaml")
@@ -119,6 +127,7 @@ public struct BenchRun {
         result.rescoreSeconds = Self.seconds(since: started)
         result.leads = report.leads
 
+        result.stageRSS.append(("Every attribution", Self.currentRSSMiB()))
         // 6. Every attribution model over the whole store.
         let names = try store.dimensionNames()
         for model in AttributionModel.allCases {
@@ -131,6 +140,7 @@ public struct BenchRun {
             if report.rows.isEmpty { throw BenchFailure("attribution \(model.rawValue) produced no rows") }
         }
 
+        result.stageRSS.append(("Single-lead", Self.currentRSSMiB()))
         // 7. Single-lead reads: state and history of random leads.
         progress("lead reads")
         var random = SeededRandom(seed: options.seed)
@@ -172,6 +182,15 @@ public struct BenchRun {
         } catch is Done {}
         fwrite(buffer, 1, buffer.count, file)
         return count
+    }
+
+    /// The current resident set (VmRSS), for locating memory peaks.
+    static func currentRSSMiB() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kb = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
+        return kb / 1024
     }
 
     static func peakRSSMiB() -> Double {

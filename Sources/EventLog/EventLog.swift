@@ -143,6 +143,8 @@ public final class EventLog: @unchecked Sendable {
                     return count
                 }
             }
+            // Keep the scan's footprint flat: the pages just read need not stay mapped.
+            environment.releaseMappedPages()
             if visited == 0 { break }
             next = last + 1
         }

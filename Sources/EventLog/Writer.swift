@@ -118,6 +118,7 @@ final class Writer: @unchecked Sendable {
             }
             tip = newTip
             hook?.didCommit()
+            environment.releaseMappedPages()
             for (request, result) in zip(group, outcomes) {
                 request.completion(.success(result))
             }

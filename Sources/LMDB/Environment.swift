@@ -104,6 +104,23 @@ public final class Environment: @unchecked Sendable {
         return info.me_mapsize
     }
 
+    /// Drops this process's mapping of the map's pages (`madvise(MADV_DONTNEED)`), so that a
+    /// long scan does not leave the whole file resident in this process. The pages stay in
+    /// the OS page cache and are mapped again on their next access; the map is read-only
+    /// (no `MDB_WRITEMAP`), so nothing is lost.
+    public func releaseMappedPages() {
+        resizeLock.withReadLock {
+            var info = MDB_envinfo()
+            mdb_env_info(env, &info)
+            guard let address = info.me_mapaddr else { return }
+            // Only the part the data file occupies.
+            var stat = MDB_stat()
+            mdb_env_stat(env, &stat)
+            let used = min(info.me_mapsize, (info.me_last_pgno + 1) * Int(stat.ms_psize))
+            _ = madvise(address, used, MADV_DONTNEED)
+        }
+    }
+
     /// Flushes the map to disk (useful after writes with `durable == false`).
     public func sync() throws(LMDBError) {
         try check(mdb_env_sync(env, 1), "mdb_env_sync")

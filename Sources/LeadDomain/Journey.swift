@@ -148,6 +148,14 @@ public enum JourneyBuilder {
         }
     }
 
+    /// A stored touch, read in place: its dimensions are interned from their bytes.
+    public static func applyTouch(_ view: EventView, position: UInt64, to j: inout Journey, intern: (UnsafeRawBufferPointer?) -> UInt32) {
+        let source = view.string(code: EventView.Key.source)
+        insert(Touchpoint(at: view.at, position: position, channel: intern(view.string(code: EventView.Key.channel)),
+                          campaign: intern(view.string(code: EventView.Key.campaign)), content: intern(view.string(code: EventView.Key.content)),
+                          source: source == nil ? j.source : intern(source)), into: &j.touches)
+    }
+
     static func insert(_ touch: Touchpoint, into touches: inout [Touchpoint]) {
         var index = touches.count
         while index > 0 && (touch.at, touch.position) < (touches[index - 1].at, touches[index - 1].position) { index -= 1 }

@@ -179,6 +179,14 @@ public enum Lifecycle {
         }
     }
 
+    /// The whole effect of a touch (the most frequent event): replays apply it without
+    /// decoding the touch's data.
+    public static func applyTouch(at time: Timestamp, to lead: inout LeadState) {
+        lead.events += 1
+        if time > lead.lastActivityAt { lead.lastActivityAt = time }
+        lead.touches += 1
+    }
+
     static func mergeProfile(_ data: JSONObject, into profile: inout JSONObject) {
         for member in data {
             profile[member.key] = member.value

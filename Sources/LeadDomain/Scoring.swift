@@ -50,19 +50,30 @@ public struct ScoreBreakdown: Sendable, Hashable {
 /// Thread-safe: regular expressions (not `Sendable`) are only used under the memo's lock.
 public final class Scorer: @unchecked Sendable {
     public let rules: ScoringRules
-    private let fitRegexes: [Regex<AnyRegexOutput>?]
-    private let behaviorRegexes: [[Regex<AnyRegexOutput>?]]
+    /// Every compiled pattern; rules refer to them by index (also the memo's key).
+    private let regexes: [Regex<AnyRegexOutput>]
+    private let fitRegexes: [Int?]
+    private let behaviorRegexes: [[Int?]]
     private let regexMemo = Mutex<[RegexKey: Bool]>([:])
+    private let scoredTypes: Set<EventType>
 
     private struct RegexKey: Hashable {
-        let pattern: String
+        let pattern: Int
         let value: String
     }
 
     public init(_ rules: ScoringRules) {
         self.rules = rules
-        fitRegexes = rules.fit.map { rule in rule.condition.matches.flatMap { try? Regex($0) } }
-        behaviorRegexes = rules.behavior.map { rule in rule.conditions.map { $0.condition.matches.flatMap { try? Regex($0) } } }
+        scoredTypes = Set(rules.behavior.map(\.event))
+        var compiled: [Regex<AnyRegexOutput>] = []
+        func compile(_ pattern: String?) -> Int? {
+            guard let pattern, let regex = try? Regex(pattern) else { return nil }
+            compiled.append(regex)
+            return compiled.count - 1
+        }
+        fitRegexes = rules.fit.map { compile($0.condition.matches) }
+        behaviorRegexes = rules.behavior.map { rule in rule.conditions.map { compile($0.condition.matches) } }
+        regexes = compiled
     }
 
     // MARK: Matching
@@ -79,14 +90,42 @@ public final class Scorer: @unchecked Sendable {
         return result
     }
 
+    /// The behavior rules a stored event matches, reading only the data fields the rules test.
+    public func matchingRules(_ view: EventView) -> [Int] {
+        var result: [Int] = []
+        for (index, rule) in rules.behavior.enumerated() where rule.event == view.type {
+            let matched = rule.conditions.enumerated().allSatisfy { offset, clause in
+                holds(clause.condition, on: view.value(clause.field), regex: behaviorRegexes[index][offset])
+            }
+            if matched { result.append(index) }
+        }
+        return result
+    }
+
+    /// Whether any behavior rule is about this event type (most touches are not scored).
+    public func scores(_ type: EventType) -> Bool {
+        scoredTypes.contains(type)
+    }
+
+    /// Adds a stored event's matches to a lead's sorted match list.
+    public func record(_ view: EventView, position: UInt64, into matches: inout [ScoreMatch]) {
+        guard scores(view.type) else { return }
+        for rule in matchingRules(view) {
+            insert(ScoreMatch(rule: rule, at: view.at, position: position), into: &matches)
+        }
+    }
+
+    private func insert(_ match: ScoreMatch, into matches: inout [ScoreMatch]) {
+        var index = matches.count
+        while index > 0 && match < matches[index - 1] { index -= 1 }
+        matches.insert(match, at: index)
+    }
+
     /// Adds the event's matches to a lead's sorted match list.
     public func record(_ event: Envelope, position: UInt64, into matches: inout [ScoreMatch]) {
         for rule in matchingRules(event) {
-            let match = ScoreMatch(rule: rule, at: event.at, position: position)
-            // Usually the newest: insert from the end.
-            var index = matches.count
-            while index > 0 && match < matches[index - 1] { index -= 1 }
-            matches.insert(match, at: index)
+            // Usually the newest: inserted from the end.
+            insert(ScoreMatch(rule: rule, at: event.at, position: position), into: &matches)
         }
     }
 
@@ -97,7 +136,7 @@ public final class Scorer: @unchecked Sendable {
         }
     }
 
-    func holds(_ condition: Condition, on value: JSONValue?, regex: Regex<AnyRegexOutput>?) -> Bool {
+    func holds(_ condition: Condition, on value: JSONValue?, regex: Int?) -> Bool {
         let present: JSONValue? = value == .null ? nil : value
         if let exists = condition.exists, exists != (present != nil) { return false }
         guard let value = present else {
@@ -105,12 +144,12 @@ public final class Scorer: @unchecked Sendable {
             return condition.exists == false && condition.matches == nil && condition.contains == nil && condition.gte == nil
                 && condition.lte == nil && condition.gt == nil && condition.lt == nil && condition.oneOf == nil && condition.equals == nil
         }
-        if let pattern = condition.matches {
+        if condition.matches != nil {
             guard case .string(let text) = value, let regex else { return false }
-            let key = RegexKey(pattern: pattern, value: text)
+            let key = RegexKey(pattern: regex, value: text)
             let found = regexMemo.withLock { memo -> Bool in
                 if let known = memo[key] { return known }
-                let found = (try? regex.firstMatch(in: text)) != nil
+                let found = (try? regexes[regex].firstMatch(in: text)) != nil
                 if memo.count > 100_000 { memo.removeAll() }
                 memo[key] = found
                 return found
@@ -118,7 +157,7 @@ public final class Scorer: @unchecked Sendable {
             if !found { return false }
         }
         if let needle = condition.contains {
-            guard case .string(let text) = value, text.contains(needle) else { return false }
+            guard case .string(let text) = value, Self.contains(text, needle) else { return false }
         }
         if condition.gte != nil || condition.lte != nil || condition.gt != nil || condition.lt != nil {
             guard case .number(let number) = value else { return false }
@@ -132,6 +171,28 @@ public final class Scorer: @unchecked Sendable {
         return true
     }
 
+    /// A byte-wise substring test (the standard library's generic search is slow here).
+    static func contains(_ text: String, _ needle: String) -> Bool {
+        if needle.isEmpty { return true }
+        var text = text
+        var needle = needle
+        return text.withUTF8 { haystack in
+            needle.withUTF8 { wanted in
+                guard haystack.count >= wanted.count else { return false }
+                let first = wanted[0]
+                var index = 0
+                let last = haystack.count - wanted.count
+                while index <= last {
+                    if haystack[index] == first && memcmp(haystack.baseAddress! + index, wanted.baseAddress!, wanted.count) == 0 {
+                        return true
+                    }
+                    index += 1
+                }
+                return false
+            }
+        }
+    }
+
     // MARK: Evaluating
 
     /// The score at `time` of a lead with this profile and these (sorted) matches.
@@ -142,6 +203,20 @@ public final class Scorer: @unchecked Sendable {
             fit += points
             if explain { hits.append(ScoreHit(rule: rules.fit[index].label, points: points, at: nil, position: nil)) }
         }
+        var result = evaluate(fit: fit, matches: matches, at: time, explain: explain)
+        result.hits = hits + result.hits
+        return result
+    }
+
+    /// The fit points of a profile (they change only when the profile does: callers that
+    /// evaluate a lead often keep them).
+    public func fitPoints(_ profile: JSONObject) -> Double {
+        fitHits(profile).reduce(0) { $0 + $1.points }
+    }
+
+    /// The score from known fit points and the matches.
+    public func evaluate(fit: Double, matches: [ScoreMatch], at time: Timestamp, explain: Bool = false) -> ScoreBreakdown {
+        var hits: [ScoreHit] = []
         var engagement = 0.0
         var counted: [Int: [Timestamp]] = [:]
         for match in matches {
@@ -201,6 +276,15 @@ public enum LiveScoring {
 
     public static func evaluationTime(of event: Envelope, for state: LeadState) -> Timestamp {
         max(event.at, state.stages.last?.at ?? state.capturedAt)
+    }
+
+    /// The qualification a stored touch (already applied to `state`) triggers, if any, with
+    /// the lead's fit points already known.
+    public static func qualification(afterTouchAt at: Timestamp, state: LeadState, fit: Double, scorer: Scorer) -> (score: Double, at: Timestamp)? {
+        guard state.stage == .lead || state.stage == .recycled else { return nil }
+        let time = max(at, state.stages.last?.at ?? state.capturedAt)
+        let score = scorer.evaluate(fit: fit, matches: state.matches, at: time).score
+        return score >= scorer.rules.mqlThreshold ? (score, time) : nil
     }
 
     public static func triggers(_ type: EventType) -> Bool {

@@ -27,6 +27,7 @@ extension LeadStore {
                     }
                 }
             }
+            log.environment.releaseMappedPages()
             guard let last = batch.last else { return }
             for (lead, journey) in batch { try body(lead, journey) }
             after = Array(last.0.utf8)

@@ -75,23 +75,55 @@ extension LeadStore {
     /// nothing.
     public func rescore(with rules: ScoringRules, asOf time: Timestamp = .now) throws -> RescoreReport {
         let scorer = Scorer(rules)
-        var simulated: [String: LeadState] = [:]
+        /// A simulated lead, mutated in place (a class: no copies of its arrays per event).
+        final class Simulated {
+            var state: LeadState
+            /// Fit points of the current profile (recomputed when the profile changes).
+            var fit: Double
+            init(_ state: LeadState, fit: Double) {
+                self.state = state
+                self.fit = fit
+            }
+        }
+        var simulated: [String: Simulated] = [:]
         try log.forEach { record in
+            let view = try EventView(record.payload)
+            if view.type.isTouch {
+                // Most of the log: applied without decoding the touch's data.
+                guard let lead = simulated[record.streamString] else { return }
+                Lifecycle.applyTouch(at: view.at, to: &lead.state)
+                scorer.record(view, position: record.position, into: &lead.state.matches)
+                if let qualification = LiveScoring.qualification(afterTouchAt: view.at, state: lead.state, fit: lead.fit, scorer: scorer) {
+                    let trigger = try Self.event(from: record)
+                    let derived = LiveScoring.qualifiedEvent(lead: lead.state.lead, trigger: trigger, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
+                    Lifecycle.apply(derived, position: record.position, to: &lead.state)
+                }
+                return
+            }
             let event = try Self.event(from: record)
             guard let lead = event.lead else { return }
             if event.type == .leadQualified && event.data["by"] == .string("rules") { return }
-            var state = simulated[lead]
-            guard Lifecycle.refusal(of: event, given: state) == nil else { return }
-            Lifecycle.apply(event, position: record.position, to: &state)
-            guard var current = state else { return }
-            scorer.record(event, position: record.position, into: &current.matches)
-            if let qualification = LiveScoring.qualification(after: event, state: current, scorer: scorer) {
-                var qualified: LeadState? = current
-                let derived = LiveScoring.qualifiedEvent(lead: lead, trigger: event, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
-                Lifecycle.apply(derived, position: record.position, to: &qualified)
-                current = qualified!
+            let box = simulated[lead]
+            guard Lifecycle.refusal(of: event, given: box?.state) == nil else { return }
+            let current: Simulated
+            if let box {
+                Lifecycle.apply(event, position: record.position, to: &box.state)
+                current = box
+            } else {
+                var created: LeadState?
+                Lifecycle.apply(event, position: record.position, to: &created)
+                guard let state = created else { return }
+                current = Simulated(state, fit: scorer.fitPoints(state.profile))
+                simulated[lead] = current
             }
-            simulated[lead] = current
+            if box != nil && (event.type == .leadCaptured || event.type == .leadEnriched) {
+                current.fit = scorer.fitPoints(current.state.profile)
+            }
+            scorer.record(event, position: record.position, into: &current.state.matches)
+            if let qualification = LiveScoring.qualification(after: event, state: current.state, scorer: scorer) {
+                let derived = LiveScoring.qualifiedEvent(lead: lead, trigger: event, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
+                Lifecycle.apply(derived, position: record.position, to: &current.state)
+            }
         }
 
         let base = try currentRules()
@@ -104,7 +136,7 @@ extension LeadStore {
         var currentScores: [Double] = []
         var proposedScores: [Double] = []
         try forEachLead { live in
-            let proposed = simulated[live.lead]
+            let proposed = simulated[live.lead]?.state
             let before = live.firstQualifiedAt
             let after = proposed?.firstQualifiedAt
             if before != nil { qualifiedNow += 1 }
@@ -192,6 +224,7 @@ extension LeadStore {
                     return rows
                 }
             }
+            log.environment.releaseMappedPages()
             guard let last = chunk.last else { return }
             for (lead, bytes) in chunk {
                 try body(try bytes.withUnsafeBytes { try LeadStateCodec.decode($0, lead: lead) })

@@ -100,17 +100,32 @@ public final class LeadStore: Sendable {
             try log.environment.write { txn in try projection.clear(in: txn) }
         }
         let first = next
+        // One chunk's records, copied out of the map (the write transaction cannot keep the
+        // read transaction's pointers): payload, id and lead bytes back to back.
+        var bytes: [UInt8] = []
+        var records: [(position: UInt64, payload: Range<Int>, id: Range<Int>, lead: Range<Int>)] = []
         while next <= last {
             let end = min(last, next + chunkSize - 1)
-            var chunk: [(UInt64, Envelope)] = []
-            chunk.reserveCapacity(Int(end - next + 1))
+            bytes.removeAll(keepingCapacity: true)
+            records.removeAll(keepingCapacity: true)
             try log.forEach(from: next, through: end) { record in
-                chunk.append((record.position, try Self.event(from: record)))
+                func copy(_ part: UnsafeRawBufferPointer) -> Range<Int> {
+                    let start = bytes.count
+                    bytes.append(contentsOf: part)
+                    return start..<bytes.count
+                }
+                records.append((record.position, copy(record.payload), copy(record.id), copy(record.stream)))
             }
             try log.environment.write { txn in
                 projection.didAbort()
-                for (position, event) in chunk {
-                    try projection.apply(event, position: position, in: txn)
+                try bytes.withUnsafeBytes { buffer in
+                    for record in records {
+                        try projection.apply(
+                            stored: UnsafeRawBufferPointer(rebasing: buffer[record.payload]),
+                            id: UnsafeRawBufferPointer(rebasing: buffer[record.id]),
+                            lead: UnsafeRawBufferPointer(rebasing: buffer[record.lead]),
+                            position: record.position, in: txn)
+                    }
                 }
                 try projection.willCommit(in: txn)
                 try log.setCheckpoint(LifecycleProjection.checkpoint, to: end, in: txn)

@@ -188,6 +188,35 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         if let failure { throw failure }
     }
 
+    /// Applies a stored event read in place (replays). A touch — most of the log — is applied
+    /// without decoding its data; anything else is decoded and applied as usual.
+    func apply(stored payload: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer, lead leadBytes: UnsafeRawBufferPointer, position: UInt64, in txn: WriteTransaction) throws {
+        let view = try EventView(payload)
+        let lead = String(decoding: leadBytes, as: UTF8.self)
+        guard view.type.isTouch, let slot = try slot(of: lead, in: txn) else {
+            try apply(EventCodec.decode(payload, id: String(decoding: id, as: UTF8.self), lead: lead), position: position, in: txn)
+            return
+        }
+        Lifecycle.applyTouch(at: view.at, to: &slot.state)
+        scorer?.record(view, position: position, into: &slot.state.matches)
+        slot.dirty = true
+        if !slot.journeyLoaded {
+            slot.journey = try Self.readJourney(lead, from: journeys, in: txn)
+            slot.journeyLoaded = true
+        }
+        guard slot.journey != nil else { return }
+        var failure: (any Error)?
+        JourneyBuilder.applyTouch(view, position: position, to: &slot.journey!) { bytes in
+            do {
+                return try dimensions.intern(bytes: bytes, in: txn)
+            } catch {
+                failure = error
+                return 0
+            }
+        }
+        if let failure { throw failure }
+    }
+
     static func readJourney(_ lead: String, from table: Table, in txn: some TransactionReading) throws -> Journey? {
         try lead.withUTF8Bytes { key in
             try txn.get(table, key: key).map { try JourneyCodec.decode($0) }

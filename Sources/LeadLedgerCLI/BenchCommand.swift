@@ -55,6 +55,7 @@ struct BenchCommand: ParsableCommand {
             "ingestRatio": .number(r.ingestEventsPerSec / r.baselineIngestEventsPerSec),
             "replayToScanRatio": .number(r.replayEventsPerSec / r.baselineScanEventsPerSec),
             "attributionSecondsByModel": .object(models),
+            "rssMiBAtStageStart": .object(JSONObject(r.stageRSS.map { (key: $0.stage, value: .number(($0.mib * 10).rounded() / 10)) })),
             "historyReadMicrosP50": .number(BenchRun.Result.percentile(r.historyReadMicros, 0.5)),
             "historyReadMicrosP99": .number(BenchRun.Result.percentile(r.historyReadMicros, 0.99)),
         ]

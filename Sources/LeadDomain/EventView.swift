@@ -1,0 +1,130 @@
+import LedgerJSON
+
+/// A stored event read in place, without materialising its data: the type and time at fixed
+/// offsets, and single `data` fields found by scanning the encoded object. Replays use it
+/// for the frequent events (touches) and decode the whole event only when they need it.
+public struct EventView {
+    public let type: EventType
+    public let at: Timestamp
+    let payload: UnsafeRawBufferPointer
+    /// Offset of the data object's tag.
+    let dataOffset: Int
+
+    public init(_ payload: UnsafeRawBufferPointer) throws(CodecError) {
+        let (type, at) = try EventCodec.header(payload)
+        self.type = type
+        self.at = at
+        self.payload = payload
+        var reader = EventCodec.Reader(bytes: payload, index: 10)
+        try reader.skipValue()  // actor
+        guard reader.index < payload.count, payload[reader.index] == EventCodec.Tag.object else {
+            throw CodecError("data is not an object")
+        }
+        dataOffset = reader.index
+    }
+
+    /// The one-byte codes of the well-known fields replays read.
+    public enum Key {
+        public static let channel = EventCodec.knownKeyCodes["channel"]!
+        public static let campaign = EventCodec.knownKeyCodes["campaign"]!
+        public static let content = EventCodec.knownKeyCodes["content"]!
+        public static let source = EventCodec.knownKeyCodes["source"]!
+    }
+
+    /// The UTF-8 bytes of a well-known string field of `data`, by its code (`Key`).
+    public func string(code: UInt8) -> UnsafeRawBufferPointer? {
+        var reader = EventCodec.Reader(bytes: payload, index: dataOffset + 1)
+        guard let count = try? reader.varint() else { return nil }
+        for _ in 0..<count {
+            guard let keyByte = try? reader.byte() else { return nil }
+            if keyByte < 0x80 {
+                let length = keyByte == 0x7F ? ((try? reader.varint()) ?? -1) : Int(keyByte)
+                guard length >= 0 else { return nil }
+                reader.index += length
+            }
+            guard reader.index < payload.count else { return nil }
+            if keyByte == code {
+                guard payload[reader.index] == EventCodec.Tag.string else { return nil }
+                reader.index += 1
+                guard let length = try? reader.varint(), reader.index + length <= payload.count else { return nil }
+                return UnsafeRawBufferPointer(rebasing: payload[reader.index..<reader.index + length])
+            }
+            guard (try? reader.skipValue()) != nil else { return nil }
+        }
+        return nil
+    }
+
+    /// The UTF-8 bytes of a string field of `data` (`nil` when absent or not a string).
+    public func string(_ key: String) -> UnsafeRawBufferPointer? {
+        guard let (tag, offset) = find(key), tag == EventCodec.Tag.string else { return nil }
+        var reader = EventCodec.Reader(bytes: payload, index: offset + 1)
+        guard let count = try? reader.varint(), reader.index + count <= payload.count else { return nil }
+        return UnsafeRawBufferPointer(rebasing: payload[reader.index..<reader.index + count])
+    }
+
+    /// One field of `data`, decoded (`nil` when absent).
+    public func value(_ key: String) -> JSONValue? {
+        guard let (_, offset) = find(key) else { return nil }
+        var reader = EventCodec.Reader(bytes: payload, index: offset)
+        return try? reader.readValue()
+    }
+
+    /// The tag and offset of a member's value.
+    private func find(_ key: String) -> (UInt8, Int)? {
+        let code = EventCodec.knownKeyCodes[key]
+        var reader = EventCodec.Reader(bytes: payload, index: dataOffset + 1)
+        guard let count = try? reader.varint() else { return nil }
+        var name = key
+        return name.withUTF8 { wanted -> (UInt8, Int)? in
+            for _ in 0..<count {
+                guard let keyByte = try? reader.byte() else { return nil }
+                var matches: Bool
+                if keyByte >= 0x80 {
+                    matches = keyByte == code
+                } else {
+                    let length = keyByte == 0x7F ? ((try? reader.varint()) ?? -1) : Int(keyByte)
+                    guard length >= 0, reader.index + length <= payload.count else { return nil }
+                    matches = code == nil && length == wanted.count
+                        && memcmp(payload.baseAddress! + reader.index, wanted.baseAddress!, length) == 0
+                    reader.index += length
+                }
+                guard reader.index < payload.count else { return nil }
+                if matches { return (payload[reader.index], reader.index) }
+                guard (try? reader.skipValue()) != nil else { return nil }
+            }
+            return nil
+        }
+    }
+}
+
+extension EventCodec.Reader {
+    /// Moves past one encoded value.
+    mutating func skipValue(depth: Int = 0) throws(CodecError) {
+        guard depth <= 64 else { throw CodecError("nesting too deep") }
+        switch try byte() {
+        case Tag.null, Tag.false, Tag.true: return
+        case Tag.int32: index += 4
+        case Tag.double: index += 8
+        case Tag.string: index += try varint()
+        case Tag.array:
+            for _ in 0..<(try varint()) { try skipValue(depth: depth + 1) }
+        case Tag.object:
+            for _ in 0..<(try varint()) {
+                let keyByte = try byte()
+                if keyByte == 0x7F { index += try varint() } else if keyByte < 0x80 { index += Int(keyByte) }
+                try skipValue(depth: depth + 1)
+            }
+        case let tag:
+            throw CodecError("unknown value tag \(tag)")
+        }
+        guard index <= bytes.count else { throw CodecError("truncated payload") }
+    }
+
+    typealias Tag = EventCodec.Tag
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
