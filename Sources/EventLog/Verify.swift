@@ -62,6 +62,7 @@ extension EventLog {
                     return count
                 }
             }
+            environment.releaseMappedPages()
             progress?(expected - 1)
             if visited < chunkSize { break scan }
         }

@@ -41,6 +41,8 @@ public final class Environment: @unchecked Sendable {
     }
 
     private static let openPaths = Mutex<Set<String>>([])
+    static let releaseInterval = 8
+    private let releaseCalls = Mutex<Int>(0)
 
     public init(path: String, options: Options = Options()) throws(LMDBError) {
         do {
@@ -108,17 +110,45 @@ public final class Environment: @unchecked Sendable {
     /// long scan does not leave the whole file resident in this process. The pages stay in
     /// the OS page cache and are mapped again on their next access; the map is read-only
     /// (no `MDB_WRITEMAP`), so nothing is lost.
+    ///
+    /// Each call walks the page tables of the whole file, so calls are thinned out: only
+    /// every `releaseInterval`-th one does the work (a scan calls it once per chunk).
     public func releaseMappedPages() {
+        let due = releaseCalls.withLock { calls -> Bool in
+            calls += 1
+            return calls % Self.releaseInterval == 0
+        }
+        guard due else { return }
         resizeLock.withReadLock {
-            var info = MDB_envinfo()
-            mdb_env_info(env, &info)
-            guard let address = info.me_mapaddr else { return }
-            // Only the part the data file occupies.
             var stat = MDB_stat()
             mdb_env_stat(env, &stat)
+            var info = MDB_envinfo()
+            mdb_env_info(env, &info)
+            // Only the part the data file occupies.
             let used = min(info.me_mapsize, (info.me_last_pgno + 1) * Int(stat.ms_psize))
+            guard let address = mapAddress() else { return }
             _ = madvise(address, used, MADV_DONTNEED)
         }
+    }
+
+    /// Where the data file is mapped. LMDB does not say (its `me_mapaddr` is only set for
+    /// fixed maps), so it is read from /proc/self/maps: the read-only shared mapping of
+    /// `data.mdb`. It moves when the map is resized, so it is looked up each time.
+    private func mapAddress() -> UnsafeMutableRawPointer? {
+        guard let maps = fopen("/proc/self/maps", "r") else { return nil }
+        defer { fclose(maps) }
+        let dataFile = path + "/data.mdb"
+        var line = [CChar](repeating: 0, count: 4096)
+        while fgets(&line, Int32(line.count), maps) != nil {
+            let text = String(cString: line)
+            guard text.hasSuffix(dataFile + "\n") || text.hasSuffix(dataFile) else { continue }
+            let fields = text.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            guard fields.count >= 2, fields[1].hasPrefix("r--s"),
+                  let start = UInt(fields[0].split(separator: "-").first ?? "", radix: 16)
+            else { continue }
+            return UnsafeMutableRawPointer(bitPattern: start)
+        }
+        return nil
     }
 
     /// Flushes the map to disk (useful after writes with `durable == false`).

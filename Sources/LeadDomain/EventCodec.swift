@@ -27,6 +27,23 @@ public enum EventCodec {
     static let knownKeyCodes: [String: UInt8] = Dictionary(
         uniqueKeysWithValues: knownKeys.enumerated().map { ($1, UInt8(0x80 + $0)) })
 
+    /// The one-byte code of a well-known member name, without hashing the name (this runs
+    /// for every member of every ingested event): candidates by length, then a comparison.
+    static func knownKeyCode(_ key: String) -> UInt8? {
+        let count = key.utf8.count
+        guard count < knownKeysByLength.count else { return nil }
+        for (name, code) in knownKeysByLength[count] where name == key { return code }
+        return nil
+    }
+
+    static let knownKeysByLength: [[(String, UInt8)]] = {
+        var table = Array(repeating: [(String, UInt8)](), count: 16)
+        for (index, name) in knownKeys.enumerated() where name.utf8.count < 16 {
+            table[name.utf8.count].append((name, UInt8(0x80 + index)))
+        }
+        return table
+    }()
+
     public static func encode(_ event: Envelope) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(64 + event.data.count * 24)
@@ -100,7 +117,7 @@ public enum EventCodec {
         out.append(Tag.object)
         writeVarint(object.count, into: &out)
         for member in object {
-            if let code = knownKeyCodes[member.key] {
+            if let code = knownKeyCode(member.key) {
                 out.append(code)
             } else {
                 let count = member.key.utf8.count

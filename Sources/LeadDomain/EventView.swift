@@ -71,7 +71,7 @@ public struct EventView {
 
     /// The tag and offset of a member's value.
     private func find(_ key: String) -> (UInt8, Int)? {
-        let code = EventCodec.knownKeyCodes[key]
+        let code = EventCodec.knownKeyCode(key)
         var reader = EventCodec.Reader(bytes: payload, index: dataOffset + 1)
         guard let count = try? reader.varint() else { return nil }
         var name = key

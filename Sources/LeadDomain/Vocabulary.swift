@@ -43,7 +43,14 @@ public enum Vocabulary {
         field("url", .string), field("medium", .string), field("source", .string),
     ]
 
+    /// The fields of each type, built once (validation runs for every ingested line).
+    static let fieldTable: [[Field]] = EventType.allCases.map(buildFields)
+
     public static func fields(of type: EventType) -> [Field] {
+        fieldTable[Int(type.code)]
+    }
+
+    static func buildFields(_ type: EventType) -> [Field] {
         switch type {
         case .leadCaptured: return profileFields + [field("source", .nonEmptyString, required: true)]
         case .leadEnriched: return profileFields + [field("source", .string)]
