@@ -30,6 +30,8 @@ public struct BenchRun {
         public var historyReadMicros: [Double] = []
         public var peakRSSMiB = 0.0
         public var batchSize = 0
+        /// The whole process's peak, baseline included.
+        public var processPeakRSSMiB = 0.0
         /// Resident memory when each stage began (MiB).
         public var stageRSS: [(stage: String, mib: Double)] = []
 
@@ -86,14 +88,64 @@ public struct BenchRun {
             throw BenchFailure("ingest stored \(summary.appended) of \(result.events) events (\(summary.rejected) rejected)")
         }
 
+        result.stageRSS.append(("Full replay", Self.currentRSSMiB()))
+        // 3. Full replay: rebuild every projection from position 1.
+        progress("replay")
+        started = Self.now()
+        try store.rebuildProjections { done, total in progress("replay: \(done) of \(total) events") }
+        result.replaySeconds = Self.seconds(since: started)
+
+        result.stageRSS.append(("Rescore", Self.currentRSSMiB()))
+        // 4. Rescore under changed rules (the spec's rules published first).
+        progress("rescore")
+        let rules = try RulesDocument.parse(BenchRules.spec, path: "spec.yaml")
+        try store.publishRules(rules, actor: "bench", at: Timestamp(rfc3339: "2026-11-01T00:00:00Z")!)
+        let changed = try RulesDocument.parse(BenchRules.changed, path: "changed.yaml")
+        started = Self.now()
+        let report = try store.rescore(with: changed, asOf: Timestamp(rfc3339: "2026-11-01T00:00:00Z")!)
+        result.rescoreSeconds = Self.seconds(since: started)
+        result.leads = report.leads
+
+        result.stageRSS.append(("Every attribution", Self.currentRSSMiB()))
+        // 5. Every attribution model over the whole store.
+        let names = try store.dimensionNames()
+        for model in AttributionModel.allCases {
+            progress("attribution: \(model.rawValue)")
+            started = Self.now()
+            var accumulator = AttributionAccumulator(settings: AttributionSettings(model: model))
+            try store.forEachJourney { _, journey in accumulator.add(journey) }
+            let report = accumulator.report { names[$0] ?? "?" }
+            result.attributionSeconds.append((model.rawValue, Self.seconds(since: started)))
+            if report.rows.isEmpty { throw BenchFailure("attribution \(model.rawValue) produced no rows") }
+        }
+
+        result.stageRSS.append(("Single-lead", Self.currentRSSMiB()))
+        // 6. Single-lead reads: state and history of random leads.
+        progress("lead reads")
+        var random = SeededRandom(seed: options.seed)
+        let leadCount = max(1, result.leads)
+        for _ in 0..<10_000 {
+            let id = "L-" + String(Int.random(in: 1...leadCount, using: &random)).leftPadded(to: 6)
+            started = Self.now()
+            guard try store.lead(id) != nil else { throw BenchFailure("lead \(id) not found") }
+            result.leadReadMicros.append(Double(Self.now() - started) / 1000)
+            started = Self.now()
+            _ = try store.history(of: id)
+            result.historyReadMicros.append(Double(Self.now() - started) / 1000)
+        }
+
+        // The engine's peak, before the baseline maps its own copy of the data.
+        result.peakRSSMiB = Self.peakRSSMiB()
+
         result.stageRSS.append(("The raw-LMDB baseline", Self.currentRSSMiB()))
-        // 3. The raw-LMDB baseline: the same stored records, keys and batch size.
+        // 7. The raw-LMDB baseline: the same stored records, keys and batch size (last, so
+        //    that its own memory does not count in the engine's peak).
         // (In its own scope: closing the baseline unmaps its file before the next stages.)
         try {
             let baseline = try RawBaseline(path: (options.directory as NSString).appendingPathComponent("baseline"))
             var batch: [RawBaseline.Record] = []
             batch.reserveCapacity(ingestor.batchSize)
-            try store.log.forEach { record in
+            try store.log.forEach(through: UInt64(result.events)) { record in
                 batch.append(RawBaseline.Record(position: record.position, id: Array(record.id), stream: Array(record.stream), value: Array(record.stored)))
                 if batch.count == ingestor.batchSize {
                     result.baselineAppendSeconds += try baseline.append(batch)
@@ -109,53 +161,7 @@ public struct BenchRun {
             result.baselineScanSeconds = scanSeconds
         }()
 
-        result.stageRSS.append(("Full replay", Self.currentRSSMiB()))
-        // 4. Full replay: rebuild every projection from position 1.
-        progress("replay")
-        started = Self.now()
-        try store.rebuildProjections { done, total in progress("replay: \(done) of \(total) events") }
-        result.replaySeconds = Self.seconds(since: started)
-
-        result.stageRSS.append(("Rescore", Self.currentRSSMiB()))
-        // 5. Rescore under changed rules (the spec's rules published first).
-        progress("rescore")
-        let rules = try RulesDocument.parse(BenchRules.spec, path: "spec.yaml")
-        try store.publishRules(rules, actor: "bench", at: Timestamp(rfc3339: "2026-11-01T00:00:00Z")!)
-        let changed = try RulesDocument.parse(BenchRules.changed, path: "changed.yaml")
-        started = Self.now()
-        let report = try store.rescore(with: changed, asOf: Timestamp(rfc3339: "2026-11-01T00:00:00Z")!)
-        result.rescoreSeconds = Self.seconds(since: started)
-        result.leads = report.leads
-
-        result.stageRSS.append(("Every attribution", Self.currentRSSMiB()))
-        // 6. Every attribution model over the whole store.
-        let names = try store.dimensionNames()
-        for model in AttributionModel.allCases {
-            progress("attribution: \(model.rawValue)")
-            started = Self.now()
-            var accumulator = AttributionAccumulator(settings: AttributionSettings(model: model))
-            try store.forEachJourney { _, journey in accumulator.add(journey) }
-            let report = accumulator.report { names[$0] ?? "?" }
-            result.attributionSeconds.append((model.rawValue, Self.seconds(since: started)))
-            if report.rows.isEmpty { throw BenchFailure("attribution \(model.rawValue) produced no rows") }
-        }
-
-        result.stageRSS.append(("Single-lead", Self.currentRSSMiB()))
-        // 7. Single-lead reads: state and history of random leads.
-        progress("lead reads")
-        var random = SeededRandom(seed: options.seed)
-        let leadCount = max(1, result.leads)
-        for _ in 0..<10_000 {
-            let id = "L-" + String(Int.random(in: 1...leadCount, using: &random)).leftPadded(to: 6)
-            started = Self.now()
-            guard try store.lead(id) != nil else { throw BenchFailure("lead \(id) not found") }
-            result.leadReadMicros.append(Double(Self.now() - started) / 1000)
-            started = Self.now()
-            _ = try store.history(of: id)
-            result.historyReadMicros.append(Double(Self.now() - started) / 1000)
-        }
-
-        result.peakRSSMiB = Self.peakRSSMiB()
+        result.processPeakRSSMiB = Self.peakRSSMiB()
         return result
     }
 
