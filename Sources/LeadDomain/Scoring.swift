@@ -275,14 +275,18 @@ public enum LiveScoring {
     public static let actor = "leadledger-scoring"
 
     public static func evaluationTime(of event: Envelope, for state: LeadState) -> Timestamp {
-        max(event.at, state.stages.last?.at ?? state.capturedAt)
+        evaluationTime(at: event.at, for: state)
+    }
+
+    public static func evaluationTime(at time: Timestamp, for state: LeadState) -> Timestamp {
+        max(time, state.stages.last?.at ?? state.capturedAt)
     }
 
     /// The qualification a stored touch (already applied to `state`) triggers, if any, with
     /// the lead's fit points already known.
     public static func qualification(afterTouchAt at: Timestamp, state: LeadState, fit: Double, scorer: Scorer) -> (score: Double, at: Timestamp)? {
         guard state.stage == .lead || state.stage == .recycled else { return nil }
-        let time = max(at, state.stages.last?.at ?? state.capturedAt)
+        let time = evaluationTime(at: at, for: state)
         let score = scorer.evaluate(fit: fit, matches: state.matches, at: time).score
         return score >= scorer.rules.mqlThreshold ? (score, time) : nil
     }

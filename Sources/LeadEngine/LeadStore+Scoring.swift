@@ -80,6 +80,17 @@ extension LeadStore {
             var state: LeadState
             /// Fit points of the current profile (recomputed when the profile changes).
             var fit: Double
+            /// Whether any matched rule has negative points: only then can a score rise as
+            /// time passes (a penalty decays), so only then must a touch that matched
+            /// nothing be evaluated.
+            var hasPenalty = false
+            /// A time T at which the lead was evaluated below the threshold with every match
+            /// counted (T ≥ every match's time), in its current stage and profile. Without a
+            /// new match or a penalty, its score at any later time is no higher, so touches
+            /// evaluated at or after T can be skipped. Reset by anything that changes the lead
+            /// otherwise.
+            var settledAt: Timestamp?
+            var latestMatch = Timestamp(microseconds: .min)
             init(_ state: LeadState, fit: Double) {
                 self.state = state
                 self.fit = fit
@@ -92,8 +103,25 @@ extension LeadStore {
                 // Most of the log: applied without decoding the touch's data.
                 guard let lead = simulated[record.streamString] else { return }
                 Lifecycle.applyTouch(at: view.at, to: &lead.state)
+                let before = lead.state.matches.count
                 scorer.record(view, position: record.position, into: &lead.state.matches)
-                if let qualification = LiveScoring.qualification(afterTouchAt: view.at, state: lead.state, fit: lead.fit, scorer: scorer) {
+                let matched = lead.state.matches.count > before
+                if matched {
+                    lead.latestMatch = max(lead.latestMatch, view.at)
+                    if lead.state.matches.contains(where: { rules.behavior[$0.rule].points < 0 }) { lead.hasPenalty = true }
+                }
+                let time = LiveScoring.evaluationTime(at: view.at, for: lead.state)
+                if !matched, !lead.hasPenalty, let settled = lead.settledAt, time >= settled { return }
+                let qualification = LiveScoring.qualification(afterTouchAt: view.at, state: lead.state, fit: lead.fit, scorer: scorer)
+                if qualification == nil, lead.state.stage == .lead || lead.state.stage == .recycled, time >= lead.latestMatch {
+                    // A new match invalidates an earlier settled time: only this evaluation
+                    // counted it.
+                    lead.settledAt = matched ? time : max(lead.settledAt ?? time, time)
+                } else if matched {
+                    lead.settledAt = nil
+                }
+                if let qualification {
+                    lead.settledAt = nil
                     let trigger = try Self.event(from: record)
                     let derived = LiveScoring.qualifiedEvent(lead: lead.state.lead, trigger: trigger, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
                     Lifecycle.apply(derived, position: record.position, to: &lead.state)
@@ -120,6 +148,9 @@ extension LeadStore {
                 current.fit = scorer.fitPoints(current.state.profile)
             }
             scorer.record(event, position: record.position, into: &current.state.matches)
+            if current.state.matches.contains(where: { rules.behavior[$0.rule].points < 0 }) { current.hasPenalty = true }
+            current.latestMatch = max(current.latestMatch, current.state.matches.last?.at ?? current.latestMatch)
+            current.settledAt = nil
             if let qualification = LiveScoring.qualification(after: event, state: current.state, scorer: scorer) {
                 let derived = LiveScoring.qualifiedEvent(lead: lead, trigger: event, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
                 Lifecycle.apply(derived, position: record.position, to: &current.state)
