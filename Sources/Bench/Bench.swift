@@ -213,34 +213,9 @@ public struct BenchFailure: Error, CustomStringConvertible {
 }
 
 enum BenchRules {
-    static let spec = """
-        version: "bench-a"
-        mql_threshold: 60
-        decay: { half_life_days: 30 }
-        fit:
-          - when: { field: title, matches: "(?i)\\\\b(vp|vice president|director|head|chief|c[eft]o)\\\\b" }
-            points: 20
-          - when: { field: employees, gte: 200 }
-            points: 10
-          - when: { field: industry, in: [software, fintech, healthcare] }
-            points: 10
-          - when: { field: email, matches: "@(gmail|yahoo|hotmail)\\\\." }
-            points: -15
-        behavior:
-          - event: touch.webinar_attended
-            points: 15
-          - event: touch.demo_requested
-            points: 40
-          - event: touch.page_view
-            where: { url: { contains: "/pricing" } }
-            points: 10
-            cap: { count: 3, per_days: 30 }
-          - event: touch.email_click
-            points: 3
-          - event: lead.unsubscribed
-            points: -50
-
-        """
+    static var spec: String {
+        ExampleRules.spec.replacingOccurrences(of: "2026-11-a", with: "bench-a")
+    }
 
     static var changed: String {
         spec.replacingOccurrences(of: "bench-a", with: "bench-b").replacingOccurrences(of: "mql_threshold: 60", with: "mql_threshold: 50")

@@ -17,39 +17,9 @@ struct Demo: ParsableCommand {
 
     static let marker = ".leadledger-demo"
 
-    /// The example of SPEC section 4, verbatim.
-    static let specRules = """
-        version: "2026-11-a"
-        mql_threshold: 60
-        decay: { half_life_days: 30 }
-        fit:
-          - when: { field: title, matches: "(?i)\\\\b(vp|vice president|director|head|chief|c[eft]o)\\\\b" }
-            points: 20
-          - when: { field: employees, gte: 200 }
-            points: 10
-          - when: { field: industry, in: [software, fintech, healthcare] }
-            points: 10
-          - when: { field: email, matches: "@(gmail|yahoo|hotmail)\\\\." }
-            points: -15
-        behavior:
-          - event: touch.webinar_attended
-            points: 15
-          - event: touch.demo_requested
-            points: 40
-          - event: touch.page_view
-            where: { url: { contains: "/pricing" } }
-            points: 10
-            cap: { count: 3, per_days: 30 }
-          - event: touch.email_click
-            points: 3
-          - event: lead.unsubscribed
-            points: -50
-
-        """
-
     /// The same rules with demo requests worth more and a lower threshold.
     static var changedRules: String {
-        specRules
+        ExampleRules.spec
             .replacingOccurrences(of: "version: \"2026-11-a\"", with: "version: \"2026-11-b\"")
             .replacingOccurrences(of: "mql_threshold: 60", with: "mql_threshold: 50")
             .replacingOccurrences(of: "event: touch.demo_requested\n    points: 40", with: "event: touch.demo_requested\n    points: 60")
@@ -110,7 +80,7 @@ struct Demo: ParsableCommand {
 
         section("5. Publish the spec's scoring rules (leadledger rules publish rules.yaml)")
         let rulesFile = (store as NSString).appendingPathComponent("rules-2026-11-a.yaml")
-        try Self.specRules.write(toFile: rulesFile, atomically: true, encoding: .utf8)
+        try ExampleRules.spec.write(toFile: rulesFile, atomically: true, encoding: .utf8)
         let rules = try RulesDocument.load(path: rulesFile)
         try leadStore.publishRules(rules, actor: "demo", at: .now)
         print("published \(rules.version) from \(rulesFile): MQL at \(Int(rules.mqlThreshold)) points, every lead rescored")

@@ -8,21 +8,7 @@ import Testing
 import TestSupport
 
 func runReferenceAttribution(_ arguments: [String]) throws -> JSONValue {
-    let repository = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "\(repository)/tools/reference_attribution.py"] + arguments
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0, "\(errorText)")
-    return try JSONParser.parse([UInt8](data))
+    try PythonTool.json("reference_attribution.py", arguments)
 }
 
 @Suite("Attribution over the store, against an independent implementation")

@@ -34,6 +34,8 @@ func generated(_ leads: Int, seed: UInt64) -> [Envelope] {
 @Suite("Scoring in the store: live qualification, rescore, apply")
 struct ScoringStoreTests {
     @Test func theSpecExampleDocumentLoadsUnchanged() throws {
+        // The copy the demo and the bench publish is the spec's document, byte for byte.
+        #expect(ExampleRules.spec == (try String(contentsOfFile: specRulesPath, encoding: .utf8)))
         let rules = try specRules()
         #expect(rules.version == "2026-11-a")
         #expect(rules.fit.count == 4)
@@ -172,21 +174,7 @@ struct ScoringStoreTests {
 }
 
 func runReference(_ arguments: [String]) throws -> JSONValue {
-    let repository = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "\(repository)/tools/reference_scoring.py"] + arguments
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0, "\(errorText)")
-    return try JSONParser.parse([UInt8](data))
+    try PythonTool.json("reference_scoring.py", arguments)
 }
 
 enum Start {
