@@ -73,7 +73,10 @@ extension LeadStore {
     /// `rules.published` left out — and compares each lead's first qualification with the
     /// live history's. Reads the log in chunks; keeps one compact state per lead; touches
     /// nothing.
-    public func rescore(with rules: ScoringRules, asOf time: Timestamp = .now) throws -> RescoreReport {
+    /// `asOf` is when the score distribution is evaluated; by default the time of the log's
+    /// latest lead event, so that the same log always gives the same report.
+    public func rescore(with rules: ScoringRules, asOf requested: Timestamp? = nil) throws -> RescoreReport {
+        var latest = Timestamp(microseconds: .min)
         let scorer = Scorer(rules)
         /// A simulated lead, mutated in place (a class: no copies of its arrays per event).
         final class Simulated {
@@ -99,6 +102,7 @@ extension LeadStore {
         var simulated: [String: Simulated] = [:]
         try log.forEach { record in
             let view = try EventView(record.payload)
+            if view.type != .rulesPublished && view.at > latest { latest = view.at }
             if view.type.isTouch {
                 // Most of the log: applied without decoding the touch's data.
                 guard let lead = simulated[record.streamString] else { return }
@@ -157,6 +161,7 @@ extension LeadStore {
             }
         }
 
+        let time = requested ?? (latest.microseconds == .min ? .now : latest)
         let base = try currentRules()
         let baseScorer = base.map(Scorer.init)
         var newly: [String] = []

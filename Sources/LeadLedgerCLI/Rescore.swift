@@ -19,13 +19,13 @@ struct Rescore: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "The rules document to replay under (.yaml, .yml or .json).") var rules: String
     @Flag(help: "Publish the rules and qualify now the leads that reach the threshold.") var apply = false
-    @Option(name: .customLong("as-of"), help: ArgumentHelp("Evaluate the score distribution at this time (default: now).", valueName: "TIME"))
+    @Option(name: .customLong("as-of"), help: ArgumentHelp("Evaluate the score distribution at this time (default: the latest event's time, so that the same log gives the same report).", valueName: "TIME"))
     var asOf: String?
     @Option(help: "Who applies (recorded as the actor of the events --apply appends).") var actor: String = "leadledger-cli"
     @OptionGroup var output: FormatOptions
 
     func run() throws {
-        let time = try asOf.map { try parseTime($0, option: "--as-of") } ?? .now
+        let time = try asOf.map { try parseTime($0, option: "--as-of") }
         let document = try RulesDocument.load(path: self.rules)
         let store = try storeOptions.open()
         defer { store.close() }

@@ -78,7 +78,7 @@ struct ScoringCommandTests {
     @Test func rescoreReportsTheDifferenceIdenticallyTwiceThenApplies() throws {
         let dir = TemporaryDirectory("rescore")
         let store = try ingestedStore(dir)
-        let arguments = ["rescore", "--rules", Self.specRules, "--store", store, "--as-of", "2026-11-01", "--format", "json"]
+        let arguments = ["rescore", "--rules", Self.specRules, "--store", store, "--format", "json"]
         let first = try LeadLedgerBinary.run(arguments)
         let second = try LeadLedgerBinary.run(arguments)
         #expect(first.stdout == second.stdout)
