@@ -1,3 +1,4 @@
+import Foundation
 import LedgerJSON
 
 /// A scoring-rules document (SPEC section 4; schema: `Schemas/rules.schema.json`).
@@ -227,7 +228,7 @@ extension ScoringRules {
             }
             switch (key, value) {
             case ("matches", .string(let pattern)):
-                guard (try? Regex(pattern)) != nil else {
+                guard (try? NSRegularExpression(pattern: pattern)) != nil else {
                     throw RulesError(rule: rule, field: field, message: "\"\(pattern)\" is not a valid regular expression")
                 }
                 condition.matches = pattern

@@ -172,7 +172,8 @@ extension LeadStore {
         var currentScores: [Double] = []
         var proposedScores: [Double] = []
         try forEachLead { live in
-            let proposed = simulated[live.lead]?.state
+            let simulatedLead = simulated[live.lead]
+            let proposed = simulatedLead?.state
             let before = live.firstQualifiedAt
             let after = proposed?.firstQualifiedAt
             if before != nil { qualifiedNow += 1 }
@@ -186,8 +187,8 @@ extension LeadStore {
             if let baseScorer {
                 currentScores.append(baseScorer.evaluate(profile: live.profile, matches: live.matches, at: time).score)
             }
-            if let proposed {
-                proposedScores.append(scorer.evaluate(profile: proposed.profile, matches: proposed.matches, at: time).score)
+            if let simulatedLead {
+                proposedScores.append(scorer.evaluate(fit: simulatedLead.fit, matches: simulatedLead.state.matches, at: time).score)
             }
         }
         return RescoreReport(
