@@ -54,6 +54,11 @@ public struct LeadState: Sendable, Hashable {
     /// The rules version the matches were computed with (`nil`: no rules yet).
     public var rulesVersion: String?
 
+    /// When the lead entered its current stage.
+    public var stageEnteredAt: Timestamp {
+        stages.last?.at ?? capturedAt
+    }
+
     /// When the lead first became an MQL.
     public var firstQualifiedAt: Timestamp? {
         stages.first { $0.stage == .mql }?.at

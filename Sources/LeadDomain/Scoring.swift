@@ -60,7 +60,8 @@ public final class Scorer: @unchecked Sendable {
     /// share their fit patterns, and a rescore evaluates the same profiles under two of them.
     private static let regexMemo = Mutex<[RegexKey: Bool]>([:])
     private let patterns: [String]
-    private let scoredTypes: Set<EventType>
+    /// Bit `code` set for each event type some behavior rule is about.
+    private let scoredTypes: UInt32
 
     private struct RegexKey: Hashable {
         let pattern: String
@@ -69,7 +70,7 @@ public final class Scorer: @unchecked Sendable {
 
     public init(_ rules: ScoringRules) {
         self.rules = rules
-        scoredTypes = Set(rules.behavior.map(\.event))
+        scoredTypes = rules.behavior.reduce(0) { $0 | (1 << UInt32($1.event.code)) }
         var compiled: [NSRegularExpression] = []
         var sources: [String] = []
         func compile(_ pattern: String?) -> Int? {
@@ -112,7 +113,7 @@ public final class Scorer: @unchecked Sendable {
 
     /// Whether any behavior rule is about this event type (most touches are not scored).
     public func scores(_ type: EventType) -> Bool {
-        scoredTypes.contains(type)
+        scoredTypes & (1 << UInt32(type.code)) != 0
     }
 
     /// Adds a stored event's matches to a lead's sorted match list.
@@ -287,15 +288,16 @@ public enum LiveScoring {
     }
 
     public static func evaluationTime(at time: Timestamp, for state: LeadState) -> Timestamp {
-        max(time, state.stages.last?.at ?? state.capturedAt)
+        max(time, state.stageEnteredAt)
     }
 
-    /// The qualification a stored touch (already applied to `state`) triggers, if any, with
-    /// the lead's fit points already known.
-    public static func qualification(afterTouchAt at: Timestamp, state: LeadState, fit: Double, scorer: Scorer) -> (score: Double, at: Timestamp)? {
-        guard state.stage == .lead || state.stage == .recycled else { return nil }
-        let time = evaluationTime(at: at, for: state)
-        let score = scorer.evaluate(fit: fit, matches: state.matches, at: time).score
+    /// The qualification a stored touch triggers, if any, for a lead in `stage` since
+    /// `enteredAt` with these matches and fit points (passed apart so that a replay does not
+    /// copy the whole state for each touch).
+    public static func qualification(afterTouchAt at: Timestamp, stage: Stage, enteredAt: Timestamp, matches: [ScoreMatch], fit: Double, scorer: Scorer) -> (score: Double, at: Timestamp)? {
+        guard stage == .lead || stage == .recycled else { return nil }
+        let time = max(at, enteredAt)
+        let score = scorer.evaluate(fit: fit, matches: matches, at: time).score
         return score >= scorer.rules.mqlThreshold ? (score, time) : nil
     }
 

@@ -33,6 +33,53 @@ public struct RescoreReport: Sendable, Equatable {
     public var asOf: Timestamp
 }
 
+/// A lead in a rescore's simulation, mutated in place (a class: no copies of its arrays per
+/// event).
+final class SimulatedLead {
+    var state: LeadState
+    /// Fit points of the current profile (recomputed when the profile changes).
+    var fit: Double
+    /// Whether any matched rule has negative points: only then can a score rise as
+    /// time passes (a penalty decays), so only then must a touch that matched
+    /// nothing be evaluated.
+    var hasPenalty = false
+    /// A time T at which the lead was evaluated below the threshold with every match
+    /// counted (T ≥ every match's time), in its current stage and profile. Without a
+    /// new match or a penalty, its score at any later time is no higher, so touches
+    /// evaluated at or after T can be skipped. Reset by anything that changes the lead
+    /// otherwise.
+    var settledAt: Timestamp?
+    var latestMatch = Timestamp(microseconds: .min)
+
+    init(_ state: LeadState, fit: Double) {
+        self.state = state
+        self.fit = fit
+    }
+}
+
+/// The shards' results, filled from their threads (each writes its own slot, under a lock).
+final class ShardResults: @unchecked Sendable {
+    typealias Outcome = Result<(leads: [String: SimulatedLead], latest: Timestamp), any Error>
+    private let lock = NSLock()
+    private var results: [Outcome?]
+
+    init(count: Int) {
+        results = Array(repeating: nil, count: count)
+    }
+
+    func set(_ shard: Int, _ outcome: Outcome) {
+        lock.lock()
+        results[shard] = outcome
+        lock.unlock()
+    }
+
+    var all: [Outcome?] {
+        lock.lock()
+        defer { lock.unlock() }
+        return results
+    }
+}
+
 extension LeadStore {
     // MARK: Publishing
 
@@ -76,89 +123,20 @@ extension LeadStore {
     /// `asOf` is when the score distribution is evaluated; by default the time of the log's
     /// latest lead event, so that the same log always gives the same report.
     public func rescore(with rules: ScoringRules, asOf requested: Timestamp? = nil) throws -> RescoreReport {
-        var latest = Timestamp(microseconds: .min)
         let scorer = Scorer(rules)
-        /// A simulated lead, mutated in place (a class: no copies of its arrays per event).
-        final class Simulated {
-            var state: LeadState
-            /// Fit points of the current profile (recomputed when the profile changes).
-            var fit: Double
-            /// Whether any matched rule has negative points: only then can a score rise as
-            /// time passes (a penalty decays), so only then must a touch that matched
-            /// nothing be evaluated.
-            var hasPenalty = false
-            /// A time T at which the lead was evaluated below the threshold with every match
-            /// counted (T ≥ every match's time), in its current stage and profile. Without a
-            /// new match or a penalty, its score at any later time is no higher, so touches
-            /// evaluated at or after T can be skipped. Reset by anything that changes the lead
-            /// otherwise.
-            var settledAt: Timestamp?
-            var latestMatch = Timestamp(microseconds: .min)
-            init(_ state: LeadState, fit: Double) {
-                self.state = state
-                self.fit = fit
-            }
+        // Two shards of leads, simulated on both cores (each scans the log, skipping the
+        // other shard's leads by a hash of their id before decoding anything).
+        let shards = 2
+        let results = ShardResults(count: shards)
+        DispatchQueue.concurrentPerform(iterations: shards) { shard in
+            results.set(shard, Result { try simulate(rules: rules, scorer: scorer, shard: shard, of: shards) })
         }
-        var simulated: [String: Simulated] = [:]
-        try log.forEach { record in
-            let view = try EventView(record.payload)
-            if view.type != .rulesPublished && view.at > latest { latest = view.at }
-            if view.type.isTouch {
-                // Most of the log: applied without decoding the touch's data.
-                guard let lead = simulated[record.streamString] else { return }
-                Lifecycle.applyTouch(at: view.at, to: &lead.state)
-                let before = lead.state.matches.count
-                scorer.record(view, position: record.position, into: &lead.state.matches)
-                let matched = lead.state.matches.count > before
-                if matched {
-                    lead.latestMatch = max(lead.latestMatch, view.at)
-                    if lead.state.matches.contains(where: { rules.behavior[$0.rule].points < 0 }) { lead.hasPenalty = true }
-                }
-                let time = LiveScoring.evaluationTime(at: view.at, for: lead.state)
-                if !matched, !lead.hasPenalty, let settled = lead.settledAt, time >= settled { return }
-                let qualification = LiveScoring.qualification(afterTouchAt: view.at, state: lead.state, fit: lead.fit, scorer: scorer)
-                if qualification == nil, lead.state.stage == .lead || lead.state.stage == .recycled, time >= lead.latestMatch {
-                    // A new match invalidates an earlier settled time: only this evaluation
-                    // counted it.
-                    lead.settledAt = matched ? time : max(lead.settledAt ?? time, time)
-                } else if matched {
-                    lead.settledAt = nil
-                }
-                if let qualification {
-                    lead.settledAt = nil
-                    let trigger = try Self.event(from: record)
-                    let derived = LiveScoring.qualifiedEvent(lead: lead.state.lead, trigger: trigger, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
-                    Lifecycle.apply(derived, position: record.position, to: &lead.state)
-                }
-                return
-            }
-            let event = try Self.event(from: record)
-            guard let lead = event.lead else { return }
-            if event.type == .leadQualified && event.data["by"] == .string("rules") { return }
-            let box = simulated[lead]
-            guard Lifecycle.refusal(of: event, given: box?.state) == nil else { return }
-            let current: Simulated
-            if let box {
-                Lifecycle.apply(event, position: record.position, to: &box.state)
-                current = box
-            } else {
-                var created: LeadState?
-                Lifecycle.apply(event, position: record.position, to: &created)
-                guard let state = created else { return }
-                current = Simulated(state, fit: scorer.fitPoints(state.profile))
-                simulated[lead] = current
-            }
-            if box != nil && (event.type == .leadCaptured || event.type == .leadEnriched) {
-                current.fit = scorer.fitPoints(current.state.profile)
-            }
-            scorer.record(event, position: record.position, into: &current.state.matches)
-            if current.state.matches.contains(where: { rules.behavior[$0.rule].points < 0 }) { current.hasPenalty = true }
-            current.latestMatch = max(current.latestMatch, current.state.matches.last?.at ?? current.latestMatch)
-            current.settledAt = nil
-            if let qualification = LiveScoring.qualification(after: event, state: current.state, scorer: scorer) {
-                let derived = LiveScoring.qualifiedEvent(lead: lead, trigger: event, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
-                Lifecycle.apply(derived, position: record.position, to: &current.state)
-            }
+        var simulated: [String: SimulatedLead] = [:]
+        var latest = Timestamp(microseconds: .min)
+        for result in results.all {
+            let (leads, shardLatest) = try result!.get()
+            simulated.merge(leads) { first, _ in first }
+            latest = max(latest, shardLatest)
         }
 
         let time = requested ?? (latest.microseconds == .min ? .now : latest)
@@ -197,6 +175,85 @@ extension LeadStore {
             leads: simulated.count, qualifiedNow: qualifiedNow, qualifiedProposed: qualifiedProposed,
             distribution: Self.distribution(current: base == nil ? nil : currentScores, proposed: proposedScores, threshold: rules.mqlThreshold),
             asOf: time)
+    }
+
+    /// One shard of the rescore simulation: the lifecycle and live scoring of its leads under
+    /// `rules`, over the whole log.
+    func simulate(rules: ScoringRules, scorer: Scorer, shard: Int, of shards: Int) throws -> (leads: [String: SimulatedLead], latest: Timestamp) {
+        var latest = Timestamp(microseconds: .min)
+        var simulated: [String: SimulatedLead] = [:]
+        try log.forEach { record in
+            // Leads are independent: each shard takes the leads whose id hashes to it.
+            guard shards == 1 || Self.shard(of: record.stream, among: shards) == shard else { return }
+            let view = try EventView(record.payload)
+            if view.type != .rulesPublished && view.at > latest { latest = view.at }
+            if view.type.isTouch {
+                // Most of the log: applied without decoding the touch's data.
+                guard let lead = simulated[record.streamString] else { return }
+                Lifecycle.applyTouch(at: view.at, to: &lead.state)
+                let before = lead.state.matches.count
+                scorer.record(view, position: record.position, into: &lead.state.matches)
+                let matched = lead.state.matches.count > before
+                if matched {
+                    lead.latestMatch = max(lead.latestMatch, view.at)
+                    if lead.state.matches.contains(where: { rules.behavior[$0.rule].points < 0 }) { lead.hasPenalty = true }
+                }
+                let stage = lead.state.stage
+                let enteredAt = lead.state.stageEnteredAt
+                let time = max(view.at, enteredAt)
+                if !matched, !lead.hasPenalty, let settled = lead.settledAt, time >= settled { return }
+                let qualification = LiveScoring.qualification(
+                    afterTouchAt: view.at, stage: stage, enteredAt: enteredAt, matches: lead.state.matches, fit: lead.fit, scorer: scorer)
+                if qualification == nil, stage == .lead || stage == .recycled, time >= lead.latestMatch {
+                    // A new match invalidates an earlier settled time: only this evaluation
+                    // counted it.
+                    lead.settledAt = matched ? time : max(lead.settledAt ?? time, time)
+                } else if matched {
+                    lead.settledAt = nil
+                }
+                if let qualification {
+                    lead.settledAt = nil
+                    let trigger = try Self.event(from: record)
+                    let derived = LiveScoring.qualifiedEvent(lead: lead.state.lead, trigger: trigger, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
+                    Lifecycle.apply(derived, position: record.position, to: &lead.state)
+                }
+                return
+            }
+            let event = try Self.event(from: record)
+            guard let lead = event.lead else { return }
+            if event.type == .leadQualified && event.data["by"] == .string("rules") { return }
+            let box = simulated[lead]
+            guard Lifecycle.refusal(of: event, given: box?.state) == nil else { return }
+            let current: SimulatedLead
+            if let box {
+                Lifecycle.apply(event, position: record.position, to: &box.state)
+                current = box
+            } else {
+                var created: LeadState?
+                Lifecycle.apply(event, position: record.position, to: &created)
+                guard let state = created else { return }
+                current = SimulatedLead(state, fit: scorer.fitPoints(state.profile))
+                simulated[lead] = current
+            }
+            if box != nil && (event.type == .leadCaptured || event.type == .leadEnriched) {
+                current.fit = scorer.fitPoints(current.state.profile)
+            }
+            scorer.record(event, position: record.position, into: &current.state.matches)
+            if current.state.matches.contains(where: { rules.behavior[$0.rule].points < 0 }) { current.hasPenalty = true }
+            current.latestMatch = max(current.latestMatch, current.state.matches.last?.at ?? current.latestMatch)
+            current.settledAt = nil
+            if let qualification = LiveScoring.qualification(after: event, state: current.state, scorer: scorer) {
+                let derived = LiveScoring.qualifiedEvent(lead: lead, trigger: event, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
+                Lifecycle.apply(derived, position: record.position, to: &current.state)
+            }
+        }
+        return (simulated, latest)
+    }
+
+    static func shard(of stream: UnsafeRawBufferPointer, among shards: Int) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in stream { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return Int(hash % UInt64(shards))
     }
 
     /// Score buckets of 20 points around the new threshold.
