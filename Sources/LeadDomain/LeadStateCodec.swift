@@ -44,7 +44,9 @@ public enum LeadStateCodec {
         return out
     }
 
-    public static func decode(_ bytes: UnsafeRawBufferPointer, lead: String) throws(CodecError) -> LeadState {
+    /// Decodes a stored state; with `profile: false` the profile is skipped (left empty), for
+    /// scans that do not need it.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, lead: String, profile includeProfile: Bool = true) throws(CodecError) -> LeadState {
         var reader = EventCodec.Reader(bytes: bytes, index: 0)
         guard try reader.byte() == version else { throw CodecError("unknown lead state version") }
         guard let stage = Stage(code: try reader.byte()) else { throw CodecError("unknown stage code") }
@@ -53,8 +55,12 @@ public enum LeadStateCodec {
         state.owner = try readOptional(&reader)
         state.handedOff = try reader.byte() == 1
         state.opportunity = try readOptional(&reader)
-        guard case .object(let profile) = try reader.readValue() else { throw CodecError("profile is not an object") }
-        state.profile = profile
+        if includeProfile {
+            guard case .object(let profile) = try reader.readValue() else { throw CodecError("profile is not an object") }
+            state.profile = profile
+        } else {
+            try reader.skipValue()
+        }
         state.capturedAt = Timestamp(microseconds: try reader.fixed(Int64.self))
         state.lastActivityAt = Timestamp(microseconds: try reader.fixed(Int64.self))
         state.touches = Int(try reader.rawVarint())

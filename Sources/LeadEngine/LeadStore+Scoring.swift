@@ -149,7 +149,9 @@ extension LeadStore {
         var qualifiedProposed = 0
         var currentScores: [Double] = []
         var proposedScores: [Double] = []
-        try forEachLead { live in
+        // The live states are read without their profiles: a lead's profile is the same in
+        // the simulation (profile events are never refused), so the base fit comes from there.
+        try forEachLead(profile: false) { live in
             let simulatedLead = simulated[live.lead]
             let proposed = simulatedLead?.state
             let before = live.firstQualifiedAt
@@ -163,7 +165,8 @@ extension LeadStore {
             default: break
             }
             if let baseScorer {
-                currentScores.append(baseScorer.evaluate(profile: live.profile, matches: live.matches, at: time).score)
+                let profile = try simulatedLead?.state.profile ?? lead(live.lead)?.profile ?? [:]
+                currentScores.append(baseScorer.evaluate(fit: baseScorer.fitPoints(profile), matches: live.matches, at: time).score)
             }
             if let simulatedLead {
                 proposedScores.append(scorer.evaluate(fit: simulatedLead.fit, matches: simulatedLead.state.matches, at: time).score)
@@ -303,7 +306,7 @@ extension LeadStore {
     }
 
     /// Calls `body` with every projected lead state in id order, reading in chunks.
-    public func forEachLead(_ body: (LeadState) throws -> Void) throws {
+    public func forEachLead(profile: Bool = true, _ body: (LeadState) throws -> Void) throws {
         var after: [UInt8]?
         while true {
             let chunk: [(String, [UInt8])] = try log.environment.read { txn in
@@ -321,7 +324,7 @@ extension LeadStore {
             log.environment.releaseMappedPages()
             guard let last = chunk.last else { return }
             for (lead, bytes) in chunk {
-                try body(try bytes.withUnsafeBytes { try LeadStateCodec.decode($0, lead: lead) })
+                try body(try bytes.withUnsafeBytes { try LeadStateCodec.decode($0, lead: lead, profile: profile) })
             }
             after = Array(last.0.utf8)
         }
