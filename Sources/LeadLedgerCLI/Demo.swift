@@ -11,8 +11,10 @@ struct Demo: ParsableCommand {
         abstract: "Run LeadLedger end to end on a generated data set, in a demo store.",
         discussion: """
             Generates a realistic B2B lead history, ingests it, shows that a second ingest \
-            stores nothing twice, verifies the log and tells one lead's story. Uses \
-            ./leadledger-demo unless --store is given; the demo store is recreated each run.
+            stores nothing twice, verifies the log, publishes the spec's scoring rules, tells one \
+            lead's story, lists the handoff audit, shows a rescore diff under a changed rule, \
+            prints the W-shaped attribution and writes the closed-loop report as an HTML page. \
+            Uses ./leadledger-demo unless --store is given; the demo store is recreated each run.
             """)
 
     static let marker = ".leadledger-demo"
