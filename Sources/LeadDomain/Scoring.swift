@@ -258,7 +258,8 @@ public final class Scorer: @unchecked Sendable {
 }
 
 extension Double {
-    static func pow2(_ exponent: Double) -> Double {
+    /// 2 to the power `exponent`: the decay factor of scores and time-decay attribution.
+    public static func pow2(_ exponent: Double) -> Double {
         #if canImport(Glibc)
         return Glibc.exp2(exponent)
         #else

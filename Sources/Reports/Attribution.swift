@@ -71,7 +71,7 @@ public enum Heuristics {
         case .positionBased:
             return distribute([(0.4, [first]), (0.4, [last]), (0.2, Array(first + 1..<last))], count: n)
         case .timeDecay:
-            let weights = path.touches.map { Double.exp2(-$0.days(until: path.convertedAt) / halfLifeDays) }
+            let weights = path.touches.map { Double.pow2(-$0.days(until: path.convertedAt) / halfLifeDays) }
             let total = weights.reduce(0, +)
             return weights.map { $0 / total }
         case .markov:
@@ -110,19 +110,3 @@ public enum Heuristics {
         touches.lastIndex { $0 <= time }
     }
 }
-
-extension Double {
-    static func exp2(_ x: Double) -> Double {
-        #if canImport(Glibc)
-        return Glibc.exp2(x)
-        #else
-        return Darwin.exp2(x)
-        #endif
-    }
-}
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

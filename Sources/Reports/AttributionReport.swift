@@ -25,7 +25,7 @@ public struct AttributionSettings: Sendable {
     }
 
     func inRange(_ time: Timestamp) -> Bool {
-        (from.map { time >= $0 } ?? true) && (to.map { time < $0 } ?? true)
+        TimeRange(from: from, to: to).contains(time)
     }
 }
 
