@@ -136,23 +136,36 @@ final class Writer: @unchecked Sendable {
         if let problem = Self.problem(with: record) {
             return .rejected(reason: problem)
         }
+        let position = tip.position + 1
+        // Claim the id first: a new id (the usual case) costs one descent of the id index.
         let existing = try record.id.withUTF8Bytes { id in
-            try IDKey.withKey(id) { key in try txn.get(tables.ids, key: key).map { UInt64(bigEndianBytes: $0) } }
+            try IDKey.withKey(id) { key in
+                try position.withBigEndianBytes { value in
+                    try txn.insertOrFetch(tables.ids, key: key, value: value).map { UInt64(bigEndianBytes: $0) }
+                }
+            }
         }
         if let existing {
             return .duplicate(position: existing)
         }
+        /// A refused record gives its id back, so that a corrected copy can be stored later.
+        func releaseID() throws {
+            try record.id.withUTF8Bytes { id in
+                try IDKey.withKey(id) { key in _ = try txn.delete(tables.ids, key: key) }
+            }
+        }
         if let expected = record.expectedVersion {
             let actual = try EventLog.streamVersion(record.stream, txn: txn, tables: tables)
             if actual != expected {
+                try releaseID()
                 return .conflict(expected: expected, actual: actual)
             }
         }
         if let hook, case .reject(let reason) = try hook.admit(&record, in: txn) {
+            try releaseID()
             return .rejected(reason: reason)
         }
 
-        let position = tip.position + 1
         let recordedAt = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
         var followUps: [PendingRecord] = []
         try record.id.withUTF8Bytes { id in
@@ -169,9 +182,6 @@ final class Writer: @unchecked Sendable {
                                 try hook.didStore(view, attachment: record.attachment, in: txn)
                                 followUps = hook.followUps(after: view, attachment: record.attachment)
                             }
-                        }
-                        try IDKey.withKey(id) { key in
-                            try txn.put(tables.ids, key: key, value: positionKey)
                         }
                         try txn.put(tables.streams, key: stream, value: positionKey, options: .appendDuplicate)
                     }

@@ -141,6 +141,17 @@ public struct WriteTransaction: TransactionReading {
         }
     }
 
+    /// Inserts `key` → `value` unless the key exists; then returns the existing value instead
+    /// (one descent of the tree either way, `MDB_NOOVERWRITE`). Not for duplicate-key tables.
+    public func insertOrFetch(_ table: Table, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(LMDBError) -> UnsafeRawBufferPointer? {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        let rc = mdb_put(txn, table.dbi, &k, &v, UInt32(MDB_NOOVERWRITE))
+        if rc == MDB_KEYEXIST { return UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size) }
+        try record(rc, "mdb_put \(table.name)")
+        return nil
+    }
+
     /// Reserves `size` bytes under `key` and lets `fill` write the value in place, in the map,
     /// without an intermediate copy (`MDB_RESERVE`). Not for duplicate-key tables.
     public func reserve(_ table: Table, key: UnsafeRawBufferPointer, size: Int, options: PutOptions = [], fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
