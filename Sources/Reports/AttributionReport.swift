@@ -43,7 +43,7 @@ public struct AttributionAccumulator: Sendable {
     private var revenue: [UInt32: Double] = [:]
     private var totalConversions = 0
     private var totalRevenue = 0.0
-    private var paths: [[UInt32]: (conversions: Double, value: Double, nulls: Double)] = [:]
+    private var paths = PathCounts()
 
     public init(settings: AttributionSettings) {
         self.settings = settings
@@ -71,15 +71,7 @@ public struct AttributionAccumulator: Sendable {
                 if journey.wonAt != nil { credit(Self.noTouchpoint, 1, journey.revenue) }
                 return
             }
-            let path = keys
-            var entry = paths[path] ?? (0, 0, 0)
-            if journey.wonAt != nil {
-                entry.conversions += 1
-                entry.value += journey.revenue
-            } else {
-                entry.nulls += 1
-            }
-            paths[path] = entry
+            paths.add(keys, converted: journey.wonAt != nil, revenue: journey.revenue)
             return
         }
 
@@ -112,7 +104,7 @@ public struct AttributionAccumulator: Sendable {
             var ids: [UInt32: Int] = [:]
             var channels: [UInt32] = []
             var chain = MarkovChain(order: settings.order)
-            for (path, counts) in paths.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+            for (path, counts) in paths.counts.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
                 let mapped = path.map { id -> Int in
                     if let known = ids[id] { return known }
                     ids[id] = channels.count

@@ -150,7 +150,7 @@ extension Substring {
 public struct PathsAccumulator: Sendable {
     public let by: TouchField
     public let range: TimeRange
-    private var paths: [[UInt32]: (conversions: Double, value: Double, nulls: Double)] = [:]
+    private var paths = PathCounts()
 
     public init(by: TouchField = .channel, range: TimeRange = TimeRange()) {
         self.by = by
@@ -164,20 +164,29 @@ public struct PathsAccumulator: Sendable {
             touches = touches.filter { $0.at <= wonAt }
         }
         guard !touches.isEmpty else { return }
-        let path = touches.map { $0.key(by) }
-        var entry = paths[path] ?? (0, 0, 0)
-        if journey.wonAt != nil {
-            entry.conversions += 1
-            entry.value += journey.revenue
-        } else {
-            entry.nulls += 1
-        }
-        paths[path] = entry
+        paths.add(touches.map { $0.key(by) }, converted: journey.wonAt != nil, revenue: journey.revenue)
     }
 
     public func paths(name: (UInt32) -> String) -> ChannelPaths {
-        ChannelPaths(rows: paths.map { path, counts in
+        ChannelPaths(rows: paths.counts.map { path, counts in
             ChannelPaths.Row(channels: path.map { $0 == 0 ? "(none)" : name($0) }, conversions: counts.conversions, value: counts.value, nulls: counts.nulls)
         })
+    }
+}
+
+/// Distinct paths of interned keys with how many journeys converted on them (and their
+/// revenue) and how many did not.
+struct PathCounts: Sendable {
+    private(set) var counts: [[UInt32]: (conversions: Double, value: Double, nulls: Double)] = [:]
+
+    mutating func add(_ path: [UInt32], converted: Bool, revenue: Double) {
+        var entry = counts[path] ?? (0, 0, 0)
+        if converted {
+            entry.conversions += 1
+            entry.value += revenue
+        } else {
+            entry.nulls += 1
+        }
+        counts[path] = entry
     }
 }
