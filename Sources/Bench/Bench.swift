@@ -69,8 +69,9 @@ public struct BenchRun {
 
         // 1. The data set (not timed).
         progress("generating \(options.events) events")
-        result.events = try writeDataSet(to: input)
-        result.leads = 0
+        // Twice the leads needed at ~20 events each, cut at exactly the number asked for.
+        result.events = try Generator(leads: 2 * (options.events / 20 + 1), seed: options.seed)
+            .write(to: input, limit: options.events) { progress("generating: \($0) of \(options.events) events") }
 
         // 2. Bulk ingest: parse, validate, index, chain, project, durable commit.
         let storePath = (options.directory as NSString).appendingPathComponent("store")
@@ -163,31 +164,6 @@ public struct BenchRun {
 
         result.processPeakRSSMiB = Self.peakRSSMiB()
         return result
-    }
-
-    private func writeDataSet(to path: String) throws -> Int {
-        guard let file = fopen(path, "w") else { throw BenchFailure("cannot write \(path)") }
-        defer { fclose(file) }
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(1 << 21)
-        var count = 0
-        let leads = max(1, options.events / 20 + 1)
-        struct Done: Error {}
-        do {
-            try Generator(leads: leads * 2, seed: options.seed).generate { event in
-                guard count < options.events else { throw Done() }
-                JSONWriter.write(event.json, into: &buffer)
-                buffer.append(0x0A)
-                count += 1
-                if buffer.count > 1 << 20 {
-                    fwrite(buffer, 1, buffer.count, file)
-                    buffer.removeAll(keepingCapacity: true)
-                    if count % 100_000 < 5_000 { progress("generating: \(count) of \(options.events) events") }
-                }
-            }
-        } catch is Done {}
-        fwrite(buffer, 1, buffer.count, file)
-        return count
     }
 
     /// The current resident set (VmRSS), for locating memory peaks.

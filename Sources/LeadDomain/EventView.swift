@@ -54,14 +54,6 @@ public struct EventView {
         return nil
     }
 
-    /// The UTF-8 bytes of a string field of `data` (`nil` when absent or not a string).
-    public func string(_ key: String) -> UnsafeRawBufferPointer? {
-        guard let (tag, offset) = find(key), tag == EventCodec.Tag.string else { return nil }
-        var reader = EventCodec.Reader(bytes: payload, index: offset + 1)
-        guard let count = try? reader.varint(), reader.index + count <= payload.count else { return nil }
-        return UnsafeRawBufferPointer(rebasing: payload[reader.index..<reader.index + count])
-    }
-
     /// One field of `data`, decoded (`nil` when absent).
     public func value(_ key: String) -> JSONValue? {
         guard let (_, offset) = find(key) else { return nil }

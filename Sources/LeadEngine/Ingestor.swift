@@ -207,7 +207,7 @@ public final class RejectWriter {
     public func reject(path input: String, line: Int, reason: String, raw: some Collection<UInt8>) throws {
         if handle == nil {
             guard let opened = fopen(path, "w") else {
-                throw LineReader.Failure(path: path, errno: errno)
+                throw FileWriteFailure(path: path, errno: errno)
             }
             handle = opened
         }
@@ -219,7 +219,7 @@ public final class RejectWriter {
         JSONWriter.write(record, into: &bytes)
         bytes.append(0x0A)
         guard fwrite(bytes, 1, bytes.count, handle) == bytes.count else {
-            throw LineReader.Failure(path: path, errno: errno)
+            throw FileWriteFailure(path: path, errno: errno)
         }
         count += 1
     }

@@ -46,14 +46,7 @@ struct Demo: ParsableCommand {
         let progress = Progress()
 
         section("1. Generate \(leads.grouped) leads (seed \(seed))")
-        var count = 0
-        try writeJSONL(to: dataFile) { write in
-            try Generator(leads: leads, seed: seed).generate { event in
-                try write(event)
-                count += 1
-                if count % 10_000 == 0 { progress.update("generating: \(count.grouped) events") }
-            }
-        }
+        let count = try Generator(leads: leads, seed: seed).write(to: dataFile) { progress.update("generating: \($0.grouped) events") }
         progress.finish()
         print("wrote \(count.grouped) events to \(dataFile)")
 
@@ -168,24 +161,4 @@ struct Demo: ParsableCommand {
         try manager.createDirectory(atPath: store, withIntermediateDirectories: true)
         _ = manager.createFile(atPath: (store as NSString).appendingPathComponent(Self.marker), contents: Data())
     }
-}
-
-/// Writes events as JSONL through a buffered file handle.
-func writeJSONL(to path: String, _ body: ((Envelope) throws -> Void) throws -> Void) throws {
-    guard let file = fopen(path, "w") else { throw CLIError("cannot write \(path): \(String(cString: strerror(errno)))") }
-    defer { fclose(file) }
-    var buffer: [UInt8] = []
-    buffer.reserveCapacity(1 << 20)
-    func flush() throws {
-        guard fwrite(buffer, 1, buffer.count, file) == buffer.count else {
-            throw CLIError("cannot write \(path): \(String(cString: strerror(errno)))")
-        }
-        buffer.removeAll(keepingCapacity: true)
-    }
-    try body { event in
-        JSONWriter.write(event.json, into: &buffer)
-        buffer.append(0x0A)
-        if buffer.count > 1 << 20 { try flush() }
-    }
-    try flush()
 }

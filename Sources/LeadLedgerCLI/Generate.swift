@@ -23,15 +23,8 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let progress = Progress()
-        var count = 0
         let target = out ?? "/dev/stdout"
-        try writeJSONL(to: target) { write in
-            try Generator(leads: leads, seed: seed).generate { event in
-                try write(event)
-                count += 1
-                if count % 50_000 == 0 { progress.update("generating: \(count.grouped) events") }
-            }
-        }
+        let count = try Generator(leads: leads, seed: seed).write(to: target) { progress.update("generating: \($0.grouped) events") }
         progress.finish()
         if out != nil { printToStderr("wrote \(count.grouped) events for \(leads.grouped) leads to \(target)") }
     }

@@ -1,4 +1,4 @@
-import LedgerJSON
+import Reports
 
 /// Renders rows as an aligned text table or as RFC 4180 CSV.
 struct TextTable {
@@ -26,15 +26,8 @@ struct TextTable {
     }
 
     func renderCSV() -> String {
-        ([columns] + rows).map { $0.map(csvEscape).joined(separator: ",") }.joined(separator: "\n")
+        ([columns] + rows).map { $0.map(ReportRenderer.csvCell).joined(separator: ",") }.joined(separator: "\n")
     }
-}
-
-func csvEscape(_ cell: String) -> String {
-    if cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-        return "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-    return cell
 }
 
 extension String {
@@ -42,9 +35,5 @@ extension String {
         var view = Substring(self)
         while view.last == " " { view.removeLast() }
         return String(view)
-    }
-
-    func replacingOccurrences(of target: String, with replacement: String) -> String {
-        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }

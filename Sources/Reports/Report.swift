@@ -170,7 +170,8 @@ public enum ReportRenderer {
         (0..<n).reduce(1.0) { value, _ in value * 10 }
     }
 
-    static func csvCell(_ cell: String) -> String {
+    /// One RFC 4180 cell: quoted when it holds a comma, a quote or a line break.
+    public static func csvCell(_ cell: String) -> String {
         if cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
             return "\"" + cell.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
         }

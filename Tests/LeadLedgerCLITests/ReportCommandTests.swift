@@ -59,8 +59,10 @@ struct ReportCommandTests {
         #expect(page.contains("<svg"))
         #expect(page.contains("<rect"))
         #expect(page.contains(key))
-        #expect(!page.contains("http://") || !page.contains("<script"))
+        // Self-contained: no scripts, stylesheets or images fetched from anywhere.
+        #expect(!page.contains("<script"))
         #expect(!page.contains("<link"))
+        #expect(!page.contains("src="))
     }
 
     @Test func filtersNarrowTheConversions() throws {
