@@ -124,23 +124,16 @@ public final class EventLog: @unchecked Sendable {
     public func forEach(from start: UInt64 = 1, through end: UInt64 = .max, chunkSize: Int = 16_384, _ body: (RecordView) throws -> Void) throws -> UInt64 {
         var next = max(start, 1)
         var last = next - 1
+        let span = UInt64(max(chunkSize, 1)) - 1
         while next <= end {
-            let visited = try environment.read { txn -> Int in
-                try txn.withCursor(tables.events) { cursor in
-                    var count = 0
-                    var entry = try next.withBigEndianBytes { try cursor.seek(atLeast: $0) }
-                    while let current = entry, count < chunkSize {
-                        let position = UInt64(bigEndianBytes: current.key)
-                        if position > end { break }
-                        guard let view = RecordFormat.view(position: position, bytes: current.value) else {
-                            throw LogError.corruptRecord(position: position)
-                        }
-                        try body(view)
-                        last = position
-                        count += 1
-                        entry = try cursor.next()
-                    }
-                    return count
+            // Positions are gapless: a chunk is a range of them.
+            let chunkEnd = end - next > span ? next + span : end
+            var visited = 0
+            try environment.read { txn in
+                try reader.forEach(from: next, through: chunkEnd, in: txn) { view in
+                    try body(view)
+                    last = view.position
+                    visited += 1
                 }
             }
             // Keep the scan's footprint flat: the pages just read need not stay mapped.
@@ -317,6 +310,23 @@ public struct LogReader: Sendable {
                 throw LogError.corruptRecord(position: position)
             }
             try body(view)
+        }
+    }
+
+    /// Calls `body` with each record from position `start` through `end`, as `txn` sees them.
+    /// Hold `txn` briefly: a long read transaction pins pages (see `EventLog.forEach`).
+    public func forEach(from start: UInt64, through end: UInt64, in txn: some TransactionReading, _ body: (RecordView) throws -> Void) throws {
+        try txn.withCursor(tables.events) { cursor in
+            var entry = try start.withBigEndianBytes { try cursor.seek(atLeast: $0) }
+            while let current = entry {
+                let position = UInt64(bigEndianBytes: current.key)
+                if position > end { break }
+                guard let view = RecordFormat.view(position: position, bytes: current.value) else {
+                    throw LogError.corruptRecord(position: position)
+                }
+                try body(view)
+                entry = try cursor.next()
+            }
         }
     }
 

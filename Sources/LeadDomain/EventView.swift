@@ -31,27 +31,43 @@ public struct EventView {
         public static let source = EventCodec.knownKeyCodes["source"]!
     }
 
-    /// The UTF-8 bytes of a well-known string field of `data`, by its code (`Key`).
-    public func string(code: UInt8) -> UnsafeRawBufferPointer? {
+    /// The string fields a touchpoint keeps, found in one pass over `data`.
+    public struct TouchFields {
+        public var channel: UnsafeRawBufferPointer?
+        public var campaign: UnsafeRawBufferPointer?
+        public var content: UnsafeRawBufferPointer?
+        public var source: UnsafeRawBufferPointer?
+    }
+
+    public var touchFields: TouchFields {
+        var fields = TouchFields()
         var reader = EventCodec.Reader(bytes: payload, index: dataOffset + 1)
-        guard let count = try? reader.varint() else { return nil }
+        guard let count = try? reader.varint() else { return fields }
         for _ in 0..<count {
-            guard let keyByte = try? reader.byte() else { return nil }
+            guard let keyByte = try? reader.byte() else { return fields }
             if keyByte < 0x80 {
                 let length = keyByte == 0x7F ? ((try? reader.varint()) ?? -1) : Int(keyByte)
-                guard length >= 0 else { return nil }
+                guard length >= 0 else { return fields }
                 reader.index += length
             }
-            guard reader.index < payload.count else { return nil }
-            if keyByte == code {
-                guard payload[reader.index] == EventCodec.Tag.string else { return nil }
+            guard reader.index < payload.count else { return fields }
+            let wanted = keyByte == Key.channel || keyByte == Key.campaign || keyByte == Key.content || keyByte == Key.source
+            if wanted && payload[reader.index] == EventCodec.Tag.string {
                 reader.index += 1
-                guard let length = try? reader.varint(), reader.index + length <= payload.count else { return nil }
-                return UnsafeRawBufferPointer(rebasing: payload[reader.index..<reader.index + length])
+                guard let length = try? reader.varint(), reader.index + length <= payload.count else { return fields }
+                let value = UnsafeRawBufferPointer(rebasing: payload[reader.index..<reader.index + length])
+                switch keyByte {
+                case Key.channel: fields.channel = value
+                case Key.campaign: fields.campaign = value
+                case Key.content: fields.content = value
+                default: fields.source = value
+                }
+                reader.index += length
+            } else {
+                guard (try? reader.skipValue()) != nil else { return fields }
             }
-            guard (try? reader.skipValue()) != nil else { return nil }
         }
-        return nil
+        return fields
     }
 
     /// One field of `data`, decoded (`nil` when absent).

@@ -84,6 +84,21 @@ public struct Journey: Sendable, Hashable {
         return opportunities.last { $0 <= wonAt } ?? opportunities.first
     }
 
+    /// Replaces every interned id (capture fields, owners, touch dimensions) by `transform`'s.
+    public mutating func mapDimensions(_ transform: (UInt32) -> UInt32) {
+        source = transform(source)
+        campaign = transform(campaign)
+        channel = transform(channel)
+        for index in handoffs.indices { handoffs[index].owner = transform(handoffs[index].owner) }
+        for index in rejections.indices { rejections[index].owner = transform(rejections[index].owner) }
+        for index in touches.indices {
+            touches[index].channel = transform(touches[index].channel)
+            touches[index].campaign = transform(touches[index].campaign)
+            touches[index].content = transform(touches[index].content)
+            touches[index].source = transform(touches[index].source)
+        }
+    }
+
     /// Whether the lead reached a funnel stage or any later one.
     public func hasReached(_ index: Int) -> Bool {
         reached[index...].contains { $0 != nil }
@@ -150,10 +165,10 @@ public enum JourneyBuilder {
 
     /// A stored touch, read in place: its dimensions are interned from their bytes.
     public static func applyTouch(_ view: EventView, position: UInt64, to j: inout Journey, intern: (UnsafeRawBufferPointer?) -> UInt32) {
-        let source = view.string(code: EventView.Key.source)
-        insert(Touchpoint(at: view.at, position: position, channel: intern(view.string(code: EventView.Key.channel)),
-                          campaign: intern(view.string(code: EventView.Key.campaign)), content: intern(view.string(code: EventView.Key.content)),
-                          source: source == nil ? j.source : intern(source)), into: &j.touches)
+        let fields = view.touchFields
+        insert(Touchpoint(at: view.at, position: position, channel: intern(fields.channel),
+                          campaign: intern(fields.campaign), content: intern(fields.content),
+                          source: fields.source == nil ? j.source : intern(fields.source)), into: &j.touches)
     }
 
     static func insert(_ touch: Touchpoint, into touches: inout [Touchpoint]) {

@@ -89,7 +89,7 @@ public enum Lifecycle {
         guard let lead = event.lead else { return nil }  // system events
         guard let state else {
             if event.type == .leadCaptured { return nil }
-            return "\(event.type.rawValue) \"\(event.id)\" refused: lead \(lead) is unknown (its first event must be lead.captured)"
+            return unknownLead(event.type, id: event.id, lead: lead)
         }
         func refuse(_ why: String) -> String {
             "\(event.type.rawValue) \"\(event.id)\" refused for lead \(lead) in stage \(state.stage.rawValue): \(why)"
@@ -127,6 +127,16 @@ public enum Lifecycle {
         default:
             return nil
         }
+    }
+
+    /// Why a touch would be refused: only when its lead is unknown (touches never change the
+    /// stage, so every known lead takes them).
+    public static func refusal(ofTouch type: EventType, id: String, lead: String, leadIsKnown: Bool) -> String? {
+        leadIsKnown ? nil : unknownLead(type, id: id, lead: lead)
+    }
+
+    static func unknownLead(_ type: EventType, id: String, lead: String) -> String {
+        "\(type.rawValue) \"\(id)\" refused: lead \(lead) is unknown (its first event must be lead.captured)"
     }
 
     /// Applies an allowed event (call `refusal` first) stored at `position`.

@@ -314,17 +314,22 @@ public enum LiveScoring {
 
     /// The qualification `event` (already applied to `state`) triggers, if any.
     public static func qualification(after event: Envelope, state: LeadState, scorer: Scorer) -> (score: Double, at: Timestamp)? {
-        guard triggers(event.type), state.stage == .lead || state.stage == .recycled else { return nil }
-        let time = evaluationTime(of: event, for: state)
+        qualification(after: event.type, at: event.at, state: state, scorer: scorer)
+    }
+
+    /// The qualification an event of `type` at `at` (already applied to `state`) triggers.
+    public static func qualification(after type: EventType, at: Timestamp, state: LeadState, scorer: Scorer) -> (score: Double, at: Timestamp)? {
+        guard triggers(type), state.stage == .lead || state.stage == .recycled else { return nil }
+        let time = evaluationTime(at: at, for: state)
         let score = scorer.evaluate(profile: state.profile, matches: state.matches, at: time).score
         return score >= scorer.rules.mqlThreshold ? (score, time) : nil
     }
 
     /// The `lead.qualified` event the engine appends. Its id is derived from the triggering
     /// event, so replaying the same input gives the same ids.
-    public static func qualifiedEvent(lead: String, trigger: Envelope, score: Double, at: Timestamp, rulesVersion: String) -> Envelope {
+    public static func qualifiedEvent(lead: String, trigger: String, score: Double, at: Timestamp, rulesVersion: String) -> Envelope {
         Envelope(
-            id: "\(trigger.id)#mql", type: .leadQualified, lead: lead, at: at, actor: actor,
+            id: "\(trigger)#mql", type: .leadQualified, lead: lead, at: at, actor: actor,
             data: ["score": .number(score), "rulesVersion": .string(rulesVersion), "by": "rules"])
     }
 }

@@ -25,6 +25,8 @@ final class Dimensions {
     private var collisions: [UInt64: [UInt32]] = [:]
     /// The first id assigned in the current transaction (forgotten if it aborts).
     private var firstPending: Int?
+    /// Recent lookups of the writer's thread.
+    private var recent = RecentIDs()
 
     init(environment: Environment) throws {
         table = try environment.table(Self.tableName)
@@ -40,11 +42,13 @@ final class Dimensions {
         guard let bytes, !bytes.isEmpty else { return 0 }
         if !loaded { try load(in: txn) }
         let hash = Self.hash(bytes)
-        if let id = byHash[hash] {
-            if Self.equal(names[Int(id)], bytes) { return id }
-            for other in collisions[hash] ?? [] where Self.equal(names[Int(other)], bytes) { return other }
+        if let id = recent.id(of: bytes, hash: hash, value: value(of:)) { return id }
+        if let id = lookup(bytes, hash: hash) {
+            recent.remember(id, hash: hash)
+            return id
         }
         let id = UInt32(names.count)
+        guard id < DimensionDraft.provisional else { throw DimensionsFull() }
         names.append(Array(bytes))
         if byHash[hash] == nil { byHash[hash] = id } else { collisions[hash, default: []].append(id) }
         if firstPending == nil { firstPending = Int(id) }
@@ -52,6 +56,40 @@ final class Dimensions {
         try txn.put(table, key: [0x01] + Array(bytes), value: idBytes)
         try txn.put(table, key: [0x02] + idBytes, value: Array(bytes))
         return id
+    }
+
+    /// Loads the committed dictionary, so that `lookup` can run (from several threads).
+    func prepare(in txn: some TransactionReading) throws {
+        if !loaded { try load(in: txn) }
+    }
+
+    /// The committed id of a value, if it has one (`prepare` first). Read-only: shards of a
+    /// parallel replay call it concurrently.
+    func lookup(_ bytes: UnsafeRawBufferPointer, hash: UInt64) -> UInt32? {
+        guard let id = byHash[hash] else { return nil }
+        if Self.equal(names[Int(id)], bytes) { return id }
+        return collisions[hash]?.first { Self.equal(names[Int($0)], bytes) }
+    }
+
+    /// Gives the values the drafts met their ids, in the order a sequential replay would have
+    /// met them (by the position of their first event, then in the order that event interned
+    /// them), storing them in `txn`. Returns, per draft, the id of each provisional index.
+    func settle(_ drafts: [DimensionDraft], in txn: WriteTransaction) throws -> [[UInt32]] {
+        var order: [(position: UInt64, draft: Int, index: Int)] = []
+        for (number, draft) in drafts.enumerated() {
+            for (index, position) in draft.firstSeen.enumerated() { order.append((position, number, index)) }
+        }
+        order.sort { ($0.position, $0.draft, $0.index) < ($1.position, $1.draft, $1.index) }
+        var ids = drafts.map { Array(repeating: UInt32(0), count: $0.values.count) }
+        for entry in order {
+            ids[entry.draft][entry.index] = try drafts[entry.draft].values[entry.index].withUnsafeBytes { try intern(bytes: $0, in: txn) }
+        }
+        return ids
+    }
+
+    /// The bytes of a committed id's value.
+    func value(of id: UInt32) -> [UInt8] {
+        names[Int(id)]
     }
 
     /// After a commit the assigned ids are final.
@@ -62,6 +100,7 @@ final class Dimensions {
     /// After an abort, ids assigned in it were never stored.
     func didAbort() {
         guard let first = firstPending else { return }
+        recent = RecentIDs()
         while names.count > first {
             let value = names.removeLast()
             let id = UInt32(names.count)
@@ -77,6 +116,7 @@ final class Dimensions {
 
     /// After the table was cleared (a rebuild).
     func reset() {
+        recent = RecentIDs()
         names = [[]]
         byHash.removeAll()
         collisions.removeAll()
@@ -86,6 +126,7 @@ final class Dimensions {
 
     private func load(in txn: some TransactionReading) throws {
         let all = try Self.load(table, in: txn).names
+        recent = RecentIDs()
         names = [[]]
         byHash.removeAll()
         collisions.removeAll()
@@ -125,5 +166,101 @@ final class Dimensions {
             }
             return (ids, names)
         }
+    }
+}
+
+struct DimensionsFull: Error, CustomStringConvertible {
+    var description: String { "more than \(DimensionDraft.provisional - 1) distinct channel, campaign, source, content and owner values" }
+}
+
+/// The dimension values one shard of a parallel replay meets that the committed dictionary
+/// does not have yet. The shard cannot assign ids (the other shards would assign the same
+/// ones, and the order must be the log's), so it gives them provisional ids
+/// (`provisional | index`) and remembers where each first occurred; `Dimensions.settle`
+/// then assigns the real ids in log order, and the shard's journeys are mapped to them
+/// before they are stored.
+final class DimensionDraft {
+    /// The bit that marks a provisional id (real ids stay below it).
+    static let provisional: UInt32 = 0x8000_0000
+    private let committed: Dimensions
+    private(set) var values: [[UInt8]] = []
+    /// The position of the event that first met each value.
+    private(set) var firstSeen: [UInt64] = []
+    private var byHash: [UInt64: [Int]] = [:]
+    private var recent = RecentIDs()
+
+    init(committed: Dimensions) {
+        self.committed = committed
+    }
+
+    var isEmpty: Bool { values.isEmpty }
+
+    func intern(_ bytes: UnsafeRawBufferPointer?, position: UInt64) -> UInt32 {
+        guard let bytes, !bytes.isEmpty else { return 0 }
+        let hash = Dimensions.hash(bytes)
+        if let id = recent.id(of: bytes, hash: hash, value: value(of:)) { return id }
+        let id: UInt32
+        if let known = committed.lookup(bytes, hash: hash) {
+            id = known
+        } else if let index = byHash[hash]?.first(where: { Dimensions.equal(values[$0], bytes) }) {
+            id = Self.provisional | UInt32(index)
+        } else {
+            values.append(Array(bytes))
+            firstSeen.append(position)
+            byHash[hash, default: []].append(values.count - 1)
+            id = Self.provisional | UInt32(values.count - 1)
+        }
+        recent.remember(id, hash: hash)
+        return id
+    }
+
+    private func value(of id: UInt32) -> [UInt8] {
+        id & Self.provisional == 0 ? committed.value(of: id) : values[Int(id & ~Self.provisional)]
+    }
+
+    /// The real id of `id` given the ids `Dimensions.settle` assigned to this draft.
+    static func resolve(_ id: UInt32, with ids: [UInt32]) -> UInt32 {
+        id & provisional == 0 ? id : ids[Int(id & ~provisional)]
+    }
+}
+
+/// Where a projection's dimension values are interned.
+enum Interner {
+    /// Appends: straight into the dimensions table, in the write transaction.
+    case table(Dimensions, WriteTransaction)
+    /// A shard of a parallel replay: into its draft, settled in log order afterwards.
+    case draft(DimensionDraft)
+
+    func intern(_ bytes: UnsafeRawBufferPointer?, position: UInt64) throws -> UInt32 {
+        switch self {
+        case .table(let dimensions, let txn): return try dimensions.intern(bytes: bytes, in: txn)
+        case .draft(let draft): return draft.intern(bytes, position: position)
+        }
+    }
+
+    func intern(_ value: String?, position: UInt64) throws -> UInt32 {
+        guard let value else { return 0 }
+        return try value.withUTF8Bytes { try intern($0, position: position) }
+    }
+}
+
+/// A small direct-mapped cache of recently interned values, by hash: most touches repeat a
+/// few hundred channels and campaigns, and this spares the dictionary lookup.
+struct RecentIDs {
+    private static let size = 1024
+    private var hashes = [UInt64](repeating: 0, count: RecentIDs.size)
+    private var ids = [UInt32](repeating: 0, count: RecentIDs.size)
+
+    func id(of bytes: UnsafeRawBufferPointer, hash: UInt64, value: (UInt32) -> [UInt8]) -> UInt32? {
+        let slot = Int(truncatingIfNeeded: hash) & (Self.size - 1)
+        let id = ids[slot]
+        guard id != 0, hashes[slot] == hash, Dimensions.equal(value(id), bytes) else { return nil }
+        return id
+    }
+
+    mutating func remember(_ id: UInt32, hash: UInt64) {
+        let slot = Int(truncatingIfNeeded: hash) & (Self.size - 1)
+        hashes[slot] = hash
+        ids[slot] = id
     }
 }

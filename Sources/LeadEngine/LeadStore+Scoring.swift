@@ -57,29 +57,6 @@ final class SimulatedLead {
     }
 }
 
-/// The shards' results, filled from their threads (each writes its own slot, under a lock).
-final class ShardResults: @unchecked Sendable {
-    typealias Outcome = Result<(leads: [String: SimulatedLead], latest: Timestamp), any Error>
-    private let lock = NSLock()
-    private var results: [Outcome?]
-
-    init(count: Int) {
-        results = Array(repeating: nil, count: count)
-    }
-
-    func set(_ shard: Int, _ outcome: Outcome) {
-        lock.lock()
-        results[shard] = outcome
-        lock.unlock()
-    }
-
-    var all: [Outcome?] {
-        lock.lock()
-        defer { lock.unlock() }
-        return results
-    }
-}
-
 extension LeadStore {
     // MARK: Publishing
 
@@ -126,15 +103,10 @@ extension LeadStore {
         let scorer = Scorer(rules)
         // Two shards of leads, simulated on both cores (each scans the log, skipping the
         // other shard's leads by a hash of their id before decoding anything).
-        let shards = 2
-        let results = ShardResults(count: shards)
-        DispatchQueue.concurrentPerform(iterations: shards) { shard in
-            results.set(shard, Result { try simulate(rules: rules, scorer: scorer, shard: shard, of: shards) })
-        }
+        let shards = Shards.count
         var simulated: [String: SimulatedLead] = [:]
         var latest = Timestamp(microseconds: .min)
-        for result in results.all {
-            let (leads, shardLatest) = try result!.get()
+        for (leads, shardLatest) in try Shards.run(shards, { shard in try simulate(rules: rules, scorer: scorer, shard: shard, of: shards) }) {
             simulated.merge(leads) { first, _ in first }
             latest = max(latest, shardLatest)
         }
@@ -187,7 +159,7 @@ extension LeadStore {
         var simulated: [String: SimulatedLead] = [:]
         try log.forEach { record in
             // Leads are independent: each shard takes the leads whose id hashes to it.
-            guard shards == 1 || Self.shard(of: record.stream, among: shards) == shard else { return }
+            guard Shards.shard(of: record.stream, among: shards) == shard else { return }
             let view = try EventView(record.payload)
             if view.type != .rulesPublished && view.at > latest { latest = view.at }
             if view.type.isTouch {
@@ -216,8 +188,7 @@ extension LeadStore {
                 }
                 if let qualification {
                     lead.settledAt = nil
-                    let trigger = try Self.event(from: record)
-                    let derived = LiveScoring.qualifiedEvent(lead: lead.state.lead, trigger: trigger, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
+                    let derived = LiveScoring.qualifiedEvent(lead: lead.state.lead, trigger: record.idString, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
                     Lifecycle.apply(derived, position: record.position, to: &lead.state)
                 }
                 return
@@ -246,17 +217,11 @@ extension LeadStore {
             current.latestMatch = max(current.latestMatch, current.state.matches.last?.at ?? current.latestMatch)
             current.settledAt = nil
             if let qualification = LiveScoring.qualification(after: event, state: current.state, scorer: scorer) {
-                let derived = LiveScoring.qualifiedEvent(lead: lead, trigger: event, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
+                let derived = LiveScoring.qualifiedEvent(lead: lead, trigger: event.id, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
                 Lifecycle.apply(derived, position: record.position, to: &current.state)
             }
         }
         return (simulated, latest)
-    }
-
-    static func shard(of stream: UnsafeRawBufferPointer, among shards: Int) -> Int {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in stream { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        return Int(hash % UInt64(shards))
     }
 
     /// Score buckets of 20 points around the new threshold.

@@ -83,55 +83,60 @@ public final class LeadStore: Sendable {
         try replay()
     }
 
-    /// Applies the log from the projection's checkpoint to its end, in chunks: a short read
-    /// transaction to decode a chunk, then a write transaction that applies it and moves the
-    /// checkpoint, so a crash mid-way resumes where it stopped.
-    private func replay(chunkSize: UInt64 = 50_000, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
+    /// Applies the log from the projection's checkpoint to its end, in chunks of positions,
+    /// on every core. For each chunk, each shard (a share of the leads, see `Shards`) applies
+    /// its leads' events in its own short read transaction, meeting new dimension values in
+    /// a draft; then one write transaction gives those values their ids in log order, stores
+    /// every touched lead and moves the checkpoint — so the stored bytes are the ones a
+    /// sequential replay would store, and a crash mid-way resumes where it stopped.
+    private func replay(chunkSize: UInt64 = 100_000, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
         // The projection's final state scores every lead under the rules in force at the end
         // of the log, so the replay uses those from the start; it derives nothing (the
         // engine's own events are in the log already).
-        let projection = try LifecycleProjection(environment: log.environment, reader: log.reader, scorer: nil)
-        projection.use(try currentRules())
-        projection.derivesEvents = false
+        let rules = try currentRules()
+        let environment = log.environment
+        let dimensions = try Dimensions(environment: environment)
+        let shards = try (0..<Shards.count).map { _ in
+            let projection = try LifecycleProjection(environment: environment, reader: log.reader, scorer: nil, dimensions: dimensions)
+            projection.use(rules)
+            projection.derivesEvents = false
+            return projection
+        }
         let last = try log.lastPosition
         var next = try log.checkpoint(LifecycleProjection.checkpoint) + 1
         if next == 1 {
             // From the start (a rebuild, or a projection of another version): empty tables.
-            try log.environment.write { txn in try projection.clear(in: txn) }
+            try environment.write { txn in try shards[0].clear(in: txn) }
         }
+        try environment.read { txn in try dimensions.prepare(in: txn) }
         let first = next
-        // One chunk's records, copied out of the map (the write transaction cannot keep the
-        // read transaction's pointers): payload, id and lead bytes back to back.
-        var bytes: [UInt8] = []
-        var records: [(position: UInt64, payload: Range<Int>, id: Range<Int>, lead: Range<Int>)] = []
         while next <= last {
-            let end = min(last, next + chunkSize - 1)
-            bytes.removeAll(keepingCapacity: true)
-            records.removeAll(keepingCapacity: true)
-            try log.forEach(from: next, through: end) { record in
-                func copy(_ part: UnsafeRawBufferPointer) -> Range<Int> {
-                    let start = bytes.count
-                    bytes.append(contentsOf: part)
-                    return start..<bytes.count
-                }
-                records.append((record.position, copy(record.payload), copy(record.id), copy(record.stream)))
-            }
-            try log.environment.write { txn in
-                projection.didAbort()
-                try bytes.withUnsafeBytes { buffer in
-                    for record in records {
+            let end = last - next >= chunkSize ? next + chunkSize - 1 : last
+            let drafts = shards.map { _ in DimensionDraft(committed: dimensions) }
+            let reader = log.reader
+            try Shards.run(shards.count) { shard in
+                let projection = shards[shard]
+                let interner = Interner.draft(drafts[shard])
+                try environment.read { txn in
+                    try reader.forEach(from: next, through: end, in: txn) { record in
+                        guard Shards.shard(of: record.stream, among: shards.count) == shard else { return }
                         try projection.apply(
-                            stored: UnsafeRawBufferPointer(rebasing: buffer[record.payload]),
-                            id: UnsafeRawBufferPointer(rebasing: buffer[record.id]),
-                            lead: UnsafeRawBufferPointer(rebasing: buffer[record.lead]),
-                            position: record.position, in: txn)
+                            stored: record.payload, id: record.id, lead: record.stream, position: record.position,
+                            in: txn, interner: interner)
                     }
                 }
-                try projection.willCommit(in: txn)
-                try log.setCheckpoint(LifecycleProjection.checkpoint, to: end, in: txn)
-                try setScoresVersion(projection.scorer?.rules.version, in: txn)
             }
-            projection.didCommit()
+            environment.releaseMappedPages()
+            try environment.write { txn in
+                dimensions.didAbort()  // a rerun (the map grew) assigns the same ids again
+                let ids = try dimensions.settle(drafts, in: txn)
+                let rows = try Shards.run(shards.count) { shard in shards[shard].dirtyRows(dimensionIDs: ids[shard]) }
+                try shards[0].write(rows.flatMap { $0 }.sorted { $0.lead < $1.lead }, in: txn)
+                try log.setCheckpoint(LifecycleProjection.checkpoint, to: end, in: txn)
+                try setScoresVersion(rules?.version, in: txn)
+            }
+            dimensions.didCommit()
+            for shard in shards { shard.forget() }
             progress?(end, last)
             next = end + 1
         }

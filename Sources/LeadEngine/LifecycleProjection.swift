@@ -44,13 +44,17 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     private var slots: [String: Slot] = [:]
     private var missing: Set<String> = []
+    /// The slot of the lead of the previous stored event and its id's bytes: a lead's events
+    /// often come in runs, and this spares making a `String` and hashing it.
+    private var recent: (lead: [UInt8], slot: Slot)?
 
     var checkpointName: String? { Self.checkpoint }
 
-    init(environment: Environment, reader: LogReader, scorer: Scorer?) throws {
+    /// `dimensions` is shared by the shards of a parallel replay.
+    init(environment: Environment, reader: LogReader, scorer: Scorer?, dimensions: Dimensions? = nil) throws {
         leads = try environment.table(Self.tableName)
         journeys = try environment.table(Self.journeysTableName)
-        dimensions = try Dimensions(environment: environment)
+        self.dimensions = try dimensions ?? Dimensions(environment: environment)
         self.reader = reader
         self.scorer = scorer
     }
@@ -110,6 +114,12 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     // MARK: AppendHook
 
     func admit(_ record: inout PendingRecord, in txn: WriteTransaction) throws -> AdmitDecision {
+        let type = try record.payload.withUnsafeBytes { try EventCodec.header($0).type }
+        if type.isTouch {
+            // Most of the input, checked without decoding: a touch needs only a known lead.
+            let known = try slot(of: record.stream, in: txn) != nil
+            return Lifecycle.refusal(ofTouch: type, id: record.id, lead: record.stream, leadIsKnown: known).map { .reject(reason: $0) } ?? .accept
+        }
         var event = try Self.event(of: record)
         guard let lead = event.lead else {
             if event.type == .rulesPublished {
@@ -135,24 +145,36 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         return .accept
     }
 
+    /// Appends and replays apply the same stored bytes (`apply(stored:)`), so a live
+    /// projection and a rebuilt one cannot differ.
     func didStore(_ record: RecordView, attachment: (any Sendable)?, in txn: WriteTransaction) throws {
-        let event = try (attachment as? Envelope) ?? LeadStore.event(from: record)
-        if event.type == .rulesPublished && derivesEvents {
+        let decoded = attachment as? Envelope
+        if derivesEvents, try decoded?.type ?? EventCodec.header(record.payload).type == .rulesPublished {
+            let event = try decoded ?? LeadStore.event(from: record)
             try publish(ScoringRules(document: .object(event.data)), in: txn)
         }
-        try apply(event, position: record.position, in: txn)
+        try apply(
+            stored: record.payload, id: record.id, lead: record.stream, position: record.position,
+            in: txn, interner: .table(dimensions, txn), decoded: decoded)
     }
 
     func followUps(after record: RecordView, attachment: (any Sendable)?) -> [PendingRecord] {
-        guard derivesEvents, let scorer, let event = attachment as? Envelope ?? (try? LeadStore.event(from: record)),
-              let lead = event.lead, let state = slots[lead]?.state,
-              let qualification = LiveScoring.qualification(after: event, state: state, scorer: scorer)
+        guard derivesEvents, let scorer, let (type, at) = try? EventCodec.header(record.payload),
+              let slot = cachedSlot(record.stream),
+              let qualification = LiveScoring.qualification(after: type, at: at, state: slot.state, scorer: scorer)
         else { return [] }
-        let qualified = LiveScoring.qualifiedEvent(lead: lead, trigger: event, score: qualification.score, at: qualification.at, rulesVersion: scorer.rules.version)
+        let qualified = LiveScoring.qualifiedEvent(
+            lead: slot.state.lead, trigger: record.idString, score: qualification.score, at: qualification.at, rulesVersion: scorer.rules.version)
         return [LeadStore.pending(qualified)]
     }
 
-    func apply(_ event: Envelope, position: UInt64, in txn: WriteTransaction) throws {
+    /// The slot of a lead touched in this transaction, if any.
+    private func cachedSlot(_ lead: UnsafeRawBufferPointer) -> Slot? {
+        if let recent, Dimensions.equal(recent.lead, lead) { return recent.slot }
+        return slots[String(decoding: lead, as: UTF8.self)]
+    }
+
+    func apply(_ event: Envelope, position: UInt64, in txn: some TransactionReading, interner: Interner) throws {
         guard let lead = event.lead else { return }
         let slot: Slot
         if let existing = try self.slot(of: lead, in: txn) {
@@ -179,7 +201,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         var failure: (any Error)?
         JourneyBuilder.apply(event, position: position, to: &slot.journey, stageAfter: entered) { value in
             do {
-                return try dimensions.intern(value, in: txn)
+                return try interner.intern(value, position: position)
             } catch {
                 failure = error
                 return 0
@@ -190,11 +212,24 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     /// Applies a stored event read in place (replays). A touch — most of the log — is applied
     /// without decoding its data; anything else is decoded and applied as usual.
-    func apply(stored payload: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer, lead leadBytes: UnsafeRawBufferPointer, position: UInt64, in txn: WriteTransaction) throws {
+    func apply(
+        stored payload: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer, lead leadBytes: UnsafeRawBufferPointer, position: UInt64,
+        in txn: some TransactionReading, interner: Interner, decoded: Envelope? = nil
+    ) throws {
         let view = try EventView(payload)
-        let lead = String(decoding: leadBytes, as: UTF8.self)
-        guard view.type.isTouch, let slot = try slot(of: lead, in: txn) else {
-            try apply(EventCodec.decode(payload, id: String(decoding: id, as: UTF8.self), lead: lead), position: position, in: txn)
+        let lead: String
+        let found: Slot?
+        if let recent, Dimensions.equal(recent.lead, leadBytes) {
+            lead = recent.slot.state.lead
+            found = recent.slot
+        } else {
+            lead = String(decoding: leadBytes, as: UTF8.self)
+            found = try slot(of: lead, in: txn)
+            recent = found.map { (Array(leadBytes), $0) }
+        }
+        guard view.type.isTouch, let slot = found else {
+            let event = try decoded ?? EventCodec.decode(payload, id: String(decoding: id, as: UTF8.self), lead: lead)
+            try apply(event, position: position, in: txn, interner: interner)
             return
         }
         Lifecycle.applyTouch(at: view.at, to: &slot.state)
@@ -208,7 +243,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         var failure: (any Error)?
         JourneyBuilder.applyTouch(view, position: position, to: &slot.journey!) { bytes in
             do {
-                return try dimensions.intern(bytes: bytes, in: txn)
+                return try interner.intern(bytes, position: position)
             } catch {
                 failure = error
                 return 0
@@ -247,16 +282,40 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         dimensions.reset()
     }
 
-    func willCommit(in txn: WriteTransaction) throws {
-        for (lead, slot) in slots.sorted(by: { $0.key < $1.key }) where slot.dirty {
-            let bytes = LeadStateCodec.encode(slot.state)
-            try lead.withUTF8Bytes { key in
-                try bytes.withUnsafeBytes { try txn.put(leads, key: key, value: $0) }
-                if let journey = slot.journey {
-                    try JourneyCodec.encode(journey).withUnsafeBytes { try txn.put(journeys, key: key, value: $0) }
-                }
+    /// A touched lead's state and journey, encoded for storing.
+    struct Row {
+        var lead: String
+        var state: [UInt8]
+        var journey: [UInt8]?
+    }
+
+    /// The leads touched since the last commit, encoded, in key order. `dimensionIDs` (a
+    /// replay shard's settled draft) replaces provisional dimension ids first.
+    func dirtyRows(dimensionIDs: [UInt32]? = nil) -> [Row] {
+        var rows: [Row] = []
+        rows.reserveCapacity(slots.count)
+        for (lead, slot) in slots where slot.dirty {
+            if let dimensionIDs, !dimensionIDs.isEmpty {
+                slot.journey?.mapDimensions { DimensionDraft.resolve($0, with: dimensionIDs) }
+            }
+            rows.append(Row(lead: lead, state: LeadStateCodec.encode(slot.state), journey: slot.journey.map(JourneyCodec.encode)))
+        }
+        rows.sort { $0.lead < $1.lead }
+        return rows
+    }
+
+    /// Stores encoded leads (in key order, which LMDB inserts fastest).
+    func write(_ rows: [Row], in txn: WriteTransaction) throws {
+        for row in rows {
+            try row.lead.withUTF8Bytes { key in
+                try row.state.withUnsafeBytes { try txn.put(leads, key: key, value: $0) }
+                try row.journey?.withUnsafeBytes { try txn.put(journeys, key: key, value: $0) }
             }
         }
+    }
+
+    func willCommit(in txn: WriteTransaction) throws {
+        try write(dirtyRows(), in: txn)
         forget()
     }
 
@@ -269,8 +328,10 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         forget()
     }
 
-    private func forget() {
+    /// Drops the cached leads (after their rows were written, or an abort).
+    func forget() {
         slots.removeAll(keepingCapacity: true)
         missing.removeAll(keepingCapacity: true)
+        recent = nil
     }
 }
