@@ -72,9 +72,13 @@ public final class LeadStore: Sendable {
 
     /// Rebuilds every projection from position 1 and returns how many events it replayed.
     @discardableResult
-    public func rebuildProjections(progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
+    /// `chunkSize` events are applied per write transaction, by `shards` threads (one per
+    /// core by default); neither changes what is stored.
+    public func rebuildProjections(
+        chunkSize: UInt64 = 100_000, shards: Int = Shards.count, progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws -> UInt64 {
         try log.setCheckpoint(LifecycleProjection.checkpoint, to: 0)
-        return try replay(progress: progress)
+        return try replay(chunkSize: chunkSize, shards: shards, progress: progress)
     }
 
     private func catchUp() throws {
@@ -89,14 +93,15 @@ public final class LeadStore: Sendable {
     /// a draft; then one write transaction gives those values their ids in log order, stores
     /// every touched lead and moves the checkpoint — so the stored bytes are the ones a
     /// sequential replay would store, and a crash mid-way resumes where it stopped.
-    private func replay(chunkSize: UInt64 = 100_000, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
+    private func replay(chunkSize: UInt64 = 100_000, shards shardCount: Int = Shards.count, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
+        let chunkSize = max(chunkSize, 1)
         // The projection's final state scores every lead under the rules in force at the end
         // of the log, so the replay uses those from the start; it derives nothing (the
         // engine's own events are in the log already).
         let rules = try currentRules()
         let environment = log.environment
         let dimensions = try Dimensions(environment: environment)
-        let shards = try (0..<Shards.count).map { _ in
+        let shards = try (0..<max(shardCount, 1)).map { _ in
             let projection = try LifecycleProjection(environment: environment, reader: log.reader, scorer: nil, dimensions: dimensions)
             projection.use(rules)
             projection.derivesEvents = false

@@ -4,9 +4,9 @@ import Foundation
 /// Work split by lead across the cores: leads are independent (a lead's projection depends
 /// only on its own events), so each shard takes the leads whose id hashes to it and the
 /// results are combined in shard order — the same whatever the number of cores.
-enum Shards {
+public enum Shards {
     /// One per core, at most 8.
-    static let count = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+    public static let count = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
 
     /// The shard of a stream (a lead), by an FNV-1a hash of its id.
     static func shard(of stream: UnsafeRawBufferPointer, among shards: Int) -> Int {

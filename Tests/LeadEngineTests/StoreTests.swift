@@ -61,11 +61,16 @@ struct StoreTests {
         }
         let live = try test.store.projectionSnapshot()
         #expect(live.filter { $0.key.starts(with: Array("leads\u{0}".utf8)) }.count == 300)
-        let replayed = try test.store.rebuildProjections()
-        #expect(replayed == UInt64(events.count))
-        let rebuilt = try test.store.projectionSnapshot()
-        #expect(rebuilt.map(\.key) == live.map(\.key))
-        #expect(rebuilt.map(\.value) == live.map(\.value))
+        // In one chunk and in many (leads and new dimension values spread over several
+        // write transactions), on one thread and on three.
+        for (chunkSize, shards) in [(UInt64(100_000), Shards.count), (1_000, 3), (777, 1)] {
+            let replayed = try test.store.rebuildProjections(chunkSize: chunkSize, shards: shards)
+            #expect(replayed == UInt64(events.count))
+            let rebuilt = try test.store.projectionSnapshot()
+            let differing = zip(rebuilt, live).first { $0.key != $1.key || $0.value != $1.value }
+            #expect(rebuilt.count == live.count, "chunks of \(chunkSize) on \(shards) shards")
+            #expect(differing == nil, "chunks of \(chunkSize) on \(shards) shards: first differing row \(String(decoding: differing?.0.key ?? [], as: UTF8.self))")
+        }
     }
 
     @Test func aStoreWhoseProjectionIsBehindCatchesUpWhenOpened() throws {
