@@ -42,9 +42,9 @@ final class Dimensions {
         guard let bytes, !bytes.isEmpty else { return 0 }
         if !loaded { try load(in: txn) }
         let hash = Self.hash(bytes)
-        if let id = recent.id(of: bytes, hash: hash, value: value(of:)) { return id }
+        if let id = recent.id(of: bytes, hash: hash) { return id }
         if let id = lookup(bytes, hash: hash) {
-            recent.remember(id, hash: hash)
+            recent.remember(id, bytes: bytes, hash: hash)
             return id
         }
         let id = UInt32(names.count)
@@ -85,11 +85,6 @@ final class Dimensions {
             ids[entry.draft][entry.index] = try drafts[entry.draft].values[entry.index].withUnsafeBytes { try intern(bytes: $0, in: txn) }
         }
         return ids
-    }
-
-    /// The bytes of a committed id's value.
-    func value(of id: UInt32) -> [UInt8] {
-        names[Int(id)]
     }
 
     /// After a commit the assigned ids are final.
@@ -187,7 +182,7 @@ final class DimensionDraft {
     /// The position of the event that first met each value.
     private(set) var firstSeen: [UInt64] = []
     private var byHash: [UInt64: [Int]] = [:]
-    private var recent = RecentIDs()
+    private let recent = RecentIDs()
 
     init(committed: Dimensions) {
         self.committed = committed
@@ -198,7 +193,7 @@ final class DimensionDraft {
     func intern(_ bytes: UnsafeRawBufferPointer?, position: UInt64) -> UInt32 {
         guard let bytes, !bytes.isEmpty else { return 0 }
         let hash = Dimensions.hash(bytes)
-        if let id = recent.id(of: bytes, hash: hash, value: value(of:)) { return id }
+        if let id = recent.id(of: bytes, hash: hash) { return id }
         let id: UInt32
         if let known = committed.lookup(bytes, hash: hash) {
             id = known
@@ -210,13 +205,10 @@ final class DimensionDraft {
             byHash[hash, default: []].append(values.count - 1)
             id = Self.provisional | UInt32(values.count - 1)
         }
-        recent.remember(id, hash: hash)
+        recent.remember(id, bytes: bytes, hash: hash)
         return id
     }
 
-    private func value(of id: UInt32) -> [UInt8] {
-        id & Self.provisional == 0 ? committed.value(of: id) : values[Int(id & ~Self.provisional)]
-    }
 
     /// The real id of `id` given the ids `Dimensions.settle` assigned to this draft.
     static func resolve(_ id: UInt32, with ids: [UInt32]) -> UInt32 {
@@ -244,23 +236,44 @@ enum Interner {
     }
 }
 
-/// A small direct-mapped cache of recently interned values, by hash: most touches repeat a
-/// few hundred channels and campaigns, and this spares the dictionary lookup.
-struct RecentIDs {
-    private static let size = 1024
-    private var hashes = [UInt64](repeating: 0, count: RecentIDs.size)
-    private var ids = [UInt32](repeating: 0, count: RecentIDs.size)
+/// A small direct-mapped cache of recently interned values: most touches repeat a few
+/// hundred channels and campaigns, and this spares the dictionary lookups. Each entry keeps
+/// the value's hash, id and bytes (values up to 48 bytes) in one raw buffer, so a hit costs
+/// no reference counting.
+final class RecentIDs {
+    private static let entries = 1024
+    private static let entrySize = 64
+    private static let maxBytes = entrySize - 16
+    private let storage: UnsafeMutableRawPointer
 
-    func id(of bytes: UnsafeRawBufferPointer, hash: UInt64, value: (UInt32) -> [UInt8]) -> UInt32? {
-        let slot = Int(truncatingIfNeeded: hash) & (Self.size - 1)
-        let id = ids[slot]
-        guard id != 0, hashes[slot] == hash, Dimensions.equal(value(id), bytes) else { return nil }
-        return id
+    init() {
+        storage = .allocate(byteCount: Self.entries * Self.entrySize, alignment: 8)
+        storage.initializeMemory(as: UInt8.self, repeating: 0, count: Self.entries * Self.entrySize)
     }
 
-    mutating func remember(_ id: UInt32, hash: UInt64) {
-        let slot = Int(truncatingIfNeeded: hash) & (Self.size - 1)
-        hashes[slot] = hash
-        ids[slot] = id
+    deinit {
+        storage.deallocate()
+    }
+
+    private func entry(_ hash: UInt64) -> UnsafeMutableRawPointer {
+        storage + (Int(truncatingIfNeeded: hash) & (Self.entries - 1)) * Self.entrySize
+    }
+
+    func id(of bytes: UnsafeRawBufferPointer, hash: UInt64) -> UInt32? {
+        let entry = entry(hash)
+        guard entry.load(as: UInt64.self) == hash,
+              Int(entry.load(fromByteOffset: 12, as: UInt32.self)) == bytes.count,
+              bytes.count > 0, memcmp(entry + 16, bytes.baseAddress!, bytes.count) == 0
+        else { return nil }
+        return entry.load(fromByteOffset: 8, as: UInt32.self)
+    }
+
+    func remember(_ id: UInt32, bytes: UnsafeRawBufferPointer, hash: UInt64) {
+        guard bytes.count <= Self.maxBytes, let base = bytes.baseAddress else { return }
+        let entry = entry(hash)
+        entry.storeBytes(of: hash, as: UInt64.self)
+        entry.storeBytes(of: id, toByteOffset: 8, as: UInt32.self)
+        entry.storeBytes(of: UInt32(bytes.count), toByteOffset: 12, as: UInt32.self)
+        (entry + 16).copyMemory(from: base, byteCount: bytes.count)
     }
 }

@@ -44,8 +44,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     private var slots: [String: Slot] = [:]
     private var missing: Set<String> = []
-    /// The slot of the lead of the previous stored event and its id's bytes: a lead's events
-    /// often come in runs, and this spares making a `String` and hashing it.
+    /// The lead last looked up by its bytes, and its slot.
     private var recent: (lead: [UInt8], slot: Slot)?
 
     var checkpointName: String? { Self.checkpoint }
@@ -90,6 +89,15 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         return slot
     }
 
+    /// `slot(of:in:)` by the lead's bytes, remembering the last one found: a lead's events
+    /// often come in runs, and this spares making a `String` and hashing it.
+    private func slot(of lead: UnsafeRawBufferPointer, in txn: some TransactionReading) throws -> Slot? {
+        if let recent, Dimensions.equal(recent.lead, lead) { return recent.slot }
+        let found = try slot(of: String(decoding: lead, as: UTF8.self), in: txn)
+        recent = found.map { (Array(lead), $0) }
+        return found
+    }
+
     static func read(_ lead: String, from table: Table, in txn: some TransactionReading) throws -> LeadState? {
         try lead.withUTF8Bytes { key in
             try txn.get(table, key: key).map { try LeadStateCodec.decode($0, lead: lead) }
@@ -117,10 +125,12 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         let type = try record.payload.withUnsafeBytes { try EventCodec.header($0).type }
         if type.isTouch {
             // Most of the input, checked without decoding: a touch needs only a known lead.
-            let known = try slot(of: record.stream, in: txn) != nil
+            let known = try record.stream.withUTF8Bytes { try slot(of: $0, in: txn) } != nil
             return Lifecycle.refusal(ofTouch: type, id: record.id, lead: record.stream, leadIsKnown: known).map { .reject(reason: $0) } ?? .accept
         }
         var event = try Self.event(of: record)
+        // `didStore` applies it without decoding it again.
+        if record.attachment == nil { record.attachment = event }
         guard let lead = event.lead else {
             if event.type == .rulesPublished {
                 do {
@@ -217,17 +227,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         in txn: some TransactionReading, interner: Interner, decoded: Envelope? = nil
     ) throws {
         let view = try EventView(payload)
-        let lead: String
-        let found: Slot?
-        if let recent, Dimensions.equal(recent.lead, leadBytes) {
-            lead = recent.slot.state.lead
-            found = recent.slot
-        } else {
-            lead = String(decoding: leadBytes, as: UTF8.self)
-            found = try slot(of: lead, in: txn)
-            recent = found.map { (Array(leadBytes), $0) }
-        }
-        guard view.type.isTouch, let slot = found else {
+        guard view.type.isTouch, let slot = try slot(of: leadBytes, in: txn) else {
+            let lead = String(decoding: leadBytes, as: UTF8.self)
             let event = try decoded ?? EventCodec.decode(payload, id: String(decoding: id, as: UTF8.self), lead: lead)
             try apply(event, position: position, in: txn, interner: interner)
             return
@@ -236,7 +237,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         scorer?.record(view, position: position, into: &slot.state.matches)
         slot.dirty = true
         if !slot.journeyLoaded {
-            slot.journey = try Self.readJourney(lead, from: journeys, in: txn)
+            slot.journey = try Self.readJourney(slot.state.lead, from: journeys, in: txn)
             slot.journeyLoaded = true
         }
         guard slot.journey != nil else { return }
