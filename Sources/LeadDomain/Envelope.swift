@@ -5,6 +5,9 @@ public struct Envelope: Sendable, Hashable {
     public static let maxIDBytes = 128
     public static let maxLeadBytes = 128
     public static let maxActorBytes = 128
+    /// Longer `type` and `at` texts are refused before they are looked at.
+    static let maxTypeBytes = 64
+    static let maxTimeBytes = 64
     /// The stream that holds events that are not about a lead (`rules.published`).
     public static let systemStream = "$rules"
 
@@ -59,7 +62,7 @@ extension Envelope {
             }
         }
         let id = try Self.string(object, "id", maxBytes: Self.maxIDBytes)
-        let typeName = try Self.string(object, "type", maxBytes: 64)
+        let typeName = try Self.string(object, "type", maxBytes: Self.maxTypeBytes)
         guard let type = EventType(rawValue: typeName) else {
             throw EnvelopeError(field: "type", "unknown event type \"\(typeName)\"")
         }
@@ -76,7 +79,7 @@ extension Envelope {
                 throw EnvelopeError(field: "lead", "\(type.rawValue) is not about a lead and takes no lead")
             }
         }
-        let atText = try Self.string(object, "at", maxBytes: 64)
+        let atText = try Self.string(object, "at", maxBytes: Self.maxTimeBytes)
         guard let at = Timestamp(rfc3339: atText) else {
             throw EnvelopeError(field: "at", "\"\(atText)\" is not an RFC 3339 time (e.g. 2026-03-01T10:15:00Z)")
         }

@@ -32,14 +32,25 @@ public enum EventCodec {
     static func knownKeyCode(_ key: String) -> UInt8? {
         let count = key.utf8.count
         guard count < knownKeysByLength.count else { return nil }
-        for (name, code) in knownKeysByLength[count] where name == key { return code }
+        for candidate in knownKeysByLength[count] where candidate.name == key { return candidate.code }
         return nil
     }
 
-    static let knownKeysByLength: [[(String, UInt8)]] = {
-        var table = Array(repeating: [(String, UInt8)](), count: 16)
+    /// The same lookup for a name still in its input bytes (`EventTranscoder`), so the fast
+    /// ingest path and `encode` assign codes from one table.
+    static func knownKeyCode(_ key: UnsafeRawBufferPointer) -> UInt8? {
+        let count = key.count
+        guard count < knownKeysByLength.count, let start = key.baseAddress else { return nil }
+        for candidate in knownKeysByLength[count] where memcmp(start, candidate.bytes, count) == 0 {
+            return candidate.code
+        }
+        return nil
+    }
+
+    static let knownKeysByLength: [[(name: String, bytes: [UInt8], code: UInt8)]] = {
+        var table = Array(repeating: [(name: String, bytes: [UInt8], code: UInt8)](), count: 16)
         for (index, name) in knownKeys.enumerated() where name.utf8.count < 16 {
-            table[name.utf8.count].append((name, UInt8(0x80 + index)))
+            table[name.utf8.count].append((name, Array(name.utf8), UInt8(0x80 + index)))
         }
         return table
     }()
@@ -47,9 +58,7 @@ public enum EventCodec {
     public static func encode(_ event: Envelope) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(64 + event.data.count * 24)
-        out.append(version)
-        out.append(event.type.code)
-        withUnsafeBytes(of: event.at.microseconds.littleEndian) { out.append(contentsOf: $0) }
+        writeHeader(type: event.type, at: event.at, into: &out)
         if let actor = event.actor {
             writeString(actor, into: &out)
         } else {
@@ -57,6 +66,13 @@ public enum EventCodec {
         }
         writeObject(event.data, into: &out)
         return out
+    }
+
+    /// The fixed ten bytes every payload starts with: version, type code, time.
+    static func writeHeader(type: EventType, at: Timestamp, into out: inout [UInt8]) {
+        out.append(version)
+        out.append(type.code)
+        withUnsafeBytes(of: at.microseconds.littleEndian) { out.append(contentsOf: $0) }
     }
 
     /// The type and time of a stored event, without decoding the rest.
@@ -96,14 +112,7 @@ public enum EventCodec {
         switch value {
         case .null: out.append(Tag.null)
         case .bool(let flag): out.append(flag ? Tag.true : Tag.false)
-        case .number(let number):
-            if let small = Int32(exactly: number) {
-                out.append(Tag.int32)
-                withUnsafeBytes(of: small.littleEndian) { out.append(contentsOf: $0) }
-            } else {
-                out.append(Tag.double)
-                withUnsafeBytes(of: number.bitPattern.littleEndian) { out.append(contentsOf: $0) }
-            }
+        case .number(let number): writeNumber(number, into: &out)
         case .string(let string): writeString(string, into: &out)
         case .array(let elements):
             out.append(Tag.array)
@@ -120,16 +129,31 @@ public enum EventCodec {
             if let code = knownKeyCode(member.key) {
                 out.append(code)
             } else {
-                let count = member.key.utf8.count
-                if count < 0x7F {
-                    out.append(UInt8(count))
-                } else {
-                    out.append(0x7F)
-                    writeVarint(count, into: &out)
-                }
+                writeKeyLength(member.key.utf8.count, into: &out)
                 out.append(contentsOf: member.key.utf8)
             }
             writeValue(member.value, into: &out)
+        }
+    }
+
+    /// The length prefix of a member name that has no one-byte code; its bytes follow.
+    static func writeKeyLength(_ count: Int, into out: inout [UInt8]) {
+        if count < 0x7F {
+            out.append(UInt8(count))
+        } else {
+            out.append(0x7F)
+            writeVarint(count, into: &out)
+        }
+    }
+
+    /// A JSON number: the int32 form when it is integral and fits, else the f64 bits.
+    static func writeNumber(_ number: Double, into out: inout [UInt8]) {
+        if let small = Int32(exactly: number) {
+            out.append(Tag.int32)
+            withUnsafeBytes(of: small.littleEndian) { out.append(contentsOf: $0) }
+        } else {
+            out.append(Tag.double)
+            withUnsafeBytes(of: number.bitPattern.littleEndian) { out.append(contentsOf: $0) }
         }
     }
 
@@ -137,6 +161,13 @@ public enum EventCodec {
         out.append(Tag.string)
         writeVarint(string.utf8.count, into: &out)
         out.append(contentsOf: string.utf8)
+    }
+
+    /// A string value from UTF-8 bytes (the transcoder's input, already checked).
+    static func writeString(utf8 bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        out.append(Tag.string)
+        writeVarint(bytes.count, into: &out)
+        out.append(contentsOf: bytes)
     }
 
     static func writeVarint(_ value: Int, into out: inout [UInt8]) {
@@ -243,3 +274,9 @@ public struct CodecError: Error, Sendable, CustomStringConvertible {
     init(_ message: String) { self.message = message }
     public var description: String { "cannot decode stored event: \(message)" }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -69,6 +69,19 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
 
     /// The code is the position in `allCases` (checked by a test).
 
+    /// The type whose wire name is exactly these bytes (the transcoder reads names in place;
+    /// `init(rawValue:)` would need a `String` first).
+    init?(name: UnsafeRawBufferPointer) {
+        guard let start = name.baseAddress else { return nil }
+        for (type, wire) in Self.wireNames where wire.count == name.count && memcmp(start, wire, wire.count) == 0 {
+            self = type
+            return
+        }
+        return nil
+    }
+
+    private static let wireNames: [(EventType, [UInt8])] = allCases.map { ($0, Array($0.rawValue.utf8)) }
+
     public var isTouch: Bool { code >= 4 && code <= 15 }
 
     /// Handoff, sales and deal events must name who recorded them.
@@ -84,3 +97,9 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
     /// `rules.published` is about the engine, not a lead.
     public var isLeadEvent: Bool { self != .rulesPublished }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -21,10 +21,13 @@ public enum Vocabulary {
         public let name: String
         public let kind: FieldKind
         public let required: Bool
+        /// The name's one-byte code in the stored form (`EventCodec`), when it has one: the
+        /// transcoder finds the field among a line's members by it.
+        let code: UInt8?
     }
 
     static func field(_ name: String, _ kind: FieldKind, required: Bool = false) -> Field {
-        Field(name: name, kind: kind, required: required)
+        Field(name: name, kind: kind, required: required, code: EventCodec.knownKeyCode(name))
     }
 
     public static let profileFields: [Field] = [
@@ -69,50 +72,139 @@ public enum Vocabulary {
         case .opportunityOpened:
             return [field("opportunity", .nonEmptyString, required: true), field("amount", .nonNegativeNumber), field("currency", .currency)]
         case .dealClosed:
-            return [field("opportunity", .nonEmptyString, required: true), field("outcome", .oneOf(["won", "lost"]), required: true),
-                    field("amount", .nonNegativeNumber), field("currency", .currency), field("reason", .string)]
+            return [field("opportunity", .nonEmptyString, required: true), dealOutcome,
+                    dealAmount, field("currency", .currency), field("reason", .string)]
         case .rulesPublished: return [field("version", .nonEmptyString, required: true), field("mql_threshold", .number, required: true)]
         }
     }
 
+    /// The two `deal.closed` fields a rule spans: a won deal needs its amount.
+    static let dealOutcome = field("outcome", .oneOf(["won", "lost"]), required: true)
+    static let dealAmount = field("amount", .nonNegativeNumber)
+
     /// Checks an event's `data` against its type; the error names the field (`data.channel`).
     public static func validate(_ type: EventType, _ data: JSONObject) throws(EnvelopeError) {
-        for field in fields(of: type) {
-            guard let value = data[field.name] else {
-                if field.required {
-                    throw EnvelopeError(field: "data.\(field.name)", "required for \(type.rawValue)")
-                }
-                continue
-            }
-            if let problem = problem(with: value, kind: field.kind) {
-                throw EnvelopeError(field: "data.\(field.name)", problem)
-            }
-        }
-        switch type {
-        case .leadEnriched where data.isEmpty:
+        switch firstProblem(type, ObjectFields(object: data)) {
+        case nil:
+            return
+        case .missing(let field)?:
+            throw EnvelopeError(field: "data.\(field.name)", "required for \(type.rawValue)")
+        case .invalid(let field)?:
+            // `firstProblem` found the member, so the lookup succeeds; `.null` only keeps the
+            // message total.
+            throw EnvelopeError(field: "data.\(field.name)", problem(with: data[field.name] ?? .null, kind: field.kind))
+        case .noProfileField?:
             throw EnvelopeError(field: "data", "lead.enriched needs at least one profile field")
-        case .dealClosed where data["outcome"] == .string("won") && data["amount"] == nil:
+        case .wonWithoutAmount?:
             throw EnvelopeError(field: "data.amount", "required when the outcome is won (it is the revenue)")
-        default:
-            break
         }
     }
 
-    static func problem(with value: JSONValue, kind: FieldKind) -> String? {
+    /// A member of `data` as the rules see it: its JSON kind, and the number or the UTF-8 text.
+    /// Generic over the text so that a parsed object (`String.UTF8View`) and the raw bytes of
+    /// a line (`EventTranscoder`) are checked by the same code.
+    enum FieldValue<Text: Collection<UInt8>> {
+        case null
+        case bool(Bool)
+        case number(Double)
+        case string(Text)
+        /// An array or an object.
+        case composite
+    }
+
+    /// What the rules read of a `data` object.
+    protocol DataFields {
+        associatedtype Text: Collection<UInt8>
+        var isEmpty: Bool { get }
+        /// The member named `field.name`, or `nil` when there is none.
+        func value(of field: Field) -> FieldValue<Text>?
+    }
+
+    /// The first rule `data` breaks, in the order the general path reports them.
+    enum Problem {
+        case missing(Field)
+        case invalid(Field)
+        case noProfileField
+        case wonWithoutAmount
+    }
+
+    /// The single statement of the data rules; `validate` turns its answer into a message,
+    /// `EventTranscoder` only needs to know whether there is one.
+    static func firstProblem(_ type: EventType, _ data: some DataFields) -> Problem? {
+        for field in fields(of: type) {
+            guard let value = data.value(of: field) else {
+                if field.required { return .missing(field) }
+                continue
+            }
+            if !accepts(value, as: field.kind) { return .invalid(field) }
+        }
+        switch type {
+        case .leadEnriched where data.isEmpty:
+            return .noProfileField
+        case .dealClosed:
+            if case .string(let outcome)? = data.value(of: dealOutcome), outcome.elementsEqual("won".utf8),
+               data.value(of: dealAmount) == nil {
+                return .wonWithoutAmount
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
+
+    /// Whether a value has the field's kind. Text compares by bytes: the allowed values are
+    /// ASCII letters and underscores, which no other Unicode text is canonically equal to,
+    /// so this agrees with `String` equality.
+    static func accepts<Text>(_ value: FieldValue<Text>, as kind: FieldKind) -> Bool {
         switch (kind, value) {
         case (.string, .string), (.boolean, .bool), (.number, .number), (.numberOrNull, .number), (.numberOrNull, .null),
              (.stringOrNull, .string), (.stringOrNull, .null):
-            return nil
+            return true
         case (.nonEmptyString, .string(let text)):
-            return text.isEmpty ? "must not be empty" : nil
+            return !text.isEmpty
         case (.nonNegativeInteger, .number(let number)):
-            return number >= 0 && number == number.rounded() ? nil : "must be a whole number ≥ 0, found \(JSONWriter.render(value))"
+            return number >= 0 && number == number.rounded()
         case (.nonNegativeNumber, .number(let number)):
-            return number >= 0 ? nil : "must be ≥ 0, found \(JSONWriter.render(value))"
+            return number >= 0
         case (.oneOf(let allowed), .string(let text)):
-            return allowed.contains(text) ? nil : "\"\(text)\" is not one of \(allowed.joined(separator: ", "))"
+            return allowed.contains { $0.utf8.elementsEqual(text) }
         case (.currency, .string(let text)):
-            return text.utf8.count == 3 && text.utf8.allSatisfy({ $0 >= 65 && $0 <= 90 }) ? nil : "\"\(text)\" is not an ISO 4217 code such as USD"
+            return text.count == 3 && text.allSatisfy { $0 >= 65 && $0 <= 90 }
+        default:
+            return false
+        }
+    }
+
+    /// A parsed `data` object, for the rules.
+    struct ObjectFields: DataFields {
+        let object: JSONObject
+        var isEmpty: Bool { object.isEmpty }
+
+        func value(of field: Field) -> FieldValue<String.UTF8View>? {
+            switch object[field.name] {
+            case nil: return nil
+            case .null?: return .null
+            case .bool(let flag)?: return .bool(flag)
+            case .number(let number)?: return .number(number)
+            case .string(let text)?: return .string(text.utf8)
+            case .array?, .object?: return .composite
+            }
+        }
+    }
+
+    /// Why a value that `accepts` refused is wrong, for the error message.
+    static func problem(with value: JSONValue, kind: FieldKind) -> String {
+        switch (kind, value) {
+        case (.nonEmptyString, .string):
+            return "must not be empty"
+        case (.nonNegativeInteger, .number):
+            return "must be a whole number ≥ 0, found \(JSONWriter.render(value))"
+        case (.nonNegativeNumber, .number):
+            return "must be ≥ 0, found \(JSONWriter.render(value))"
+        case (.oneOf(let allowed), .string(let text)):
+            return "\"\(text)\" is not one of \(allowed.joined(separator: ", "))"
+        case (.currency, .string(let text)):
+            return "\"\(text)\" is not an ISO 4217 code such as USD"
         default:
             return "must be \(expected(kind)), found \(value.typeName)"
         }

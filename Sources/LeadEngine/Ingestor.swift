@@ -125,19 +125,19 @@ public final class Ingestor {
             // Each line yields whether it counts as an input line (not blank, not a CSV header).
             while let counted = try reader.nextLine({ line -> Bool in
                 if Self.isBlank(line) { return false }
-                let parsed: Result<Envelope, EnvelopeError>
+                let parsed: Result<PendingRecord, EnvelopeError>
                 if csv != nil {
                     guard let row = csv!.event(fromLine: line) else { return false }
-                    parsed = row
+                    parsed = row.map(LeadStore.pending)
                 } else {
-                    parsed = Result { () throws(EnvelopeError) in try Self.parseJSONLine(line) }
+                    parsed = Self.pendingRecord(jsonLine: line)
                 }
                 switch parsed {
-                case .success(let event):
+                case .success(let record):
                     let start = batch.raw.count
                     batch.raw.append(contentsOf: line)
                     batch.lines.append((reader.lineNumber, start..<batch.raw.count))
-                    batch.records.append(LeadStore.pending(event))
+                    batch.records.append(record)
                 case .failure(let error):
                     summary.rejected += 1
                     try rejects.reject(path: reader.path, line: reader.lineNumber, reason: error.description, raw: line)
@@ -176,7 +176,18 @@ public final class Ingestor {
         line.allSatisfy { $0 == 0x20 || $0 == 0x09 }
     }
 
-    /// One JSONL line to a validated event.
+    /// One JSONL line to what the log stores. Simple lines (nearly all) take
+    /// `EventTranscoder`, which writes the payload straight from the bytes; every other line,
+    /// and every invalid one, takes the general path, which also words the rejection. The
+    /// fast record carries no parsed event: the append hook reads the payload instead.
+    static func pendingRecord(jsonLine line: UnsafeRawBufferPointer) -> Result<PendingRecord, EnvelopeError> {
+        if let fast = EventTranscoder.transcode(line) {
+            return .success(PendingRecord(id: fast.id, stream: fast.stream, payload: fast.payload, attachment: nil))
+        }
+        return Result { () throws(EnvelopeError) in LeadStore.pending(try parseJSONLine(line)) }
+    }
+
+    /// One JSONL line to a validated event (the general path).
     public static func parseJSONLine(_ line: UnsafeRawBufferPointer) throws(EnvelopeError) -> Envelope {
         let json: JSONValue
         do {

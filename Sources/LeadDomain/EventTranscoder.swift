@@ -1,0 +1,439 @@
+/// One JSONL event already in its stored form, with what the log keys it by.
+public struct Transcoded: Sendable, Equatable {
+    public var id: String
+    public var type: EventType
+    /// `nil` only for events that are not about a lead (`rules.published`).
+    public var lead: String?
+    /// The log stream: the lead, or `Envelope.systemStream`.
+    public var stream: String
+    /// Exactly what `EventCodec.encode` makes of the validated event.
+    public var payload: [UInt8]
+
+    public init(id: String, type: EventType, lead: String?, stream: String, payload: [UInt8]) {
+        self.id = id
+        self.type = type
+        self.lead = lead
+        self.stream = stream
+        self.payload = payload
+    }
+}
+
+/// The fast path of JSONL ingest: a line's bytes straight to the stored payload, without the
+/// JSON tree, the `Envelope` and the `String` per member that the general path builds. Bulk
+/// ingest spends most of its parsing time on those, and nearly every real line is simple:
+/// ASCII, no escapes, a flat `data` object.
+///
+/// It is a shortcut, never a second authority. When it returns a value, the general path
+/// (`JSONParser.parse`, `Envelope(json:)`, `EventCodec.encode`) accepts the same line and
+/// stores the same bytes; when anything is unusual or wrong it returns `nil`, and the caller
+/// runs the general path, which also writes the error message. So it needs no messages of
+/// its own, and it bails rather than decide anything the general path might decide otherwise:
+/// on any backslash escape, any non-ASCII byte (Swift compares strings by canonical
+/// equivalence; ASCII text is equal only when its bytes are), arrays or objects inside
+/// `data`, duplicate member names, numbers it cannot convert exactly as `JSONParser` does,
+/// and every line that breaks a rule. The rules themselves are not restated here: the data
+/// rules are `Vocabulary.firstProblem`, times are `Timestamp.parse`, key codes and value
+/// layout are `EventCodec`'s.
+public enum EventTranscoder {
+    /// A `data` object with more members than this goes to the general path: the members
+    /// are collected in a buffer on the stack, so that a line costs no allocation but its
+    /// payload and its id and lead strings.
+    static let maxDataMembers = 64
+
+    /// The stored form of a simple, valid JSONL event, or `nil` when the line needs the
+    /// general path (which then also produces the exact error message).
+    public static func transcode(_ line: UnsafeRawBufferPointer) -> Transcoded? {
+        guard line.baseAddress != nil else { return nil }
+        return withUnsafeTemporaryAllocation(of: Member.self, capacity: maxDataMembers) { buffer in
+            var scanner = Scanner(bytes: line, members: buffer)
+            guard let envelope = scanner.envelope() else { return nil }
+            let data = DataMembers(bytes: line, members: UnsafeBufferPointer(rebasing: buffer[..<scanner.memberCount]))
+            return transcode(envelope, data: data, line: line)
+        }
+    }
+
+    public static func transcode(_ line: String) -> Transcoded? {
+        var line = line
+        return line.withUTF8 { transcode(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Applies `Envelope(json:)`'s rules to the scanned members, then writes the payload.
+    private static func transcode(_ envelope: EnvelopeMembers, data: DataMembers, line: UnsafeRawBufferPointer) -> Transcoded? {
+        func text(_ range: Range<Int>) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(rebasing: line[range])
+        }
+        /// `Envelope`'s string rule: present, not empty, not too long.
+        func valid(_ range: Range<Int>, maxBytes: Int) -> Bool {
+            !range.isEmpty && range.count <= maxBytes
+        }
+        guard let typeName = envelope.type, valid(typeName, maxBytes: Envelope.maxTypeBytes),
+              let type = EventType(name: text(typeName)),
+              let id = envelope.id, valid(id, maxBytes: Envelope.maxIDBytes)
+        else { return nil }
+        if type.isLeadEvent {
+            guard let lead = envelope.lead, valid(lead, maxBytes: Envelope.maxLeadBytes),
+                  line[lead.lowerBound] != UInt8(ascii: "$")  // reserved for system streams
+            else { return nil }
+        } else if envelope.lead != nil {
+            return nil
+        }
+        guard let atText = envelope.at, valid(atText, maxBytes: Envelope.maxTimeBytes),
+              let at = Timestamp.parse(text(atText))
+        else { return nil }
+        if let actor = envelope.actor {
+            guard valid(actor, maxBytes: Envelope.maxActorBytes) else { return nil }
+        } else if type.requiresActor {
+            return nil
+        }
+        guard Vocabulary.firstProblem(type, data) == nil else { return nil }
+
+        // The layout of `EventCodec.encode`: header, actor, data in the line's member order.
+        var payload: [UInt8] = []
+        payload.reserveCapacity(line.count)
+        EventCodec.writeHeader(type: type, at: at, into: &payload)
+        if let actor = envelope.actor {
+            EventCodec.writeString(utf8: text(actor), into: &payload)
+        } else {
+            payload.append(EventCodec.Tag.null)
+        }
+        payload.append(EventCodec.Tag.object)
+        EventCodec.writeVarint(data.members.count, into: &payload)
+        for member in data.members {
+            if let code = member.code {
+                payload.append(code)
+            } else {
+                EventCodec.writeKeyLength(member.key.count, into: &payload)
+                payload.append(contentsOf: text(member.key))
+            }
+            switch member.value {
+            case .null: payload.append(EventCodec.Tag.null)
+            case .bool(let flag): payload.append(flag ? EventCodec.Tag.true : EventCodec.Tag.false)
+            case .number(let number): EventCodec.writeNumber(number, into: &payload)
+            case .string(let range): EventCodec.writeString(utf8: text(range), into: &payload)
+            }
+        }
+        let lead = type.isLeadEvent ? envelope.lead.map { String(decoding: text($0), as: UTF8.self) } : nil
+        return Transcoded(
+            id: String(decoding: text(id), as: UTF8.self), type: type, lead: lead,
+            stream: lead ?? Envelope.systemStream, payload: payload)
+    }
+
+    // MARK: Scanning
+
+    /// Where the envelope's string members sit in the line; `nil` when absent or `null`
+    /// (which `Envelope(json:)` treats alike).
+    struct EnvelopeMembers {
+        var id: Range<Int>?
+        var type: Range<Int>?
+        var lead: Range<Int>?
+        var at: Range<Int>?
+        var actor: Range<Int>?
+    }
+
+    /// The bit of `data` among the envelope's members (see `envelopeSlot`).
+    static let dataIndex = 5
+
+    /// A scalar member of `data`: its name and value as positions in the line.
+    struct Member {
+        var key: Range<Int>
+        /// `EventCodec`'s one-byte code for the name, when it has one.
+        var code: UInt8?
+        var value: Value
+    }
+
+    enum Value {
+        case null
+        case bool(Bool)
+        case number(Double)
+        /// The text between the quotes (plain ASCII, so also its UTF-8).
+        case string(Range<Int>)
+    }
+
+    /// The `data` members, as the data rules read them.
+    struct DataMembers: Vocabulary.DataFields {
+        let bytes: UnsafeRawBufferPointer
+        let members: UnsafeBufferPointer<Member>
+
+        var isEmpty: Bool { members.isEmpty }
+
+        func value(of field: Vocabulary.Field) -> Vocabulary.FieldValue<UnsafeRawBufferPointer>? {
+            for member in members {
+                // A name with a code always has it (the code is the name's), so codes decide;
+                // only names without one are compared byte by byte.
+                let matches = field.code.map { $0 == member.code }
+                    ?? (member.code == nil && field.name.utf8.elementsEqual(UnsafeRawBufferPointer(rebasing: bytes[member.key])))
+                guard matches else { continue }
+                switch member.value {
+                case .null: return .null
+                case .bool(let flag): return .bool(flag)
+                case .number(let number): return .number(number)
+                case .string(let range): return .string(UnsafeRawBufferPointer(rebasing: bytes[range]))
+                }
+            }
+            return nil
+        }
+    }
+
+    /// A one-pass reader of the subset of JSON the fast path takes. Every method returns
+    /// `nil` (or `false`) on anything outside that subset, valid JSON or not.
+    struct Scanner {
+        let bytes: UnsafeRawBufferPointer
+        let members: UnsafeMutableBufferPointer<Member>
+        var memberCount = 0
+        var index = 0
+
+        init(bytes: UnsafeRawBufferPointer, members: UnsafeMutableBufferPointer<Member>) {
+            self.bytes = bytes
+            self.members = members
+        }
+
+        /// The whole line: one object with envelope members only, each at most once.
+        mutating func envelope() -> EnvelopeMembers? {
+            var envelope = EnvelopeMembers()
+            var seen: UInt8 = 0
+            skipWhitespace()
+            guard take(UInt8(ascii: "{")) else { return nil }
+            members: while true {
+                skipWhitespace()
+                guard let key = name(), let slot = EventTranscoder.envelopeSlot(UnsafeRawBufferPointer(rebasing: bytes[key])) else {
+                    return nil
+                }
+                guard seen & (1 << slot) == 0 else { return nil }
+                seen |= 1 << slot
+                if slot == EventTranscoder.dataIndex {
+                    guard index < bytes.count else { return nil }
+                    if bytes[index] == UInt8(ascii: "{") {
+                        guard dataObject() else { return nil }
+                    } else if !literal("null") {
+                        return nil
+                    }
+                } else {
+                    guard index < bytes.count else { return nil }
+                    let value: Range<Int>?
+                    if bytes[index] == UInt8(ascii: "\"") {
+                        guard let text = string() else { return nil }
+                        value = text
+                    } else if literal("null") {
+                        value = nil
+                    } else {
+                        return nil
+                    }
+                    switch slot {
+                    case 0: envelope.id = value
+                    case 1: envelope.type = value
+                    case 2: envelope.lead = value
+                    case 3: envelope.at = value
+                    default: envelope.actor = value
+                    }
+                }
+                switch afterMember() {
+                case true?: continue members
+                case false?: break members
+                case nil: return nil
+                }
+            }
+            skipWhitespace()
+            return index == bytes.count ? envelope : nil
+        }
+
+        /// `data`: a flat object of strings, numbers, booleans and nulls with distinct names.
+        mutating func dataObject() -> Bool {
+            index += 1  // {
+            skipWhitespace()
+            if take(UInt8(ascii: "}")) { return true }
+            while true {
+                skipWhitespace()
+                guard let key = name(), index < bytes.count else { return false }
+                let value: Value
+                switch bytes[index] {
+                case UInt8(ascii: "\""):
+                    guard let text = string() else { return false }
+                    value = .string(text)
+                case UInt8(ascii: "t"):
+                    guard literal("true") else { return false }
+                    value = .bool(true)
+                case UInt8(ascii: "f"):
+                    guard literal("false") else { return false }
+                    value = .bool(false)
+                case UInt8(ascii: "n"):
+                    guard literal("null") else { return false }
+                    value = .null
+                case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    guard let number = number() else { return false }
+                    value = .number(number)
+                default:
+                    return false  // nested arrays and objects, or not JSON
+                }
+                let keyBytes = UnsafeRawBufferPointer(rebasing: bytes[key])
+                let code = EventCodec.knownKeyCode(keyBytes)
+                for earlier in members[..<memberCount] {
+                    let same = code.map { $0 == earlier.code }
+                        ?? (earlier.code == nil && keyBytes.elementsEqual(UnsafeRawBufferPointer(rebasing: bytes[earlier.key])))
+                    if same { return false }  // JSONParser refuses duplicate names
+                }
+                guard memberCount < members.count else { return false }
+                members.initializeElement(at: memberCount, to: Member(key: key, code: code, value: value))
+                memberCount += 1
+                switch afterMember() {
+                case true?: continue
+                case false?: return true
+                case nil: return false
+                }
+            }
+        }
+
+        /// Past the separator after a member: `true` after ',' (another member follows),
+        /// `false` after '}' (the object ends), `nil` on anything else.
+        mutating func afterMember() -> Bool? {
+            skipWhitespace()
+            guard index < bytes.count else { return nil }
+            let byte = bytes[index]
+            index += 1
+            switch byte {
+            case UInt8(ascii: ","): return true
+            case UInt8(ascii: "}"): return false
+            default: return nil
+            }
+        }
+
+        /// A member name and its ':'; the index is then at the value.
+        mutating func name() -> Range<Int>? {
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = string() else { return nil }
+            skipWhitespace()
+            guard take(UInt8(ascii: ":")) else { return nil }
+            skipWhitespace()
+            return key
+        }
+
+        /// The contents of a string at the index, if it is plain printable ASCII. Strings are
+        /// most of a line's bytes, so they are scanned eight bytes at a time for the first
+        /// byte that is either the closing quote or a reason to bail: a control byte (an
+        /// error in JSON), a non-ASCII byte or a backslash (an escape). The usual bit tricks
+        /// flag such bytes exactly up to the first one, which is all that is read here.
+        mutating func string() -> Range<Int>? {
+            let start = index + 1  // past the opening quote
+            guard let base = bytes.baseAddress else { return nil }
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let high: UInt64 = 0x8080_8080_8080_8080
+            var offset = start
+            while offset + 8 <= bytes.count {
+                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                let quote = word ^ (UInt64(UInt8(ascii: "\"")) &* ones)
+                let backslash = word ^ (UInt64(UInt8(ascii: "\\")) &* ones)
+                let flagged = (word  // ≥ 0x80
+                    | ((word &- 0x20 &* ones) & ~word)  // < 0x20
+                    | ((quote &- ones) & ~quote)  // == '"'
+                    | ((backslash &- ones) & ~backslash)) & high  // == '\\'
+                if flagged != 0 {
+                    offset += flagged.trailingZeroBitCount >> 3  // little-endian: the first byte
+                    break
+                }
+                offset += 8
+            }
+            while offset < bytes.count {
+                let byte = bytes[offset]
+                if byte == UInt8(ascii: "\"") {
+                    index = offset + 1
+                    return start..<offset
+                }
+                guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { return nil }
+                offset += 1
+            }
+            return nil
+        }
+
+        /// A number, as exactly the `Double` `JSONParser` makes of it, or `nil` when that is
+        /// not certain. `JSONParser` turns an integer of up to 15 digits into `Double(integer)`
+        /// and anything else into the correctly rounded `Double(text)`. Here: integers of up
+        /// to 15 digits the same way, and decimals of up to 15 digits in all as
+        /// `Double(digits) / 10^fractionDigits` — both operands are exact (< 2^53, ≤ 10^22)
+        /// and IEEE division rounds correctly, so that is the correctly rounded value too.
+        /// Exponents and longer numbers bail.
+        mutating func number() -> Double? {
+            let negative = bytes[index] == UInt8(ascii: "-")
+            if negative { index += 1 }
+            var digits: UInt64 = 0
+            var count = 0
+            var fractionCount = 0
+            guard index < bytes.count, isDigit(bytes[index]) else { return nil }
+            if bytes[index] == UInt8(ascii: "0") {
+                index += 1
+                count = 1
+                if index < bytes.count, isDigit(bytes[index]) { return nil }  // a leading zero
+            } else {
+                while index < bytes.count, isDigit(bytes[index]) {
+                    digits = digits * 10 + UInt64(bytes[index] - UInt8(ascii: "0"))
+                    count += 1
+                    index += 1
+                    if count > 15 { return nil }
+                }
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+                index += 1
+                guard index < bytes.count, isDigit(bytes[index]) else { return nil }
+                while index < bytes.count, isDigit(bytes[index]) {
+                    digits = digits * 10 + UInt64(bytes[index] - UInt8(ascii: "0"))
+                    count += 1
+                    fractionCount += 1
+                    index += 1
+                    if count > 15 { return nil }
+                }
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") { return nil }
+            var value = Double(digits)
+            if fractionCount > 0 { value /= EventTranscoder.powersOfTen[fractionCount] }
+            return negative ? -value : value
+        }
+
+        mutating func literal(_ word: StaticString) -> Bool {
+            let count = word.utf8CodeUnitCount
+            guard index + count <= bytes.count,
+                  memcmp(bytes.baseAddress! + index, word.utf8Start, count) == 0
+            else { return false }
+            index += count
+            return true
+        }
+
+        mutating func take(_ byte: UInt8) -> Bool {
+            guard index < bytes.count, bytes[index] == byte else { return false }
+            index += 1
+            return true
+        }
+
+        mutating func skipWhitespace() {
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
+        }
+
+        func isDigit(_ byte: UInt8) -> Bool {
+            byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+        }
+    }
+
+    /// Which envelope member a name is (its bit in `seen`), or `nil` for any other name.
+    static func envelopeSlot(_ name: UnsafeRawBufferPointer) -> Int? {
+        guard let base = name.baseAddress else { return nil }
+        func named(_ word: StaticString) -> Bool {
+            memcmp(base, word.utf8Start, name.count) == 0
+        }
+        switch name.count {
+        case 2: return named("id") ? 0 : named("at") ? 3 : nil
+        case 4: return named("type") ? 1 : named("lead") ? 2 : named("data") ? dataIndex : nil
+        case 5: return named("actor") ? 4 : nil
+        default: return nil
+        }
+    }
+
+    /// Exact powers of ten for the decimals `number()` takes (at most 15 fraction digits).
+    static let powersOfTen: [Double] = (0...15).map { power in (0..<power).reduce(1.0) { product, _ in product * 10 } }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
