@@ -47,15 +47,32 @@ final class Dimensions {
             recent.remember(id, bytes: bytes, hash: hash)
             return id
         }
+        let id = try assign(bytes, hash: hash)
+        try store(id, in: txn)
+        return id
+    }
+
+    /// Gives a new value the next id, in memory (`store` writes it).
+    private func assign(_ bytes: UnsafeRawBufferPointer, hash: UInt64) throws -> UInt32 {
         let id = UInt32(names.count)
         guard id < DimensionDraft.provisional else { throw DimensionsFull() }
         names.append(Array(bytes))
         if byHash[hash] == nil { byHash[hash] = id } else { collisions[hash, default: []].append(id) }
         if firstPending == nil { firstPending = Int(id) }
-        let idBytes = withUnsafeBytes(of: id.bigEndian, Array.init)
-        try txn.put(table, key: [0x01] + Array(bytes), value: idBytes)
-        try txn.put(table, key: [0x02] + idBytes, value: Array(bytes))
         return id
+    }
+
+    private func store(_ id: UInt32, in txn: WriteTransaction) throws {
+        let value = names[Int(id)]
+        let idBytes = withUnsafeBytes(of: id.bigEndian, Array.init)
+        try txn.put(table, key: [0x01] + value, value: idBytes)
+        try txn.put(table, key: [0x02] + idBytes, value: value)
+    }
+
+    /// Writes the ids assigned since the last commit (by `settle`).
+    func storeAssigned(in txn: WriteTransaction) throws {
+        guard let first = firstPending else { return }
+        for id in first..<names.count { try store(UInt32(id), in: txn) }
     }
 
     /// Loads the committed dictionary, so that `lookup` can run (from several threads).
@@ -73,8 +90,9 @@ final class Dimensions {
 
     /// Gives the values the drafts met their ids, in the order a sequential replay would have
     /// met them (by the position of their first event, then in the order that event interned
-    /// them), storing them in `txn`. Returns, per draft, the id of each provisional index.
-    func settle(_ drafts: [DimensionDraft], in txn: WriteTransaction) throws -> [[UInt32]] {
+    /// them), in memory: `storeAssigned` writes them, `didAbort` takes them back. Returns, per
+    /// draft, the id of each provisional index.
+    func settle(_ drafts: [DimensionDraft]) throws -> [[UInt32]] {
         var order: [(position: UInt64, draft: Int, index: Int)] = []
         for (number, draft) in drafts.enumerated() {
             for (index, position) in draft.firstSeen.enumerated() { order.append((position, number, index)) }
@@ -82,7 +100,10 @@ final class Dimensions {
         order.sort { ($0.position, $0.draft, $0.index) < ($1.position, $1.draft, $1.index) }
         var ids = drafts.map { Array(repeating: UInt32(0), count: $0.values.count) }
         for entry in order {
-            ids[entry.draft][entry.index] = try drafts[entry.draft].values[entry.index].withUnsafeBytes { try intern(bytes: $0, in: txn) }
+            ids[entry.draft][entry.index] = try drafts[entry.draft].values[entry.index].withUnsafeBytes { bytes in
+                let hash = Self.hash(bytes)
+                return try lookup(bytes, hash: hash) ?? assign(bytes, hash: hash)
+            }
         }
         return ids
     }

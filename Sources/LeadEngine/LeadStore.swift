@@ -132,16 +132,25 @@ public final class LeadStore: Sendable {
                 }
             }
             environment.releaseMappedPages()
-            try environment.write { txn in
-                dimensions.didAbort()  // a rerun (the map grew) assigns the same ids again
-                let ids = try dimensions.settle(drafts, in: txn)
-                let rows = try Shards.run(shards.count) { shard in shards[shard].dirtyRows(dimensionIDs: ids[shard]) }
-                try shards[0].write(rows.flatMap { $0 }.sorted { $0.lead < $1.lead }, in: txn)
-                try log.setCheckpoint(LifecycleProjection.checkpoint, to: end, in: txn)
-                try setScoresVersion(rules?.version, in: txn)
+            // New values get their ids; each shard encodes its leads with them and drops them.
+            do {
+                let ids = try dimensions.settle(drafts)
+                let rows = try Shards.run(shards.count) { shard in
+                    defer { shards[shard].forget() }
+                    return shards[shard].dirtyRows(dimensionIDs: ids[shard])
+                }.flatMap { $0 }.sorted { $0.lead < $1.lead }
+                // (Run again from the start if the map grows: the same rows, the same ids.)
+                try environment.write { txn in
+                    try dimensions.storeAssigned(in: txn)
+                    try shards[0].write(rows, in: txn)
+                    try log.setCheckpoint(LifecycleProjection.checkpoint, to: end, in: txn)
+                    try setScoresVersion(rules?.version, in: txn)
+                }
+            } catch {
+                dimensions.didAbort()
+                throw error
             }
             dimensions.didCommit()
-            for shard in shards { shard.forget() }
             progress?(end, last)
             next = end + 1
         }
