@@ -70,19 +70,31 @@ public struct EventView {
         return fields
     }
 
+    /// A member name of `data`, with its one-byte stored code looked up once (for lookups
+    /// repeated on every event, such as scoring rules' fields).
+    public struct Field: Sendable {
+        public let name: String
+        let code: UInt8?
+
+        public init(_ name: String) {
+            self.name = name
+            code = EventCodec.knownKeyCode(name)
+        }
+    }
+
     /// One field of `data`, decoded (`nil` when absent).
-    public func value(_ key: String) -> JSONValue? {
-        guard let (_, offset) = find(key) else { return nil }
+    public func value(_ field: Field) -> JSONValue? {
+        guard let (_, offset) = find(field) else { return nil }
         var reader = EventCodec.Reader(bytes: payload, index: offset)
         return try? reader.readValue()
     }
 
     /// The tag and offset of a member's value.
-    private func find(_ key: String) -> (UInt8, Int)? {
-        let code = EventCodec.knownKeyCode(key)
+    private func find(_ field: Field) -> (UInt8, Int)? {
+        let code = field.code
         var reader = EventCodec.Reader(bytes: payload, index: dataOffset + 1)
         guard let count = try? reader.varint() else { return nil }
-        var name = key
+        var name = field.name
         return name.withUTF8 { wanted -> (UInt8, Int)? in
             for _ in 0..<count {
                 guard let keyByte = try? reader.byte() else { return nil }

@@ -62,6 +62,10 @@ public final class Scorer: @unchecked Sendable {
     private let patterns: [String]
     /// Bit `code` set for each event type some behavior rule is about.
     private let scoredTypes: UInt32
+    /// Per event type code, the behavior rules about it.
+    private let rulesByType: [[Int]]
+    /// Each behavior rule's condition fields, resolved once to their stored key codes.
+    private let behaviorFields: [[EventView.Field]]
 
     private struct RegexKey: Hashable {
         let pattern: String
@@ -71,6 +75,10 @@ public final class Scorer: @unchecked Sendable {
     public init(_ rules: ScoringRules) {
         self.rules = rules
         scoredTypes = rules.behavior.reduce(0) { $0 | (1 << UInt32($1.event.code)) }
+        var byType = Array(repeating: [Int](), count: EventType.allCases.count)
+        for (index, rule) in rules.behavior.enumerated() { byType[Int(rule.event.code)].append(index) }
+        rulesByType = byType
+        behaviorFields = rules.behavior.map { $0.conditions.map { EventView.Field($0.field) } }
         var compiled: [NSRegularExpression] = []
         var sources: [String] = []
         func compile(_ pattern: String?) -> Int? {
@@ -102,9 +110,10 @@ public final class Scorer: @unchecked Sendable {
     /// The behavior rules a stored event matches, reading only the data fields the rules test.
     public func matchingRules(_ view: EventView) -> [Int] {
         var result: [Int] = []
-        for (index, rule) in rules.behavior.enumerated() where rule.event == view.type {
-            let matched = rule.conditions.enumerated().allSatisfy { offset, clause in
-                holds(clause.condition, on: view.value(clause.field), regex: behaviorRegexes[index][offset])
+        for index in rulesByType[Int(view.type.code)] {
+            let conditions = rules.behavior[index].conditions
+            let matched = conditions.indices.allSatisfy { offset in
+                holds(conditions[offset].condition, on: view.value(behaviorFields[index][offset]), regex: behaviorRegexes[index][offset])
             }
             if matched { result.append(index) }
         }
