@@ -11,7 +11,7 @@ struct CrashTests {
         let dir = TemporaryDirectory("crash")
         let input = dir.file("events.jsonl")
         var lines: [String] = []
-        try Generator(leads: 6_000, seed: 7).generate { lines.append(Events.line($0)) }
+        Generator(leads: 6_000, seed: 7).generate { lines.append(Events.line($0)) }
         try (lines.joined(separator: "\n") + "\n").write(toFile: input, atomically: true, encoding: .utf8)
         let store = dir.file("store")
 
