@@ -84,7 +84,7 @@ public final class LeadStore: Sendable {
     private func catchUp() throws {
         let done = try log.checkpoint(LifecycleProjection.checkpoint)
         guard try log.lastPosition > done else { return }
-        try replay()
+        _ = try replay()
     }
 
     /// Applies the log from the projection's checkpoint to its end, in chunks of positions,
@@ -119,7 +119,7 @@ public final class LeadStore: Sendable {
             let end = last - next >= chunkSize ? next + chunkSize - 1 : last
             let drafts = shards.map { _ in DimensionDraft(committed: dimensions) }
             let reader = log.reader
-            try Shards.run(shards.count) { shard in
+            _ = try Shards.run(shards.count) { shard in
                 let projection = shards[shard]
                 let interner = Interner.draft(drafts[shard])
                 try environment.read { txn in
