@@ -32,11 +32,6 @@ final class Dimensions {
         table = try environment.table(Self.tableName)
     }
 
-    func intern(_ value: String?, in txn: WriteTransaction) throws -> UInt32 {
-        guard let value else { return 0 }
-        return try value.withUTF8Bytes { try intern(bytes: $0, in: txn) }
-    }
-
     /// The id of the value (0 for none or empty), assigning the next one in `txn` if it is new.
     func intern(bytes: UnsafeRawBufferPointer?, in txn: WriteTransaction) throws -> UInt32 {
         guard let bytes, !bytes.isEmpty else { return 0 }
@@ -209,8 +204,6 @@ final class DimensionDraft {
         self.committed = committed
     }
 
-    var isEmpty: Bool { values.isEmpty }
-
     func intern(_ bytes: UnsafeRawBufferPointer?, position: UInt64) -> UInt32 {
         guard let bytes, !bytes.isEmpty else { return 0 }
         let hash = Dimensions.hash(bytes)
@@ -229,7 +222,6 @@ final class DimensionDraft {
         recent.remember(id, bytes: bytes, hash: hash)
         return id
     }
-
 
     /// The real id of `id` given the ids `Dimensions.settle` assigned to this draft.
     static func resolve(_ id: UInt32, with ids: [UInt32]) -> UInt32 {

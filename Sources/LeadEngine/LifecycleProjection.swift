@@ -92,7 +92,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// `slot(of:in:)` by the lead's bytes, remembering the last one found: a lead's events
     /// often come in runs, and this spares making a `String` and hashing it.
     private func slot(of lead: UnsafeRawBufferPointer, in txn: some TransactionReading) throws -> Slot? {
-        if let recent, Dimensions.equal(recent.lead, lead) { return recent.slot }
+        if let slot = recentSlot(lead) { return slot }
         let found = try slot(of: String(decoding: lead, as: UTF8.self), in: txn)
         recent = found.map { (Array(lead), $0) }
         return found
@@ -159,7 +159,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// projection and a rebuilt one cannot differ.
     func didStore(_ record: RecordView, attachment: (any Sendable)?, in txn: WriteTransaction) throws {
         let decoded = attachment as? Envelope
-        if derivesEvents, try decoded?.type ?? EventCodec.header(record.payload).type == .rulesPublished {
+        let type = try decoded?.type ?? EventCodec.header(record.payload).type
+        if derivesEvents && type == .rulesPublished {
             let event = try decoded ?? LeadStore.event(from: record)
             try publish(ScoringRules(document: .object(event.data)), in: txn)
         }
@@ -178,10 +179,14 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         return [LeadStore.pending(qualified)]
     }
 
-    /// The slot of a lead touched in this transaction, if any.
+    /// The slot of a lead touched in this transaction, if any (never reads the table).
     private func cachedSlot(_ lead: UnsafeRawBufferPointer) -> Slot? {
-        if let recent, Dimensions.equal(recent.lead, lead) { return recent.slot }
-        return slots[String(decoding: lead, as: UTF8.self)]
+        recentSlot(lead) ?? slots[String(decoding: lead, as: UTF8.self)]
+    }
+
+    private func recentSlot(_ lead: UnsafeRawBufferPointer) -> Slot? {
+        guard let recent, Dimensions.equal(recent.lead, lead) else { return nil }
+        return recent.slot
     }
 
     func apply(_ event: Envelope, position: UInt64, in txn: some TransactionReading, interner: Interner) throws {
@@ -220,8 +225,9 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         if let failure { throw failure }
     }
 
-    /// Applies a stored event read in place (replays). A touch — most of the log — is applied
-    /// without decoding its data; anything else is decoded and applied as usual.
+    /// Applies a stored event read in place (appends and replays alike). A touch — most of the
+    /// log — is applied without decoding its data; anything else is decoded (unless `decoded`
+    /// already holds it) and applied as usual.
     func apply(
         stored payload: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer, lead leadBytes: UnsafeRawBufferPointer, position: UInt64,
         in txn: some TransactionReading, interner: Interner, decoded: Envelope? = nil
