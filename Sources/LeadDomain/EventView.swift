@@ -23,6 +23,11 @@ public struct EventView {
         dataOffset = reader.index
     }
 
+    /// The encoded data object (the rest of the payload), as `EventCodec.writeObject` wrote it.
+    public var encodedData: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: payload[dataOffset...])
+    }
+
     /// The one-byte codes of the well-known fields replays read.
     public enum Key {
         public static let channel = EventCodec.knownKeyCodes["channel"]!

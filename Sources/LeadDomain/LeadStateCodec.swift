@@ -13,7 +13,9 @@ import LedgerJSON
 public enum LeadStateCodec {
     public static let version: UInt8 = 1
 
-    public static func encode(_ state: LeadState) -> [UInt8] {
+    /// `profile`, when given, is `state.profile` already encoded (as `EventCodec` encodes
+    /// an event's data), and is copied as it is.
+    public static func encode(_ state: LeadState, profile encodedProfile: [UInt8]? = nil) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
         out.append(version)
@@ -21,7 +23,11 @@ public enum LeadStateCodec {
         writeOptional(state.owner, into: &out)
         out.append(state.handedOff ? 1 : 0)
         writeOptional(state.opportunity, into: &out)
-        EventCodec.writeObject(state.profile, into: &out)
+        if let encodedProfile {
+            out.append(contentsOf: encodedProfile)
+        } else {
+            EventCodec.writeObject(state.profile, into: &out)
+        }
         writeInt(state.capturedAt.microseconds, into: &out)
         writeInt(state.lastActivityAt.microseconds, into: &out)
         EventCodec.writeVarint(state.touches, into: &out)

@@ -203,6 +203,11 @@ public enum Lifecycle {
     }
 
     static func mergeProfile(_ data: JSONObject, into profile: inout JSONObject) {
+        // A capture's profile is its data (member names are unique): shared, not rebuilt.
+        if profile.isEmpty {
+            profile = data
+            return
+        }
         for member in data {
             profile[member.key] = member.value
         }

@@ -36,6 +36,9 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         /// The journey was read (or created) in this transaction.
         var journeyLoaded = false
         var dirty = false
+        /// `state.profile` encoded, when known without encoding it: a capture's profile is
+        /// the capture's stored data. `nil` once the profile changes.
+        var encodedProfile: [UInt8]?
 
         init(state: LeadState) {
             self.state = state
@@ -189,8 +192,9 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         return recent.slot
     }
 
-    func apply(_ event: Envelope, position: UInt64, in txn: some TransactionReading, interner: Interner) throws {
-        guard let lead = event.lead else { return }
+    @discardableResult
+    func apply(_ event: Envelope, position: UInt64, in txn: some TransactionReading, interner: Interner) throws -> Slot? {
+        guard let lead = event.lead else { return nil }
         let slot: Slot
         if let existing = try self.slot(of: lead, in: txn) {
             slot = existing
@@ -198,7 +202,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         } else {
             var created: LeadState?
             Lifecycle.apply(event, position: position, to: &created)
-            guard let state = created else { return }
+            guard let state = created else { return nil }
             slot = Slot(state: state)
             slot.state.rulesVersion = scorer?.rules.version
             slot.journeyLoaded = true
@@ -207,6 +211,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         }
         scorer?.record(event, position: position, into: &slot.state.matches)
         slot.dirty = true
+        if event.type == .leadCaptured || event.type == .leadEnriched { slot.encodedProfile = nil }
 
         if !slot.journeyLoaded {
             slot.journey = try Self.readJourney(lead, from: journeys, in: txn)
@@ -223,6 +228,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             }
         }
         if let failure { throw failure }
+        return slot
     }
 
     /// Applies a stored event read in place (appends and replays alike). A touch — most of the
@@ -236,7 +242,11 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         guard view.type.isTouch, let slot = try slot(of: leadBytes, in: txn) else {
             let lead = String(decoding: leadBytes, as: UTF8.self)
             let event = try decoded ?? EventCodec.decode(payload, id: String(decoding: id, as: UTF8.self), lead: lead)
-            try apply(event, position: position, in: txn, interner: interner)
+            let slot = try apply(event, position: position, in: txn, interner: interner)
+            if view.type == .leadCaptured, let slot, slot.state.events == 1 {
+                // A new lead's profile is the capture's data: keep its bytes for `dirtyRows`.
+                slot.encodedProfile = Array(view.encodedData)
+            }
             return
         }
         Lifecycle.applyTouch(at: view.at, to: &slot.state)
@@ -296,7 +306,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         var journey: [UInt8]?
     }
 
-    /// The leads touched since the last commit, encoded, in key order. `dimensionIDs` (a
+    /// The leads touched since the last commit, encoded (in no particular order). `dimensionIDs` (a
     /// replay shard's settled draft) replaces provisional dimension ids first.
     func dirtyRows(dimensionIDs: [UInt32]? = nil) -> [Row] {
         var rows: [Row] = []
@@ -305,9 +315,10 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             if let dimensionIDs, !dimensionIDs.isEmpty {
                 slot.journey?.mapDimensions { DimensionDraft.resolve($0, with: dimensionIDs) }
             }
-            rows.append(Row(lead: lead, state: LeadStateCodec.encode(slot.state), journey: slot.journey.map(JourneyCodec.encode)))
+            rows.append(Row(
+                lead: lead, state: LeadStateCodec.encode(slot.state, profile: slot.encodedProfile),
+                journey: slot.journey.map(JourneyCodec.encode)))
         }
-        rows.sort { $0.lead < $1.lead }
         return rows
     }
 
@@ -322,7 +333,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     }
 
     func willCommit(in txn: WriteTransaction) throws {
-        try write(dirtyRows(), in: txn)
+        try write(dirtyRows().sorted { $0.lead < $1.lead }, in: txn)
         forget()
     }
 

@@ -73,6 +73,25 @@ struct StoreTests {
         }
     }
 
+    /// A new lead's stored profile is its capture's stored data, copied as it is: it must be
+    /// exactly what encoding the profile gives, for JSONL lines that took the fast path too.
+    @Test func everyStoredLeadStateIsTheEncodingOfItsDecodedState() throws {
+        let test = try TestStore()
+        let input = test.directory.file("events.jsonl")
+        let lines = try Generator(leads: 200, seed: 11).write(to: input, limit: .max) { _ in }
+        let summary = try Ingestor(store: test.store).ingest(path: input, rejects: RejectWriter(path: input + ".rejects"))
+        #expect(summary.appended == lines)
+        let prefix = Array("leads\u{0}".utf8)
+        let rows = try test.store.projectionSnapshot().filter { $0.key.starts(with: prefix) }
+        #expect(rows.count == 200)
+        for row in rows {
+            let lead = String(decoding: row.key.dropFirst(prefix.count), as: UTF8.self)
+            let state = try row.value.withUnsafeBytes { try LeadStateCodec.decode($0, lead: lead) }
+            #expect(!state.profile.isEmpty)
+            #expect(LeadStateCodec.encode(state) == row.value, "lead \(lead)")
+        }
+    }
+
     @Test func aStoreWhoseProjectionIsBehindCatchesUpWhenOpened() throws {
         let dir = TemporaryDirectory("catchup")
         let path = dir.file("store")
