@@ -140,7 +140,7 @@ public final class Environment: @unchecked Sendable {
         let dataFile = path + "/data.mdb"
         var line = [CChar](repeating: 0, count: 4096)
         while fgets(&line, Int32(line.count), maps) != nil {
-            let text = String(cString: line)
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             guard text.hasSuffix(dataFile + "\n") || text.hasSuffix(dataFile) else { continue }
             let fields = text.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
             guard fields.count >= 2, fields[1].hasPrefix("r--s"),

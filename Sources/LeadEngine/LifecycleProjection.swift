@@ -306,8 +306,9 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         var journey: [UInt8]?
     }
 
-    /// The leads touched since the last commit, encoded (in no particular order). `dimensionIDs` (a
-    /// replay shard's settled draft) replaces provisional dimension ids first.
+    /// The leads touched since the last commit, encoded, in no particular order (sort them
+    /// by lead before writing). `dimensionIDs` (a replay shard's settled draft) replaces
+    /// provisional dimension ids first.
     func dirtyRows(dimensionIDs: [UInt32]? = nil) -> [Row] {
         var rows: [Row] = []
         rows.reserveCapacity(slots.count)

@@ -22,7 +22,7 @@ public enum Shards {
     static func run<Value>(_ count: Int, _ body: (Int) throws -> Value) throws -> [Value] {
         if count == 1 { return [try body(0)] }
         let results = Results<Value>(count: count)
-        try withoutActuallyEscaping(body) { body in
+        withoutActuallyEscaping(body) { body in
             // Shards touch disjoint state (see above), which the compiler cannot see.
             nonisolated(unsafe) let body = body
             DispatchQueue.concurrentPerform(iterations: count) { shard in
