@@ -29,7 +29,12 @@ public struct BenchRun {
         public var leadReadMicros: [Double] = []
         public var historyReadMicros: [Double] = []
         public var peakRSSMiB = 0.0
+        /// The ingest's batch: records per append request.
         public var batchSize = 0
+        /// Write transactions the ingest committed (group commit merges requests).
+        public var ingestCommits = 0
+        /// Records per transaction in the baseline: the engine's mean per commit.
+        public var baselineBatchSize = 0
         /// The whole process's peak, baseline included.
         public var processPeakRSSMiB = 0.0
         /// Resident memory when each stage began (MiB).
@@ -80,11 +85,14 @@ public struct BenchRun {
         let ingestor = Ingestor(store: store)
         result.batchSize = ingestor.batchSize
         let rejects = RejectWriter(path: input + ".rejects.jsonl")
+        let commitsBefore = store.log.commits
         var started = Self.now()
         let summary = try ingestor.ingest(path: input, rejects: rejects) { state in
             progress("ingest: \(state.lines) of \(options.events) events")
         }
         result.ingestSeconds = Self.seconds(since: started)
+        result.ingestCommits = store.log.commits - commitsBefore
+        result.baselineBatchSize = max(1, Int((Double(result.events) / Double(max(result.ingestCommits, 1))).rounded()))
         guard summary.appended == result.events else {
             throw BenchFailure("ingest stored \(summary.appended) of \(result.events) events (\(summary.rejected) rejected)")
         }
@@ -139,16 +147,17 @@ public struct BenchRun {
         result.peakRSSMiB = Self.peakRSSMiB()
 
         result.stageRSS.append(("The raw-LMDB baseline", Self.currentRSSMiB()))
-        // 7. The raw-LMDB baseline: the same stored records, keys and batch size (last, so
+        // 7. The raw-LMDB baseline: the same stored records, keys and batch size — as many
+        //    records per transaction as the engine's ingest committed on average (last, so
         //    that its own memory does not count in the engine's peak).
         // (In its own scope: closing the baseline unmaps its file before the next stages.)
         try {
             let baseline = try RawBaseline(path: (options.directory as NSString).appendingPathComponent("baseline"))
             var batch: [RawBaseline.Record] = []
-            batch.reserveCapacity(ingestor.batchSize)
+            batch.reserveCapacity(result.baselineBatchSize)
             try store.log.forEach(through: UInt64(result.events)) { record in
                 batch.append(RawBaseline.Record(position: record.position, id: Array(record.id), stream: Array(record.stream), value: Array(record.stored)))
-                if batch.count == ingestor.batchSize {
+                if batch.count == result.baselineBatchSize {
                     result.baselineAppendSeconds += try baseline.append(batch)
                     batch.removeAll(keepingCapacity: true)
                     progress("baseline append: \(record.position) events")

@@ -5,9 +5,11 @@ import LMDB
 /// The append-only log: gapless positions from 1, a per-stream index, a durable idempotency
 /// index, a SHA-256 hash chain, checkpoints — all in one LMDB environment.
 ///
-/// Writes go through a single writer thread with group commit: concurrent appends are queued,
-/// stored together in one write transaction, and each caller is answered after the commit is
-/// durable. Reads run on the caller's thread in short read transactions.
+/// Writes go through a single writer with group commit: concurrent appends are queued,
+/// prepared together (ids, validation, positions, hash chain) on one thread and stored in one
+/// write transaction on another while the next group is prepared, and each caller is
+/// answered after the commit is durable (see `Writer`). Reads run on the caller's thread in
+/// short read transactions.
 public final class EventLog: @unchecked Sendable {
     public struct Options: Sendable {
         public var environment = Environment.Options()
@@ -64,7 +66,7 @@ public final class EventLog: @unchecked Sendable {
         environment.close()
     }
 
-    private static func readTip(_ txn: ReadTransaction, _ tables: Tables) throws -> Writer.Tip {
+    static func readTip(_ txn: ReadTransaction, _ tables: Tables) throws -> Writer.Tip {
         try txn.withCursor(tables.events) { cursor in
             guard let last = try cursor.last() else { return Writer.Tip(position: 0, hash: .genesis) }
             let position = UInt64(bigEndianBytes: last.key)
@@ -102,6 +104,9 @@ public final class EventLog: @unchecked Sendable {
     public func submit(_ records: [PendingRecord], completion: @escaping @Sendable (Result<[AppendOutcome], any Error>) -> Void) {
         writer.submit(records, completion: completion)
     }
+
+    /// How many write transactions have stored appends since the log was opened.
+    public var commits: Int { writer.commits }
 
     // MARK: Reading
 
@@ -344,11 +349,16 @@ public struct LogReader: Sendable {
 public enum LogError: Error, CustomStringConvertible, Equatable {
     case corruptRecord(position: UInt64)
     case closed
+    /// The writer prepared records from a position the log no longer ends before (something
+    /// wrote to the log behind the writer's back).
+    case outOfSequence(expected: UInt64, prepared: UInt64)
 
     public var description: String {
         switch self {
         case .corruptRecord(let position): return "the record at position \(position) is corrupt (its layout cannot be read)"
         case .closed: return "the event log is closed"
+        case .outOfSequence(let expected, let prepared):
+            return "the writer prepared records from position \(prepared), but the log's next position is \(expected); nothing of this batch was stored"
         }
     }
 }

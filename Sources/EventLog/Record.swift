@@ -100,6 +100,15 @@ enum RecordFormat {
         into out: UnsafeMutableRawBufferPointer, position: UInt64, previousHash: ChainHash,
         recordedAt: Int64, id: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer
     ) -> ChainHash {
+        layOut(into: out, recordedAt: recordedAt, id: id, stream: stream, payload: payload)
+        return seal(out, position: position, previousHash: previousHash)
+    }
+
+    /// Writes a record into `out` (exactly `size(...)` bytes) except its hash (`seal`).
+    static func layOut(
+        into out: UnsafeMutableRawBufferPointer, recordedAt: Int64,
+        id: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer
+    ) {
         var offset = 0
         out.storeBytes(of: version, toByteOffset: 0, as: UInt8.self)
         offset = headerSize
@@ -114,11 +123,35 @@ enum RecordFormat {
         UnsafeMutableRawBufferPointer(rebasing: out[offset..<offset + stream.count]).copyMemory(from: stream)
         offset += stream.count
         UnsafeMutableRawBufferPointer(rebasing: out[offset..<offset + payload.count]).copyMemory(from: payload)
+    }
+
+    /// Computes a laid-out record's place in the chain, writes it into the record, returns it.
+    static func seal(_ out: UnsafeMutableRawBufferPointer, position: UInt64, previousHash: ChainHash) -> ChainHash {
         let body = UnsafeRawBufferPointer(rebasing: out[headerSize...])
-        let digest = chainHash(previous: previousHash, position: position, formatVersion: version, body: body)
+        let digest = chainHash(previous: previousHash, position: position, formatVersion: out[0], body: body)
         digest.withBytes { hash in
             UnsafeMutableRawBufferPointer(rebasing: out[1..<headerSize]).copyMemory(from: hash)
         }
+        return digest
+    }
+
+    /// The bytes a record's hash covers before its body: previous hash, position, version.
+    static let chainPrefixSize = hashSize + 8 + 1
+    /// `seal` for a record that has `chainPrefixSize - headerSize` spare bytes before it: the
+    /// hash input is assembled in place (overwriting the record's header, then rewriting it)
+    /// and hashed in one pass.
+    static func seal(inPlace out: UnsafeMutableRawBufferPointer, position: UInt64, previousHash: ChainHash) -> ChainHash {
+        let spare = chainPrefixSize - headerSize
+        let start = out.baseAddress! - spare
+        let version = out[0]
+        previousHash.withBytes { UnsafeMutableRawPointer(start).copyMemory(from: $0.baseAddress!, byteCount: hashSize) }
+        (start + hashSize).storeBytes(of: position.bigEndian, as: UInt64.self)
+        (start + hashSize + 8).storeBytes(of: version, as: UInt8.self)
+        var hasher = SHA256()
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(start: start, count: spare + out.count))
+        let digest = hasher.finalize().withUnsafeBytes { ChainHash(bytes: $0) }
+        out[0] = version
+        digest.withBytes { UnsafeMutableRawBufferPointer(rebasing: out[1..<headerSize]).copyMemory(from: $0) }
         return digest
     }
 
@@ -129,6 +162,13 @@ enum RecordFormat {
         withUnsafeBytes(of: formatVersion) { hasher.update(bufferPointer: $0) }
         hasher.update(bufferPointer: body)
         return hasher.finalize().withUnsafeBytes { ChainHash(bytes: $0) }
+    }
+
+    /// The id bytes of a laid-out record.
+    static func id(in bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        let offset = headerSize + 8
+        let count = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+        return UnsafeRawBufferPointer(rebasing: bytes[offset + 2..<offset + 2 + count])
     }
 
     /// Parses a stored value; `nil` when its structure is broken (lengths that overrun).

@@ -1,18 +1,45 @@
 import Foundation
 import LMDB
 
-/// The single writer: one thread that takes queued append requests, stores as many as fit in
-/// one write transaction (group commit), commits, and then answers each request. Write
-/// transactions begin and commit on this thread only.
+/// The single writer, as a two-stage pipeline with group commit.
+///
+/// - The **sequencer** thread takes queued append requests, as many as fit in one commit (a
+///   group), and prepares them: it checks ids, runs the hook's validation and projection,
+///   gives each record its position and lays it out as stored — reading a snapshot of the
+///   log plus what it prepared for groups still being committed.
+/// - The **committer** thread extends the hash chain over each prepared group, stores it in
+///   one write transaction, commits it, and then answers each request of the group.
+///
+/// So the next group is prepared while the previous one commits, and the write transaction
+/// holds nothing but LMDB work. A group that the hook (or an `expectedVersion`) says must
+/// see everything committed is run the old way instead: the sequencer waits for the
+/// committer to finish, then prepares and stores the group in one write transaction on its
+/// own thread. Write transactions begin and commit on one thread, always.
+///
+/// If a commit fails, its group and every group prepared after it fail with the same error
+/// (their positions and hashes depended on it), and the sequencer starts again from what is
+/// committed.
 final class Writer: @unchecked Sendable {
     struct Tip {
         var position: UInt64
         var hash: ChainHash
     }
 
+    /// The tip of the chain as `txn` sees it.
+    private func tip(in txn: some TransactionReading) throws -> Tip {
+        try txn.withCursor(tables.events) { cursor in
+            guard let last = try cursor.last() else { return Tip(position: 0, hash: .genesis) }
+            let position = UInt64(bigEndianBytes: last.key)
+            guard let view = RecordFormat.view(position: position, bytes: last.value) else {
+                throw LogError.corruptRecord(position: position)
+            }
+            return Tip(position: position, hash: ChainHash(bytes: view.hash))
+        }
+    }
+
     typealias Completion = @Sendable (Result<[AppendOutcome], any Error>) -> Void
 
-    private struct Request {
+    struct Request {
         var records: [PendingRecord]
         var completion: Completion
     }
@@ -21,25 +48,55 @@ final class Writer: @unchecked Sendable {
     private let tables: EventLog.Tables
     private let hook: (any AppendHook)?
     private let maxRecordsPerCommit: Int
-    /// Only touched on the writer thread.
-    private var tip: Tip
+    /// How many prepared groups may wait for the committer.
+    private let maxPreparedGroup = 2
 
+    // Sequencer state (its thread only).
+    /// The last position after every group prepared so far.
+    private var lastPosition: UInt64
+    private var nextSequence: UInt64 = 1
+    /// The prepared groups not yet seen committed, oldest first.
+    private var uncommitted: [PreparedGroup] = []
+    /// The greatest id key stored or prepared so far (when `greatestKeyKnown`): an id whose
+    /// key sorts after it is new, and is indexed by appending.
+    private var greatestKey: [UInt8] = []
+    private var greatestKeyKnown = false
+    /// Buffers of committed groups, for the next ones (fresh memory costs a page fault per
+    /// page).
+    private var spare: [(ByteBuffer, IDOverlay)] = []
+    private var reportedCommitted: UInt64 = 0
+    private var seenEpoch: UInt64 = 0
+
+    // Shared state, under `condition`.
     private let condition = NSCondition()
     private var queue: [Request] = []
+    private var prepared: [PreparedGroup] = []
+    /// The highest group sequence stored.
+    private var committed: UInt64 = 0
+    /// How many write transactions have stored appends.
+    private var commitCount = 0
+    /// Bumped by the committer when a commit fails: groups prepared in an older epoch fail too.
+    private var epoch: UInt64 = 0
+    private var lastFailure: (any Error)?
     private var stopping = false
-    private var stopped = false
-    private var thread: Thread?
+    private var committerStopping = false
+    private var sequencerDone = false
+    private var committerDone = false
+    private var started = false
 
     init(environment: Environment, tables: EventLog.Tables, hook: (any AppendHook)?, tip: Tip, maxRecordsPerCommit: Int) {
         self.environment = environment
         self.tables = tables
         self.hook = hook
-        self.tip = tip
+        self.lastPosition = tip.position
         self.maxRecordsPerCommit = max(1, maxRecordsPerCommit)
-        let thread = Thread { [unowned self] in self.run() }
-        thread.name = "leadledger.writer"
-        self.thread = thread
-        thread.start()
+        let sequencer = Thread { [unowned self] in self.runSequencer() }
+        sequencer.name = "leadledger.sequencer"
+        let committer = Thread { [unowned self] in self.runCommitter() }
+        committer.name = "leadledger.committer"
+        started = true
+        sequencer.start()
+        committer.start()
     }
 
     func submit(_ records: [PendingRecord], completion: @escaping Completion) {
@@ -50,33 +107,40 @@ final class Writer: @unchecked Sendable {
             return
         }
         queue.append(Request(records: records, completion: completion))
-        condition.signal()
+        condition.broadcast()
         condition.unlock()
     }
 
-    /// Finishes the queued requests, then ends the thread. Blocks until it has.
+    /// Finishes the queued requests, then ends both threads. Blocks until they have.
     func stop() {
         condition.lock()
         stopping = true
         condition.broadcast()
-        while !stopped && thread != nil {
+        while started && !(sequencerDone && committerDone) {
             condition.wait()
         }
-        thread = nil
         condition.unlock()
     }
 
-    private func run() {
+    /// How many write transactions have stored appends so far (group commit: usually far
+    /// fewer than the appends).
+    var commits: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return commitCount
+    }
+
+    // MARK: Sequencer
+
+    private func runSequencer() {
         while true {
             condition.lock()
             while queue.isEmpty && !stopping {
                 condition.wait()
             }
             if queue.isEmpty && stopping {
-                stopped = true
-                condition.broadcast()
                 condition.unlock()
-                return
+                break
             }
             // Take requests until the commit would exceed the batch limit (always at least one).
             var group: [Request] = []
@@ -87,43 +151,338 @@ final class Writer: @unchecked Sendable {
                 queue.removeFirst()
             }
             condition.unlock()
-            commit(group)
+            process(group)
+        }
+        drain()
+        condition.lock()
+        committerStopping = true
+        sequencerDone = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func process(_ group: [Request]) {
+        // (Records are read through buffer pointers: iterating the arrays would copy each.)
+        let serial = group.contains { request in
+            request.records.withUnsafeBufferPointer { records in
+                records.indices.contains { records[$0].expectedVersion != nil || hook?.requiresSerial(stream: records[$0].stream) == true }
+            }
+        }
+        if serial {
+            drain()
+            renew()
+            commitSerially(group)
+            // It indexed ids itself: learn the greatest again from the next snapshot.
+            greatestKeyKnown = false
+            return
+        }
+        renew()
+        let sequence = nextSequence
+        nextSequence += 1
+        var records = 0
+        var capacity = 0
+        for request in group {
+            records += request.records.count
+            request.records.withUnsafeBufferPointer { pending in
+                for index in pending.indices { capacity += pending[index].payload.count + 96 }
+            }
+        }
+        let storage = spare.popLast() ?? (ByteBuffer(capacity: capacity), IDOverlay(expected: records))
+        storage.0.reset(capacity: capacity)
+        storage.1.reset(expected: records)
+        let work = PreparedGroup(sequence: sequence, epoch: seenEpoch, requests: group, storage: storage, records: records)
+        var last = lastPosition
+        do {
+            let recordedAt = Self.now()
+            try environment.read { txn in
+                let snapshot = Snapshot(txn: txn, greatestID: try txn.withCursor(tables.ids) { try $0.last().map { Array($0.key) } })
+                if !greatestKeyKnown {
+                    greatestKey = snapshot.greatestID ?? []
+                    greatestKeyKnown = true
+                }
+                for request in group {
+                    var results: [AppendOutcome] = []
+                    results.reserveCapacity(request.records.count)
+                    try request.records.withUnsafeBufferPointer { pending in
+                        for index in pending.indices {
+                            results.append(try prepare(pending[index], into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot))
+                        }
+                    }
+                    work.outcomes.append(results)
+                }
+            }
+            work.hookWrites = try hook?.prepareCommit(sequence: sequence)
+        } catch {
+            // The hook may have half-applied the group: let the earlier groups commit, then
+            // start again from what is stored.
+            drain()
+            reset()
+            for request in group { request.completion(.failure(error)) }
+            return
+        }
+        lastPosition = last
+        uncommitted.append(work)
+        condition.lock()
+        while prepared.count >= maxPreparedGroup {
+            condition.wait()
+        }
+        prepared.append(work)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Before a new snapshot: forget what the committer has stored since the last one (the
+    /// snapshot shows it), or start again if a commit failed.
+    private func renew() {
+        condition.lock()
+        let committed = self.committed
+        let failed = epoch != seenEpoch
+        condition.unlock()
+        if failed {
+            drain()
+            reset()
+            return
+        }
+        guard committed > reportedCommitted else { return }
+        while let oldest = uncommitted.first, oldest.sequence <= committed {
+            uncommitted.removeFirst()
+            if spare.count < maxPreparedGroup + 1 { spare.append((oldest.bytes, oldest.ids)) }
+        }
+        reportedCommitted = committed
+        hook?.didCommit(through: committed)
+    }
+
+    /// Waits until the committer has handled every prepared group.
+    private func drain() {
+        condition.lock()
+        while !prepared.isEmpty {
+            condition.wait()
+        }
+        condition.unlock()
+    }
+
+    /// With nothing in flight: drops everything prepared and reads the tip again.
+    private func reset() {
+        hook?.didAbort()
+        uncommitted.removeAll()
+        greatestKeyKnown = false
+        condition.lock()
+        seenEpoch = epoch
+        reportedCommitted = committed
+        condition.unlock()
+        if let stored = try? environment.read({ txn in try EventLog.readTip(txn, tables) }) {
+            lastPosition = stored.position
         }
     }
 
-    private func commit(_ group: [Request]) {
+    /// Prepares one record (and the hook's follow-ups) into `work`, advancing `last`.
+    private func prepare(_ record: PendingRecord, into work: PreparedGroup, last: inout UInt64, recordedAt: Int64, snapshot: Snapshot) throws -> AppendOutcome {
+        let txn = snapshot.txn
+        if let problem = Self.problem(with: record) {
+            return .rejected(reason: problem)
+        }
+        if let existing = try storedPosition(of: record.id, in: work, snapshot: snapshot) {
+            return .duplicate(position: existing)
+        }
+        switch try hook?.admit(record, in: txn) ?? .accept {
+        case .accept: return try lay(record, into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot)
+        case .replace(let admitted): return try lay(admitted, into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot)
+        case .reject(let reason): return .rejected(reason: reason)
+        }
+    }
+
+    private func lay(_ record: PendingRecord, into work: PreparedGroup, last: inout UInt64, recordedAt: Int64, snapshot: Snapshot) throws -> AppendOutcome {
+        let txn = snapshot.txn
+        let position = last + 1
+        var followUps: [PendingRecord] = []
+        try record.id.withUTF8Bytes { id in
+            try record.stream.withUTF8Bytes { stream in
+                try record.payload.withUnsafeBytes { payload in
+                    let size = RecordFormat.size(idBytes: id.count, streamBytes: stream.count, payloadBytes: payload.count)
+                    // (With room before it for the committer to hash it in place.)
+                    let spare = RecordFormat.chainPrefixSize - RecordFormat.headerSize
+                    let offset = work.bytes.grow(by: spare + size) + spare
+                    let out = work.bytes.slice(offset, size)
+                    RecordFormat.layOut(into: out, recordedAt: recordedAt, id: id, stream: stream, payload: payload)
+                    let appendsID = IDKey.withKey(id) { key in
+                        guard greatestKey.withUnsafeBytes({ Writer.compare(key, $0) > 0 }) else { return false }
+                        greatestKey.removeAll(keepingCapacity: true)
+                        greatestKey.append(contentsOf: key)
+                        return true
+                    }
+                    work.append(position: position, offset: offset, count: size, appendsID: appendsID)
+                    if let hook, let view = RecordFormat.view(position: position, bytes: UnsafeRawBufferPointer(out)) {
+                        // The view points into the group's buffer: use it before it grows.
+                        try hook.didStore(view, attachment: record.attachment, in: txn)
+                        followUps = hook.followUps(after: view, attachment: record.attachment)
+                    }
+                }
+            }
+        }
+        last = position
+        for followUp in followUps {
+            _ = try prepare(followUp, into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot)
+        }
+        return .appended(position: position)
+    }
+
+    /// What a group is prepared against: a read transaction, and the greatest id key it
+    /// holds (ids often arrive in order, and one that sorts after it is new without a lookup).
+    private struct Snapshot {
+        let txn: ReadTransaction
+        let greatestID: [UInt8]?
+
+        func mayHold(_ key: UnsafeRawBufferPointer) -> Bool {
+            guard let greatestID else { return false }
+            return greatestID.withUnsafeBytes { Writer.compare(key, $0) <= 0 }
+        }
+    }
+
+    /// LMDB's default key order: bytes (memcmp), then the shorter first.
+    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let common = min(a.count, b.count)
+        let order = common == 0 ? 0 : Int(memcmp(a.baseAddress!, b.baseAddress!, common))
+        return order != 0 ? order : a.count - b.count
+    }
+
+    /// The position of a record with this id, in this group, a group being committed, or
+    /// the snapshot.
+    private func storedPosition(of id: String, in work: PreparedGroup, snapshot: Snapshot) throws -> UInt64? {
+        try id.withUTF8Bytes { bytes in
+            if let position = work.position(ofID: bytes) { return position }
+            for group in uncommitted {
+                if let position = group.position(ofID: bytes) { return position }
+            }
+            return try IDKey.withKey(bytes) { key in
+                guard snapshot.mayHold(key) else { return nil }
+                return try snapshot.txn.get(tables.ids, key: key).map { UInt64(bigEndianBytes: $0) }
+            }
+        }
+    }
+
+    // MARK: Committer
+
+    private func runCommitter() {
+        while true {
+            condition.lock()
+            while prepared.isEmpty && !committerStopping {
+                condition.wait()
+            }
+            guard let work = prepared.first else {
+                committerDone = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let stale = work.epoch != epoch ? lastFailure : nil
+            condition.unlock()
+
+            var failure = stale
+            if failure == nil {
+                do {
+                    try environment.write { txn in try store(work, in: txn) }
+                } catch {
+                    failure = error
+                }
+            }
+
+            condition.lock()
+            prepared.removeFirst()
+            if failure == nil {
+                committed = work.sequence
+                commitCount += 1
+            } else if stale == nil {
+                epoch += 1
+                lastFailure = failure
+            }
+            condition.broadcast()
+            condition.unlock()
+
+            if let failure {
+                for request in work.requests { request.completion(.failure(failure)) }
+            } else {
+                environment.releaseMappedPages()
+                for (request, result) in zip(work.requests, work.outcomes) {
+                    request.completion(.success(result))
+                }
+            }
+        }
+    }
+
+    /// Chains and stores a prepared group (run again from the start if the map grows).
+    private func store(_ work: PreparedGroup, in txn: WriteTransaction) throws {
+        var tip = try tip(in: txn)
+        if let first = work.entries.first, first.position != tip.position + 1 {
+            throw LogError.outOfSequence(expected: tip.position + 1, prepared: first.position)
+        }
+        for entry in work.entries {
+            let out = work.bytes.slice(entry.offset, entry.count)
+            tip.hash = RecordFormat.seal(inPlace: out, position: entry.position, previousHash: tip.hash)
+            let bytes = UnsafeRawBufferPointer(out)
+            guard let view = RecordFormat.view(position: entry.position, bytes: bytes) else {
+                throw LogError.corruptRecord(position: entry.position)
+            }
+            try entry.position.withBigEndianBytes { positionKey in
+                try txn.put(tables.events, key: positionKey, value: bytes, options: .append)
+                // The sequencer checked that the id is new; `noOverwrite` makes sure.
+                try IDKey.withKey(view.id) { key in
+                    try txn.put(tables.ids, key: key, value: positionKey, options: entry.appendsID ? .append : .noOverwrite)
+                }
+                try txn.put(tables.streams, key: view.stream, value: positionKey, options: .appendDuplicate)
+            }
+        }
+        try work.hookWrites?(txn)
+        if let name = hook?.checkpointName, let last = work.entries.last {
+            try EventLog.setCheckpoint(name, to: last.position, in: txn, tables: tables)
+        }
+    }
+
+    // MARK: Serial groups
+
+    /// Prepares and stores a group in one write transaction on the sequencer's thread, with
+    /// nothing else in flight: the hook sees the group's own records in `txn`.
+    private func commitSerially(_ group: [Request]) {
+        let sequence = nextSequence
+        nextSequence += 1
         var attempt = 0
         do {
             let (outcomes, newTip) = try environment.write { txn -> ([[AppendOutcome]], Tip) in
                 if attempt > 0 { hook?.didAbort() }
                 attempt += 1
-                var tip = self.tip
+                let recordedAt = Self.now()
+                let before = try tip(in: txn)
+                var tip = before
                 var outcomes: [[AppendOutcome]] = []
                 outcomes.reserveCapacity(group.count)
                 for request in group {
                     var results: [AppendOutcome] = []
                     results.reserveCapacity(request.records.count)
                     for record in request.records {
-                        results.append(try append(record, tip: &tip, txn: txn))
+                        results.append(try append(record, tip: &tip, recordedAt: recordedAt, txn: txn))
                     }
                     outcomes.append(results)
                 }
                 if let hook {
-                    try hook.willCommit(in: txn)
-                    if let name = hook.checkpointName, tip.position > self.tip.position {
+                    try hook.prepareCommit(sequence: sequence)?(txn)
+                    if let name = hook.checkpointName, tip.position > before.position {
                         try EventLog.setCheckpoint(name, to: tip.position, in: txn, tables: tables)
                     }
                 }
                 return (outcomes, tip)
             }
-            tip = newTip
-            hook?.didCommit()
+            lastPosition = newTip.position
+            condition.lock()
+            committed = sequence
+            commitCount += 1
+            condition.unlock()
+            reportedCommitted = sequence
+            hook?.didCommit(through: sequence)
             environment.releaseMappedPages()
             for (request, result) in zip(group, outcomes) {
                 request.completion(.success(result))
             }
         } catch {
-            hook?.didAbort()
+            reset()
             for request in group {
                 request.completion(.failure(error))
             }
@@ -131,7 +490,7 @@ final class Writer: @unchecked Sendable {
     }
 
     /// Stores one record (and the hook's follow-ups) in `txn`, advancing `tip`.
-    private func append(_ pending: PendingRecord, tip: inout Tip, txn: WriteTransaction) throws -> AppendOutcome {
+    private func append(_ pending: PendingRecord, tip: inout Tip, recordedAt: Int64, txn: WriteTransaction) throws -> AppendOutcome {
         var record = pending
         if let problem = Self.problem(with: record) {
             return .rejected(reason: problem)
@@ -161,12 +520,14 @@ final class Writer: @unchecked Sendable {
                 return .conflict(expected: expected, actual: actual)
             }
         }
-        if let hook, case .reject(let reason) = try hook.admit(&record, in: txn) {
+        switch try hook?.admit(record, in: txn) ?? .accept {
+        case .accept: break
+        case .replace(let admitted): record = admitted
+        case .reject(let reason):
             try releaseID()
             return .rejected(reason: reason)
         }
 
-        let recordedAt = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
         var followUps: [PendingRecord] = []
         try record.id.withUTF8Bytes { id in
             try record.stream.withUTF8Bytes { stream in
@@ -190,9 +551,14 @@ final class Writer: @unchecked Sendable {
         }
         tip.position = position
         for followUp in followUps {
-            _ = try append(followUp, tip: &tip, txn: txn)
+            _ = try append(followUp, tip: &tip, recordedAt: recordedAt, txn: txn)
         }
         return .appended(position: position)
+    }
+
+    /// When the log stores a group: milliseconds since 1970.
+    private static func now() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
     }
 
     /// Structural limits of the log (the domain validates everything else).

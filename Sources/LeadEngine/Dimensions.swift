@@ -9,8 +9,8 @@ import Darwin
 
 /// Interns the strings journeys group by (channels, campaigns, sources, contents, owners) as
 /// small ids, in the `dimensions` table: `0x01 ‖ value → id` and `0x02 ‖ id → value`. Ids are
-/// assigned in log order, so a rebuild assigns the same ones. Used on the writer's thread (or
-/// a replay's).
+/// assigned in log order, so a rebuild assigns the same ones. Used on the writer's sequencer
+/// thread (or a replay's).
 ///
 /// Lookups go by the value's bytes (FNV-1a hash, then a byte comparison), so a replay interns
 /// straight from the stored event without making a `String`.
@@ -32,18 +32,14 @@ final class Dimensions {
         table = try environment.table(Self.tableName)
     }
 
-    /// The id of the value (0 for none or empty), assigning the next one in `txn` if it is new.
-    func intern(bytes: UnsafeRawBufferPointer?, in txn: WriteTransaction) throws -> UInt32 {
+    /// The id of the value (0 for none or empty), assigning the next one in memory if it is
+    /// new (`takeAssigned` hands the new ones over for storing). `prepare` first.
+    func intern(bytes: UnsafeRawBufferPointer?) throws -> UInt32 {
         guard let bytes, !bytes.isEmpty else { return 0 }
-        if !loaded { try load(in: txn) }
         let hash = Self.hash(bytes)
         if let id = recent.id(of: bytes, hash: hash) { return id }
-        if let id = lookup(bytes, hash: hash) {
-            recent.remember(id, bytes: bytes, hash: hash)
-            return id
-        }
-        let id = try assign(bytes, hash: hash)
-        try store(id, in: txn)
+        let id = try lookup(bytes, hash: hash) ?? assign(bytes, hash: hash)
+        recent.remember(id, bytes: bytes, hash: hash)
         return id
     }
 
@@ -57,11 +53,36 @@ final class Dimensions {
         return id
     }
 
+    /// The ids assigned since the last call (or commit), with their values, for a group's
+    /// write transaction; from now on they count as given (`unload` takes them back).
+    func takeAssigned() -> [(id: UInt32, value: [UInt8])] {
+        guard let first = firstPending else { return [] }
+        firstPending = nil
+        return (first..<names.count).map { (UInt32($0), names[$0]) }
+    }
+
+    /// Stores ids and their values (both directions).
+    static func store(_ assigned: [(id: UInt32, value: [UInt8])], in table: Table, txn: WriteTransaction) throws {
+        for (id, value) in assigned {
+            let idBytes = withUnsafeBytes(of: id.bigEndian, Array.init)
+            try txn.put(table, key: [0x01] + value, value: idBytes)
+            try txn.put(table, key: [0x02] + idBytes, value: value)
+        }
+    }
+
     private func store(_ id: UInt32, in txn: WriteTransaction) throws {
-        let value = names[Int(id)]
-        let idBytes = withUnsafeBytes(of: id.bigEndian, Array.init)
-        try txn.put(table, key: [0x01] + value, value: idBytes)
-        try txn.put(table, key: [0x02] + idBytes, value: value)
+        try Self.store([(id, names[Int(id)])], in: table, txn: txn)
+    }
+
+    /// Forgets everything, to load the committed dictionary again when next prepared (after
+    /// an append group failed, its ids were never stored).
+    func unload() {
+        recent = RecentIDs()
+        names = [[]]
+        byHash.removeAll()
+        collisions.removeAll()
+        firstPending = nil
+        loaded = false
     }
 
     /// Writes the ids assigned since the last commit (by `settle`).
@@ -125,22 +146,15 @@ final class Dimensions {
         firstPending = nil
     }
 
-    /// After the table was cleared (a rebuild).
+    /// After the table was cleared (a rebuild): empty, and nothing to load.
     func reset() {
-        recent = RecentIDs()
-        names = [[]]
-        byHash.removeAll()
-        collisions.removeAll()
-        firstPending = nil
+        unload()
         loaded = true
     }
 
     private func load(in txn: some TransactionReading) throws {
         let all = try Self.load(table, in: txn).names
-        recent = RecentIDs()
-        names = [[]]
-        byHash.removeAll()
-        collisions.removeAll()
+        unload()
         for id in 1..<UInt32(all.count + 1) {
             let bytes = Array((all[id] ?? "").utf8)
             names.append(bytes)
@@ -231,14 +245,14 @@ final class DimensionDraft {
 
 /// Where a projection's dimension values are interned.
 enum Interner {
-    /// Appends: straight into the dimensions table, in the write transaction.
-    case table(Dimensions, WriteTransaction)
+    /// Appends: into the live dictionary (stored with the group that assigned them).
+    case live(Dimensions)
     /// A shard of a parallel replay: into its draft, settled in log order afterwards.
     case draft(DimensionDraft)
 
     func intern(_ bytes: UnsafeRawBufferPointer?, position: UInt64) throws -> UInt32 {
         switch self {
-        case .table(let dimensions, let txn): return try dimensions.intern(bytes: bytes, in: txn)
+        case .live(let dimensions): return try dimensions.intern(bytes: bytes)
         case .draft(let draft): return draft.intern(bytes, position: position)
         }
     }

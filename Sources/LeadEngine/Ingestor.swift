@@ -59,7 +59,7 @@ public final class Ingestor {
     public var format: InputFormat
     public var batchSize: Int
     /// How many batches may be queued at the writer while the next one is parsed.
-    public var maxInFlight = 2
+    public var maxInFlight = 4
 
     public init(store: LeadStore, format: InputFormat = .jsonl, batchSize: Int = 20_000) {
         self.store = store
@@ -70,8 +70,9 @@ public final class Ingestor {
     /// A batch parsed from consecutive lines, waiting for its commit.
     private final class Batch: @unchecked Sendable {
         var records: [PendingRecord] = []
-        /// For each record: its line number and where its raw text sits in `raw`.
-        var lines: [(number: Int, range: Range<Int>)] = []
+        /// For each record: its line number and where its raw text is — in the input, if
+        /// the reader can read it again (only refused lines are), else in `raw`.
+        var lines: [(number: Int, start: Int, count: Int)] = []
         var raw: [UInt8] = []
         let done = DispatchSemaphore(value: 0)
         var result: Result<[AppendOutcome], any Error>?
@@ -85,6 +86,12 @@ public final class Ingestor {
         var inFlight: [Batch] = []
         var batch = Batch()
 
+        func rawLine(_ line: (number: Int, start: Int, count: Int), of batch: Batch) throws -> [UInt8] {
+            reader.canReread
+                ? try reader.reread(offset: line.start, count: line.count)
+                : Array(batch.raw[line.start..<line.start + line.count])
+        }
+
         func settle(_ finished: Batch) throws {
             finished.done.wait()
             switch finished.result! {
@@ -95,10 +102,10 @@ public final class Ingestor {
                     case .duplicate: summary.duplicates += 1
                     case .rejected(let reason):
                         summary.rejected += 1
-                        try rejects.reject(path: reader.path, line: line.number, reason: reason, raw: finished.raw[line.range])
+                        try rejects.reject(path: reader.path, line: line.number, reason: reason, raw: rawLine(line, of: finished))
                     case .conflict(let expected, let actual):
                         summary.rejected += 1
-                        try rejects.reject(path: reader.path, line: line.number, reason: "the lead has \(actual) events, expected \(expected)", raw: finished.raw[line.range])
+                        try rejects.reject(path: reader.path, line: line.number, reason: "the lead has \(actual) events, expected \(expected)", raw: rawLine(line, of: finished))
                     }
                 }
             case .failure(let error):
@@ -134,9 +141,12 @@ public final class Ingestor {
                 }
                 switch parsed {
                 case .success(let record):
-                    let start = batch.raw.count
-                    batch.raw.append(contentsOf: line)
-                    batch.lines.append((reader.lineNumber, start..<batch.raw.count))
+                    if reader.canReread {
+                        batch.lines.append((reader.lineNumber, reader.lineOffset, line.count))
+                    } else {
+                        batch.lines.append((reader.lineNumber, batch.raw.count, line.count))
+                        batch.raw.append(contentsOf: line)
+                    }
                     batch.records.append(record)
                 case .failure(let error):
                     summary.rejected += 1

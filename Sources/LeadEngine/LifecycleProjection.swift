@@ -6,12 +6,14 @@ import LMDB
 /// The lead projection: validates every lead event against its lead's state, keeps that
 /// state (stage, owner, profile, activity, stage history, scoring matches) in the `leads`
 /// table, scores leads live under the published rules and appends `lead.qualified` when one
-/// reaches the threshold — all in the same write transaction as the append. Runs on the
-/// log's writer thread only (or on a replay's thread, with the writer idle).
+/// reaches the threshold — all committed in the same write transaction as the append. Runs
+/// on the log's sequencer thread only (or on a replay's thread, with the writer idle).
 ///
-/// Within a transaction the states it touched are cached and written back, in key order,
-/// just before the commit; the cache is dropped after every commit or abort, so memory does
-/// not grow with the number of leads.
+/// The leads a group of appends touches are cached (`slots`) and encoded, in key order, when
+/// the group is complete (`prepareCommit`). The writer commits a group while the next one is
+/// prepared against a snapshot that does not show it yet, so a lead stays cached until its
+/// last group is committed (`didCommit(through:)`), and is read from the table after that:
+/// memory does not grow with the number of leads.
 final class LifecycleProjection: AppendHook, @unchecked Sendable {
     static let tableName = "leads"
     static let journeysTableName = "journeys"
@@ -25,6 +27,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     let reader: LogReader
     /// The rules in force (the latest `rules.published`), if any.
     private(set) var scorer: Scorer?
+    /// After an abort: `scorer` may hold rules that were never committed; read them again.
+    private var rulesStale = false
     /// When false (replays), no follow-up events are derived: they are already in the log.
     var derivesEvents = true
 
@@ -36,6 +40,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         /// The journey was read (or created) in this transaction.
         var journeyLoaded = false
         var dirty = false
+        /// The last append group that changed it (set when the group is prepared).
+        var sequence: UInt64 = 0
         /// `state.profile` encoded, when known without encoding it: a capture's profile is
         /// the capture's stored data. `nil` once the profile changes.
         var encodedProfile: [UInt8]?
@@ -124,7 +130,23 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     // MARK: AppendHook
 
-    func admit(_ record: inout PendingRecord, in txn: WriteTransaction) throws -> AdmitDecision {
+    /// A `rules.published` (the system stream) rescores the cached leads from their streams,
+    /// so it must see every earlier event in its transaction.
+    func requiresSerial(stream: String) -> Bool {
+        stream == Envelope.systemStream
+    }
+
+    /// What every call with a transaction needs first: the rules and dimensions committed.
+    private func ready(_ txn: some TransactionReading) throws {
+        if rulesStale {
+            scorer = try Self.currentRules(reader: reader, in: txn).map(Scorer.init)
+            rulesStale = false
+        }
+        try dimensions.prepare(in: txn)
+    }
+
+    func admit<T: TransactionReading>(_ record: PendingRecord, in txn: T) throws -> AdmitDecision {
+        try ready(txn)
         let type = try record.payload.withUnsafeBytes { try EventCodec.header($0).type }
         if type.isTouch {
             // Most of the input, checked without decoding: a touch needs only a known lead.
@@ -133,7 +155,11 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         }
         var event = try Self.event(of: record)
         // `didStore` applies it without decoding it again.
-        if record.attachment == nil { record.attachment = event }
+        var admitted: PendingRecord?
+        if record.attachment == nil {
+            admitted = record
+            admitted!.attachment = event
+        }
         guard let lead = event.lead else {
             if event.type == .rulesPublished {
                 do {
@@ -142,7 +168,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
                     return .reject(reason: "rules.published \"\(event.id)\" refused: \(error)")
                 }
             }
-            return .accept
+            return admitted.map(AdmitDecision.replace) ?? .accept
         }
         let state = try state(of: lead, in: txn)
         if let reason = Lifecycle.refusal(of: event, given: state) {
@@ -153,14 +179,15 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             let score = scorer.map { $0.evaluate(profile: state.profile, matches: state.matches, at: event.at).score }
             event.data["score"] = score.map(JSONValue.number) ?? .null
             event.data["rulesVersion"] = .nullable(scorer?.rules.version)
-            record = LeadStore.pending(event)
+            admitted = LeadStore.pending(event)
         }
-        return .accept
+        return admitted.map(AdmitDecision.replace) ?? .accept
     }
 
     /// Appends and replays apply the same stored bytes (`apply(stored:)`), so a live
     /// projection and a rebuilt one cannot differ.
-    func didStore(_ record: RecordView, attachment: (any Sendable)?, in txn: WriteTransaction) throws {
+    func didStore<T: TransactionReading>(_ record: RecordView, attachment: (any Sendable)?, in txn: T) throws {
+        try ready(txn)
         let decoded = attachment as? Envelope
         let type = try decoded?.type ?? EventCodec.header(record.payload).type
         if derivesEvents && type == .rulesPublished {
@@ -169,7 +196,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         }
         try apply(
             stored: record.payload, id: record.id, lead: record.stream, position: record.position,
-            in: txn, interner: .table(dimensions, txn), decoded: decoded)
+            in: txn, interner: .live(dimensions), decoded: decoded)
     }
 
     func followUps(after record: RecordView, attachment: (any Sendable)?) -> [PendingRecord] {
@@ -300,7 +327,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     }
 
     /// A touched lead's state and journey, encoded for storing.
-    struct Row {
+    struct Row: Sendable {
         var lead: String
         var state: [UInt8]
         var journey: [UInt8]?
@@ -325,6 +352,10 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     /// Stores encoded leads (in key order, which LMDB inserts fastest).
     func write(_ rows: [Row], in txn: WriteTransaction) throws {
+        try Self.write(rows, leads: leads, journeys: journeys, in: txn)
+    }
+
+    static func write(_ rows: [Row], leads: Table, journeys: Table, in txn: WriteTransaction) throws {
         for row in rows {
             try row.lead.withUTF8Bytes { key in
                 try row.state.withUnsafeBytes { try txn.put(leads, key: key, value: $0) }
@@ -333,18 +364,34 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         }
     }
 
-    func willCommit(in txn: WriteTransaction) throws {
-        try write(dirtyRows().sorted { $0.lead < $1.lead }, in: txn)
-        forget()
+    /// Encodes the leads the group changed and the dimension values it met, for its commit.
+    func prepareCommit(sequence: UInt64) throws -> (@Sendable (WriteTransaction) throws -> Void)? {
+        let rows = dirtyRows().sorted { $0.lead < $1.lead }
+        for slot in slots.values where slot.dirty {
+            slot.dirty = false
+            slot.sequence = sequence
+        }
+        let assigned = dimensions.takeAssigned()
+        let (leads, journeys, dimensionTable) = (self.leads, self.journeys, dimensions.table)
+        return { txn in
+            try Dimensions.store(assigned, in: dimensionTable, txn: txn)
+            try Self.write(rows, leads: leads, journeys: journeys, in: txn)
+        }
     }
 
-    func didCommit() {
-        dimensions.didCommit()
+    /// The groups through `sequence` are stored: their leads are read from the table again.
+    func didCommit(through sequence: UInt64) {
+        slots = slots.filter { $0.value.dirty || $0.value.sequence > sequence }
+        missing.removeAll(keepingCapacity: true)
+        recent = nil
     }
 
+    /// Nothing uncommitted happened: forget every cached lead, the assigned dimension ids and
+    /// any rules published in the aborted group.
     func didAbort() {
-        dimensions.didAbort()
         forget()
+        dimensions.unload()
+        rulesStale = true
     }
 
     /// Drops the cached leads (after their rows were written, or an abort).

@@ -180,3 +180,76 @@ struct EventLogTests {
         #expect(throws: LogError.closed) { _ = try log.appendAndWait([record("x")]) }
     }
 }
+
+@Suite("Event log: the pipelined writer")
+struct PipelinedWriterTests {
+    /// Batches queued without waiting, each repeating ids of the one before it, in an order
+    /// that is neither ascending nor descending: the duplicates are found while the earlier
+    /// batches are still being committed.
+    @Test func duplicatesAreFoundInGroupsStillBeingCommitted() throws {
+        let dir = TemporaryDirectory("log")
+        var options = EventLog.Options()
+        options.maxRecordsPerCommit = 50
+        let log = try EventLog(path: dir.path, options: options)
+        defer { log.close() }
+        // ids 0..<2000 in a scrambled order (7 is coprime with 2000), 40 per batch; every
+        // batch also repeats the previous batch's last 10 ids.
+        let order = (0..<2_000).map { ($0 * 7) % 2_000 }
+        var batches: [[String]] = []
+        for start in stride(from: 0, to: order.count, by: 40) {
+            let fresh = order[start..<start + 40].map { "id-\($0)" }
+            batches.append((batches.last.map { Array($0.suffix(10)) } ?? []) + fresh)
+        }
+        let results = ResultsBox(count: batches.count)
+        let done = DispatchGroup()
+        for (index, batch) in batches.enumerated() {
+            done.enter()
+            log.submit(batch.map { record($0) }) { result in
+                results.set(index, result)
+                done.leave()
+            }
+        }
+        done.wait()
+        var firstPosition: [String: UInt64] = [:]
+        for (index, batch) in batches.enumerated() {
+            let outcomes = try results.get(index)
+            for (id, outcome) in zip(batch, outcomes) {
+                switch outcome {
+                case .appended(let position):
+                    #expect(firstPosition[id] == nil, "\(id) stored twice")
+                    firstPosition[id] = position
+                case .duplicate(let position):
+                    #expect(firstPosition[id] == position, "\(id) reported as a duplicate of \(position)")
+                default:
+                    Issue.record("\(id): \(outcome)")
+                }
+            }
+        }
+        #expect(firstPosition.count == 2_000)
+        #expect(Set(firstPosition.values) == Set(1...2_000))
+        #expect(log.commits >= 2_000 / 50)
+        for (id, position) in firstPosition {
+            #expect(try log.position(ofID: id) == position)
+        }
+        #expect(try log.verify().isValid)
+    }
+}
+
+final class ResultsBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [Result<[AppendOutcome], any Error>?]
+
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ result: Result<[AppendOutcome], any Error>) {
+        lock.lock()
+        results[index] = result
+        lock.unlock()
+    }
+
+    func get(_ index: Int) throws -> [AppendOutcome] {
+        lock.lock()
+        defer { lock.unlock() }
+        return try results[index]!.get()
+    }
+}

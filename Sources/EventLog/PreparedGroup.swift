@@ -1,0 +1,194 @@
+import Foundation
+import LMDB
+
+/// A group the sequencer prepared, for the committer to store.
+final class PreparedGroup: @unchecked Sendable {
+    let sequence: UInt64
+    /// The pipeline's epoch when it was prepared (see `Writer.epoch`).
+    let epoch: UInt64
+    let requests: [Writer.Request]
+    var outcomes: [[AppendOutcome]] = []
+    /// The group's records as stored (but for their hashes, which the committer writes),
+    /// back to back.
+    let bytes: ByteBuffer
+    /// Where each record is in `bytes`; `appendsID` when its id key sorts after every id
+    /// stored or prepared before it (it is indexed with `MDB_APPEND`).
+    var entries: [(position: UInt64, offset: Int, count: Int, appendsID: Bool)] = []
+    /// The group's ids (entry indexes by id), so that later groups see them before they
+    /// are committed. Built only when a lookup needs it: ids often arrive in order, and an
+    /// id after the group's greatest one is not in the group.
+    let ids: IDOverlay
+    /// How many entries `ids` holds.
+    private var indexed = 0
+    /// The entry with the greatest id.
+    private var greatest: Int?
+    var hookWrites: (@Sendable (WriteTransaction) throws -> Void)?
+
+    init(sequence: UInt64, epoch: UInt64, requests: [Writer.Request], storage: (ByteBuffer, IDOverlay), records: Int) {
+        self.sequence = sequence
+        self.epoch = epoch
+        self.requests = requests
+        (bytes, ids) = storage
+        entries.reserveCapacity(records)
+    }
+
+    func id(at index: Int) -> UnsafeRawBufferPointer {
+        let entry = entries[index]
+        return RecordFormat.id(in: UnsafeRawBufferPointer(bytes.slice(entry.offset, entry.count)))
+    }
+
+    /// Adds a laid-out record.
+    func append(position: UInt64, offset: Int, count: Int, appendsID: Bool) {
+        entries.append((position, offset, count, appendsID))
+        let index = entries.count - 1
+        if greatest == nil || Writer.compare(id(at: index), id(at: greatest!)) > 0 { greatest = index }
+    }
+
+    /// The position of the record with this id in the group, if any.
+    func position(ofID id: UnsafeRawBufferPointer) -> UInt64? {
+        guard let greatest, Writer.compare(id, self.id(at: greatest)) <= 0 else { return nil }
+        while indexed < entries.count {
+            ids.insert(hash: IDOverlay.hash(self.id(at: indexed)), index: indexed)
+            indexed += 1
+        }
+        return ids.find(hash: IDOverlay.hash(id)) { self.id(at: $0).elementsEqual(id) }.map { entries[$0].position }
+    }
+}
+
+/// A growable byte buffer whose storage moves only when it grows (unlike an array's, it can
+/// be written through a pointer without exclusivity checks or copies).
+final class ByteBuffer: @unchecked Sendable {
+    private var base: UnsafeMutableRawPointer
+    private var capacity: Int
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 64)
+        base = .allocate(byteCount: self.capacity, alignment: 8)
+    }
+
+    deinit {
+        base.deallocate()
+    }
+
+    /// Empties the buffer, keeping (or growing to) `capacity`.
+    func reset(capacity: Int) {
+        count = 0
+        if capacity > self.capacity {
+            base.deallocate()
+            self.capacity = capacity
+            base = .allocate(byteCount: capacity, alignment: 8)
+        }
+    }
+
+    /// Adds `size` bytes (uninitialized) and returns where they start.
+    func grow(by size: Int) -> Int {
+        let offset = count
+        if count + size > capacity {
+            var next = capacity * 2
+            while next < count + size { next *= 2 }
+            let moved = UnsafeMutableRawPointer.allocate(byteCount: next, alignment: 8)
+            moved.copyMemory(from: base, byteCount: count)
+            base.deallocate()
+            base = moved
+            capacity = next
+        }
+        count += size
+        return offset
+    }
+
+    func slice(_ offset: Int, _ size: Int) -> UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: base + offset, count: size)
+    }
+}
+
+/// The ids of one prepared group, for finding duplicates before the group is committed: an
+/// open-addressing table from a 64-bit hash of the id to the record's entry index; a hash
+/// match is confirmed against the id in the record's bytes.
+final class IDOverlay: @unchecked Sendable {
+    private var hashes: UnsafeMutablePointer<UInt64>
+    private var indexes: UnsafeMutablePointer<Int32>
+    private var capacity: Int
+    private var count = 0
+
+    init(expected: Int) {
+        capacity = Self.capacity(for: expected)
+        hashes = .allocate(capacity: capacity)
+        hashes.initialize(repeating: 0, count: capacity)
+        indexes = .allocate(capacity: capacity)
+        indexes.initialize(repeating: 0, count: capacity)
+    }
+
+    private static func capacity(for expected: Int) -> Int {
+        var capacity = 64
+        while capacity < expected * 2 { capacity *= 2 }
+        return capacity
+    }
+
+    /// Empties the table, sized for `expected` ids.
+    func reset(expected: Int) {
+        let wanted = Self.capacity(for: expected)
+        if wanted > capacity {
+            hashes.deallocate()
+            indexes.deallocate()
+            capacity = wanted
+            hashes = .allocate(capacity: capacity)
+            indexes = .allocate(capacity: capacity)
+            indexes.initialize(repeating: 0, count: capacity)
+        }
+        hashes.initialize(repeating: 0, count: capacity)
+        count = 0
+    }
+
+    deinit {
+        hashes.deallocate()
+        indexes.deallocate()
+    }
+
+    /// FNV-1a, never 0 (0 marks an empty slot).
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+        }
+        return hash | 1
+    }
+
+    private func slot(_ hash: UInt64) -> Int {
+        Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 32) & (capacity - 1)
+    }
+
+    func insert(hash: UInt64, index: Int) {
+        if (count + 1) * 2 > capacity { grow() }
+        var slot = slot(hash)
+        while hashes[slot] != 0 { slot = (slot + 1) & (capacity - 1) }
+        hashes[slot] = hash
+        indexes[slot] = Int32(index)
+        count += 1
+    }
+
+    /// The index of an entry with this hash for which `matches` is true.
+    func find(hash: UInt64, matches: (Int) -> Bool) -> Int? {
+        var slot = slot(hash)
+        while hashes[slot] != 0 {
+            if hashes[slot] == hash, matches(Int(indexes[slot])) { return Int(indexes[slot]) }
+            slot = (slot + 1) & (capacity - 1)
+        }
+        return nil
+    }
+
+    private func grow() {
+        let (oldHashes, oldIndexes, oldCapacity) = (hashes, indexes, capacity)
+        capacity *= 2
+        hashes = .allocate(capacity: capacity)
+        hashes.initialize(repeating: 0, count: capacity)
+        indexes = .allocate(capacity: capacity)
+        indexes.initialize(repeating: 0, count: capacity)
+        count = 0
+        for slot in 0..<oldCapacity where oldHashes[slot] != 0 {
+            insert(hash: oldHashes[slot], index: Int(oldIndexes[slot]))
+        }
+        oldHashes.deallocate()
+        oldIndexes.deallocate()
+    }
+}
