@@ -34,6 +34,8 @@ public struct EventView {
         public static let campaign = EventCodec.knownKeyCodes["campaign"]!
         public static let content = EventCodec.knownKeyCodes["content"]!
         public static let source = EventCodec.knownKeyCodes["source"]!
+        /// All four in one global (each global costs a `swift_once` check per read).
+        static let touchKeys = (channel: channel, campaign: campaign, content: content, source: source)
     }
 
     /// The string fields a touchpoint keeps, found in one pass over `data`.
@@ -46,6 +48,7 @@ public struct EventView {
 
     public var touchFields: TouchFields {
         var fields = TouchFields()
+        let key = Key.touchKeys
         var reader = EventCodec.Reader(bytes: payload, index: dataOffset + 1)
         guard let count = try? reader.varint() else { return fields }
         for _ in 0..<count {
@@ -56,15 +59,15 @@ public struct EventView {
                 reader.index += length
             }
             guard reader.index < payload.count else { return fields }
-            let wanted = keyByte == Key.channel || keyByte == Key.campaign || keyByte == Key.content || keyByte == Key.source
+            let wanted = keyByte == key.channel || keyByte == key.campaign || keyByte == key.content || keyByte == key.source
             if wanted && payload[reader.index] == EventCodec.Tag.string {
                 reader.index += 1
                 guard let length = try? reader.varint(), reader.index + length <= payload.count else { return fields }
                 let value = UnsafeRawBufferPointer(rebasing: payload[reader.index..<reader.index + length])
                 switch keyByte {
-                case Key.channel: fields.channel = value
-                case Key.campaign: fields.campaign = value
-                case Key.content: fields.content = value
+                case key.channel: fields.channel = value
+                case key.campaign: fields.campaign = value
+                case key.content: fields.content = value
                 default: fields.source = value
                 }
                 reader.index += length

@@ -8,12 +8,21 @@ public enum Shards {
     /// One per core, at most 8.
     public static let count = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
 
-    /// The shard of a stream (a lead), by an FNV-1a hash of its id.
-    static func shard(of stream: UnsafeRawBufferPointer, among shards: Int) -> Int {
+    /// The shard of a stream (a lead), by a hash of its id: its last eight bytes (where ids
+    /// differ most) as one word, or FNV-1a for shorter ids. Every shard computes it for
+    /// every record, so it is kept to a few instructions; it decides only who does the work.
+    public static func shard(of stream: UnsafeRawBufferPointer, among shards: Int) -> Int {
         guard shards > 1 else { return 0 }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in stream { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        return Int(hash % UInt64(shards))
+        var hash: UInt64
+        if stream.count >= 8 {
+            hash = stream.loadUnaligned(fromByteOffset: stream.count - 8, as: UInt64.self) ^ UInt64(stream.count)
+        } else {
+            hash = 0xcbf2_9ce4_8422_2325
+            for byte in stream { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        }
+        // Mixed, then mapped onto 0..<shards by a multiply instead of a division.
+        let mixed = (hash &* 0x9E37_79B9_7F4A_7C15) >> 32
+        return Int((mixed &* UInt64(shards)) >> 32)
     }
 
     /// Runs `body` for shards `0..<count`, concurrently, and returns their values in shard
