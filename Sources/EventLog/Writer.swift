@@ -415,20 +415,28 @@ final class Writer: @unchecked Sendable {
         if let first = work.entries.first, first.position != tip.position + 1 {
             throw LogError.outOfSequence(expected: tip.position + 1, prepared: first.position)
         }
-        for entry in work.entries {
-            let out = work.bytes.slice(entry.offset, entry.count)
-            tip.hash = RecordFormat.seal(inPlace: out, position: entry.position, previousHash: tip.hash)
-            let bytes = UnsafeRawBufferPointer(out)
-            guard let view = RecordFormat.view(position: entry.position, bytes: bytes) else {
-                throw LogError.corruptRecord(position: entry.position)
-            }
-            try entry.position.withBigEndianBytes { positionKey in
-                try txn.put(tables.events, key: positionKey, value: bytes, options: .append)
-                // The sequencer checked that the id is new; `noOverwrite` makes sure.
-                try IDKey.withKey(view.id) { key in
-                    try txn.put(tables.ids, key: key, value: positionKey, options: entry.appendsID ? .append : .noOverwrite)
+        // Through cursors kept for the whole group: LMDB skips the descent from the root when
+        // the key is on the page the cursor is on (a lead's run of events, ids in order).
+        try txn.withCursor(tables.events) { events in
+            try txn.withCursor(tables.ids) { ids in
+                try txn.withCursor(tables.streams) { streams in
+                    for entry in work.entries {
+                        let out = work.bytes.slice(entry.offset, entry.count)
+                        tip.hash = RecordFormat.seal(inPlace: out, position: entry.position, previousHash: tip.hash)
+                        let bytes = UnsafeRawBufferPointer(out)
+                        guard let view = RecordFormat.view(position: entry.position, bytes: bytes) else {
+                            throw LogError.corruptRecord(position: entry.position)
+                        }
+                        try entry.position.withBigEndianBytes { positionKey in
+                            try events.put(key: positionKey, value: bytes, options: .append)
+                            // The sequencer checked that the id is new; `noOverwrite` makes sure.
+                            try IDKey.withKey(view.id) { key in
+                                try ids.put(key: key, value: positionKey, options: entry.appendsID ? .append : .noOverwrite)
+                            }
+                            try streams.put(key: view.stream, value: positionKey, options: .appendDuplicate)
+                        }
+                    }
                 }
-                try txn.put(tables.streams, key: view.stream, value: positionKey, options: .appendDuplicate)
             }
         }
         try work.hookWrites?(txn)
