@@ -21,7 +21,11 @@ public struct BenchRun {
         public var events = 0
         public var leads = 0
         public var ingestSeconds = 0.0
+        /// The baseline writing through cursors, as the engine does (what the target is
+        /// checked against).
         public var baselineAppendSeconds = 0.0
+        /// The baseline writing with one `mdb_put` per record (before session 4, the only one).
+        public var baselinePutAppendSeconds = 0.0
         public var replaySeconds = 0.0
         public var baselineScanSeconds = 0.0
         public var rescoreSeconds = 0.0
@@ -42,6 +46,7 @@ public struct BenchRun {
 
         public var ingestEventsPerSec: Double { Double(events) / ingestSeconds }
         public var baselineIngestEventsPerSec: Double { Double(events) / baselineAppendSeconds }
+        public var baselinePutIngestEventsPerSec: Double { Double(events) / baselinePutAppendSeconds }
         public var replayEventsPerSec: Double { Double(events) / replaySeconds }
         public var baselineScanEventsPerSec: Double { Double(events) / baselineScanSeconds }
         public var slowestAttributionSeconds: Double { attributionSeconds.map(\.seconds).max() ?? 0 }
@@ -150,26 +155,38 @@ public struct BenchRun {
         // 7. The raw-LMDB baseline: the same stored records, keys and batch size — as many
         //    records per transaction as the engine's ingest committed on average (last, so
         //    that its own memory does not count in the engine's peak).
-        // (In its own scope: closing the baseline unmaps its file before the next stages.)
-        try {
-            let baseline = try RawBaseline(path: (options.directory as NSString).appendingPathComponent("baseline"))
-            var batch: [RawBaseline.Record] = []
-            batch.reserveCapacity(result.baselineBatchSize)
-            try store.log.forEach(through: UInt64(result.events)) { record in
-                batch.append(RawBaseline.Record(position: record.position, id: Array(record.id), stream: Array(record.stream), value: Array(record.stored)))
-                if batch.count == result.baselineBatchSize {
-                    result.baselineAppendSeconds += try baseline.append(batch)
-                    batch.removeAll(keepingCapacity: true)
-                    progress("baseline append: \(record.position) events")
+        // Written twice: with one `mdb_put` per record, then through cursors kept for each
+        // transaction (as the engine writes, and faster); the scan reads the second. (Each in
+        // its own scope: closing a baseline unmaps its file before the next one.)
+        for writes in [RawBaseline.Writes.puts, .cursors] {
+            let path = (options.directory as NSString).appendingPathComponent("baseline-\(writes)")
+            defer { try? manager.removeItem(atPath: path) }
+            try {
+                let baseline = try RawBaseline(path: path, writes: writes)
+                var seconds = 0.0
+                var batch: [RawBaseline.Record] = []
+                batch.reserveCapacity(result.baselineBatchSize)
+                try store.log.forEach(through: UInt64(result.events)) { record in
+                    batch.append(RawBaseline.Record(position: record.position, id: Array(record.id), stream: Array(record.stream), value: Array(record.stored)))
+                    if batch.count == result.baselineBatchSize {
+                        seconds += try baseline.append(batch)
+                        batch.removeAll(keepingCapacity: true)
+                        progress("baseline append (\(writes)): \(record.position) events")
+                    }
                 }
-            }
-            if !batch.isEmpty { result.baselineAppendSeconds += try baseline.append(batch) }
-            batch = []
-            progress("baseline scan")
-            let (scanned, scanSeconds) = try baseline.scan()
-            guard scanned == result.events else { throw BenchFailure("the baseline scan read \(scanned) records") }
-            result.baselineScanSeconds = scanSeconds
-        }()
+                if !batch.isEmpty { seconds += try baseline.append(batch) }
+                batch = []
+                guard writes == .cursors else {
+                    result.baselinePutAppendSeconds = seconds
+                    return
+                }
+                result.baselineAppendSeconds = seconds
+                progress("baseline scan")
+                let (scanned, scanSeconds) = try baseline.scan()
+                guard scanned == result.events else { throw BenchFailure("the baseline scan read \(scanned) records") }
+                result.baselineScanSeconds = scanSeconds
+            }()
+        }
 
         result.processPeakRSSMiB = Self.peakRSSMiB()
         return result

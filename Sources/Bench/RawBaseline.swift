@@ -6,6 +6,14 @@ import Foundation
 /// same batch size as the engine, written straight against the C API with nothing else —
 /// no parsing, validation, hashing or projections. What the engine is compared with.
 final class RawBaseline {
+    /// How records are written: through one cursor per table kept for the whole transaction
+    /// (as the engine writes), or one `mdb_put` per record (each a descent from the root).
+    enum Writes {
+        case cursors
+        case puts
+    }
+
+    private let writes: Writes
     private var env: OpaquePointer?
     private var events: MDB_dbi = 0
     private var ids: MDB_dbi = 0
@@ -17,7 +25,8 @@ final class RawBaseline {
         var description: String { "baseline \(call): \(String(cString: mdb_strerror(rc)))" }
     }
 
-    init(path: String) throws {
+    init(path: String, writes: Writes) throws {
+        self.writes = writes
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         try check(mdb_env_create(&env), "mdb_env_create")
         try check(mdb_env_set_maxdbs(env, 8), "mdb_env_set_maxdbs")
@@ -52,29 +61,50 @@ final class RawBaseline {
         let started = DispatchTime.now().uptimeNanoseconds
         var txn: OpaquePointer?
         try check(mdb_txn_begin(env, nil, 0, &txn), "mdb_txn_begin")
+        var cursors: [OpaquePointer?] = [nil, nil, nil]
+        func closeCursors() {
+            for index in cursors.indices where cursors[index] != nil {
+                mdb_cursor_close(cursors[index])
+                cursors[index] = nil
+            }
+        }
         do {
+            if writes == .cursors {
+                for (index, dbi) in [events, ids, streams].enumerated() {
+                    try check(mdb_cursor_open(txn, dbi, &cursors[index]), "mdb_cursor_open")
+                }
+            }
+            func put(_ table: Int, _ dbi: MDB_dbi, _ key: inout MDB_val, _ value: inout MDB_val, _ flags: Int32, _ name: String) throws {
+                if let cursor = cursors[table] {
+                    try check(mdb_cursor_put(cursor, &key, &value, UInt32(flags)), "mdb_cursor_put \(name)")
+                } else {
+                    try check(mdb_put(txn, dbi, &key, &value, UInt32(flags)), "mdb_put \(name)")
+                }
+            }
             for record in batch {
                 var key = record.position.bigEndian
                 try withUnsafeMutableBytes(of: &key) { keyBytes in
                     var k = MDB_val(mv_size: 8, mv_data: keyBytes.baseAddress)
                     try record.value.withUnsafeBytes { value in
                         var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
-                        try check(mdb_put(txn, events, &k, &v, UInt32(MDB_APPEND)), "mdb_put events")
+                        try put(0, events, &k, &v, MDB_APPEND, "events")
                     }
                     try record.id.withUnsafeBytes { id in
                         var idKey = MDB_val(mv_size: id.count, mv_data: UnsafeMutableRawPointer(mutating: id.baseAddress))
                         var position = MDB_val(mv_size: 8, mv_data: keyBytes.baseAddress)
-                        try check(mdb_put(txn, ids, &idKey, &position, 0), "mdb_put ids")
+                        try put(1, ids, &idKey, &position, 0, "ids")
                     }
                     try record.stream.withUnsafeBytes { stream in
                         var streamKey = MDB_val(mv_size: stream.count, mv_data: UnsafeMutableRawPointer(mutating: stream.baseAddress))
                         var position = MDB_val(mv_size: 8, mv_data: keyBytes.baseAddress)
-                        try check(mdb_put(txn, streams, &streamKey, &position, UInt32(MDB_APPENDDUP)), "mdb_put streams")
+                        try put(2, streams, &streamKey, &position, MDB_APPENDDUP, "streams")
                     }
                 }
             }
+            closeCursors()
             try check(mdb_txn_commit(txn), "mdb_txn_commit")
         } catch {
+            closeCursors()
             mdb_txn_abort(txn)
             throw error
         }

@@ -44,11 +44,33 @@ public enum EventTranscoder {
     /// general path (which then also produces the exact error message).
     public static func transcode(_ line: UnsafeRawBufferPointer) -> Transcoded? {
         guard line.baseAddress != nil else { return nil }
-        return withUnsafeTemporaryAllocation(of: Member.self, capacity: maxDataMembers) { buffer in
-            var scanner = Scanner(bytes: line, members: buffer)
-            guard let envelope = scanner.envelope() else { return nil }
-            let data = DataMembers(bytes: line, members: UnsafeBufferPointer(rebasing: buffer[..<scanner.memberCount]))
-            return transcode(envelope, data: data, line: line)
+        return withUnsafeTemporaryAllocation(of: Member.self, capacity: maxDataMembers) { transcode(line, members: $0) }
+    }
+
+    /// `transcode(_:)` with room for the members that a caller transcoding many lines on one
+    /// thread keeps (the temporary allocation is too large for the stack).
+    public static func transcode(_ line: UnsafeRawBufferPointer, scratch: Scratch) -> Transcoded? {
+        guard line.baseAddress != nil else { return nil }
+        return transcode(line, members: scratch.members)
+    }
+
+    private static func transcode(_ line: UnsafeRawBufferPointer, members: UnsafeMutableBufferPointer<Member>) -> Transcoded? {
+        var scanner = Scanner(bytes: line, members: members)
+        guard let envelope = scanner.envelope() else { return nil }
+        let data = DataMembers(bytes: line, members: UnsafeBufferPointer(rebasing: members[..<scanner.memberCount]))
+        return transcode(envelope, data: data, line: line)
+    }
+
+    /// Room for one line's `data` members, reused line after line (one thread at a time).
+    public final class Scratch {
+        let members: UnsafeMutableBufferPointer<Member>
+
+        public init() {
+            members = .allocate(capacity: EventTranscoder.maxDataMembers)
+        }
+
+        deinit {
+            members.deallocate()
         }
     }
 

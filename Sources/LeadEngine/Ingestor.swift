@@ -82,6 +82,7 @@ public final class Ingestor {
     public func ingest(path: String, rejects: RejectWriter, progress: ((IngestProgress) -> Void)? = nil) throws -> IngestSummary {
         let reader = try LineReader(path: path)
         var csv: CSVEventReader? = format == .csv ? CSVEventReader() : nil
+        let scratch = EventTranscoder.Scratch()
         var summary = IngestSummary()
         var inFlight: [Batch] = []
         var batch = Batch()
@@ -120,6 +121,8 @@ public final class Ingestor {
                 submitted.result = result
                 submitted.done.signal()
             }
+            // The writer holds them now; only the line numbers are needed for the outcomes.
+            submitted.records = []
             inFlight.append(submitted)
             batch = Batch()
             while inFlight.count >= maxInFlight {
@@ -137,7 +140,7 @@ public final class Ingestor {
                     guard let row = csv!.event(fromLine: line) else { return false }
                     parsed = row.map(LeadStore.pending)
                 } else {
-                    parsed = Self.pendingRecord(jsonLine: line)
+                    parsed = Self.pendingRecord(jsonLine: line, scratch: scratch)
                 }
                 switch parsed {
                 case .success(let record):
@@ -190,8 +193,8 @@ public final class Ingestor {
     /// `EventTranscoder`, which writes the payload straight from the bytes; every other line,
     /// and every invalid one, takes the general path, which also words the rejection. The
     /// fast record carries no parsed event: the append hook reads the payload instead.
-    static func pendingRecord(jsonLine line: UnsafeRawBufferPointer) -> Result<PendingRecord, EnvelopeError> {
-        if let fast = EventTranscoder.transcode(line) {
+    static func pendingRecord(jsonLine line: UnsafeRawBufferPointer, scratch: EventTranscoder.Scratch? = nil) -> Result<PendingRecord, EnvelopeError> {
+        if let fast = scratch.map({ EventTranscoder.transcode(line, scratch: $0) }) ?? EventTranscoder.transcode(line) {
             return .success(PendingRecord(id: fast.id, stream: fast.stream, payload: fast.payload, attachment: nil))
         }
         return Result { () throws(EnvelopeError) in LeadStore.pending(try parseJSONLine(line)) }

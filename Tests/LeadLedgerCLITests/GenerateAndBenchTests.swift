@@ -47,11 +47,15 @@ struct GenerateAndBenchTests {
         let json = try JSONParser.parse(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect(json["events"] == 400)
         for key in ["ingestEventsPerSec", "baselineIngestEventsPerSec", "replayEventsPerSec", "baselineScanEventsPerSec",
-                    "rescoreSeconds", "attributionSeconds", "leadReadMicrosP50", "leadReadMicrosP99", "peakRSSMiB"] {
+                    "rescoreSeconds", "attributionSeconds", "leadReadMicrosP50", "leadReadMicrosP99", "peakRSSMiB",
+                    "baselinePutIngestEventsPerSec", "ingestCommits", "baselineBatchSize"] {
             let value = try #require(json[key]?.doubleValue, "\(key) missing")
             #expect(value > 0, "\(key)")
         }
         #expect(json["attributionSecondsByModel"]?.objectValue?.count == 10)
+        // The baseline commits as many records per transaction as the engine did on average.
+        let commits = try #require(json["ingestCommits"]?.doubleValue)
+        #expect(json["baselineBatchSize"]?.doubleValue == (400 / commits).rounded())
         // The work directory is removed afterwards.
         #expect(!FileManager.default.fileExists(atPath: dir.file("work")))
     }
