@@ -321,15 +321,29 @@ public struct LogReader: Sendable {
     /// Calls `body` with each record from position `start` through `end`, as `txn` sees them.
     /// Hold `txn` briefly: a long read transaction pins pages (see `EventLog.forEach`).
     public func forEach(from start: UInt64, through end: UInt64, in txn: some TransactionReading, _ body: (RecordView) throws -> Void) throws {
+        try forEach(from: start, through: end, in: txn, stream: { _ in true }, body)
+    }
+
+    /// `forEach(from:through:in:_:)` for the records whose stream `wanted` accepts, which it
+    /// sees before the rest of the record is read (a replay shard skips other shards' leads).
+    public func forEach(
+        from start: UInt64, through end: UInt64, in txn: some TransactionReading,
+        stream wanted: (UnsafeRawBufferPointer) -> Bool, _ body: (RecordView) throws -> Void
+    ) throws {
         try txn.withCursor(tables.events) { cursor in
             var entry = try start.withBigEndianBytes { try cursor.seek(atLeast: $0) }
             while let current = entry {
                 let position = UInt64(bigEndianBytes: current.key)
                 if position > end { break }
-                guard let view = RecordFormat.view(position: position, bytes: current.value) else {
+                guard let stream = RecordFormat.stream(in: current.value) else {
                     throw LogError.corruptRecord(position: position)
                 }
-                try body(view)
+                if wanted(stream) {
+                    guard let view = RecordFormat.view(position: position, bytes: current.value) else {
+                        throw LogError.corruptRecord(position: position)
+                    }
+                    try body(view)
+                }
                 entry = try cursor.next()
             }
         }

@@ -164,6 +164,18 @@ enum RecordFormat {
         return hasher.finalize().withUnsafeBytes { ChainHash(bytes: $0) }
     }
 
+    /// The stream bytes of a stored record; `nil` when its lengths overrun it.
+    static func stream(in bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        let idLength = headerSize + 8
+        guard bytes.count >= idLength + 2 else { return nil }
+        let streamLength = idLength + 2 + Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: idLength, as: UInt16.self)))
+        guard bytes.count >= streamLength + 2 else { return nil }
+        let start = streamLength + 2
+        let end = start + Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: streamLength, as: UInt16.self)))
+        guard end <= bytes.count else { return nil }
+        return UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+    }
+
     /// The id bytes of a laid-out record.
     static func id(in bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         let offset = headerSize + 8

@@ -123,8 +123,7 @@ public final class LeadStore: Sendable {
                 let projection = shards[shard]
                 let interner = Interner.draft(drafts[shard])
                 try environment.read { txn in
-                    try reader.forEach(from: next, through: end, in: txn) { record in
-                        guard Shards.shard(of: record.stream, among: shards.count) == shard else { return }
+                    try reader.forEach(from: next, through: end, in: txn, stream: { Shards.shard(of: $0, among: shards.count) == shard }) { record in
                         try projection.apply(
                             stored: record.payload, id: record.id, lead: record.stream, position: record.position,
                             in: txn, interner: interner)
