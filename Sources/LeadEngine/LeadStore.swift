@@ -1,3 +1,4 @@
+import Dispatch
 import EventLog
 import LeadDomain
 import LedgerJSON
@@ -131,13 +132,19 @@ public final class LeadStore: Sendable {
                 }
             }
             environment.releaseMappedPages()
-            // New values get their ids; each shard encodes its leads with them and drops them.
+            // New values get their ids; each shard encodes its leads with them.
             do {
                 let ids = try dimensions.settle(drafts)
                 let rows = try Shards.run(shards.count) { shard in
-                    defer { shards[shard].forget() }
-                    return shards[shard].dirtyRows(dimensionIDs: ids[shard])
+                    shards[shard].dirtyRows(dimensionIDs: ids[shard])
                 }.flatMap { $0 }.sorted { $0.lead < $1.lead }
+                // The shards free their leads on other threads while this one writes (the write
+                // leaves the other core idle, waiting for the disk), before the next chunk.
+                let freeing = DispatchGroup()
+                for projection in shards {
+                    DispatchQueue.global().async(group: freeing) { projection.forget() }
+                }
+                defer { freeing.wait() }
                 // (Run again from the start if the map grows: the same rows, the same ids.)
                 try environment.write { txn in
                     try dimensions.storeAssigned(in: txn)
