@@ -76,7 +76,7 @@ public final class LeadStore: Sendable {
     /// `chunkSize` events are applied per write transaction, by `shards` threads (one per
     /// core by default); neither changes what is stored.
     public func rebuildProjections(
-        chunkSize: UInt64 = 100_000, shards: Int = Shards.count, progress: ((UInt64, UInt64) -> Void)? = nil
+        chunkSize: UInt64 = 50_000, shards: Int = Shards.count, progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> UInt64 {
         try log.setCheckpoint(LifecycleProjection.checkpoint, to: 0)
         return try replay(chunkSize: chunkSize, shards: shards, progress: progress)
@@ -94,7 +94,7 @@ public final class LeadStore: Sendable {
     /// a draft; then one write transaction gives those values their ids in log order, stores
     /// every touched lead and moves the checkpoint — so the stored bytes are the ones a
     /// sequential replay would store, and a crash mid-way resumes where it stopped.
-    private func replay(chunkSize: UInt64 = 100_000, shards shardCount: Int = Shards.count, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
+    private func replay(chunkSize: UInt64 = 50_000, shards shardCount: Int = Shards.count, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
         let chunkSize = max(chunkSize, 1)
         // The projection's final state scores every lead under the rules in force at the end
         // of the log, so the replay uses those from the start; it derives nothing (the
