@@ -25,10 +25,12 @@ let package = Package(
             providers: [.apt(["liblmdb-dev"])]
         ),
         .target(name: "LMDB", dependencies: ["CLMDB"]),
+        // SHA-256 with the x86 SHA extensions, for the log's hash chain (swift-crypto otherwise).
+        .target(name: "CSHA256"),
         .target(name: "LedgerJSON"),
         .target(
             name: "EventLog",
-            dependencies: ["LMDB", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["LMDB", "CSHA256", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "LeadDomain", dependencies: ["LedgerJSON"]),
         .target(name: "LeadEngine", dependencies: ["EventLog", "LeadDomain", "LedgerJSON", "LMDB", "Yams"]),
@@ -52,7 +54,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["EventLog", "LeadDomain", "LeadEngine", "LMDB", "LedgerJSON"], path: "Tests/TestSupport"),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"]),
         .testTarget(name: "LedgerJSONTests", dependencies: ["LedgerJSON"]),
-        .testTarget(name: "EventLogTests", dependencies: ["EventLog", "TestSupport"]),
+        .testTarget(name: "EventLogTests", dependencies: ["EventLog", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "LeadDomainTests", dependencies: ["LeadDomain", "LedgerJSON", "TestSupport", "LeadEngine"]),
         .testTarget(
             name: "LeadLedgerCLITests",
@@ -63,7 +65,7 @@ let package = Package(
     ]
 )
 
-for target in package.targets where target.type != .system {
+for target in package.targets where target.type != .system && target.name != "CSHA256" {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

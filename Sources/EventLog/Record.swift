@@ -1,3 +1,4 @@
+import CSHA256
 import Crypto
 import LMDB
 
@@ -147,15 +148,23 @@ enum RecordFormat {
         previousHash.withBytes { UnsafeMutableRawPointer(start).copyMemory(from: $0.baseAddress!, byteCount: hashSize) }
         (start + hashSize).storeBytes(of: position.bigEndian, as: UInt64.self)
         (start + hashSize + 8).storeBytes(of: version, as: UInt8.self)
-        var hasher = SHA256()
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(start: start, count: spare + out.count))
-        let digest = hasher.finalize().withUnsafeBytes { ChainHash(bytes: $0) }
+        let digest = ChainHash.sha256(UnsafeRawBufferPointer(start: start, count: spare + out.count))
         out[0] = version
         digest.withBytes { UnsafeMutableRawBufferPointer(rebasing: out[1..<headerSize]).copyMemory(from: $0) }
         return digest
     }
 
     static func chainHash(previous: ChainHash, position: UInt64, formatVersion: UInt8, body: UnsafeRawBufferPointer) -> ChainHash {
+        if ChainHash.hardware {
+            // One pass over the input laid out contiguously (on the stack when it is small).
+            return withUnsafeTemporaryAllocation(byteCount: chainPrefixSize + body.count, alignment: 8) { input in
+                previous.withBytes { input.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: hashSize) }
+                (input.baseAddress! + hashSize).storeBytes(of: position.bigEndian, toByteOffset: 0, as: UInt64.self)
+                (input.baseAddress! + hashSize + 8).storeBytes(of: formatVersion, as: UInt8.self)
+                if body.count > 0 { (input.baseAddress! + chainPrefixSize).copyMemory(from: body.baseAddress!, byteCount: body.count) }
+                return ChainHash.sha256(UnsafeRawBufferPointer(input))
+            }
+        }
         var hasher = SHA256()
         previous.withBytes { hasher.update(bufferPointer: $0) }
         withUnsafeBytes(of: position.bigEndian) { hasher.update(bufferPointer: $0) }
@@ -228,6 +237,23 @@ struct ChainHash: Equatable, Sendable {
 
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try withUnsafeBytes(of: words, body)
+    }
+
+    /// Whether this CPU hashes with its SHA extensions (`CSHA256`), else with swift-crypto.
+    static let hardware = leadledger_sha256_hw_available() != 0
+
+    /// SHA-256 of `bytes`.
+    static func sha256(_ bytes: UnsafeRawBufferPointer) -> ChainHash {
+        guard hardware else {
+            var hasher = SHA256()
+            hasher.update(bufferPointer: bytes)
+            return hasher.finalize().withUnsafeBytes { ChainHash(bytes: $0) }
+        }
+        var digest = ChainHash.genesis
+        withUnsafeMutableBytes(of: &digest.words) { out in
+            leadledger_sha256_hw(bytes.baseAddress, bytes.count, out.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+        return digest
     }
 
     static func == (lhs: ChainHash, rhs: ChainHash) -> Bool {

@@ -1,3 +1,4 @@
+import Crypto
 import EventLog
 import Foundation
 import Testing
@@ -56,5 +57,41 @@ struct VerifyTests {
         defer { log.close() }
         let report = try log.verify()
         #expect(report.isValid == false)
+    }
+}
+
+@Suite("Hash chain: the documented layout, hashed independently")
+struct ChainLayoutTests {
+    /// Every record's hash is SHA-256(previous hash ‖ position, big-endian ‖ format version ‖
+    /// recordedAt, little-endian ‖ id length ‖ id ‖ stream length ‖ stream ‖ payload), as the
+    /// README documents — recomputed here with swift-crypto, whatever the log hashed with
+    /// (the CPU's SHA extensions where it has them), for payloads across SHA-256's block
+    /// boundaries.
+    @Test func everyStoredHashIsSHA256OfTheDocumentedInput() throws {
+        let dir = TemporaryDirectory("log")
+        let log = try EventLog(path: dir.path)
+        defer { log.close() }
+        let lengths = Array(0...200) + [255, 256, 1_000, 4_096, 70_000]
+        let records = lengths.map { length in
+            PendingRecord(id: "id-\(length)", stream: "L-\(length % 7)", payload: (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ length) })
+        }
+        _ = try log.appendAndWait(Array(records.prefix(100)))
+        _ = try log.appendAndWait(Array(records.dropFirst(100)))
+        var previous = [UInt8](repeating: 0, count: 32)
+        for stored in try log.records(from: 1, limit: records.count) {
+            var input = previous
+            withUnsafeBytes(of: stored.position.bigEndian) { input += $0 }
+            input.append(1)
+            withUnsafeBytes(of: stored.recordedAt.littleEndian) { input += $0 }
+            withUnsafeBytes(of: UInt16(stored.id.utf8.count).littleEndian) { input += $0 }
+            input += Array(stored.id.utf8)
+            withUnsafeBytes(of: UInt16(stored.stream.utf8.count).littleEndian) { input += $0 }
+            input += Array(stored.stream.utf8)
+            input += stored.payload
+            let expected = Array(SHA256.hash(data: input))
+            #expect(stored.hash == expected, "position \(stored.position), payload of \(stored.payload.count) bytes")
+            previous = stored.hash
+        }
+        #expect(try log.verify().isValid)
     }
 }
