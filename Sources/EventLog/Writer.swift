@@ -49,7 +49,7 @@ final class Writer: @unchecked Sendable {
     private let hook: (any AppendHook)?
     private let maxRecordsPerCommit: Int
     /// How many prepared groups may wait for the committer.
-    private let maxPreparedGroup = 2
+    private let maxPrepared = 2
 
     // Sequencer state (its thread only).
     /// The last position after every group prepared so far.
@@ -223,7 +223,7 @@ final class Writer: @unchecked Sendable {
         lastPosition = last
         uncommitted.append(work)
         condition.lock()
-        while prepared.count >= maxPreparedGroup {
+        while prepared.count >= maxPrepared {
             condition.wait()
         }
         prepared.append(work)
@@ -246,7 +246,7 @@ final class Writer: @unchecked Sendable {
         guard committed > reportedCommitted else { return }
         while let oldest = uncommitted.first, oldest.sequence <= committed {
             uncommitted.removeFirst()
-            if spare.count < maxPreparedGroup + 1 { spare.append((oldest.bytes, oldest.ids)) }
+            if spare.count < maxPrepared + 1 { spare.append((oldest.bytes, oldest.ids)) }
         }
         reportedCommitted = committed
         hook?.didCommit(through: committed)
