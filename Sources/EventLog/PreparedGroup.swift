@@ -9,7 +9,8 @@ final class PreparedGroup: @unchecked Sendable {
     let requests: [Writer.Request]
     var outcomes: [[AppendOutcome]] = []
     /// The group's records as stored (but for their hashes, which the committer writes),
-    /// back to back.
+    /// back to back, each after a few spare bytes where the committer assembles its hash
+    /// input in place (`RecordFormat.seal(inPlace:)`).
     let bytes: ByteBuffer
     /// Where each record is in `bytes`; `appendsID` when its id key sorts after every id
     /// stored or prepared before it (it is indexed with `MDB_APPEND`).
