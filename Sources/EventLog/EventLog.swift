@@ -66,7 +66,8 @@ public final class EventLog: @unchecked Sendable {
         environment.close()
     }
 
-    static func readTip(_ txn: ReadTransaction, _ tables: Tables) throws -> Writer.Tip {
+    /// The last position and the chain's hash there, as `txn` sees the log.
+    static func readTip(_ txn: some TransactionReading, _ tables: Tables) throws -> Writer.Tip {
         try txn.withCursor(tables.events) { cursor in
             guard let last = try cursor.last() else { return Writer.Tip(position: 0, hash: .genesis) }
             let position = UInt64(bigEndianBytes: last.key)

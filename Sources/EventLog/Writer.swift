@@ -25,18 +25,6 @@ final class Writer: @unchecked Sendable {
         var hash: ChainHash
     }
 
-    /// The tip of the chain as `txn` sees it.
-    private func tip(in txn: some TransactionReading) throws -> Tip {
-        try txn.withCursor(tables.events) { cursor in
-            guard let last = try cursor.last() else { return Tip(position: 0, hash: .genesis) }
-            let position = UInt64(bigEndianBytes: last.key)
-            guard let view = RecordFormat.view(position: position, bytes: last.value) else {
-                throw LogError.corruptRecord(position: position)
-            }
-            return Tip(position: position, hash: ChainHash(bytes: view.hash))
-        }
-    }
-
     typealias Completion = @Sendable (Result<[AppendOutcome], any Error>) -> Void
 
     struct Request {
@@ -411,7 +399,7 @@ final class Writer: @unchecked Sendable {
 
     /// Chains and stores a prepared group (run again from the start if the map grows).
     private func store(_ work: PreparedGroup, in txn: WriteTransaction) throws {
-        var tip = try tip(in: txn)
+        var tip = try EventLog.readTip(txn, tables)
         if let first = work.entries.first, first.position != tip.position + 1 {
             throw LogError.outOfSequence(expected: tip.position + 1, prepared: first.position)
         }
@@ -458,7 +446,7 @@ final class Writer: @unchecked Sendable {
                 if attempt > 0 { hook?.didAbort() }
                 attempt += 1
                 let recordedAt = Self.now()
-                let before = try tip(in: txn)
+                let before = try EventLog.readTip(txn, tables)
                 var tip = before
                 var outcomes: [[AppendOutcome]] = []
                 outcomes.reserveCapacity(group.count)

@@ -29,7 +29,8 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
     case leadDisqualified = "lead.disqualified"
     case rulesPublished = "rules.published"
 
-    /// The stored one-byte tag: the position in this list, which only ever grows at the end.
+    /// The stored one-byte tag: the position in this list, which only ever grows at the end
+    /// (written out, not looked up; a test checks it against `allCases`).
     public var code: UInt8 {
         switch self {
         case .leadCaptured: 0
@@ -66,8 +67,6 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
         guard Int(code) < Self.allCases.count else { return nil }
         self = Self.allCases[Int(code)]
     }
-
-    /// The code is the position in `allCases` (checked by a test).
 
     /// The type whose wire name is exactly these bytes (the transcoder reads names in place;
     /// `init(rawValue:)` would need a `String` first).

@@ -293,18 +293,10 @@ import Darwin
 public enum LiveScoring {
     public static let actor = "leadledger-scoring"
 
-    public static func evaluationTime(of event: Envelope, for state: LeadState) -> Timestamp {
-        evaluationTime(at: event.at, for: state)
-    }
-
-    public static func evaluationTime(at time: Timestamp, for state: LeadState) -> Timestamp {
-        max(time, state.stageEnteredAt)
-    }
-
-    /// The qualification a stored touch triggers, if any, for a lead in `stage` since
-    /// `enteredAt` with these matches and fit points (passed apart so that a replay does not
-    /// copy the whole state for each touch).
-    public static func qualification(afterTouchAt at: Timestamp, stage: Stage, enteredAt: Timestamp, matches: [ScoreMatch], fit: Double, scorer: Scorer) -> (score: Double, at: Timestamp)? {
+    /// The qualification, if any, of a lead in `stage` since `enteredAt`, with these matches
+    /// and fit points, after an event at `at` that can trigger one (the parts of the state
+    /// passed apart, so that a rescore does not copy the whole state for each touch).
+    public static func qualification(at: Timestamp, stage: Stage, enteredAt: Timestamp, matches: [ScoreMatch], fit: Double, scorer: Scorer) -> (score: Double, at: Timestamp)? {
         guard stage == .lead || stage == .recycled else { return nil }
         let time = max(at, enteredAt)
         let score = scorer.evaluate(fit: fit, matches: matches, at: time).score
@@ -328,10 +320,10 @@ public enum LiveScoring {
 
     /// The qualification an event of `type` at `at` (already applied to `state`) triggers.
     public static func qualification(after type: EventType, at: Timestamp, state: LeadState, scorer: Scorer) -> (score: Double, at: Timestamp)? {
-        guard triggers(type), state.stage == .lead || state.stage == .recycled else { return nil }
-        let time = evaluationTime(at: at, for: state)
-        let score = scorer.evaluate(profile: state.profile, matches: state.matches, at: time).score
-        return score >= scorer.rules.mqlThreshold ? (score, time) : nil
+        guard triggers(type) else { return nil }
+        return qualification(
+            at: at, stage: state.stage, enteredAt: state.stageEnteredAt, matches: state.matches,
+            fit: scorer.fitPoints(state.profile), scorer: scorer)
     }
 
     /// The `lead.qualified` event the engine appends. Its id is derived from the triggering

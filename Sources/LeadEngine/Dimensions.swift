@@ -23,7 +23,7 @@ final class Dimensions {
     /// hash → the first id with that hash; further ids with the same hash in `collisions`.
     private var byHash: [UInt64: UInt32] = [:]
     private var collisions: [UInt64: [UInt32]] = [:]
-    /// The first id assigned in the current transaction (forgotten if it aborts).
+    /// The first id assigned since the last `takeAssigned`.
     private var firstPending: Int?
     /// Recent lookups of the writer's thread.
     private var recent = RecentIDs()
@@ -53,8 +53,9 @@ final class Dimensions {
         return id
     }
 
-    /// The ids assigned since the last call (or commit), with their values, for a group's
-    /// write transaction; from now on they count as given (`unload` takes them back).
+    /// The ids assigned since the last call, with their values, for the write transaction
+    /// of an append group or a replay chunk; from now on they count as given (`unload`
+    /// takes them back).
     func takeAssigned() -> [(id: UInt32, value: [UInt8])] {
         guard let first = firstPending else { return [] }
         firstPending = nil
@@ -70,10 +71,6 @@ final class Dimensions {
         }
     }
 
-    private func store(_ id: UInt32, in txn: WriteTransaction) throws {
-        try Self.store([(id, names[Int(id)])], in: table, txn: txn)
-    }
-
     /// Forgets everything, to load the committed dictionary again when next prepared (after
     /// an append group failed, its ids were never stored).
     func unload() {
@@ -83,12 +80,6 @@ final class Dimensions {
         collisions.removeAll()
         firstPending = nil
         loaded = false
-    }
-
-    /// Writes the ids assigned since the last commit (by `settle`).
-    func storeAssigned(in txn: WriteTransaction) throws {
-        guard let first = firstPending else { return }
-        for id in first..<names.count { try store(UInt32(id), in: txn) }
     }
 
     /// Loads the committed dictionary, so that `lookup` can run (from several threads).
@@ -106,8 +97,8 @@ final class Dimensions {
 
     /// Gives the values the drafts met their ids, in the order a sequential replay would have
     /// met them (by the position of their first event, then in the order that event interned
-    /// them), in memory: `storeAssigned` writes them, `didAbort` takes them back. Returns, per
-    /// draft, the id of each provisional index.
+    /// them), in memory (`takeAssigned` hands them over for storing). Returns, per draft, the
+    /// id of each provisional index.
     func settle(_ drafts: [DimensionDraft]) throws -> [[UInt32]] {
         var order: [(position: UInt64, draft: Int, index: Int)] = []
         for (number, draft) in drafts.enumerated() {
@@ -122,28 +113,6 @@ final class Dimensions {
             }
         }
         return ids
-    }
-
-    /// After a commit the assigned ids are final.
-    func didCommit() {
-        firstPending = nil
-    }
-
-    /// After an abort, ids assigned in it were never stored.
-    func didAbort() {
-        guard let first = firstPending else { return }
-        recent = RecentIDs()
-        while names.count > first {
-            let value = names.removeLast()
-            let id = UInt32(names.count)
-            let hash = value.withUnsafeBytes { Self.hash($0) }
-            if byHash[hash] == id {
-                byHash[hash] = nil
-            } else {
-                collisions[hash]?.removeAll { $0 == id }
-            }
-        }
-        firstPending = nil
     }
 
     /// After the table was cleared (a rebuild): empty, and nothing to load.

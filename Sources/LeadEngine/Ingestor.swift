@@ -193,8 +193,8 @@ public final class Ingestor {
     /// `EventTranscoder`, which writes the payload straight from the bytes; every other line,
     /// and every invalid one, takes the general path, which also words the rejection. The
     /// fast record carries no parsed event: the append hook reads the payload instead.
-    static func pendingRecord(jsonLine line: UnsafeRawBufferPointer, scratch: EventTranscoder.Scratch? = nil) -> Result<PendingRecord, EnvelopeError> {
-        if let fast = scratch.map({ EventTranscoder.transcode(line, scratch: $0) }) ?? EventTranscoder.transcode(line) {
+    static func pendingRecord(jsonLine line: UnsafeRawBufferPointer, scratch: EventTranscoder.Scratch) -> Result<PendingRecord, EnvelopeError> {
+        if let fast = EventTranscoder.transcode(line, scratch: scratch) {
             return .success(PendingRecord(id: fast.id, stream: fast.stream, payload: fast.payload, attachment: nil))
         }
         return Result { () throws(EnvelopeError) in LeadStore.pending(try parseJSONLine(line)) }

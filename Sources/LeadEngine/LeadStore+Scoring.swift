@@ -178,7 +178,7 @@ extension LeadStore {
                 let time = max(view.at, enteredAt)
                 if !matched, !lead.hasPenalty, let settled = lead.settledAt, time >= settled { return }
                 let qualification = LiveScoring.qualification(
-                    afterTouchAt: view.at, stage: stage, enteredAt: enteredAt, matches: lead.state.matches, fit: lead.fit, scorer: scorer)
+                    at: view.at, stage: stage, enteredAt: enteredAt, matches: lead.state.matches, fit: lead.fit, scorer: scorer)
                 if qualification == nil, stage == .lead || stage == .recycled, time >= lead.latestMatch {
                     // A new match invalidates an earlier settled time: only this evaluation
                     // counted it.

@@ -132,14 +132,16 @@ public final class LeadStore: Sendable {
                 }
             }
             environment.releaseMappedPages()
-            // New values get their ids; each shard encodes its leads with them.
+            // New values get their ids; each shard encodes its leads with them. (If this fails,
+            // the replay stops, and `dimensions`, which only it uses, goes with it.)
+            let ids = try dimensions.settle(drafts)
+            let assigned = dimensions.takeAssigned()
+            let rows = try Shards.run(shards.count) { shard in
+                shards[shard].dirtyRows(dimensionIDs: ids[shard])
+            }.flatMap { $0 }.sorted { $0.lead < $1.lead }
             do {
-                let ids = try dimensions.settle(drafts)
-                let rows = try Shards.run(shards.count) { shard in
-                    shards[shard].dirtyRows(dimensionIDs: ids[shard])
-                }.flatMap { $0 }.sorted { $0.lead < $1.lead }
-                // The shards free their leads on other threads while this one writes (the write
-                // leaves the other core idle, waiting for the disk), before the next chunk.
+                // The shards free their leads on other threads while this one writes (the
+                // write leaves the other core idle, waiting for the disk), before the next chunk.
                 let freeing = DispatchGroup()
                 for projection in shards {
                     DispatchQueue.global().async(group: freeing) { projection.forget() }
@@ -147,16 +149,12 @@ public final class LeadStore: Sendable {
                 defer { freeing.wait() }
                 // (Run again from the start if the map grows: the same rows, the same ids.)
                 try environment.write { txn in
-                    try dimensions.storeAssigned(in: txn)
+                    try Dimensions.store(assigned, in: dimensions.table, txn: txn)
                     try shards[0].write(rows, in: txn)
                     try log.setCheckpoint(LifecycleProjection.checkpoint, to: end, in: txn)
                     try setScoresVersion(rules?.version, in: txn)
                 }
-            } catch {
-                dimensions.didAbort()
-                throw error
             }
-            dimensions.didCommit()
             progress?(end, last)
             next = end + 1
         }

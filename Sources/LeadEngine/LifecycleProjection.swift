@@ -37,7 +37,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     final class Slot {
         var state: LeadState
         var journey: Journey?
-        /// The journey was read (or created) in this transaction.
+        /// `journey` was read from the table (or created) since the lead was cached.
         var journeyLoaded = false
         var dirty = false
         /// The last append group that changed it (set when the group is prepared).
@@ -240,10 +240,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         slot.dirty = true
         if event.type == .leadCaptured || event.type == .leadEnriched { slot.encodedProfile = nil }
 
-        if !slot.journeyLoaded {
-            slot.journey = try Self.readJourney(lead, from: journeys, in: txn)
-            slot.journeyLoaded = true
-        }
+        try loadJourney(of: slot, in: txn)
         let entered = slot.state.stages.last.flatMap { $0.position == position ? $0.stage : nil }
         var failure: (any Error)?
         JourneyBuilder.apply(event, position: position, to: &slot.journey, stageAfter: entered) { value in
@@ -279,10 +276,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         Lifecycle.applyTouch(at: view.at, to: &slot.state)
         scorer?.record(view, position: position, into: &slot.state.matches)
         slot.dirty = true
-        if !slot.journeyLoaded {
-            slot.journey = try Self.readJourney(slot.state.lead, from: journeys, in: txn)
-            slot.journeyLoaded = true
-        }
+        try loadJourney(of: slot, in: txn)
         guard slot.journey != nil else { return }
         var failure: (any Error)?
         JourneyBuilder.applyTouch(view, position: position, to: &slot.journey!) { bytes in
@@ -294,6 +288,13 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             }
         }
         if let failure { throw failure }
+    }
+
+    /// Reads a cached lead's journey from the table, the first time it is needed.
+    private func loadJourney(of slot: Slot, in txn: some TransactionReading) throws {
+        guard !slot.journeyLoaded else { return }
+        slot.journey = try Self.readJourney(slot.state.lead, from: journeys, in: txn)
+        slot.journeyLoaded = true
     }
 
     static func readJourney(_ lead: String, from table: Table, in txn: some TransactionReading) throws -> Journey? {
@@ -336,10 +337,17 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// The leads touched since the last commit, encoded, in no particular order (sort them
     /// by lead before writing). `dimensionIDs` (a replay shard's settled draft) replaces
     /// provisional dimension ids first.
-    func dirtyRows(dimensionIDs: [UInt32]? = nil) -> [Row] {
+    ///
+    /// `committing`, when given, is the append group the rows are for: the leads are marked
+    /// clean and as last changed by it.
+    func dirtyRows(dimensionIDs: [UInt32]? = nil, committing sequence: UInt64? = nil) -> [Row] {
         var rows: [Row] = []
         rows.reserveCapacity(slots.count)
         for (lead, slot) in slots where slot.dirty {
+            if let sequence {
+                slot.dirty = false
+                slot.sequence = sequence
+            }
             if let dimensionIDs, !dimensionIDs.isEmpty {
                 slot.journey?.mapDimensions { DimensionDraft.resolve($0, with: dimensionIDs) }
             }
@@ -372,11 +380,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     /// Encodes the leads the group changed and the dimension values it met, for its commit.
     func prepareCommit(sequence: UInt64) throws -> (@Sendable (WriteTransaction) throws -> Void)? {
-        let rows = dirtyRows().sorted { $0.lead < $1.lead }
-        for slot in slots.values where slot.dirty {
-            slot.dirty = false
-            slot.sequence = sequence
-        }
+        let rows = dirtyRows(committing: sequence).sorted { $0.lead < $1.lead }
         let assigned = dimensions.takeAssigned()
         let (leads, journeys, dimensionTable) = (self.leads, self.journeys, dimensions.table)
         return { txn in

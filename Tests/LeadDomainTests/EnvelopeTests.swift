@@ -83,6 +83,8 @@ struct EnvelopeTests {
     @Test func everyTypeHasAStableCode() {
         for type in EventType.allCases {
             #expect(EventType(code: type.code) == type)
+            // `isTouch` is a range of codes: it must stay the `touch.` types.
+            #expect(type.isTouch == type.rawValue.hasPrefix("touch."), "\(type.rawValue)")
         }
         #expect(EventType.leadCaptured.code == 0)
         #expect(EventType.rulesPublished.code == 26)

@@ -106,32 +106,3 @@ final class Failures: @unchecked Sendable {
         return reasons
     }
 }
-
-@Suite("Shards: work split by lead")
-struct ShardsTests {
-    /// The replay and rescore run at the pace of the busiest shard: leads must spread evenly,
-    /// whatever their ids look like.
-    @Test(arguments: [2, 3, 8])
-    func leadsSpreadEvenlyOverTheShards(shards: Int) {
-        let idSets: [[String]] = [
-            (1...12_000).map { "L-" + String($0).leftPadded(6) },
-            (1...12_000).map { "lead-\($0)" },
-            (1...12_000).map { "\($0)" },
-        ]
-        for ids in idSets {
-            var counts = Array(repeating: 0, count: shards)
-            for id in ids {
-                let shard = id.utf8CString.withUnsafeBytes { Shards.shard(of: UnsafeRawBufferPointer(rebasing: $0.dropLast()), among: shards) }
-                counts[shard] += 1
-            }
-            let even = Double(ids.count) / Double(shards)
-            #expect(counts.allSatisfy { abs(Double($0) - even) < even * 0.1 }, "\(ids[0])…: \(counts)")
-        }
-    }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
-}
