@@ -124,27 +124,27 @@ public final class EventLog: @unchecked Sendable {
 
     /// Calls `body` for every record from `start` through `end` (inclusive), in order. Reads
     /// in chunks of `chunkSize` records, each in its own short read transaction, so a long
-    /// scan neither pins pages nor holds the whole log in memory. Returns the last position
-    /// visited (or `start - 1` if none).
+    /// scan neither pins pages nor holds the whole log in memory. With `stream`, only the
+    /// records whose stream it accepts are read further (see `LogReader.forEach`). Returns
+    /// the last position scanned (or `start - 1` if none).
     @discardableResult
-    public func forEach(from start: UInt64 = 1, through end: UInt64 = .max, chunkSize: Int = 16_384, _ body: (RecordView) throws -> Void) throws -> UInt64 {
+    public func forEach(
+        from start: UInt64 = 1, through end: UInt64 = .max, chunkSize: Int = 16_384,
+        stream wanted: (UnsafeRawBufferPointer) -> Bool = { _ in true }, _ body: (RecordView) throws -> Void
+    ) throws -> UInt64 {
         var next = max(start, 1)
         var last = next - 1
         let span = UInt64(max(chunkSize, 1)) - 1
         while next <= end {
             // Positions are gapless: a chunk is a range of them.
             let chunkEnd = end - next > span ? next + span : end
-            var visited = 0
-            try environment.read { txn in
-                try reader.forEach(from: next, through: chunkEnd, in: txn) { view in
-                    try body(view)
-                    last = view.position
-                    visited += 1
-                }
+            let scanned = try environment.read { txn in
+                try reader.forEach(from: next, through: chunkEnd, in: txn, stream: wanted, body)
             }
             // Keep the scan's footprint flat: the pages just read need not stay mapped.
             environment.releaseMappedPages()
-            if visited == 0 { break }
+            guard let scanned else { break }
+            last = scanned
             next = last + 1
         }
         return last
@@ -327,15 +327,19 @@ public struct LogReader: Sendable {
 
     /// `forEach(from:through:in:_:)` for the records whose stream `wanted` accepts, which it
     /// sees before the rest of the record is read (a replay shard skips other shards' leads).
+    /// Returns the last position scanned, accepted or not (`nil`: none in the range).
+    @discardableResult
     public func forEach(
         from start: UInt64, through end: UInt64, in txn: some TransactionReading,
         stream wanted: (UnsafeRawBufferPointer) -> Bool, _ body: (RecordView) throws -> Void
-    ) throws {
+    ) throws -> UInt64? {
         try txn.withCursor(tables.events) { cursor in
+            var scanned: UInt64?
             var entry = try start.withBigEndianBytes { try cursor.seek(atLeast: $0) }
             while let current = entry {
                 let position = UInt64(bigEndianBytes: current.key)
                 if position > end { break }
+                scanned = position
                 guard let stream = RecordFormat.stream(in: current.value) else {
                     throw LogError.corruptRecord(position: position)
                 }
@@ -347,6 +351,7 @@ public struct LogReader: Sendable {
                 }
                 entry = try cursor.next()
             }
+            return scanned
         }
     }
 

@@ -155,22 +155,15 @@ enum RecordFormat {
     }
 
     static func chainHash(previous: ChainHash, position: UInt64, formatVersion: UInt8, body: UnsafeRawBufferPointer) -> ChainHash {
-        if ChainHash.hardware {
-            // One pass over the input laid out contiguously (on the stack when it is small).
-            return withUnsafeTemporaryAllocation(byteCount: chainPrefixSize + body.count, alignment: 8) { input in
-                previous.withBytes { input.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: hashSize) }
-                (input.baseAddress! + hashSize).storeBytes(of: position.bigEndian, toByteOffset: 0, as: UInt64.self)
-                (input.baseAddress! + hashSize + 8).storeBytes(of: formatVersion, as: UInt8.self)
-                if body.count > 0 { (input.baseAddress! + chainPrefixSize).copyMemory(from: body.baseAddress!, byteCount: body.count) }
-                return ChainHash.sha256(UnsafeRawBufferPointer(input))
-            }
+        // The input laid out contiguously (on the stack when it is small) and hashed in one
+        // pass, as `seal(inPlace:)` does where the record has room before it.
+        withUnsafeTemporaryAllocation(byteCount: chainPrefixSize + body.count, alignment: 8) { input in
+            previous.withBytes { input.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: hashSize) }
+            (input.baseAddress! + hashSize).storeBytes(of: position.bigEndian, as: UInt64.self)
+            (input.baseAddress! + hashSize + 8).storeBytes(of: formatVersion, as: UInt8.self)
+            if body.count > 0 { (input.baseAddress! + chainPrefixSize).copyMemory(from: body.baseAddress!, byteCount: body.count) }
+            return ChainHash.sha256(UnsafeRawBufferPointer(input))
         }
-        var hasher = SHA256()
-        previous.withBytes { hasher.update(bufferPointer: $0) }
-        withUnsafeBytes(of: position.bigEndian) { hasher.update(bufferPointer: $0) }
-        withUnsafeBytes(of: formatVersion) { hasher.update(bufferPointer: $0) }
-        hasher.update(bufferPointer: body)
-        return hasher.finalize().withUnsafeBytes { ChainHash(bytes: $0) }
     }
 
     /// The stream bytes of a stored record; `nil` when its lengths overrun it.

@@ -157,9 +157,8 @@ extension LeadStore {
     func simulate(rules: ScoringRules, scorer: Scorer, shard: Int, of shards: Int) throws -> (leads: [String: SimulatedLead], latest: Timestamp) {
         var latest = Timestamp(microseconds: .min)
         var simulated: [String: SimulatedLead] = [:]
-        try log.forEach { record in
-            // Leads are independent: each shard takes the leads whose id hashes to it.
-            guard Shards.shard(of: record.stream, among: shards) == shard else { return }
+        // Leads are independent: each shard takes the leads whose id hashes to it.
+        try log.forEach(stream: { Shards.shard(of: $0, among: shards) == shard }) { record in
             let view = try EventView(record.payload)
             if view.type != .rulesPublished && view.at > latest { latest = view.at }
             if view.type.isTouch {

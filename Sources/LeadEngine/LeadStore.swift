@@ -72,9 +72,9 @@ public final class LeadStore: Sendable {
     // MARK: Projections
 
     /// Rebuilds every projection from position 1 and returns how many events it replayed.
-    @discardableResult
     /// `chunkSize` events are applied per write transaction, by `shards` threads (one per
     /// core by default); neither changes what is stored.
+    @discardableResult
     public func rebuildProjections(
         chunkSize: UInt64 = 50_000, shards: Int = Shards.count, progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> UInt64 {
@@ -123,7 +123,7 @@ public final class LeadStore: Sendable {
             _ = try Shards.run(shards.count) { shard in
                 let projection = shards[shard]
                 let interner = Interner.draft(drafts[shard])
-                try environment.read { txn in
+                _ = try environment.read { txn in
                     try reader.forEach(from: next, through: end, in: txn, stream: { Shards.shard(of: $0, among: shards.count) == shard }) { record in
                         try projection.apply(
                             stored: record.payload, id: record.id, lead: record.stream, position: record.position,

@@ -115,6 +115,18 @@ struct EventLogTests {
         #expect(last == 900)
     }
 
+    /// A chunk whose records the filter all refuses does not end the scan.
+    @Test func forEachWithAStreamFilterScansPastChunksItSkipsWhole() throws {
+        let dir = TemporaryDirectory("log")
+        let log = try EventLog(path: dir.path)
+        defer { log.close() }
+        _ = try log.appendAndWait((1...300).map { record("e\($0)", stream: $0 <= 200 ? "skipped" : "wanted") })
+        var positions: [UInt64] = []
+        let last = try log.forEach(chunkSize: 64, stream: { $0.elementsEqual("wanted".utf8) }) { positions.append($0.position) }
+        #expect(positions == Array(201...300))
+        #expect(last == 300)
+    }
+
     @Test func theLogGrowsItsMapAndLosesNothing() throws {
         let dir = TemporaryDirectory("log")
         var options = EventLog.Options()
