@@ -3,6 +3,9 @@ import LMDB
 /// What an append hook decides about a candidate record.
 public enum AdmitDecision: Sendable {
     case accept
+    /// Store it as it is, and hand `didStore` this attachment instead of the record's own
+    /// (e.g. what `admit` decoded, so that it is not decoded twice).
+    case attach(any Sendable)
     /// Store this instead (same id and stream; e.g. with derived data stamped in).
     case replace(PendingRecord)
     case reject(reason: String)
@@ -30,11 +33,11 @@ public protocol AppendHook: AnyObject {
     var checkpointName: String? { get }
     /// Whether a record of `stream` must see every earlier record committed, and its own
     /// group's records in its transaction (e.g. it changes how every later record is judged).
-    func requiresSerial(stream: String) -> Bool
+    func requiresSerial(stream: UnsafeRawBufferPointer) -> Bool
     /// Decides whether `record` may be stored, given everything before it.
-    func admit<T: TransactionReading>(_ record: PendingRecord, in txn: T) throws -> AdmitDecision
+    func admit<T: TransactionReading>(_ record: PendingView, in txn: T) throws -> AdmitDecision
     /// The record will be stored at `record.position` (its hash is not computed yet).
-    /// `attachment` is the pending record's.
+    /// `attachment` is the pending record's, or the one `admit` gave it.
     func didStore<T: TransactionReading>(_ record: RecordView, attachment: (any Sendable)?, in txn: T) throws
     /// Records this hook wants appended after `record` in the same group (e.g. derived
     /// events); they go through `admit` and `didStore` like any other.
@@ -51,7 +54,7 @@ public protocol AppendHook: AnyObject {
 
 extension AppendHook {
     public var checkpointName: String? { nil }
-    public func requiresSerial(stream: String) -> Bool { false }
+    public func requiresSerial(stream: UnsafeRawBufferPointer) -> Bool { false }
     public func followUps(after record: RecordView, attachment: (any Sendable)?) -> [PendingRecord] { [] }
     public func prepareCommit(sequence: UInt64) throws -> (@Sendable (WriteTransaction) throws -> Void)? { nil }
     public func didCommit(through sequence: UInt64) {}

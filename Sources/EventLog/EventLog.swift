@@ -84,7 +84,7 @@ public final class EventLog: @unchecked Sendable {
     /// callers' records), and returns one outcome per record.
     public func append(_ records: [PendingRecord]) async throws -> [AppendOutcome] {
         try await withCheckedThrowingContinuation { continuation in
-            writer.submit(records) { continuation.resume(with: $0) }
+            writer.submit(PendingBatch(records)) { continuation.resume(with: $0) }
         }
     }
 
@@ -92,7 +92,7 @@ public final class EventLog: @unchecked Sendable {
     public func appendAndWait(_ records: [PendingRecord]) throws -> [AppendOutcome] {
         let done = DispatchSemaphore(value: 0)
         let box = ResultBox()
-        writer.submit(records) { result in
+        writer.submit(PendingBatch(records)) { result in
             box.result = result
             done.signal()
         }
@@ -103,7 +103,12 @@ public final class EventLog: @unchecked Sendable {
     /// Queues `records` and calls `completion` on the writer thread after the commit. Lets a
     /// producer parse the next batch while this one is being written.
     public func submit(_ records: [PendingRecord], completion: @escaping @Sendable (Result<[AppendOutcome], any Error>) -> Void) {
-        writer.submit(records, completion: completion)
+        writer.submit(PendingBatch(records), completion: completion)
+    }
+
+    /// `submit` for records packed in a batch (bulk ingest writes them straight into one).
+    public func submit(_ batch: PendingBatch, completion: @escaping @Sendable (Result<[AppendOutcome], any Error>) -> Void) {
+        writer.submit(batch, completion: completion)
     }
 
     /// How many write transactions have stored appends since the log was opened.

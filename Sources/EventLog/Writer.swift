@@ -28,7 +28,7 @@ final class Writer: @unchecked Sendable {
     typealias Completion = @Sendable (Result<[AppendOutcome], any Error>) -> Void
 
     struct Request {
-        var records: [PendingRecord]
+        var records: PendingBatch
         var completion: Completion
     }
 
@@ -87,7 +87,7 @@ final class Writer: @unchecked Sendable {
         committer.start()
     }
 
-    func submit(_ records: [PendingRecord], completion: @escaping Completion) {
+    func submit(_ records: PendingBatch, completion: @escaping Completion) {
         condition.lock()
         if stopping {
             condition.unlock()
@@ -150,11 +150,12 @@ final class Writer: @unchecked Sendable {
     }
 
     private func process(_ group: [Request]) {
-        // (Records are read through buffer pointers: iterating the arrays would copy each.)
         let serial = group.contains { request in
-            request.records.withUnsafeBufferPointer { records in
-                records.indices.contains { records[$0].expectedVersion != nil || hook?.requiresSerial(stream: records[$0].stream) == true }
-            }
+            if request.records.hasExpectedVersions { return true }
+            guard let hook else { return false }
+            var serial = false
+            request.records.forEachView { _, record in serial = serial || hook.requiresSerial(stream: record.stream) }
+            return serial
         }
         if serial {
             drain()
@@ -171,9 +172,8 @@ final class Writer: @unchecked Sendable {
         var capacity = 0
         for request in group {
             records += request.records.count
-            request.records.withUnsafeBufferPointer { pending in
-                for index in pending.indices { capacity += pending[index].payload.count + 96 }
-            }
+            // (The header, the lengths and the room before each record for its hash input.)
+            capacity += request.records.byteCount + request.records.count * 64
         }
         let storage = spare.popLast() ?? (ByteBuffer(capacity: capacity), IDOverlay(expected: records))
         storage.0.reset(capacity: capacity)
@@ -191,10 +191,8 @@ final class Writer: @unchecked Sendable {
                 for request in group {
                     var results: [AppendOutcome] = []
                     results.reserveCapacity(request.records.count)
-                    try request.records.withUnsafeBufferPointer { pending in
-                        for index in pending.indices {
-                            results.append(try prepare(pending[index], into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot))
-                        }
+                    try request.records.forEachView { _, record in
+                        results.append(try prepare(record, into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot))
                     }
                     work.outcomes.append(results)
                 }
@@ -264,7 +262,7 @@ final class Writer: @unchecked Sendable {
     }
 
     /// Prepares one record (and the hook's follow-ups) into `work`, advancing `last`.
-    private func prepare(_ record: PendingRecord, into work: PreparedGroup, last: inout UInt64, recordedAt: Int64, snapshot: Snapshot) throws -> AppendOutcome {
+    private func prepare(_ record: PendingView, into work: PreparedGroup, last: inout UInt64, recordedAt: Int64, snapshot: Snapshot) throws -> AppendOutcome {
         let txn = snapshot.txn
         if let problem = Self.problem(with: record) {
             return .rejected(reason: problem)
@@ -272,44 +270,52 @@ final class Writer: @unchecked Sendable {
         if let existing = try storedPosition(of: record.id, in: work, snapshot: snapshot) {
             return .duplicate(position: existing)
         }
+        return try admit(record, in: txn) { admitted, attachment in
+            try lay(admitted, attachment: attachment, into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot)
+        }
+    }
+
+    /// Asks the hook about `record`, then has `store` store what it admitted: the record or
+    /// its replacement, with the attachment that `didStore` gets. A refusal is returned.
+    private func admit(
+        _ record: PendingView, in txn: some TransactionReading, store: (PendingView, (any Sendable)?) throws -> AppendOutcome
+    ) throws -> AppendOutcome {
         switch try hook?.admit(record, in: txn) ?? .accept {
-        case .accept: return try lay(record, into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot)
-        case .replace(let admitted): return try lay(admitted, into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot)
+        case .accept: return try store(record, record.attachment)
+        case .attach(let attachment): return try store(record, attachment)
+        case .replace(let admitted): return try admitted.withView { try store($0, $0.attachment) }
         case .reject(let reason): return .rejected(reason: reason)
         }
     }
 
-    private func lay(_ record: PendingRecord, into work: PreparedGroup, last: inout UInt64, recordedAt: Int64, snapshot: Snapshot) throws -> AppendOutcome {
+    private func lay(
+        _ record: PendingView, attachment: (any Sendable)?, into work: PreparedGroup, last: inout UInt64, recordedAt: Int64, snapshot: Snapshot
+    ) throws -> AppendOutcome {
         let txn = snapshot.txn
         let position = last + 1
         var followUps: [PendingRecord] = []
-        try record.id.withUTF8Bytes { id in
-            try record.stream.withUTF8Bytes { stream in
-                try record.payload.withUnsafeBytes { payload in
-                    let size = RecordFormat.size(idBytes: id.count, streamBytes: stream.count, payloadBytes: payload.count)
-                    // (With room before it for the committer to hash it in place.)
-                    let spare = RecordFormat.chainPrefixSize - RecordFormat.headerSize
-                    let offset = work.bytes.grow(by: spare + size) + spare
-                    let out = work.bytes.slice(offset, size)
-                    RecordFormat.layOut(into: out, recordedAt: recordedAt, id: id, stream: stream, payload: payload)
-                    let appendsID = IDKey.withKey(id) { key in
-                        guard greatestKey.withUnsafeBytes({ Writer.compare(key, $0) > 0 }) else { return false }
-                        greatestKey.removeAll(keepingCapacity: true)
-                        greatestKey.append(contentsOf: key)
-                        return true
-                    }
-                    work.append(position: position, offset: offset, count: size, appendsID: appendsID)
-                    if let hook, let view = RecordFormat.view(position: position, bytes: UnsafeRawBufferPointer(out)) {
-                        // The view points into the group's buffer: use it before it grows.
-                        try hook.didStore(view, attachment: record.attachment, in: txn)
-                        followUps = hook.followUps(after: view, attachment: record.attachment)
-                    }
-                }
-            }
+        let (id, stream, payload) = (record.id, record.stream, record.payload)
+        let size = RecordFormat.size(idBytes: id.count, streamBytes: stream.count, payloadBytes: payload.count)
+        // (With room before it for the committer to hash it in place.)
+        let spare = RecordFormat.chainPrefixSize - RecordFormat.headerSize
+        let offset = work.bytes.grow(by: spare + size) + spare
+        let out = work.bytes.slice(offset, size)
+        RecordFormat.layOut(into: out, recordedAt: recordedAt, id: id, stream: stream, payload: payload)
+        let appendsID = IDKey.withKey(id) { key in
+            guard greatestKey.withUnsafeBytes({ Writer.compare(key, $0) > 0 }) else { return false }
+            greatestKey.removeAll(keepingCapacity: true)
+            greatestKey.append(contentsOf: key)
+            return true
+        }
+        work.append(position: position, offset: offset, count: size, appendsID: appendsID)
+        if let hook, let view = RecordFormat.view(position: position, bytes: UnsafeRawBufferPointer(out)) {
+            // The view points into the group's buffer: use it before it grows.
+            try hook.didStore(view, attachment: attachment, in: txn)
+            followUps = hook.followUps(after: view, attachment: attachment)
         }
         last = position
         for followUp in followUps {
-            _ = try prepare(followUp, into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot)
+            _ = try followUp.withView { try prepare($0, into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot) }
         }
         return .appended(position: position)
     }
@@ -335,16 +341,14 @@ final class Writer: @unchecked Sendable {
 
     /// The position of a record with this id, in this group, a group being committed, or
     /// the snapshot.
-    private func storedPosition(of id: String, in work: PreparedGroup, snapshot: Snapshot) throws -> UInt64? {
-        try id.withUTF8Bytes { bytes in
-            if let position = work.position(ofID: bytes) { return position }
-            for group in uncommitted {
-                if let position = group.position(ofID: bytes) { return position }
-            }
-            return try IDKey.withKey(bytes) { key in
-                guard snapshot.mayHold(key) else { return nil }
-                return try snapshot.txn.get(tables.ids, key: key).map { UInt64(bigEndianBytes: $0) }
-            }
+    private func storedPosition(of id: UnsafeRawBufferPointer, in work: PreparedGroup, snapshot: Snapshot) throws -> UInt64? {
+        if let position = work.position(ofID: id) { return position }
+        for group in uncommitted {
+            if let position = group.position(ofID: id) { return position }
+        }
+        return try IDKey.withKey(id) { key in
+            guard snapshot.mayHold(key) else { return nil }
+            return try snapshot.txn.get(tables.ids, key: key).map { UInt64(bigEndianBytes: $0) }
         }
     }
 
@@ -453,7 +457,7 @@ final class Writer: @unchecked Sendable {
                 for request in group {
                     var results: [AppendOutcome] = []
                     results.reserveCapacity(request.records.count)
-                    for record in request.records {
+                    try request.records.forEachView { _, record in
                         results.append(try append(record, tip: &tip, recordedAt: recordedAt, txn: txn))
                     }
                     outcomes.append(results)
@@ -486,18 +490,15 @@ final class Writer: @unchecked Sendable {
     }
 
     /// Stores one record (and the hook's follow-ups) in `txn`, advancing `tip`.
-    private func append(_ pending: PendingRecord, tip: inout Tip, recordedAt: Int64, txn: WriteTransaction) throws -> AppendOutcome {
-        var record = pending
+    private func append(_ record: PendingView, tip: inout Tip, recordedAt: Int64, txn: WriteTransaction) throws -> AppendOutcome {
         if let problem = Self.problem(with: record) {
             return .rejected(reason: problem)
         }
         let position = tip.position + 1
         // Claim the id first: a new id (the usual case) costs one descent of the id index.
-        let existing = try record.id.withUTF8Bytes { id in
-            try IDKey.withKey(id) { key in
-                try position.withBigEndianBytes { value in
-                    try txn.insertOrFetch(tables.ids, key: key, value: value).map { UInt64(bigEndianBytes: $0) }
-                }
+        let existing = try IDKey.withKey(record.id) { key in
+            try position.withBigEndianBytes { value in
+                try txn.insertOrFetch(tables.ids, key: key, value: value).map { UInt64(bigEndianBytes: $0) }
             }
         }
         if let existing {
@@ -505,49 +506,45 @@ final class Writer: @unchecked Sendable {
         }
         /// A refused record gives its id back, so that a corrected copy can be stored later.
         func releaseID() throws {
-            try record.id.withUTF8Bytes { id in
-                try IDKey.withKey(id) { key in _ = try txn.delete(tables.ids, key: key) }
-            }
+            try IDKey.withKey(record.id) { key in _ = try txn.delete(tables.ids, key: key) }
         }
         if let expected = record.expectedVersion {
-            let actual = try EventLog.streamVersion(record.stream, txn: txn, tables: tables)
+            let actual = try EventLog.streamVersion(record.streamString, txn: txn, tables: tables)
             if actual != expected {
                 try releaseID()
                 return .conflict(expected: expected, actual: actual)
             }
         }
-        switch try hook?.admit(record, in: txn) ?? .accept {
-        case .accept: break
-        case .replace(let admitted): record = admitted
-        case .reject(let reason):
-            try releaseID()
-            return .rejected(reason: reason)
+        let outcome = try admit(record, in: txn) { admitted, attachment in
+            try store(admitted, attachment: attachment, at: position, tip: &tip, recordedAt: recordedAt, txn: txn)
         }
+        if case .rejected = outcome { try releaseID() }
+        return outcome
+    }
 
+    /// Stores an admitted record (its id is claimed) and the hook's follow-ups in `txn`.
+    private func store(
+        _ record: PendingView, attachment: (any Sendable)?, at position: UInt64, tip: inout Tip, recordedAt: Int64, txn: WriteTransaction
+    ) throws -> AppendOutcome {
         var followUps: [PendingRecord] = []
-        try record.id.withUTF8Bytes { id in
-            try record.stream.withUTF8Bytes { stream in
-                try record.payload.withUnsafeBytes { payload in
-                    let size = RecordFormat.size(idBytes: id.count, streamBytes: stream.count, payloadBytes: payload.count)
-                    try position.withBigEndianBytes { positionKey in
-                        try txn.reserve(tables.events, key: positionKey, size: size, options: .append) { out in
-                            tip.hash = RecordFormat.write(
-                                into: out, position: position, previousHash: tip.hash,
-                                recordedAt: recordedAt, id: id, stream: stream, payload: payload)
-                            if let hook, let view = RecordFormat.view(position: position, bytes: UnsafeRawBufferPointer(out)) {
-                                // The view points into the map: use it before the next write.
-                                try hook.didStore(view, attachment: record.attachment, in: txn)
-                                followUps = hook.followUps(after: view, attachment: record.attachment)
-                            }
-                        }
-                        try txn.put(tables.streams, key: stream, value: positionKey, options: .appendDuplicate)
-                    }
+        let (id, stream, payload) = (record.id, record.stream, record.payload)
+        let size = RecordFormat.size(idBytes: id.count, streamBytes: stream.count, payloadBytes: payload.count)
+        try position.withBigEndianBytes { positionKey in
+            try txn.reserve(tables.events, key: positionKey, size: size, options: .append) { out in
+                tip.hash = RecordFormat.write(
+                    into: out, position: position, previousHash: tip.hash,
+                    recordedAt: recordedAt, id: id, stream: stream, payload: payload)
+                if let hook, let view = RecordFormat.view(position: position, bytes: UnsafeRawBufferPointer(out)) {
+                    // The view points into the map: use it before the next write.
+                    try hook.didStore(view, attachment: attachment, in: txn)
+                    followUps = hook.followUps(after: view, attachment: attachment)
                 }
             }
+            try txn.put(tables.streams, key: stream, value: positionKey, options: .appendDuplicate)
         }
         tip.position = position
         for followUp in followUps {
-            _ = try append(followUp, tip: &tip, recordedAt: recordedAt, txn: txn)
+            _ = try followUp.withView { try append($0, tip: &tip, recordedAt: recordedAt, txn: txn) }
         }
         return .appended(position: position)
     }
@@ -558,11 +555,11 @@ final class Writer: @unchecked Sendable {
     }
 
     /// Structural limits of the log (the domain validates everything else).
-    static func problem(with record: PendingRecord) -> String? {
+    static func problem(with record: PendingView) -> String? {
         if record.id.isEmpty { return "the id is empty" }
-        if record.id.utf8.count > UInt16.max { return "the id is longer than \(UInt16.max) bytes" }
+        if record.id.count > UInt16.max { return "the id is longer than \(UInt16.max) bytes" }
         if record.stream.isEmpty { return "the stream is empty" }
-        if record.stream.utf8.count > RecordFormat.maxKeyBytes { return "the stream name is longer than \(RecordFormat.maxKeyBytes) bytes" }
+        if record.stream.count > RecordFormat.maxKeyBytes { return "the stream name is longer than \(RecordFormat.maxKeyBytes) bytes" }
         return nil
     }
 }

@@ -43,22 +43,51 @@ public enum EventTranscoder {
     /// The stored form of a simple, valid JSONL event, or `nil` when the line needs the
     /// general path (which then also produces the exact error message).
     public static func transcode(_ line: UnsafeRawBufferPointer) -> Transcoded? {
-        guard line.baseAddress != nil else { return nil }
-        return withUnsafeTemporaryAllocation(of: Member.self, capacity: maxDataMembers) { transcode(line, members: $0) }
+        transcode(line, scratch: Scratch())
     }
 
     /// `transcode(_:)` with room for the members that a caller transcoding many lines on one
     /// thread keeps (the temporary allocation is too large for the stack).
     public static func transcode(_ line: UnsafeRawBufferPointer, scratch: Scratch) -> Transcoded? {
-        guard line.baseAddress != nil else { return nil }
-        return transcode(line, members: scratch.members)
+        var result: Transcoded?
+        _ = transcode(line, scratch: scratch) { id, stream, writePayload in
+            var payload: [UInt8] = []
+            payload.reserveCapacity(line.count)
+            writePayload(&payload)
+            let stream = String(decoding: stream, as: UTF8.self)
+            guard let type = payload.withUnsafeBytes({ try? EventCodec.header($0).type }) else { return }  // (written just above)
+            result = Transcoded(
+                id: String(decoding: id, as: UTF8.self), type: type, lead: type.isLeadEvent ? stream : nil,
+                stream: stream, payload: payload)
+        }
+        return result
     }
 
-    private static func transcode(_ line: UnsafeRawBufferPointer, members: UnsafeMutableBufferPointer<Member>) -> Transcoded? {
-        var scanner = Scanner(bytes: line, members: members)
-        guard let envelope = scanner.envelope() else { return nil }
-        let data = DataMembers(bytes: line, members: UnsafeBufferPointer(rebasing: members[..<scanner.memberCount]))
-        return transcode(envelope, data: data, line: line)
+    /// The form bulk ingest uses: for a simple, valid line, calls `emit` with the event's id,
+    /// its log stream and a function that appends its stored payload to an array, and returns
+    /// `true`; returns `false` (without calling `emit`) when the line needs the general path.
+    /// So the caller can pack the record where it wants it, without an array or a `String`
+    /// of its own.
+    public static func transcode(
+        _ line: UnsafeRawBufferPointer, scratch: Scratch,
+        emit: (_ id: UnsafeRawBufferPointer, _ stream: UnsafeRawBufferPointer, _ writePayload: (inout [UInt8]) -> Void) -> Void
+    ) -> Bool {
+        guard line.baseAddress != nil else { return false }
+        var scanner = Scanner(bytes: line, members: scratch.members)
+        guard let envelope = scanner.envelope() else { return false }
+        let data = DataMembers(bytes: line, members: UnsafeBufferPointer(rebasing: scratch.members[..<scanner.memberCount]))
+        guard let event = checked(envelope, data: data, line: line) else { return false }
+        let id = UnsafeRawBufferPointer(rebasing: line[event.id])
+        func writePayload(_ payload: inout [UInt8]) {
+            write(event, envelope: envelope, data: data, line: line, into: &payload)
+        }
+        if let lead = event.lead {
+            emit(id, UnsafeRawBufferPointer(rebasing: line[lead]), writePayload)
+        } else {
+            var system = Envelope.systemStream
+            system.withUTF8 { emit(id, UnsafeRawBufferPointer($0), writePayload) }
+        }
+        return true
     }
 
     /// Room for one line's `data` members, reused line after line (one thread at a time).
@@ -79,8 +108,17 @@ public enum EventTranscoder {
         return line.withUTF8 { transcode(UnsafeRawBufferPointer($0)) }
     }
 
-    /// Applies `Envelope(json:)`'s rules to the scanned members, then writes the payload.
-    private static func transcode(_ envelope: EnvelopeMembers, data: DataMembers, line: UnsafeRawBufferPointer) -> Transcoded? {
+    /// What the checks found that the record needs.
+    struct Checked {
+        var type: EventType
+        var at: Timestamp
+        var id: Range<Int>
+        /// `nil` for events that are not about a lead (their stream is the system's).
+        var lead: Range<Int>?
+    }
+
+    /// Applies `Envelope(json:)`'s rules to the scanned members.
+    private static func checked(_ envelope: EnvelopeMembers, data: DataMembers, line: UnsafeRawBufferPointer) -> Checked? {
         func text(_ range: Range<Int>) -> UnsafeRawBufferPointer {
             UnsafeRawBufferPointer(rebasing: line[range])
         }
@@ -92,10 +130,12 @@ public enum EventTranscoder {
               let type = EventType(name: text(typeName)),
               let id = envelope.id, valid(id, maxBytes: Envelope.maxIDBytes)
         else { return nil }
+        var lead: Range<Int>?
         if type.isLeadEvent {
-            guard let lead = envelope.lead, valid(lead, maxBytes: Envelope.maxLeadBytes),
-                  line[lead.lowerBound] != UInt8(ascii: "$")  // reserved for system streams
+            guard let leadText = envelope.lead, valid(leadText, maxBytes: Envelope.maxLeadBytes),
+                  line[leadText.lowerBound] != UInt8(ascii: "$")  // reserved for system streams
             else { return nil }
+            lead = leadText
         } else if envelope.lead != nil {
             return nil
         }
@@ -108,11 +148,16 @@ public enum EventTranscoder {
             return nil
         }
         guard Vocabulary.firstProblem(type, data) == nil else { return nil }
+        return Checked(type: type, at: at, id: id, lead: lead)
+    }
 
-        // The layout of `EventCodec.encode`: header, actor, data in the line's member order.
-        var payload: [UInt8] = []
-        payload.reserveCapacity(line.count)
-        EventCodec.writeHeader(type: type, at: at, into: &payload)
+    /// Appends the payload of a checked line to `payload`: the layout of `EventCodec.encode`
+    /// (header, actor, data in the line's member order).
+    private static func write(_ event: Checked, envelope: EnvelopeMembers, data: DataMembers, line: UnsafeRawBufferPointer, into payload: inout [UInt8]) {
+        func text(_ range: Range<Int>) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(rebasing: line[range])
+        }
+        EventCodec.writeHeader(type: event.type, at: event.at, into: &payload)
         if let actor = envelope.actor {
             EventCodec.writeString(utf8: text(actor), into: &payload)
         } else {
@@ -134,10 +179,6 @@ public enum EventTranscoder {
             case .string(let range): EventCodec.writeString(utf8: text(range), into: &payload)
             }
         }
-        let lead = type.isLeadEvent ? envelope.lead.map { String(decoding: text($0), as: UTF8.self) } : nil
-        return Transcoded(
-            id: String(decoding: text(id), as: UTF8.self), type: type, lead: lead,
-            stream: lead ?? Envelope.systemStream, payload: payload)
     }
 
     // MARK: Scanning

@@ -69,13 +69,19 @@ public final class Ingestor {
 
     /// A batch parsed from consecutive lines, waiting for its commit.
     private final class Batch: @unchecked Sendable {
-        var records: [PendingRecord] = []
+        var records: PendingBatch
         /// For each record: its line number and where its raw text is — in the input, if
         /// the reader can read it again (only refused lines are), else in `raw`.
         var lines: [(number: Int, start: Int, count: Int)] = []
         var raw: [UInt8] = []
         let done = DispatchSemaphore(value: 0)
         var result: Result<[AppendOutcome], any Error>?
+
+        init(records: Int) {
+            // (Bytes for a typical line's id, lead and payload, which is smaller than the line.)
+            self.records = PendingBatch(reservingRecords: records, bytes: records * 224)
+            lines.reserveCapacity(records)
+        }
     }
 
     /// Ingests one input (`-` for standard input). `rejects` receives every refused line.
@@ -85,7 +91,7 @@ public final class Ingestor {
         let scratch = EventTranscoder.Scratch()
         var summary = IngestSummary()
         var inFlight: [Batch] = []
-        var batch = Batch()
+        var batch = Batch(records: batchSize)
 
         func rawLine(_ line: (number: Int, start: Int, count: Int), of batch: Batch) throws -> [UInt8] {
             reader.canReread
@@ -122,9 +128,9 @@ public final class Ingestor {
                 submitted.done.signal()
             }
             // The writer holds them now; only the line numbers are needed for the outcomes.
-            submitted.records = []
+            submitted.records = PendingBatch()
             inFlight.append(submitted)
-            batch = Batch()
+            batch = Batch(records: batchSize)
             while inFlight.count >= maxInFlight {
                 try settle(inFlight.removeFirst())
             }
@@ -135,22 +141,29 @@ public final class Ingestor {
             // Each line yields whether it counts as an input line (not blank, not a CSV header).
             while let counted = try reader.nextLine({ line -> Bool in
                 if Self.isBlank(line) { return false }
-                let parsed: Result<PendingRecord, EnvelopeError>
-                if csv != nil {
-                    guard let row = csv!.event(fromLine: line) else { return false }
-                    parsed = row.map(LeadStore.pending)
-                } else {
-                    parsed = Self.pendingRecord(jsonLine: line, scratch: scratch)
-                }
-                switch parsed {
-                case .success(let record):
+                /// The line's record is in the batch: keep where the line is, for its outcome.
+                func noteLine() {
                     if reader.canReread {
                         batch.lines.append((reader.lineNumber, reader.lineOffset, line.count))
                     } else {
                         batch.lines.append((reader.lineNumber, batch.raw.count, line.count))
                         batch.raw.append(contentsOf: line)
                     }
+                }
+                let parsed: Result<PendingRecord, EnvelopeError>
+                if csv != nil {
+                    guard let row = csv!.event(fromLine: line) else { return false }
+                    parsed = row.map(LeadStore.pending)
+                } else if Self.transcode(jsonLine: line, scratch: scratch, into: &batch.records) {
+                    noteLine()
+                    return true
+                } else {
+                    parsed = Result { () throws(EnvelopeError) in LeadStore.pending(try Self.parseJSONLine(line)) }
+                }
+                switch parsed {
+                case .success(let record):
                     batch.records.append(record)
+                    noteLine()
                 case .failure(let error):
                     summary.rejected += 1
                     try rejects.reject(path: reader.path, line: reader.lineNumber, reason: error.description, raw: line)
@@ -189,15 +202,15 @@ public final class Ingestor {
         line.allSatisfy { $0 == 0x20 || $0 == 0x09 }
     }
 
-    /// One JSONL line to what the log stores. Simple lines (nearly all) take
-    /// `EventTranscoder`, which writes the payload straight from the bytes; every other line,
-    /// and every invalid one, takes the general path, which also words the rejection. The
-    /// fast record carries no parsed event: the append hook reads the payload instead.
-    static func pendingRecord(jsonLine line: UnsafeRawBufferPointer, scratch: EventTranscoder.Scratch) -> Result<PendingRecord, EnvelopeError> {
-        if let fast = EventTranscoder.transcode(line, scratch: scratch) {
-            return .success(PendingRecord(id: fast.id, stream: fast.stream, payload: fast.payload, attachment: nil))
+    /// The fast path of a JSONL line: a simple, valid line (nearly all) is transcoded by
+    /// `EventTranscoder`, straight from its bytes into `batch`. Returns `false` for every
+    /// other line, and every invalid one: those take the general path (`parseJSONLine`),
+    /// which also words the rejection. The fast record carries no parsed event: the append
+    /// hook reads the payload instead.
+    static func transcode(jsonLine line: UnsafeRawBufferPointer, scratch: EventTranscoder.Scratch, into batch: inout PendingBatch) -> Bool {
+        EventTranscoder.transcode(line, scratch: scratch) { id, stream, writePayload in
+            batch.append(id: id, stream: stream, payload: writePayload)
         }
-        return Result { () throws(EnvelopeError) in LeadStore.pending(try parseJSONLine(line)) }
     }
 
     /// One JSONL line to a validated event (the general path).

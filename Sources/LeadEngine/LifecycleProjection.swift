@@ -123,18 +123,20 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         }
     }
 
-    static func event(of record: PendingRecord) throws -> Envelope {
+    static func event(of record: PendingView) throws -> Envelope {
         if let event = record.attachment as? Envelope { return event }
-        return try record.payload.withUnsafeBytes { try EventCodec.decode($0, id: record.id, lead: record.stream) }
+        return try EventCodec.decode(record.payload, id: record.idString, lead: record.streamString)
     }
 
     // MARK: AppendHook
 
     /// A `rules.published` (the system stream) rescores the cached leads from their streams,
     /// so it must see every earlier event in its transaction.
-    func requiresSerial(stream: String) -> Bool {
-        stream == Envelope.systemStream
+    func requiresSerial(stream: UnsafeRawBufferPointer) -> Bool {
+        Dimensions.equal(Self.systemStream, stream)
     }
+
+    private static let systemStream = Array(Envelope.systemStream.utf8)
 
     /// What every call with a transaction needs first: the rules and dimensions committed.
     private func ready(_ txn: some TransactionReading) throws {
@@ -145,21 +147,17 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         try dimensions.prepare(in: txn)
     }
 
-    func admit<T: TransactionReading>(_ record: PendingRecord, in txn: T) throws -> AdmitDecision {
+    func admit<T: TransactionReading>(_ record: PendingView, in txn: T) throws -> AdmitDecision {
         try ready(txn)
-        let type = try record.payload.withUnsafeBytes { try EventCodec.header($0).type }
+        let type = try EventCodec.header(record.payload).type
         if type.isTouch {
             // Most of the input, checked without decoding: a touch needs only a known lead.
-            let known = try record.stream.withUTF8Bytes { try slot(of: $0, in: txn) } != nil
-            return Lifecycle.refusal(ofTouch: type, id: record.id, lead: record.stream, leadIsKnown: known).map { .reject(reason: $0) } ?? .accept
+            if try slot(of: record.stream, in: txn) != nil { return .accept }
+            return Lifecycle.refusal(ofTouch: type, id: record.idString, lead: record.streamString, leadIsKnown: false).map { .reject(reason: $0) } ?? .accept
         }
         var event = try Self.event(of: record)
         // `didStore` applies it without decoding it again.
-        var admitted: PendingRecord?
-        if record.attachment == nil {
-            admitted = record
-            admitted!.attachment = event
-        }
+        var admitted: AdmitDecision = record.attachment == nil ? .attach(event) : .accept
         guard let lead = event.lead else {
             if event.type == .rulesPublished {
                 do {
@@ -168,7 +166,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
                     return .reject(reason: "rules.published \"\(event.id)\" refused: \(error)")
                 }
             }
-            return admitted.map(AdmitDecision.replace) ?? .accept
+            return admitted
         }
         let state = try state(of: lead, in: txn)
         if let reason = Lifecycle.refusal(of: event, given: state) {
@@ -179,9 +177,9 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             let score = scorer.map { $0.evaluate(profile: state.profile, matches: state.matches, at: event.at).score }
             event.data["score"] = score.map(JSONValue.number) ?? .null
             event.data["rulesVersion"] = .nullable(scorer?.rules.version)
-            admitted = LeadStore.pending(event)
+            admitted = .replace(LeadStore.pending(event))
         }
-        return admitted.map(AdmitDecision.replace) ?? .accept
+        return admitted
     }
 
     /// Appends and replays apply the same stored bytes (`apply(stored:)`), so a live

@@ -1,0 +1,72 @@
+import EventLog
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("Pending batches: records packed for the writer")
+struct PendingBatchTests {
+    /// Records with and without an expected version or attachment, in one batch: each view
+    /// gives back exactly its own record's fields.
+    @Test func viewsGiveBackEachRecordWithItsOwnExtras() throws {
+        let records = [
+            record("a", stream: "L-1", payload: ""),
+            PendingRecord(id: "b", stream: "L-2", payload: [1, 2, 3], expectedVersion: 4),
+            record("c", stream: "L-1"),
+            PendingRecord(id: "d", stream: "L-3", payload: [9], attachment: "attached"),
+            record("e", stream: "L-2"),
+        ]
+        let batch = PendingBatch(records)
+        #expect(batch.count == 5)
+        #expect(batch.hasExpectedVersions)
+        var seen: [(String, String, [UInt8], Int?, String?)] = []
+        batch.forEachView { index, view in
+            #expect(index == seen.count)
+            seen.append((view.idString, view.streamString, Array(view.payload), view.expectedVersion, view.attachment as? String))
+        }
+        #expect(seen.map(\.0) == ["a", "b", "c", "d", "e"])
+        #expect(seen.map(\.1) == ["L-1", "L-2", "L-1", "L-3", "L-2"])
+        #expect(seen.map(\.2) == records.map(\.payload))
+        #expect(seen.map(\.3) == [nil, 4, nil, nil, nil])
+        #expect(seen.map(\.4) == [nil, nil, nil, "attached", nil])
+        #expect(batch[3].id == "d" && batch[3].payload == [9] && batch[3].attachment as? String == "attached")
+        #expect(!PendingBatch([record("x")]).hasExpectedVersions)
+    }
+
+    /// What bulk ingest does: the payload written straight into the batch, after records
+    /// appended as values, and read back in place.
+    @Test func aPayloadWrittenIntoTheBatchIsStoredAsWritten() throws {
+        let dir = TemporaryDirectory("log")
+        let log = try EventLog(path: dir.path)
+        defer { log.close() }
+        var batch = PendingBatch(reservingRecords: 2, bytes: 64)
+        batch.append(record("first", stream: "s-1", payload: "one"))
+        Array("second".utf8).withUnsafeBytes { id in
+            Array("s-2".utf8).withUnsafeBytes { stream in
+                batch.append(id: id, stream: stream) { $0.append(contentsOf: Array("two".utf8)) }
+            }
+        }
+        let done = DispatchSemaphore(value: 0)
+        let outcomes = Locked<[AppendOutcome]?>(nil)
+        log.submit(batch) { result in
+            outcomes.set(try? result.get())
+            done.signal()
+        }
+        done.wait()
+        #expect(outcomes.value == [.appended(position: 1), .appended(position: 2)])
+        let stored = try log.records(from: 1, limit: 10)
+        #expect(stored.map(\.id) == ["first", "second"])
+        #expect(stored.map(\.stream) == ["s-1", "s-2"])
+        #expect(stored.map { String(decoding: $0.payload, as: UTF8.self) } == ["one", "two"])
+    }
+}
+
+/// A value set on one thread and read on another after a semaphore.
+private final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+
+    init(_ value: Value) { stored = value }
+
+    var value: Value { lock.withLock { stored } }
+    func set(_ value: Value) { lock.withLock { stored = value } }
+}
