@@ -44,13 +44,7 @@ public struct PendingBatch: Sendable {
     public var byteCount: Int { bytes.count }
 
     public mutating func append(_ record: PendingRecord) {
-        var id = record.id
-        var stream = record.stream
-        id.withUTF8 { id in
-            stream.withUTF8 { stream in
-                append(id: UnsafeRawBufferPointer(id), stream: UnsafeRawBufferPointer(stream)) { $0.append(contentsOf: record.payload) }
-            }
-        }
+        record.withView { append(id: $0.id, stream: $0.stream, payload: $0.payload) }
         if record.expectedVersion != nil || record.attachment != nil {
             if extras.count < entries.count { extras.append(contentsOf: repeatElement(nil, count: entries.count - extras.count)) }
             extras[entries.count - 1] = Extras(expectedVersion: record.expectedVersion, attachment: record.attachment)
@@ -58,15 +52,12 @@ public struct PendingBatch: Sendable {
         }
     }
 
-    /// Appends a record whose payload `writePayload` appends to the bytes it is handed (and
-    /// nothing else).
-    public mutating func append(id: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, payload writePayload: (inout [UInt8]) -> Void) {
-        let offset = bytes.count
+    /// Appends a record given as bytes (copied).
+    public mutating func append(id: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer) {
+        entries.append(Entry(offset: bytes.count, idCount: id.count, streamCount: stream.count, payloadCount: payload.count))
         bytes.append(contentsOf: id)
         bytes.append(contentsOf: stream)
-        let payloadStart = bytes.count
-        writePayload(&bytes)
-        entries.append(Entry(offset: offset, idCount: id.count, streamCount: stream.count, payloadCount: bytes.count - payloadStart))
+        bytes.append(contentsOf: payload)
         if !extras.isEmpty { extras.append(nil) }
     }
 

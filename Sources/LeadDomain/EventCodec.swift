@@ -69,10 +69,10 @@ public enum EventCodec {
     }
 
     /// The fixed ten bytes every payload starts with: version, type code, time.
-    static func writeHeader(type: EventType, at: Timestamp, into out: inout [UInt8]) {
+    static func writeHeader(type: EventType, at: Timestamp, into out: inout some ByteSink) {
         out.append(version)
         out.append(type.code)
-        withUnsafeBytes(of: at.microseconds.littleEndian) { out.append(contentsOf: $0) }
+        withUnsafeBytes(of: at.microseconds.littleEndian) { out.append(bytes: $0) }
     }
 
     /// The type and time of a stored event, without decoding the rest.
@@ -137,7 +137,7 @@ public enum EventCodec {
     }
 
     /// The length prefix of a member name that has no one-byte code; its bytes follow.
-    static func writeKeyLength(_ count: Int, into out: inout [UInt8]) {
+    static func writeKeyLength(_ count: Int, into out: inout some ByteSink) {
         if count < 0x7F {
             out.append(UInt8(count))
         } else {
@@ -147,13 +147,13 @@ public enum EventCodec {
     }
 
     /// A JSON number: the int32 form when it is integral and fits, else the f64 bits.
-    static func writeNumber(_ number: Double, into out: inout [UInt8]) {
+    static func writeNumber(_ number: Double, into out: inout some ByteSink) {
         if let small = Int32(exactly: number) {
             out.append(Tag.int32)
-            withUnsafeBytes(of: small.littleEndian) { out.append(contentsOf: $0) }
+            withUnsafeBytes(of: small.littleEndian) { out.append(bytes: $0) }
         } else {
             out.append(Tag.double)
-            withUnsafeBytes(of: number.bitPattern.littleEndian) { out.append(contentsOf: $0) }
+            withUnsafeBytes(of: number.bitPattern.littleEndian) { out.append(bytes: $0) }
         }
     }
 
@@ -164,13 +164,13 @@ public enum EventCodec {
     }
 
     /// A string value from UTF-8 bytes (the transcoder's input, already checked).
-    static func writeString(utf8 bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+    static func writeString(utf8 bytes: UnsafeRawBufferPointer, into out: inout some ByteSink) {
         out.append(Tag.string)
         writeVarint(bytes.count, into: &out)
-        out.append(contentsOf: bytes)
+        out.append(bytes: bytes)
     }
 
-    static func writeVarint(_ value: Int, into out: inout [UInt8]) {
+    static func writeVarint(_ value: Int, into out: inout some ByteSink) {
         var rest = UInt64(value)
         while rest >= 0x80 {
             out.append(UInt8(rest & 0x7F) | 0x80)
@@ -280,3 +280,44 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// Where `EventCodec` writes a payload: a growing array (the general path), or memory reserved
+/// for the whole payload in advance (`ReservedBytes`, the transcoder's).
+protocol ByteSink {
+    mutating func append(_ byte: UInt8)
+    mutating func append(bytes: UnsafeRawBufferPointer)
+}
+
+extension Array: ByteSink where Element == UInt8 {
+    mutating func append(bytes: UnsafeRawBufferPointer) {
+        append(contentsOf: bytes)
+    }
+}
+
+/// Memory reserved for a whole payload, written without an array's growth and uniqueness
+/// checks. Whoever reserves it knows an upper bound of what will be written; going past it
+/// is a bug, caught here before any byte lands outside.
+struct ReservedBytes: ByteSink {
+    let base: UnsafeMutableRawPointer
+    let capacity: Int
+    private(set) var count = 0
+
+    init(_ memory: UnsafeMutableRawBufferPointer) {
+        base = memory.baseAddress!
+        capacity = memory.count
+    }
+
+    mutating func append(_ byte: UInt8) {
+        precondition(count < capacity, "a payload outgrew the memory reserved for it")
+        base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
+
+    mutating func append(bytes: UnsafeRawBufferPointer) {
+        precondition(count + bytes.count <= capacity, "a payload outgrew the memory reserved for it")
+        if let source = bytes.baseAddress { (base + count).copyMemory(from: source, byteCount: bytes.count) }
+        count += bytes.count
+    }
+
+    var written: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+}

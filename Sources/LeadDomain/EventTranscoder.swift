@@ -50,10 +50,8 @@ public enum EventTranscoder {
     /// thread keeps (the temporary allocation is too large for the stack).
     public static func transcode(_ line: UnsafeRawBufferPointer, scratch: Scratch) -> Transcoded? {
         var result: Transcoded?
-        _ = transcode(line, scratch: scratch) { id, stream, writePayload in
-            var payload: [UInt8] = []
-            payload.reserveCapacity(line.count)
-            writePayload(&payload)
+        _ = transcode(line, scratch: scratch) { id, stream, payload in
+            let payload = Array(payload)
             let stream = String(decoding: stream, as: UTF8.self)
             guard let type = payload.withUnsafeBytes({ try? EventCodec.header($0).type }) else { return }  // (written just above)
             result = Transcoded(
@@ -64,42 +62,71 @@ public enum EventTranscoder {
     }
 
     /// The form bulk ingest uses: for a simple, valid line, calls `emit` with the event's id,
-    /// its log stream and a function that appends its stored payload to an array, and returns
-    /// `true`; returns `false` (without calling `emit`) when the line needs the general path.
-    /// So the caller can pack the record where it wants it, without an array or a `String`
-    /// of its own.
+    /// its log stream and its stored payload (in `scratch`, valid during the call), and
+    /// returns `true`; returns `false` (without calling `emit`) when the line needs the
+    /// general path. So the caller can pack the record where it wants it, without an array or
+    /// a `String` of its own.
     public static func transcode(
         _ line: UnsafeRawBufferPointer, scratch: Scratch,
-        emit: (_ id: UnsafeRawBufferPointer, _ stream: UnsafeRawBufferPointer, _ writePayload: (inout [UInt8]) -> Void) -> Void
+        emit: (_ id: UnsafeRawBufferPointer, _ stream: UnsafeRawBufferPointer, _ payload: UnsafeRawBufferPointer) -> Void
     ) -> Bool {
         guard line.baseAddress != nil else { return false }
-        var scanner = Scanner(bytes: line, members: scratch.members)
+        var scanner = Scanner(bytes: line, members: scratch.members, byCode: scratch.byCode)
+        defer { scanner.forgetCodes() }
         guard let envelope = scanner.envelope() else { return false }
-        let data = DataMembers(bytes: line, members: UnsafeBufferPointer(rebasing: scratch.members[..<scanner.memberCount]))
+        let data = DataMembers(
+            bytes: line, members: UnsafeBufferPointer(rebasing: scratch.members[..<scanner.memberCount]), byCode: scratch.byCode)
         guard let event = checked(envelope, data: data, line: line) else { return false }
+        var payload = ReservedBytes(scratch.payloadMemory(maxPayloadBytes(lineBytes: line.count)))
+        write(event, envelope: envelope, data: data, line: line, into: &payload)
         let id = UnsafeRawBufferPointer(rebasing: line[event.id])
-        func writePayload(_ payload: inout [UInt8]) {
-            write(event, envelope: envelope, data: data, line: line, into: &payload)
-        }
         if let lead = event.lead {
-            emit(id, UnsafeRawBufferPointer(rebasing: line[lead]), writePayload)
+            emit(id, UnsafeRawBufferPointer(rebasing: line[lead]), payload.written)
         } else {
             var system = Envelope.systemStream
-            system.withUTF8 { emit(id, UnsafeRawBufferPointer($0), writePayload) }
+            system.withUTF8 { emit(id, UnsafeRawBufferPointer($0), payload.written) }
         }
         return true
     }
 
-    /// Room for one line's `data` members, reused line after line (one thread at a time).
+    /// At least the size of any payload transcoded from a line of this many bytes. The stored
+    /// form is shorter than the JSON but for numbers: a member takes at least five bytes of
+    /// JSON (`"":1,`) and at most seven stored (a one-byte name length, an int32 in five
+    /// bytes); a number that is stored as a double (nine bytes) has at least three characters
+    /// (`"":1.5,`: seven), and the envelope's JSON is far longer than the payload's ten-byte
+    /// header and the actor's prefix. So twice the line is always enough.
+    static func maxPayloadBytes(lineBytes: Int) -> Int {
+        2 * lineBytes + 64
+    }
+
+    /// Room for one line's `data` members and its payload, reused line after line (one
+    /// thread at a time).
     public final class Scratch {
         let members: UnsafeMutableBufferPointer<Member>
+        /// For each one-byte name code, the index of the line's member with that name, or -1.
+        let byCode: UnsafeMutablePointer<Int8>
+        private var payload: UnsafeMutableRawBufferPointer
 
         public init() {
             members = .allocate(capacity: EventTranscoder.maxDataMembers)
+            byCode = .allocate(capacity: 256)
+            byCode.initialize(repeating: -1, count: 256)
+            payload = .allocate(byteCount: 4096, alignment: 8)
         }
 
         deinit {
             members.deallocate()
+            byCode.deallocate()
+            payload.deallocate()
+        }
+
+        /// `count` bytes for a payload.
+        func payloadMemory(_ count: Int) -> UnsafeMutableRawBufferPointer {
+            if payload.count < count {
+                payload.deallocate()
+                payload = .allocate(byteCount: count, alignment: 8)
+            }
+            return UnsafeMutableRawBufferPointer(rebasing: payload[..<count])
         }
     }
 
@@ -153,7 +180,7 @@ public enum EventTranscoder {
 
     /// Appends the payload of a checked line to `payload`: the layout of `EventCodec.encode`
     /// (header, actor, data in the line's member order).
-    private static func write(_ event: Checked, envelope: EnvelopeMembers, data: DataMembers, line: UnsafeRawBufferPointer, into payload: inout [UInt8]) {
+    private static func write(_ event: Checked, envelope: EnvelopeMembers, data: DataMembers, line: UnsafeRawBufferPointer, into payload: inout some ByteSink) {
         func text(_ range: Range<Int>) -> UnsafeRawBufferPointer {
             UnsafeRawBufferPointer(rebasing: line[range])
         }
@@ -170,7 +197,7 @@ public enum EventTranscoder {
                 payload.append(code)
             } else {
                 EventCodec.writeKeyLength(member.key.count, into: &payload)
-                payload.append(contentsOf: text(member.key))
+                payload.append(bytes: text(member.key))
             }
             switch member.value {
             case .null: payload.append(EventCodec.Tag.null)
@@ -216,24 +243,30 @@ public enum EventTranscoder {
     struct DataMembers: Vocabulary.DataFields {
         let bytes: UnsafeRawBufferPointer
         let members: UnsafeBufferPointer<Member>
+        /// The scanner's index of the members by name code.
+        let byCode: UnsafePointer<Int8>
 
         var isEmpty: Bool { members.isEmpty }
 
         func value(of field: Vocabulary.Field) -> Vocabulary.FieldValue<UnsafeRawBufferPointer>? {
-            for member in members {
-                // A name with a code always has it (the code is the name's), so codes decide;
-                // only names without one are compared byte by byte.
-                let matches = field.code.map { $0 == member.code }
-                    ?? (member.code == nil && field.name.utf8.elementsEqual(UnsafeRawBufferPointer(rebasing: bytes[member.key])))
-                guard matches else { continue }
-                switch member.value {
-                case .null: return .null
-                case .bool(let flag): return .bool(flag)
-                case .number(let number): return .number(number)
-                case .string(let range): return .string(UnsafeRawBufferPointer(rebasing: bytes[range]))
-                }
+            // A name with a code always has it (the code is the name's), so codes decide;
+            // only names without one are compared byte by byte.
+            let found: Member
+            if let code = field.code {
+                let index = Int(byCode[Int(code)])
+                guard index >= 0 else { return nil }
+                found = members[index]
+            } else {
+                guard let member = members.first(where: { $0.code == nil && field.name.utf8.elementsEqual(UnsafeRawBufferPointer(rebasing: bytes[$0.key])) })
+                else { return nil }
+                found = member
             }
-            return nil
+            switch found.value {
+            case .null: return .null
+            case .bool(let flag): return .bool(flag)
+            case .number(let number): return .number(number)
+            case .string(let range): return .string(UnsafeRawBufferPointer(rebasing: bytes[range]))
+            }
         }
     }
 
@@ -242,12 +275,23 @@ public enum EventTranscoder {
     struct Scanner {
         let bytes: UnsafeRawBufferPointer
         let members: UnsafeMutableBufferPointer<Member>
+        /// Which member has each name code (-1: none): filled as members are read, and
+        /// emptied again by `forgetCodes` before the next line.
+        let byCode: UnsafeMutablePointer<Int8>
         var memberCount = 0
         var index = 0
 
-        init(bytes: UnsafeRawBufferPointer, members: UnsafeMutableBufferPointer<Member>) {
+        init(bytes: UnsafeRawBufferPointer, members: UnsafeMutableBufferPointer<Member>, byCode: UnsafeMutablePointer<Int8>) {
             self.bytes = bytes
             self.members = members
+            self.byCode = byCode
+        }
+
+        /// Empties `byCode` of this line's members.
+        func forgetCodes() {
+            for member in members[..<memberCount] {
+                if let code = member.code { byCode[Int(code)] = -1 }
+            }
         }
 
         /// The whole line: one object with envelope members only, each at most once.
@@ -329,12 +373,16 @@ public enum EventTranscoder {
                 }
                 let keyBytes = UnsafeRawBufferPointer(rebasing: bytes[key])
                 let code = EventCodec.knownKeyCode(keyBytes)
-                for earlier in members[..<memberCount] {
-                    let same = code.map { $0 == earlier.code }
-                        ?? (earlier.code == nil && keyBytes.elementsEqual(UnsafeRawBufferPointer(rebasing: bytes[earlier.key])))
-                    if same { return false }  // JSONParser refuses duplicate names
+                // JSONParser refuses duplicate names.
+                if let code {
+                    guard byCode[Int(code)] < 0 else { return false }
+                } else if members[..<memberCount].contains(where: {
+                    $0.code == nil && keyBytes.elementsEqual(UnsafeRawBufferPointer(rebasing: bytes[$0.key]))
+                }) {
+                    return false
                 }
                 guard memberCount < members.count else { return false }
+                if let code { byCode[Int(code)] = Int8(memberCount) }
                 members.initializeElement(at: memberCount, to: Member(key: key, code: code, value: value))
                 memberCount += 1
                 switch afterMember() {

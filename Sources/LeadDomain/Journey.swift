@@ -108,7 +108,8 @@ public struct Journey: Sendable, Hashable {
 /// Builds journeys from events (pure: interning is the caller's function).
 public enum JourneyBuilder {
     public static func apply(_ event: Envelope, position: UInt64, to journey: inout Journey?, stageAfter: Stage?, intern: (String?) -> UInt32) {
-        if journey == nil {
+        // (`journey == nil` would copy the journey, arrays and all, to compare it.)
+        if case .none = journey {
             guard event.type == .leadCaptured else { return }
             journey = Journey(capturedAt: event.at)
         }
@@ -161,6 +162,12 @@ public enum JourneyBuilder {
         if let stage = stageAfter, let index = Journey.funnel.firstIndex(of: stage), j.reached[index] == nil {
             j.reached[index] = event.at
         }
+    }
+
+    /// `applyTouch` for a lead that may have no journey yet (then there is nothing to do).
+    public static func applyTouch(_ view: EventView, position: UInt64, to journey: inout Journey?, intern: (UnsafeRawBufferPointer?) -> UInt32) {
+        guard case .some = journey else { return }
+        applyTouch(view, position: position, to: &journey!, intern: intern)
     }
 
     /// A stored touch, read in place: its dimensions are interned from their bytes.

@@ -208,8 +208,8 @@ public final class Ingestor {
     /// which also words the rejection. The fast record carries no parsed event: the append
     /// hook reads the payload instead.
     static func transcode(jsonLine line: UnsafeRawBufferPointer, scratch: EventTranscoder.Scratch, into batch: inout PendingBatch) -> Bool {
-        EventTranscoder.transcode(line, scratch: scratch) { id, stream, writePayload in
-            batch.append(id: id, stream: stream, payload: writePayload)
+        EventTranscoder.transcode(line, scratch: scratch) { id, stream, payload in
+            batch.append(id: id, stream: stream, payload: payload)
         }
     }
 

@@ -124,7 +124,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     }
 
     static func event(of record: PendingView) throws -> Envelope {
-        if let event = record.attachment as? Envelope { return event }
+        // (Only a present attachment is cast: casting an empty optional copies it first.)
+        if let attachment = record.attachment, let event = attachment as? Envelope { return event }
         return try EventCodec.decode(record.payload, id: record.idString, lead: record.streamString)
     }
 
@@ -186,7 +187,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// projection and a rebuilt one cannot differ.
     func didStore<T: TransactionReading>(_ record: RecordView, attachment: (any Sendable)?, in txn: T) throws {
         try ready(txn)
-        let decoded = attachment as? Envelope
+        let decoded = attachment.flatMap { $0 as? Envelope }
         let type = try decoded?.type ?? EventCodec.header(record.payload).type
         if derivesEvents && type == .rulesPublished {
             let event = try decoded ?? LeadStore.event(from: record)
@@ -275,9 +276,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         scorer?.record(view, position: position, into: &slot.state.matches)
         slot.dirty = true
         try loadJourney(of: slot, in: txn)
-        guard slot.journey != nil else { return }
         var failure: (any Error)?
-        JourneyBuilder.applyTouch(view, position: position, to: &slot.journey!) { bytes in
+        JourneyBuilder.applyTouch(view, position: position, to: &slot.journey) { bytes in
             do {
                 return try interner.intern(bytes, position: position)
             } catch {

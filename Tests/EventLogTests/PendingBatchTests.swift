@@ -42,7 +42,7 @@ struct PendingBatchTests {
         batch.append(record("first", stream: "s-1", payload: "one"))
         Array("second".utf8).withUnsafeBytes { id in
             Array("s-2".utf8).withUnsafeBytes { stream in
-                batch.append(id: id, stream: stream) { $0.append(contentsOf: Array("two".utf8)) }
+                Array("two".utf8).withUnsafeBytes { batch.append(id: id, stream: stream, payload: $0) }
             }
         }
         let done = DispatchSemaphore(value: 0)

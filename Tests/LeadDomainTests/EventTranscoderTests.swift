@@ -222,6 +222,39 @@ struct EventTranscoderTests {
         }
     }
 
+    /// Bulk ingest reuses one scratch for every line: nothing a line leaves there (its members
+    /// by name, also when it bailed half-way) may reach the next one.
+    @Test func aSharedScratchCarriesNothingFromOneLineToTheNext() {
+        let scratch = EventTranscoder.Scratch()
+        func fast(_ line: String) -> Transcoded? {
+            var line = line
+            return line.withUTF8 { EventTranscoder.transcode(UnsafeRawBufferPointer($0), scratch: scratch) }
+        }
+        let data = #"{"id":"t-2","type":"touch.chat","lead":"L-1","at":"2026-03-01T10:15:00Z","actor":"sync","data":"#
+        let noChannel = data + #"{"campaign":"Newsletter"}}"#
+        let twoChannels = data + #"{"channel":"chat","campaign":"x","channel":"web"}}"#
+        let nestedAfterChannel = data + #"{"channel":"chat","tags":["a"]}}"#
+        let lines = [Self.touch, noChannel, twoChannels, Self.touch, nestedAfterChannel, noChannel, Self.captured, noChannel, Self.touch]
+        for line in lines {
+            let answer = fast(line)
+            if let answer { #expect(answer == Self.general(line), "disagree on \(line)") }
+            if line == Self.touch || line == Self.captured { #expect(answer != nil, "bailed on \(line)") }
+            if line != Self.touch && line != Self.captured { #expect(answer == nil, "took \(line)") }
+        }
+    }
+
+    /// The transcoder writes a payload into memory reserved from the line's length: members
+    /// whose stored form is longer than their JSON (short names, numbers stored as doubles)
+    /// still fit, and are stored as the general path stores them.
+    @Test func payloadsLongerThanTheirJSONFitTheMemoryReservedForThem() throws {
+        let names = ["", "a", "b", "c", "d", "e", "f", "g", "h", "i"]
+        let members = (0..<60).map { #""\#(names[$0 % 10])\#($0 / 10)":0.5"# } + [#""":-0.25"#]
+        let line = #"{"id":"t-9","type":"touch.chat","lead":"L-1","at":"2026-03-01T10:15:00Z","data":{"channel":"chat","#
+            + members.joined(separator: ",") + "}}"
+        let fast = try #require(Self.checkedFast(line))
+        #expect(fast.payload.count > line.utf8.count)
+    }
+
     /// Random damage to valid lines: whatever the transcoder still accepts, the general path
     /// must accept and store alike.
     @Test func damagedLinesNeverMakeThePathsDisagree() {
