@@ -42,7 +42,10 @@ final class PreparedGroup: @unchecked Sendable {
     func append(position: UInt64, offset: Int, count: Int, appendsID: Bool) {
         entries.append((position, offset, count, appendsID))
         let index = entries.count - 1
-        if greatest == nil || Writer.compare(id(at: index), id(at: greatest!)) > 0 { greatest = index }
+        // (An id indexed by appending sorts after every earlier one, if it is its own key.)
+        if greatest == nil || (appendsID && IDKey.isOwnKey(id(at: index))) || Writer.compare(id(at: index), id(at: greatest!)) > 0 {
+            greatest = index
+        }
     }
 
     /// The position of the record with this id in the group, if any.

@@ -258,8 +258,13 @@ struct ChainHash: Equatable, Sendable {
 /// limit allows comfortably, 0xFF followed by their SHA-256 (0xFF never occurs in UTF-8, so
 /// the two forms cannot collide).
 enum IDKey {
+    /// Whether an id is its own key (not hashed), so that ids and keys sort alike.
+    static func isOwnKey(_ id: UnsafeRawBufferPointer) -> Bool {
+        id.count <= 255
+    }
+
     static func withKey<R>(_ id: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        if id.count <= 255 {
+        if isOwnKey(id) {
             return try body(id)
         }
         var bytes: [UInt8] = [0xFF]

@@ -267,11 +267,17 @@ final class Writer: @unchecked Sendable {
         if let problem = Self.problem(with: record) {
             return .rejected(reason: problem)
         }
-        if let existing = try storedPosition(of: record.id, in: work, snapshot: snapshot) {
+        // Ids usually arrive in order: one whose key sorts after every id stored or prepared
+        // so far is new without a lookup, and is indexed by appending.
+        let afterAll = greatestKeyKnown && IDKey.withKey(record.id) { key in greatestKey.withUnsafeBytes { Writer.compare(key, $0) > 0 } }
+        if !afterAll, let existing = try storedPosition(of: record.id, in: work, snapshot: snapshot) {
             return .duplicate(position: existing)
         }
         return try admit(record, in: txn) { admitted, attachment in
-            try lay(admitted, attachment: attachment, into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot)
+            // (A replacement keeps the id; should it not, its id is indexed without appending.)
+            let sameID = admitted.id.baseAddress == record.id.baseAddress || admitted.id.elementsEqual(record.id)
+            return try lay(
+                admitted, attachment: attachment, idAfterAll: afterAll && sameID, into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot)
         }
     }
 
@@ -288,8 +294,10 @@ final class Writer: @unchecked Sendable {
         }
     }
 
+    /// `idAfterAll`: the record's id key sorts after every one stored or prepared so far.
     private func lay(
-        _ record: PendingView, attachment: (any Sendable)?, into work: PreparedGroup, last: inout UInt64, recordedAt: Int64, snapshot: Snapshot
+        _ record: PendingView, attachment: (any Sendable)?, idAfterAll: Bool, into work: PreparedGroup, last: inout UInt64, recordedAt: Int64,
+        snapshot: Snapshot
     ) throws -> AppendOutcome {
         let txn = snapshot.txn
         let position = last + 1
@@ -301,13 +309,13 @@ final class Writer: @unchecked Sendable {
         let offset = work.bytes.grow(by: spare + size) + spare
         let out = work.bytes.slice(offset, size)
         RecordFormat.layOut(into: out, recordedAt: recordedAt, id: id, stream: stream, payload: payload)
-        let appendsID = IDKey.withKey(id) { key in
-            guard greatestKey.withUnsafeBytes({ Writer.compare(key, $0) > 0 }) else { return false }
-            greatestKey.removeAll(keepingCapacity: true)
-            greatestKey.append(contentsOf: key)
-            return true
+        if idAfterAll {
+            IDKey.withKey(id) { key in
+                greatestKey.removeAll(keepingCapacity: true)
+                greatestKey.append(contentsOf: key)
+            }
         }
-        work.append(position: position, offset: offset, count: size, appendsID: appendsID)
+        work.append(position: position, offset: offset, count: size, appendsID: idAfterAll)
         if let hook, let view = RecordFormat.view(position: position, bytes: UnsafeRawBufferPointer(out)) {
             // The view points into the group's buffer: use it before it grows.
             try hook.didStore(view, attachment: attachment, in: txn)

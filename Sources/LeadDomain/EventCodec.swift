@@ -294,9 +294,9 @@ extension Array: ByteSink where Element == UInt8 {
     }
 }
 
-/// Memory reserved for a whole payload, written without an array's growth and uniqueness
-/// checks. Whoever reserves it knows an upper bound of what will be written; going past it
-/// is a bug, caught here before any byte lands outside.
+/// Memory reserved for a whole payload (or other encoded value), written without an array's
+/// growth and uniqueness checks. Whoever reserves it knows an upper bound of what will be
+/// written; going past it is a bug, caught here before any byte lands outside.
 struct ReservedBytes: ByteSink {
     let base: UnsafeMutableRawPointer
     let capacity: Int
@@ -317,6 +317,14 @@ struct ReservedBytes: ByteSink {
         precondition(count + bytes.count <= capacity, "a payload outgrew the memory reserved for it")
         if let source = bytes.baseAddress { (base + count).copyMemory(from: source, byteCount: bytes.count) }
         count += bytes.count
+    }
+
+    /// A fixed-width integer's bytes, least significant first.
+    mutating func append<T: FixedWidthInteger>(littleEndian value: T) {
+        let size = MemoryLayout<T>.size
+        precondition(count + size <= capacity, "a payload outgrew the memory reserved for it")
+        base.storeBytes(of: value.littleEndian, toByteOffset: count, as: T.self)
+        count += size
     }
 
     var written: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }

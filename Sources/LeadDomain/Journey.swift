@@ -191,42 +191,53 @@ public enum JourneyCodec {
     static let none = Int64.min
 
     public static func encode(_ j: Journey) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(64 + j.touches.count * 24)
+        // Written into memory of the largest size it can take, without an array's checks per
+        // value: a journey is encoded for every lead a commit touches. An id's varint takes at
+        // most 5 bytes and a count's 10, so the fixed part is at most 1 + 3 × 5 + 4 × 8 +
+        // 5 × 10 = 98 bytes.
+        let most = 128 + 8 * j.reached.count + 8 * j.opportunities.count + 21 * j.handoffs.count
+            + 14 * j.rejections.count + 36 * j.touches.count
+        return [UInt8](unsafeUninitializedCapacity: most) { buffer, count in
+            var out = ReservedBytes(UnsafeMutableRawBufferPointer(buffer))
+            encode(j, into: &out)
+            count = out.count
+        }
+    }
+
+    private static func encode(_ j: Journey, into out: inout ReservedBytes) {
         out.append(version)
         EventCodec.writeVarint(Int(j.source), into: &out)
         EventCodec.writeVarint(Int(j.campaign), into: &out)
         EventCodec.writeVarint(Int(j.channel), into: &out)
-        int(j.capturedAt.microseconds, &out)
-        for time in j.reached { int(time?.microseconds ?? none, &out) }
+        out.append(littleEndian: j.capturedAt.microseconds)
+        for time in j.reached { out.append(littleEndian: time?.microseconds ?? none) }
         EventCodec.writeVarint(j.opportunities.count, into: &out)
-        for time in j.opportunities { int(time.microseconds, &out) }
-        int(j.wonAt?.microseconds ?? none, &out)
-        withUnsafeBytes(of: j.revenue.bitPattern.littleEndian) { out.append(contentsOf: $0) }
-        int(j.lostAt?.microseconds ?? none, &out)
+        for time in j.opportunities { out.append(littleEndian: time.microseconds) }
+        out.append(littleEndian: j.wonAt?.microseconds ?? none)
+        out.append(littleEndian: j.revenue.bitPattern)
+        out.append(littleEndian: j.lostAt?.microseconds ?? none)
         EventCodec.writeVarint(j.handoffs.count, into: &out)
         for handoff in j.handoffs {
-            int(handoff.at.microseconds, &out)
+            out.append(littleEndian: handoff.at.microseconds)
             EventCodec.writeVarint(Int(handoff.owner), into: &out)
-            int(handoff.respondedAt?.microseconds ?? none, &out)
+            out.append(littleEndian: handoff.respondedAt?.microseconds ?? none)
         }
         EventCodec.writeVarint(j.rejections.count, into: &out)
         for rejection in j.rejections {
-            int(rejection.at.microseconds, &out)
+            out.append(littleEndian: rejection.at.microseconds)
             out.append(rejection.reason)
             EventCodec.writeVarint(Int(rejection.owner), into: &out)
         }
         EventCodec.writeVarint(j.accepts, into: &out)
         EventCodec.writeVarint(j.touches.count, into: &out)
         for touch in j.touches {
-            int(touch.at.microseconds, &out)
-            withUnsafeBytes(of: touch.position.littleEndian) { out.append(contentsOf: $0) }
+            out.append(littleEndian: touch.at.microseconds)
+            out.append(littleEndian: touch.position)
             EventCodec.writeVarint(Int(touch.channel), into: &out)
             EventCodec.writeVarint(Int(touch.campaign), into: &out)
             EventCodec.writeVarint(Int(touch.content), into: &out)
             EventCodec.writeVarint(Int(touch.source), into: &out)
         }
-        return out
     }
 
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(CodecError) -> Journey {
@@ -270,10 +281,6 @@ public enum JourneyCodec {
         }
         guard r.index == bytes.count else { throw CodecError("trailing bytes after the journey") }
         return j
-    }
-
-    private static func int(_ value: Int64, _ out: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
     }
 
     private static func time(_ value: Int64) -> Timestamp? {

@@ -51,6 +51,23 @@ struct EventLogTests {
         #expect(try log.verify().isValid)
     }
 
+    /// Ids in and out of order, short and long (a long id's key is its hash, which sorts
+    /// after every short id's): each duplicate is found, in its own batch and in later ones.
+    @Test func duplicatesAreFoundWhateverOrderTheIDsComeIn() throws {
+        let dir = TemporaryDirectory("log")
+        let log = try EventLog(path: dir.path)
+        defer { log.close() }
+        let long = String(repeating: "a", count: 600)
+        let first = try log.appendAndWait(["m", long, "c", "m", long, "z", "c"].map { record($0) })
+        #expect(first == [
+            .appended(position: 1), .appended(position: 2), .appended(position: 3), .duplicate(position: 1),
+            .duplicate(position: 2), .appended(position: 4), .duplicate(position: 3),
+        ])
+        let second = try log.appendAndWait(["b", "z", long, "n", "m"].map { record($0) })
+        #expect(second == [.appended(position: 5), .duplicate(position: 4), .duplicate(position: 2), .appended(position: 6), .duplicate(position: 1)])
+        #expect(try log.verify().isValid)
+    }
+
     @Test func aStreamReadsBackInLogOrder() throws {
         let dir = TemporaryDirectory("log")
         let log = try EventLog(path: dir.path)
