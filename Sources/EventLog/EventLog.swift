@@ -377,6 +377,8 @@ public enum LogError: Error, CustomStringConvertible, Equatable {
     /// The writer prepared records from a position the log no longer ends before (something
     /// wrote to the log behind the writer's back).
     case outOfSequence(expected: UInt64, prepared: UInt64)
+    /// The writer chained records onto a hash that is not the log's last (the same cause).
+    case chainedOffTip(position: UInt64)
 
     public var description: String {
         switch self {
@@ -384,6 +386,8 @@ public enum LogError: Error, CustomStringConvertible, Equatable {
         case .closed: return "the event log is closed"
         case .outOfSequence(let expected, let prepared):
             return "the writer prepared records from position \(prepared), but the log's next position is \(expected); nothing of this batch was stored"
+        case .chainedOffTip(let position):
+            return "the writer chained the records from position \(position) onto a hash the log does not end with; nothing of this batch was stored"
         }
     }
 }

@@ -8,9 +8,8 @@ final class PreparedGroup: @unchecked Sendable {
     let epoch: UInt64
     let requests: [Writer.Request]
     var outcomes: [[AppendOutcome]] = []
-    /// The group's records as stored (but for their hashes, which the committer writes),
-    /// back to back, each after a few spare bytes where the committer assembles its hash
-    /// input in place (`RecordFormat.seal(inPlace:)`).
+    /// The group's records as stored, back to back, each after a few spare bytes where its
+    /// hash input was assembled in place (`RecordFormat.seal(inPlace:)`).
     let bytes: ByteBuffer
     /// Where each record is in `bytes`; `appendsID` when its id key sorts after every id
     /// stored or prepared before it (it is indexed with `MDB_APPEND`).
@@ -24,6 +23,8 @@ final class PreparedGroup: @unchecked Sendable {
     /// The entry with the greatest id.
     private var greatest: Int?
     var hookWrites: (@Sendable (WriteTransaction) throws -> Void)?
+    /// The hash the group's first record is chained onto (the log's tip when it commits).
+    var previousHash = ChainHash.genesis
 
     init(sequence: UInt64, epoch: UInt64, requests: [Writer.Request], storage: (ByteBuffer, IDOverlay), records: Int) {
         self.sequence = sequence

@@ -1,17 +1,22 @@
 import Foundation
 import LMDB
 
-/// The single writer, as a two-stage pipeline with group commit.
+/// The single writer, as a three-stage pipeline with group commit.
 ///
 /// - The **sequencer** thread takes queued append requests, as many as fit in one commit (a
 ///   group), and prepares them: it checks ids, runs the hook's validation and projection,
 ///   gives each record its position and lays it out as stored — reading a snapshot of the
 ///   log plus what it prepared for groups still being committed.
-/// - The **committer** thread extends the hash chain over each prepared group, stores it in
-///   one write transaction, commits it, and then answers each request of the group.
+/// - The **chainer** thread extends the hash chain over each prepared group, from the last
+///   hash it chained.
+/// - The **committer** thread checks that each chained group chains onto the log's tip,
+///   stores it in one write transaction, commits it, and then answers each request of the
+///   group.
 ///
-/// So the next group is prepared while the previous one commits, and the write transaction
-/// holds nothing but LMDB work. A group that the hook (or an `expectedVersion`) says must
+/// So the next group is prepared while the previous one is hashed and the one before it
+/// commits, and the write transaction holds nothing but LMDB work. (Hashing has a thread of
+/// its own because both neighbours are busier: the sequencer with validation and projection,
+/// the committer with LMDB and waiting for the disk.) A group that the hook (or an `expectedVersion`) says must
 /// see everything committed is run the old way instead: the sequencer waits for the
 /// committer to finish, then prepares and stores the group in one write transaction on its
 /// own thread. Write transactions begin and commit on one thread, always.
@@ -36,7 +41,8 @@ final class Writer: @unchecked Sendable {
     private let tables: EventLog.Tables
     private let hook: (any AppendHook)?
     private let maxRecordsPerCommit: Int
-    /// How many prepared groups may wait for the committer.
+    /// How many prepared groups may wait for the chainer, and how many chained ones for the
+    /// committer.
     private let maxPrepared = 2
 
     // Sequencer state (its thread only).
@@ -58,7 +64,12 @@ final class Writer: @unchecked Sendable {
     // Shared state, under `condition`.
     private let condition = NSCondition()
     private var queue: [Request] = []
+    /// Prepared groups waiting for the chainer, then chained ones waiting for the committer.
     private var prepared: [PreparedGroup] = []
+    private var chained: [PreparedGroup] = []
+    /// The hash of the last record chained (the chainer's; the sequencer sets it while
+    /// nothing is in flight: at the start, after a reset and after a serial group).
+    private var chainHash: ChainHash
     /// The highest group sequence stored.
     private var committed: UInt64 = 0
     /// How many write transactions have stored appends.
@@ -70,6 +81,7 @@ final class Writer: @unchecked Sendable {
     private var committerStopping = false
     private var sequencerDone = false
     private var committerDone = false
+    private var chainerDone = false
     private var started = false
 
     init(environment: Environment, tables: EventLog.Tables, hook: (any AppendHook)?, tip: Tip, maxRecordsPerCommit: Int) {
@@ -77,13 +89,17 @@ final class Writer: @unchecked Sendable {
         self.tables = tables
         self.hook = hook
         self.lastPosition = tip.position
+        self.chainHash = tip.hash
         self.maxRecordsPerCommit = max(1, maxRecordsPerCommit)
         let sequencer = Thread { [unowned self] in self.runSequencer() }
         sequencer.name = "leadledger.sequencer"
+        let chainer = Thread { [unowned self] in self.runChainer() }
+        chainer.name = "leadledger.chainer"
         let committer = Thread { [unowned self] in self.runCommitter() }
         committer.name = "leadledger.committer"
         started = true
         sequencer.start()
+        chainer.start()
         committer.start()
     }
 
@@ -104,7 +120,7 @@ final class Writer: @unchecked Sendable {
         condition.lock()
         stopping = true
         condition.broadcast()
-        while started && !(sequencerDone && committerDone) {
+        while started && !(sequencerDone && chainerDone && committerDone) {
             condition.wait()
         }
         condition.unlock()
@@ -232,7 +248,7 @@ final class Writer: @unchecked Sendable {
         guard committed > reportedCommitted else { return }
         while let oldest = uncommitted.first, oldest.sequence <= committed {
             uncommitted.removeFirst()
-            if spare.count < maxPrepared + 1 { spare.append((oldest.bytes, oldest.ids)) }
+            if spare.count < 2 * maxPrepared + 2 { spare.append((oldest.bytes, oldest.ids)) }
         }
         reportedCommitted = committed
         hook?.didCommit(through: committed)
@@ -241,7 +257,7 @@ final class Writer: @unchecked Sendable {
     /// Waits until the committer has handled every prepared group.
     private func drain() {
         condition.lock()
-        while !prepared.isEmpty {
+        while !prepared.isEmpty || !chained.isEmpty {
             condition.wait()
         }
         condition.unlock()
@@ -258,6 +274,9 @@ final class Writer: @unchecked Sendable {
         condition.unlock()
         if let stored = try? environment.read({ txn in try EventLog.readTip(txn, tables) }) {
             lastPosition = stored.position
+            condition.lock()
+            chainHash = stored.hash
+            condition.unlock()
         }
     }
 
@@ -360,15 +379,51 @@ final class Writer: @unchecked Sendable {
         }
     }
 
-    // MARK: Committer
+    // MARK: Chainer
 
-    private func runCommitter() {
+    private func runChainer() {
         while true {
             condition.lock()
             while prepared.isEmpty && !committerStopping {
                 condition.wait()
             }
             guard let work = prepared.first else {
+                chainerDone = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            var hash = chainHash
+            condition.unlock()
+
+            // (A group of an older epoch fails at the committer; hashing it is harmless, and
+            // the sequencer sets `chainHash` again before anything new is prepared.)
+            work.previousHash = hash
+            for entry in work.entries {
+                hash = RecordFormat.seal(inPlace: work.bytes.slice(entry.offset, entry.count), position: entry.position, previousHash: hash)
+            }
+
+            condition.lock()
+            while chained.count >= maxPrepared {
+                condition.wait()
+            }
+            chainHash = hash
+            prepared.removeFirst()
+            chained.append(work)
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    // MARK: Committer
+
+    private func runCommitter() {
+        while true {
+            condition.lock()
+            while chained.isEmpty && !(committerStopping && chainerDone) {
+                condition.wait()
+            }
+            guard let work = chained.first else {
                 committerDone = true
                 condition.broadcast()
                 condition.unlock()
@@ -387,7 +442,7 @@ final class Writer: @unchecked Sendable {
             }
 
             condition.lock()
-            prepared.removeFirst()
+            chained.removeFirst()
             if failure == nil {
                 committed = work.sequence
                 commitCount += 1
@@ -409,11 +464,14 @@ final class Writer: @unchecked Sendable {
         }
     }
 
-    /// Chains and stores a prepared group (run again from the start if the map grows).
+    /// Stores a chained group (run again from the start if the map grows).
     private func store(_ work: PreparedGroup, in txn: WriteTransaction) throws {
-        var tip = try EventLog.readTip(txn, tables)
-        if let first = work.entries.first, first.position != tip.position + 1 {
-            throw LogError.outOfSequence(expected: tip.position + 1, prepared: first.position)
+        let tip = try EventLog.readTip(txn, tables)
+        if let first = work.entries.first {
+            guard first.position == tip.position + 1 else {
+                throw LogError.outOfSequence(expected: tip.position + 1, prepared: first.position)
+            }
+            guard work.previousHash == tip.hash else { throw LogError.chainedOffTip(position: first.position) }
         }
         // Through cursors kept for the whole group: LMDB skips the descent from the root when
         // the key is on the page the cursor is on (a lead's run of events, ids in order).
@@ -421,9 +479,7 @@ final class Writer: @unchecked Sendable {
             try txn.withCursor(tables.ids) { ids in
                 try txn.withCursor(tables.streams) { streams in
                     for entry in work.entries {
-                        let out = work.bytes.slice(entry.offset, entry.count)
-                        tip.hash = RecordFormat.seal(inPlace: out, position: entry.position, previousHash: tip.hash)
-                        let bytes = UnsafeRawBufferPointer(out)
+                        let bytes = UnsafeRawBufferPointer(work.bytes.slice(entry.offset, entry.count))
                         guard let view = RecordFormat.view(position: entry.position, bytes: bytes) else {
                             throw LogError.corruptRecord(position: entry.position)
                         }
@@ -480,6 +536,7 @@ final class Writer: @unchecked Sendable {
             }
             lastPosition = newTip.position
             condition.lock()
+            chainHash = newTip.hash
             committed = sequence
             commitCount += 1
             condition.unlock()

@@ -59,7 +59,7 @@ public final class Ingestor {
     public var format: InputFormat
     public var batchSize: Int
     /// How many batches may be queued at the writer while the next one is parsed.
-    public var maxInFlight = 4
+    public var maxInFlight = 8
 
     public init(store: LeadStore, format: InputFormat = .jsonl, batchSize: Int = 20_000) {
         self.store = store

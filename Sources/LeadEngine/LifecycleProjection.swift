@@ -1,3 +1,4 @@
+import Dispatch
 import EventLog
 import LeadDomain
 import LedgerJSON
@@ -389,9 +390,28 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     /// The groups through `sequence` are stored: their leads are read from the table again.
     func didCommit(through sequence: UInt64) {
+        let retired = Retired(slots)
         slots = slots.filter { $0.value.dirty || $0.value.sequence > sequence }
         missing.removeAll(keepingCapacity: true)
         recent = nil
+        // The leads let go are freed on another thread: this one (the log's sequencer) is
+        // the busiest stage of an ingest, and freeing a few thousand states and journeys is
+        // a few percent of it.
+        DispatchQueue.global().async { retired.release() }
+    }
+
+    /// Cached leads handed to another thread only to be freed there (nothing else touches
+    /// them: the projection keeps its own references to those it still needs).
+    private final class Retired: @unchecked Sendable {
+        private var slots: [String: Slot]?
+
+        init(_ slots: [String: Slot]) {
+            self.slots = slots
+        }
+
+        func release() {
+            slots = nil
+        }
     }
 
     /// Nothing uncommitted happened: forget every cached lead, the assigned dimension ids and
