@@ -181,7 +181,17 @@ public enum JourneyBuilder {
     static func insert(_ touch: Touchpoint, into touches: inout [Touchpoint]) {
         var index = touches.count
         while index > 0 && (touch.at, touch.position) < (touches[index - 1].at, touches[index - 1].position) { index -= 1 }
-        touches.insert(touch, at: index)
+        // Touches often arrive out of time order (anonymous ones attached late), and
+        // `Array.insert` goes through the general range replacement: append, then move the
+        // later touches up by one (plain values, so a memmove).
+        touches.append(touch)
+        guard index < touches.count - 1 else { return }
+        touches.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            let later = buffer.count - 1 - index
+            UnsafeMutableRawPointer(base + index + 1).copyMemory(from: base + index, byteCount: later * MemoryLayout<Touchpoint>.stride)
+            base[index] = touch
+        }
     }
 }
 
