@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import EventLog
 import LeadDomain
 import LedgerJSON
@@ -85,7 +86,49 @@ public final class Ingestor {
     }
 
     /// Ingests one input (`-` for standard input). `rejects` receives every refused line.
+    ///
+    /// The input is read and transcoded on a thread of its own at a lower scheduling priority
+    /// (this one waits for it, and `progress` is called there). Reading is the stage that can
+    /// run ahead: up to `maxInFlight` batches wait for the log's writer, whose stages (see
+    /// `Writer`) bound the ingest. On a machine with fewer cores than busy threads, the
+    /// writer's stages then run first whenever they have work, and the reader takes the time
+    /// left: on the project's 2-core machine a million lines took 1.40 s instead of 1.49 s
+    /// (the medians of six alternating runs each).
     public func ingest(path: String, rejects: RejectWriter, progress: ((IngestProgress) -> Void)? = nil) throws -> IngestSummary {
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        let work = Work { [self] in
+            outcome.result = Result { try self.ingestOnThisThread(path: path, rejects: rejects, progress: progress) }
+            done.signal()
+        }
+        let thread = Thread { work.run() }
+        thread.name = "leadledger.reader"
+        thread.stackSize = 8 << 20  // (the general path parses nested JSON recursively)
+        thread.start()
+        done.wait()
+        return try outcome.result!.get()
+    }
+
+    /// Hands the reading to the reader thread, which is the only one to touch it.
+    private final class Work: @unchecked Sendable {
+        private let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+
+        func run() {
+            #if os(Linux)
+            // On Linux a thread's nice value is its own (not the process's).
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+            #endif
+            body()
+        }
+    }
+
+    /// What the reader thread returns; read after its semaphore.
+    private final class Outcome: @unchecked Sendable {
+        var result: Result<IngestSummary, any Error>?
+    }
+
+    private func ingestOnThisThread(path: String, rejects: RejectWriter, progress: ((IngestProgress) -> Void)?) throws -> IngestSummary {
         let reader = try LineReader(path: path)
         var csv: CSVEventReader? = format == .csv ? CSVEventReader() : nil
         let scratch = EventTranscoder.Scratch()
