@@ -14,11 +14,25 @@ public struct BenchRun {
         public var directory: String
         public var seed: UInt64 = 7
         public var keep = false
+        /// How many times the ingest and the cursor baseline are measured, one after the
+        /// other (each into a fresh store): their ratio is taken per round, and the medians
+        /// are reported, so that a VM whose speed drifts compares like with like.
+        public var rounds = 3
         public init(directory: String) { self.directory = directory }
+    }
+
+    /// One ingest and the cursor baseline measured right after it, from its records.
+    public struct Round: Sendable {
+        public var ingestSeconds: Double
+        public var baselineSeconds: Double
+        public var commits: Int
+        public var ratio: Double { baselineSeconds / ingestSeconds }
     }
 
     public struct Result: Sendable {
         public var events = 0
+        /// Every round; the figures below are their medians (the ratio: of the rounds' ratios).
+        public var rounds: [Round] = []
         public var leads = 0
         public var ingestSeconds = 0.0
         /// The baseline writing through cursors, as the engine does (what the target is
@@ -45,6 +59,20 @@ public struct BenchRun {
         public var stageRSS: [(stage: String, mib: Double)] = []
 
         public var ingestEventsPerSec: Double { Double(events) / ingestSeconds }
+        /// The median of the rounds' ratios (ingest ÷ cursor baseline).
+        public var ingestRatio: Double { Self.median(rounds.map(\.ratio)) }
+        /// The first round's ingest ÷ the `mdb_put` baseline (written from the same store).
+        public var ingestRatioToPutBaseline: Double {
+            guard let first = rounds.first, baselinePutAppendSeconds > 0 else { return 0 }
+            return baselinePutAppendSeconds / first.ingestSeconds
+        }
+
+        static func median(_ values: [Double]) -> Double {
+            guard !values.isEmpty else { return 0 }
+            let sorted = values.sorted()
+            let middle = sorted.count / 2
+            return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+        }
         public var baselineIngestEventsPerSec: Double { Double(events) / baselineAppendSeconds }
         public var baselinePutIngestEventsPerSec: Double { Double(events) / baselinePutAppendSeconds }
         public var replayEventsPerSec: Double { Double(events) / replaySeconds }
@@ -84,23 +112,11 @@ public struct BenchRun {
             .write(to: input, limit: options.events) { progress("generating: \($0) of \(options.events) events") }
 
         // 2. Bulk ingest: parse, validate, index, chain, project, durable commit.
-        let storePath = (options.directory as NSString).appendingPathComponent("store")
-        let store = try LeadStore(path: storePath)
+        let store = try LeadStore(path: (options.directory as NSString).appendingPathComponent("store"))
         defer { store.close() }
-        let ingestor = Ingestor(store: store)
-        result.batchSize = ingestor.batchSize
-        let rejects = RejectWriter(path: input + ".rejects.jsonl")
-        let commitsBefore = store.log.commits
+        let first = try ingest(input, into: store, events: result.events, round: 1)
+        result.batchSize = first.requestSize
         var started = Self.now()
-        let summary = try ingestor.ingest(path: input, rejects: rejects) { state in
-            progress("ingest: \(state.lines) of \(options.events) events")
-        }
-        result.ingestSeconds = Self.seconds(since: started)
-        result.ingestCommits = store.log.commits - commitsBefore
-        result.baselineBatchSize = max(1, Int((Double(result.events) / Double(max(result.ingestCommits, 1))).rounded()))
-        guard summary.appended == result.events else {
-            throw BenchFailure("ingest stored \(summary.appended) of \(result.events) events (\(summary.rejected) rejected)")
-        }
 
         result.stageRSS.append(("Full replay", Self.currentRSSMiB()))
         // 3. Full replay: rebuild every projection from position 1.
@@ -156,40 +172,93 @@ public struct BenchRun {
         //    records per transaction as the engine's ingest committed on average (last, so
         //    that its own memory does not count in the engine's peak).
         // Written twice: with one `mdb_put` per record, then through cursors kept for each
-        // transaction (as the engine writes, and faster); the scan reads the second. (Each in
-        // its own scope: closing a baseline unmaps its file before the next one.)
-        for writes in [RawBaseline.Writes.puts, .cursors] {
-            let path = (options.directory as NSString).appendingPathComponent("baseline-\(writes)")
+        // transaction (as the engine writes, and faster); the scan reads the second.
+        let batchSize = first.batchSize(events: result.events)
+        result.baselinePutAppendSeconds = try baseline(.puts, from: store, events: result.events, batchSize: batchSize) { _ in }
+        let firstBaseline = try baseline(.cursors, from: store, events: result.events, batchSize: batchSize) { baseline in
+            progress("baseline scan")
+            let (scanned, scanSeconds) = try baseline.scan()
+            guard scanned == result.events else { throw BenchFailure("the baseline scan read \(scanned) records") }
+            result.baselineScanSeconds = scanSeconds
+        }
+        result.rounds = [Round(ingestSeconds: first.seconds, baselineSeconds: firstBaseline, commits: first.commits)]
+
+        // 8. The other rounds of ingest and cursor baseline, each into a fresh store (after
+        //    the rest, so that the engine's peak is still the first store's).
+        for round in stride(from: 2, through: options.rounds, by: 1) {
+            let path = (options.directory as NSString).appendingPathComponent("store-\(round)")
             defer { try? manager.removeItem(atPath: path) }
             try {
-                let baseline = try RawBaseline(path: path, writes: writes)
-                var seconds = 0.0
-                var batch: [RawBaseline.Record] = []
-                batch.reserveCapacity(result.baselineBatchSize)
-                try store.log.forEach(through: UInt64(result.events)) { record in
-                    batch.append(RawBaseline.Record(position: record.position, id: Array(record.id), stream: Array(record.stream), value: Array(record.stored)))
-                    if batch.count == result.baselineBatchSize {
-                        seconds += try baseline.append(batch)
-                        batch.removeAll(keepingCapacity: true)
-                        progress("baseline append (\(writes)): \(record.position) events")
-                    }
-                }
-                if !batch.isEmpty { seconds += try baseline.append(batch) }
-                batch = []
-                guard writes == .cursors else {
-                    result.baselinePutAppendSeconds = seconds
-                    return
-                }
-                result.baselineAppendSeconds = seconds
-                progress("baseline scan")
-                let (scanned, scanSeconds) = try baseline.scan()
-                guard scanned == result.events else { throw BenchFailure("the baseline scan read \(scanned) records") }
-                result.baselineScanSeconds = scanSeconds
+                let store = try LeadStore(path: path)
+                defer { store.close() }
+                let ingested = try ingest(input, into: store, events: result.events, round: round)
+                let seconds = try baseline(.cursors, from: store, events: result.events, batchSize: ingested.batchSize(events: result.events)) { _ in }
+                result.rounds.append(Round(ingestSeconds: ingested.seconds, baselineSeconds: seconds, commits: ingested.commits))
             }()
         }
+        result.ingestSeconds = Result.median(result.rounds.map(\.ingestSeconds))
+        result.baselineAppendSeconds = Result.median(result.rounds.map(\.baselineSeconds))
+        result.ingestCommits = Int(Result.median(result.rounds.map { Double($0.commits) }).rounded())
+        result.baselineBatchSize = max(1, Int((Double(result.events) / Double(max(result.ingestCommits, 1))).rounded()))
 
         result.processPeakRSSMiB = Self.peakRSSMiB()
         return result
+    }
+
+    /// What one ingest measured.
+    struct Ingested {
+        var seconds: Double
+        var commits: Int
+        /// Records per append request.
+        var requestSize: Int
+
+        /// The baseline's records per transaction: the engine's mean per commit.
+        func batchSize(events: Int) -> Int {
+            max(1, Int((Double(events) / Double(max(commits, 1))).rounded()))
+        }
+    }
+
+    /// Ingests the data set into an empty store, timed.
+    private func ingest(_ input: String, into store: LeadStore, events: Int, round: Int) throws -> Ingested {
+        let ingestor = Ingestor(store: store)
+        let rejects = RejectWriter(path: input + ".rejects.jsonl")
+        let commitsBefore = store.log.commits
+        let label = options.rounds > 1 ? "ingest (round \(round) of \(options.rounds))" : "ingest"
+        let started = Self.now()
+        let summary = try ingestor.ingest(path: input, rejects: rejects) { state in
+            progress("\(label): \(state.lines) of \(events) events")
+        }
+        let seconds = Self.seconds(since: started)
+        guard summary.appended == events else {
+            throw BenchFailure("ingest stored \(summary.appended) of \(events) events (\(summary.rejected) rejected)")
+        }
+        return Ingested(seconds: seconds, commits: store.log.commits - commitsBefore, requestSize: ingestor.batchSize)
+    }
+
+    /// Writes the store's records into a fresh raw-LMDB baseline, `batchSize` per transaction;
+    /// returns the seconds the writes took. `then` runs with the baseline still open.
+    private func baseline(
+        _ writes: RawBaseline.Writes, from store: LeadStore, events: Int, batchSize: Int, then: (RawBaseline) throws -> Void
+    ) throws -> Double {
+        let path = (options.directory as NSString).appendingPathComponent("baseline-\(writes)")
+        // (Closing a baseline unmaps its file before the next one.)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let baseline = try RawBaseline(path: path, writes: writes)
+        var seconds = 0.0
+        var batch: [RawBaseline.Record] = []
+        batch.reserveCapacity(batchSize)
+        try store.log.forEach(through: UInt64(events)) { record in
+            batch.append(RawBaseline.Record(position: record.position, id: Array(record.id), stream: Array(record.stream), value: Array(record.stored)))
+            if batch.count == batchSize {
+                seconds += try baseline.append(batch)
+                batch.removeAll(keepingCapacity: true)
+                progress("baseline append (\(writes)): \(record.position) events")
+            }
+        }
+        if !batch.isEmpty { seconds += try baseline.append(batch) }
+        batch = []
+        try then(baseline)
+        return seconds
     }
 
     /// The current resident set (VmRSS), for locating memory peaks.

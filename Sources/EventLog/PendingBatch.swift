@@ -14,16 +14,18 @@ public struct PendingBatch: Sendable {
         var payloadCount: Int
     }
 
-    /// What only some records carry (see `PendingRecord`).
+    /// What only some records carry (see `PendingRecord`), with the record's index.
     struct Extras: Sendable {
+        var index: Int
         var expectedVersion: Int?
         var attachment: (any Sendable)?
     }
 
     private(set) var bytes: [UInt8] = []
     private(set) var entries: [Entry] = []
-    /// Empty while no record has extras; then one per record, `nil` for those without.
-    private var extras: [Extras?] = []
+    /// The records that have extras, in index order (records are appended in order): a
+    /// record without any costs nothing here.
+    private var extras: [Extras] = []
     /// Whether a record carries an `expectedVersion` (the writer runs such a batch serially).
     public private(set) var hasExpectedVersions = false
 
@@ -46,19 +48,21 @@ public struct PendingBatch: Sendable {
     public mutating func append(_ record: PendingRecord) {
         record.withView { append(id: $0.id, stream: $0.stream, payload: $0.payload) }
         if record.expectedVersion != nil || record.attachment != nil {
-            if extras.count < entries.count { extras.append(contentsOf: repeatElement(nil, count: entries.count - extras.count)) }
-            extras[entries.count - 1] = Extras(expectedVersion: record.expectedVersion, attachment: record.attachment)
+            extras.append(Extras(index: entries.count - 1, expectedVersion: record.expectedVersion, attachment: record.attachment))
             hasExpectedVersions = hasExpectedVersions || record.expectedVersion != nil
         }
     }
 
-    /// Appends a record given as bytes (copied).
-    public mutating func append(id: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer) {
+    /// Appends a record given as bytes (copied), with what the append hook may read instead
+    /// of decoding the payload (see `PendingRecord.attachment`).
+    public mutating func append(
+        id: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, attachment: (any Sendable)? = nil
+    ) {
         entries.append(Entry(offset: bytes.count, idCount: id.count, streamCount: stream.count, payloadCount: payload.count))
         bytes.append(contentsOf: id)
         bytes.append(contentsOf: stream)
         bytes.append(contentsOf: payload)
-        if !extras.isEmpty { extras.append(nil) }
+        if let attachment { extras.append(Extras(index: entries.count - 1, expectedVersion: nil, attachment: attachment)) }
     }
 
     /// The record at `index`, copied out.
@@ -68,35 +72,35 @@ public struct PendingBatch: Sendable {
 
     /// Calls `body` with a view of the record at `index`.
     public func withView<R>(at index: Int, _ body: (PendingView) throws -> R) rethrows -> R {
-        try bytes.withUnsafeBytes { try body(view(index, in: $0)) }
+        let extra = extras.first { $0.index == index }
+        return try bytes.withUnsafeBytes { try body(view(entries[index], extra, in: $0)) }
     }
 
     /// Calls `body` with a view of each record in order (and its index).
     public func forEachView(_ body: (Int, PendingView) throws -> Void) rethrows {
         try bytes.withUnsafeBytes { base in
             try entries.withUnsafeBufferPointer { entries in
+                var nextExtra = 0
                 for index in entries.indices {
-                    try body(index, view(entries[index], index, in: base))
+                    if nextExtra < extras.count, extras[nextExtra].index == index {
+                        try body(index, view(entries[index], extras[nextExtra], in: base))
+                        nextExtra += 1
+                    } else {
+                        try body(index, view(entries[index], nil, in: base))
+                    }
                 }
             }
         }
     }
 
-    private func view(_ index: Int, in base: UnsafeRawBufferPointer) -> PendingView {
-        view(entries[index], index, in: base)
-    }
-
-    private func view(_ entry: Entry, _ index: Int, in base: UnsafeRawBufferPointer) -> PendingView {
+    private func view(_ entry: Entry, _ extra: Extras?, in base: UnsafeRawBufferPointer) -> PendingView {
         let streamStart = entry.offset + entry.idCount
         let payloadStart = streamStart + entry.streamCount
-        let id = UnsafeRawBufferPointer(rebasing: base[entry.offset..<streamStart])
-        let stream = UnsafeRawBufferPointer(rebasing: base[streamStart..<payloadStart])
-        let payload = UnsafeRawBufferPointer(rebasing: base[payloadStart..<payloadStart + entry.payloadCount])
-        // (Bulk ingest's batches have no extras: no optional to copy per record.)
-        guard index < extras.count, let extra = extras[index] else {
-            return PendingView(id: id, stream: stream, payload: payload, expectedVersion: nil, attachment: nil)
-        }
-        return PendingView(id: id, stream: stream, payload: payload, expectedVersion: extra.expectedVersion, attachment: extra.attachment)
+        return PendingView(
+            id: UnsafeRawBufferPointer(rebasing: base[entry.offset..<streamStart]),
+            stream: UnsafeRawBufferPointer(rebasing: base[streamStart..<payloadStart]),
+            payload: UnsafeRawBufferPointer(rebasing: base[payloadStart..<payloadStart + entry.payloadCount]),
+            expectedVersion: extra?.expectedVersion, attachment: extra?.attachment)
     }
 }
 
