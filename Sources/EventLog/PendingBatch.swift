@@ -72,8 +72,12 @@ public struct PendingBatch: Sendable {
 
     /// Calls `body` with a view of the record at `index`.
     public func withView<R>(at index: Int, _ body: (PendingView) throws -> R) rethrows -> R {
-        let extra = extras.first { $0.index == index }
-        return try bytes.withUnsafeBytes { try body(view(entries[index], extra, in: $0)) }
+        try bytes.withUnsafeBytes { base in
+            if let extra = extras.first(where: { $0.index == index }) {
+                return try body(view(entries[index], extra, in: base))
+            }
+            return try body(view(entries[index], in: base))
+        }
     }
 
     /// Calls `body` with a view of each record in order (and its index).
@@ -86,21 +90,27 @@ public struct PendingBatch: Sendable {
                         try body(index, view(entries[index], extras[nextExtra], in: base))
                         nextExtra += 1
                     } else {
-                        try body(index, view(entries[index], nil, in: base))
+                        try body(index, view(entries[index], in: base))
                     }
                 }
             }
         }
     }
 
-    private func view(_ entry: Entry, _ extra: Extras?, in base: UnsafeRawBufferPointer) -> PendingView {
+    /// A record without extras (most of them: no optional existential to copy).
+    private func view(_ entry: Entry, in base: UnsafeRawBufferPointer) -> PendingView {
         let streamStart = entry.offset + entry.idCount
         let payloadStart = streamStart + entry.streamCount
         return PendingView(
             id: UnsafeRawBufferPointer(rebasing: base[entry.offset..<streamStart]),
             stream: UnsafeRawBufferPointer(rebasing: base[streamStart..<payloadStart]),
             payload: UnsafeRawBufferPointer(rebasing: base[payloadStart..<payloadStart + entry.payloadCount]),
-            expectedVersion: extra?.expectedVersion, attachment: extra?.attachment)
+            expectedVersion: nil, attachment: nil)
+    }
+
+    private func view(_ entry: Entry, _ extra: Extras, in base: UnsafeRawBufferPointer) -> PendingView {
+        let plain = view(entry, in: base)
+        return PendingView(id: plain.id, stream: plain.stream, payload: plain.payload, expectedVersion: extra.expectedVersion, attachment: extra.attachment)
     }
 }
 

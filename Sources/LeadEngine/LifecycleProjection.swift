@@ -126,7 +126,10 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     static func event(of record: PendingView) throws -> Envelope {
         // (Only a present attachment is cast: casting an empty optional copies it first.)
-        if let attachment = record.attachment, let event = attachment as? Envelope { return event }
+        if let attachment = record.attachment {
+            if let decoded = attachment as? DecodedEvent { return decoded.event }
+            if let event = attachment as? Envelope { return event }
+        }
         return try EventCodec.decode(record.payload, id: record.idString, lead: record.streamString)
     }
 
@@ -159,7 +162,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         }
         var event = try Self.event(of: record)
         // `didStore` applies it without decoding it again.
-        var admitted: AdmitDecision = record.attachment == nil ? .attach(event) : .accept
+        var admitted: AdmitDecision = record.attachment == nil ? .attach(DecodedEvent(event)) : .accept
         guard let lead = event.lead else {
             if event.type == .rulesPublished {
                 do {
@@ -188,7 +191,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// projection and a rebuilt one cannot differ.
     func didStore<T: TransactionReading>(_ record: RecordView, attachment: (any Sendable)?, in txn: T) throws {
         try ready(txn)
-        let decoded = attachment.flatMap { $0 as? Envelope }
+        let decoded = attachment.flatMap { ($0 as? DecodedEvent)?.event ?? $0 as? Envelope }
         let type = try decoded?.type ?? EventCodec.header(record.payload).type
         if derivesEvents && type == .rulesPublished {
             let event = try decoded ?? LeadStore.event(from: record)
@@ -427,5 +430,16 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         slots.removeAll(keepingCapacity: true)
         missing.removeAll(keepingCapacity: true)
         recent = nil
+    }
+}
+
+/// An event already decoded from a pending record's payload, handed along with the record (its
+/// attachment) so that the projection does not decode it again. A class: casting an attachment
+/// to it is a type check and a retain, where casting to `Envelope` copies the whole event.
+final class DecodedEvent: Sendable {
+    let event: Envelope
+
+    init(_ event: Envelope) {
+        self.event = event
     }
 }
