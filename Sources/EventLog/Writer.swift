@@ -15,11 +15,12 @@ import LMDB
 ///
 /// So the next group is prepared while the previous one is hashed and the one before it
 /// commits, and the write transaction holds nothing but LMDB work. (Hashing has a thread of
-/// its own because both neighbours are busier: the sequencer with validation and projection,
-/// the committer with LMDB and waiting for the disk.) A group that the hook (or an `expectedVersion`) says must
-/// see everything committed is run the old way instead: the sequencer waits for the
-/// committer to finish, then prepares and stores the group in one write transaction on its
-/// own thread. Write transactions begin and commit on one thread, always.
+/// its own because both neighbours are busier: the sequencer with validation and
+/// projection, the committer with LMDB and waiting for the disk.) A group that the hook (or
+/// an `expectedVersion`) says must see everything committed is run the old way instead: the
+/// sequencer waits for the committer to finish, then prepares and stores the group in one
+/// write transaction on its own thread. Write transactions begin and commit on one thread,
+/// always.
 ///
 /// If a commit fails, its group and every group prepared after it fail with the same error
 /// (their positions and hashes depended on it), and the sequencer starts again from what is
