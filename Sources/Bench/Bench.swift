@@ -199,7 +199,7 @@ public struct BenchRun {
         result.ingestSeconds = Result.median(result.rounds.map(\.ingestSeconds))
         result.baselineAppendSeconds = Result.median(result.rounds.map(\.baselineSeconds))
         result.ingestCommits = Int(Result.median(result.rounds.map { Double($0.commits) }).rounded())
-        result.baselineBatchSize = max(1, Int((Double(result.events) / Double(max(result.ingestCommits, 1))).rounded()))
+        result.baselineBatchSize = Self.baselineBatchSize(events: result.events, commits: result.ingestCommits)
 
         result.processPeakRSSMiB = Self.peakRSSMiB()
         return result
@@ -212,10 +212,14 @@ public struct BenchRun {
         /// Records per append request.
         var requestSize: Int
 
-        /// The baseline's records per transaction: the engine's mean per commit.
         func batchSize(events: Int) -> Int {
-            max(1, Int((Double(events) / Double(max(commits, 1))).rounded()))
+            BenchRun.baselineBatchSize(events: events, commits: commits)
         }
+    }
+
+    /// The baseline's records per transaction: the engine's mean per commit.
+    static func baselineBatchSize(events: Int, commits: Int) -> Int {
+        max(1, Int((Double(events) / Double(max(commits, 1))).rounded()))
     }
 
     /// Ingests the data set into an empty store, timed.

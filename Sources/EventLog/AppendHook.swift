@@ -16,8 +16,8 @@ public enum AdmitDecision: Sendable {
 /// domain-agnostic; LeadLedger's lifecycle plugs in here.
 ///
 /// The writer prepares a group of records on one thread (its sequencer) and stores them on
-/// another (its committer), so that the next group is prepared while the previous one
-/// commits. All of the hook's calls run on the sequencer thread, in this order per group:
+/// another (its committer, after its chainer has hashed them), so that the next group is
+/// prepared while the previous one commits. All of the hook's calls run on the sequencer thread, in this order per group:
 /// `admit`, then `didStore` (and `followUps`) per record, then `prepareCommit` once. The
 /// transaction they are given is a read snapshot that does not yet show the groups still
 /// being committed, nor the records of the current group: the hook keeps what it changed in

@@ -6,9 +6,9 @@ import LMDB
 /// index, a SHA-256 hash chain, checkpoints — all in one LMDB environment.
 ///
 /// Writes go through a single writer with group commit: concurrent appends are queued,
-/// prepared together (ids, validation, positions, hash chain) on one thread and stored in one
-/// write transaction on another while the next group is prepared, and each caller is
-/// answered after the commit is durable (see `Writer`). Reads run on the caller's thread in
+/// prepared together (ids, validation, positions) on one thread, chained on a second and
+/// stored in one write transaction on a third while the next groups are prepared, and each
+/// caller is answered after the commit is durable (see `Writer`). Reads run on the caller's thread in
 /// short read transactions.
 public final class EventLog: @unchecked Sendable {
     public struct Options: Sendable {

@@ -1,7 +1,7 @@
 import Foundation
 import LMDB
 
-/// A group the sequencer prepared, for the committer to store.
+/// A group the sequencer prepared, for the chainer to hash and the committer to store.
 final class PreparedGroup: @unchecked Sendable {
     let sequence: UInt64
     /// The pipeline's epoch when it was prepared (see `Writer.epoch`).
@@ -150,13 +150,9 @@ final class IDOverlay: @unchecked Sendable {
         indexes.deallocate()
     }
 
-    /// FNV-1a, never 0 (0 marks an empty slot).
+    /// `ByteHash`, never 0 (0 marks an empty slot).
     static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-        }
-        return hash | 1
+        ByteHash.of(bytes) | 1
     }
 
     private func slot(_ hash: UInt64) -> Int {

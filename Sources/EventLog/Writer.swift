@@ -79,7 +79,8 @@ final class Writer: @unchecked Sendable {
     private var epoch: UInt64 = 0
     private var lastFailure: (any Error)?
     private var stopping = false
-    private var committerStopping = false
+    /// Set once the sequencer has ended and everything it prepared is handled: the chainer
+    /// and the committer then end too.
     private var sequencerDone = false
     private var committerDone = false
     private var chainerDone = false
@@ -116,7 +117,7 @@ final class Writer: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Finishes the queued requests, then ends both threads. Blocks until they have.
+    /// Finishes the queued requests, then ends the three threads. Blocks until they have.
     func stop() {
         condition.lock()
         stopping = true
@@ -160,7 +161,6 @@ final class Writer: @unchecked Sendable {
         }
         drain()
         condition.lock()
-        committerStopping = true
         sequencerDone = true
         condition.broadcast()
         condition.unlock()
@@ -255,7 +255,7 @@ final class Writer: @unchecked Sendable {
         hook?.didCommit(through: committed)
     }
 
-    /// Waits until the committer has handled every prepared group.
+    /// Waits until the chainer and the committer have handled every prepared group.
     private func drain() {
         condition.lock()
         while !prepared.isEmpty || !chained.isEmpty {
@@ -324,7 +324,7 @@ final class Writer: @unchecked Sendable {
         var followUps: [PendingRecord] = []
         let (id, stream, payload) = (record.id, record.stream, record.payload)
         let size = RecordFormat.size(idBytes: id.count, streamBytes: stream.count, payloadBytes: payload.count)
-        // (With room before it for the committer to hash it in place.)
+        // (With room before it for the chainer to hash it in place.)
         let spare = RecordFormat.chainPrefixSize - RecordFormat.headerSize
         let offset = work.bytes.grow(by: spare + size) + spare
         let out = work.bytes.slice(offset, size)
@@ -385,7 +385,7 @@ final class Writer: @unchecked Sendable {
     private func runChainer() {
         while true {
             condition.lock()
-            while prepared.isEmpty && !committerStopping {
+            while prepared.isEmpty && !sequencerDone {
                 condition.wait()
             }
             guard let work = prepared.first else {
@@ -421,7 +421,7 @@ final class Writer: @unchecked Sendable {
     private func runCommitter() {
         while true {
             condition.lock()
-            while chained.isEmpty && !(committerStopping && chainerDone) {
+            while chained.isEmpty && !(sequencerDone && chainerDone) {
                 condition.wait()
             }
             guard let work = chained.first else {

@@ -1,3 +1,4 @@
+import EventLog
 import LeadDomain
 import LMDB
 
@@ -12,7 +13,7 @@ import Darwin
 /// assigned in log order, so a rebuild assigns the same ones. Used on the writer's sequencer
 /// thread (or a replay's).
 ///
-/// Lookups go by the value's bytes (FNV-1a hash, then a byte comparison), so a replay interns
+/// Lookups go by the value's bytes (`ByteHash`, then a byte comparison), so a replay interns
 /// straight from the stored event without making a `String`.
 final class Dimensions {
     static let tableName = "dimensions"
@@ -137,30 +138,8 @@ final class Dimensions {
         stored.count == bytes.count && stored.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
     }
 
-    /// A 64-bit hash of a value, for the in-memory maps only (never stored): eight bytes at
-    /// a time, the last eight overlapping the ones before when the length is not a multiple
-    /// of eight. Every touch interns four values, and a byte-at-a-time hash was most of that.
     static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(bytes.count)
-        func mix(_ word: UInt64) {
-            hash = (hash ^ word) &* multiplier
-            hash ^= hash >> 29
-        }
-        guard let base = bytes.baseAddress else { return hash }
-        if bytes.count < 8 {
-            var word: UInt64 = 0
-            for index in 0..<bytes.count { word = word << 8 | UInt64(base.load(fromByteOffset: index, as: UInt8.self)) }
-            mix(word)
-            return hash
-        }
-        var offset = 0
-        while offset + 8 <= bytes.count {
-            mix(base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-            offset += 8
-        }
-        if offset < bytes.count { mix(base.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self)) }
-        return hash
+        ByteHash.of(bytes)
     }
 
     /// Every id and its value.

@@ -49,7 +49,7 @@ public final class LeadStore: Sendable {
 
     /// Turns a validated event into what the log stores.
     public static func pending(_ event: Envelope) -> PendingRecord {
-        PendingRecord(id: event.id, stream: event.stream, payload: EventCodec.encode(event), attachment: event)
+        PendingRecord(id: event.id, stream: event.stream, payload: EventCodec.encode(event), attachment: DecodedEvent(event))
     }
 
     /// Appends events (blocking until the commit is durable); one outcome per event.

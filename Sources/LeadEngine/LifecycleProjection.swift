@@ -125,12 +125,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     }
 
     static func event(of record: PendingView) throws -> Envelope {
-        // (Only a present attachment is cast: casting an empty optional copies it first.)
-        if let attachment = record.attachment {
-            if let decoded = attachment as? DecodedEvent { return decoded.event }
-            if let event = attachment as? Envelope { return event }
-        }
-        return try EventCodec.decode(record.payload, id: record.idString, lead: record.streamString)
+        try DecodedEvent.event(in: record.attachment)
+            ?? EventCodec.decode(record.payload, id: record.idString, lead: record.streamString)
     }
 
     // MARK: AppendHook
@@ -191,7 +187,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// projection and a rebuilt one cannot differ.
     func didStore<T: TransactionReading>(_ record: RecordView, attachment: (any Sendable)?, in txn: T) throws {
         try ready(txn)
-        let decoded = attachment.flatMap { ($0 as? DecodedEvent)?.event ?? $0 as? Envelope }
+        let decoded = DecodedEvent.event(in: attachment)
         let type = try decoded?.type ?? EventCodec.header(record.payload).type
         if derivesEvents && type == .rulesPublished {
             let event = try decoded ?? LeadStore.event(from: record)
@@ -441,5 +437,12 @@ final class DecodedEvent: Sendable {
 
     init(_ event: Envelope) {
         self.event = event
+    }
+
+    /// The event a pending record's attachment holds, if it is one.
+    static func event(in attachment: (any Sendable)?) -> Envelope? {
+        // (Only a present attachment is cast: casting an empty optional copies it first.)
+        guard let attachment else { return nil }
+        return (attachment as? DecodedEvent)?.event
     }
 }

@@ -1,4 +1,5 @@
 import Dispatch
+import EventLog
 import Foundation
 
 /// Work split by lead across the cores: leads are independent (a lead's projection depends
@@ -9,17 +10,13 @@ public enum Shards {
     public static let count = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
 
     /// The shard of a stream (a lead), by a hash of its id: its last eight bytes (where ids
-    /// differ most) as one word, or FNV-1a for shorter ids. Every shard computes it for
+    /// differ most) as one word, or `ByteHash` for shorter ids. Every shard computes it for
     /// every record, so it is kept to a few instructions; it decides only who does the work.
     public static func shard(of stream: UnsafeRawBufferPointer, among shards: Int) -> Int {
         guard shards > 1 else { return 0 }
-        var hash: UInt64
-        if stream.count >= 8 {
-            hash = stream.loadUnaligned(fromByteOffset: stream.count - 8, as: UInt64.self) ^ UInt64(stream.count)
-        } else {
-            hash = 0xcbf2_9ce4_8422_2325
-            for byte in stream { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        }
+        let hash = stream.count >= 8
+            ? stream.loadUnaligned(fromByteOffset: stream.count - 8, as: UInt64.self) ^ UInt64(stream.count)
+            : ByteHash.of(stream)
         // Mixed, then mapped onto 0..<shards by a multiply instead of a division.
         let mixed = (hash &* 0x9E37_79B9_7F4A_7C15) >> 32
         return Int((mixed &* UInt64(shards)) >> 32)
