@@ -16,7 +16,7 @@ public struct EventView {
         self.at = at
         self.payload = payload
         var reader = EventCodec.Reader(bytes: payload, index: 10)
-        try reader.skipValue()  // actor
+        try reader.skipStringOrValue()  // actor
         guard reader.index < payload.count, payload[reader.index] == EventCodec.Tag.object else {
             throw CodecError("data is not an object")
         }
@@ -52,25 +52,27 @@ public struct EventView {
         var reader = EventCodec.Reader(bytes: payload, index: dataOffset + 1)
         guard let count = try? reader.varint() else { return fields }
         for _ in 0..<count {
-            guard let keyByte = try? reader.byte() else { return fields }
+            guard reader.index < payload.count else { return fields }
+            let keyByte = payload[reader.index]
+            reader.index += 1
             if keyByte < 0x80 {
-                let length = keyByte == 0x7F ? ((try? reader.varint()) ?? -1) : Int(keyByte)
-                guard length >= 0 else { return fields }
+                guard let length = keyByte == 0x7F ? try? reader.varint() : Int(keyByte) else { return fields }
                 reader.index += length
             }
             guard reader.index < payload.count else { return fields }
-            let wanted = keyByte == key.channel || keyByte == key.campaign || keyByte == key.content || keyByte == key.source
-            if wanted && payload[reader.index] == EventCodec.Tag.string {
+            if payload[reader.index] == EventCodec.Tag.string {
+                // (Nearly every value: read here rather than through the general skip.)
                 reader.index += 1
-                guard let length = try? reader.varint(), reader.index + length <= payload.count else { return fields }
+                guard let length = try? reader.varint(), length <= payload.count - reader.index else { return fields }
                 let value = UnsafeRawBufferPointer(rebasing: payload[reader.index..<reader.index + length])
+                reader.index += length
                 switch keyByte {
                 case key.channel: fields.channel = value
                 case key.campaign: fields.campaign = value
                 case key.content: fields.content = value
-                default: fields.source = value
+                case key.source: fields.source = value
+                default: break
                 }
-                reader.index += length
             } else {
                 guard (try? reader.skipValue()) != nil else { return fields }
             }
@@ -127,6 +129,16 @@ public struct EventView {
 
 extension EventCodec.Reader {
     /// Moves past one encoded value.
+    /// `skipValue()`, with a string (the usual value) skipped without the general case.
+    @inline(__always)
+    mutating func skipStringOrValue() throws(CodecError) {
+        guard index < bytes.count, bytes[index] == Tag.string else { return try skipValue() }
+        index += 1
+        let length = try varint()
+        guard length <= bytes.count - index else { throw CodecError("truncated payload") }
+        index += length
+    }
+
     mutating func skipValue(depth: Int = 0) throws(CodecError) {
         guard depth <= 64 else { throw CodecError("nesting too deep") }
         switch try byte() {

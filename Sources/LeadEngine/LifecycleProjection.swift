@@ -77,12 +77,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     // MARK: State
 
-    /// The state of `lead` as of everything applied so far in this transaction, with its
-    /// scoring matches brought up to the rules in force.
-    func state(of lead: String, in txn: some TransactionReading) throws -> LeadState? {
-        try slot(of: lead, in: txn)?.state
-    }
-
+    /// The cached lead (its state as of everything applied so far in this transaction, with
+    /// its scoring matches brought up to the rules in force), read from the table if need be.
     private func slot(of lead: String, in txn: some TransactionReading) throws -> Slot? {
         if let slot = slots[lead] { return slot }
         if missing.contains(lead) { return nil }
@@ -124,9 +120,11 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         }
     }
 
-    static func event(of record: PendingView) throws -> Envelope {
-        try DecodedEvent.event(in: record.attachment)
-            ?? EventCodec.decode(record.payload, id: record.idString, lead: record.streamString)
+    /// The event of a pending record that is not a touch: the one decoded on the reading
+    /// thread, or decoded here.
+    static func decoded(_ record: PendingView) throws -> DecodedEvent {
+        try DecodedEvent.of(record.attachment)
+            ?? DecodedEvent(EventCodec.decode(record.payload, id: record.idString, lead: record.streamString))
     }
 
     // MARK: AppendHook
@@ -156,29 +154,32 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             if try slot(of: record.stream, in: txn) != nil { return .accept }
             return Lifecycle.refusal(ofTouch: type, id: record.idString, lead: record.streamString, leadIsKnown: false).map { .reject(reason: $0) } ?? .accept
         }
-        var event = try Self.event(of: record)
+        // (Read through the box: copying an `Envelope` out of it costs more than the checks.)
+        let decoded = try Self.decoded(record)
         // `didStore` applies it without decoding it again.
-        var admitted: AdmitDecision = record.attachment == nil ? .attach(DecodedEvent(event)) : .accept
-        guard let lead = event.lead else {
-            if event.type == .rulesPublished {
+        var admitted: AdmitDecision = record.attachment == nil ? .attach(decoded) : .accept
+        guard decoded.event.lead != nil else {
+            if decoded.event.type == .rulesPublished {
                 do {
-                    _ = try ScoringRules(document: .object(event.data))
+                    _ = try ScoringRules(document: .object(decoded.event.data))
                 } catch {
-                    return .reject(reason: "rules.published \"\(event.id)\" refused: \(error)")
+                    return .reject(reason: "rules.published \"\(decoded.event.id)\" refused: \(error)")
                 }
             }
             return admitted
         }
-        let state = try state(of: lead, in: txn)
-        if let reason = Lifecycle.refusal(of: event, given: state) {
+        // (The record's stream is its lead.)
+        let state = try slot(of: record.stream, in: txn)?.state
+        if let reason = Lifecycle.refusal(of: decoded.event, given: state) {
             return .reject(reason: reason)
         }
-        if event.type == .leadHandedOff, let state {
+        if decoded.event.type == .leadHandedOff, let state {
             // The engine stamps the lead's score and the rules version at the handoff.
-            let score = scorer.map { $0.evaluate(profile: state.profile, matches: state.matches, at: event.at).score }
-            event.data["score"] = score.map(JSONValue.number) ?? .null
-            event.data["rulesVersion"] = .nullable(scorer?.rules.version)
-            admitted = .replace(LeadStore.pending(event))
+            var stamped = decoded.event
+            let score = scorer.map { $0.evaluate(profile: state.profile, matches: state.matches, at: stamped.at).score }
+            stamped.data["score"] = score.map(JSONValue.number) ?? .null
+            stamped.data["rulesVersion"] = .nullable(scorer?.rules.version)
+            admitted = .replace(LeadStore.pending(stamped))
         }
         return admitted
     }
@@ -187,11 +188,12 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// projection and a rebuilt one cannot differ.
     func didStore<T: TransactionReading>(_ record: RecordView, attachment: (any Sendable)?, in txn: T) throws {
         try ready(txn)
-        let decoded = DecodedEvent.event(in: attachment)
-        let type = try decoded?.type ?? EventCodec.header(record.payload).type
+        let type = try EventCodec.header(record.payload).type
+        // (A touch has no attachment; not even looking spares copying an empty existential.)
+        let decoded = type.isTouch ? nil : DecodedEvent.of(attachment)
         if derivesEvents && type == .rulesPublished {
-            let event = try decoded ?? LeadStore.event(from: record)
-            try publish(ScoringRules(document: .object(event.data)), in: txn)
+            let data = try decoded?.event.data ?? LeadStore.event(from: record).data
+            try publish(ScoringRules(document: .object(data)), in: txn)
         }
         try apply(
             stored: record.payload, id: record.id, lead: record.stream, position: record.position,
@@ -259,13 +261,12 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// already holds it) and applied as usual.
     func apply(
         stored payload: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer, lead leadBytes: UnsafeRawBufferPointer, position: UInt64,
-        in txn: some TransactionReading, interner: Interner, decoded: Envelope? = nil
+        in txn: some TransactionReading, interner: Interner, decoded: DecodedEvent? = nil
     ) throws {
         let view = try EventView(payload)
         guard view.type.isTouch, let slot = try slot(of: leadBytes, in: txn) else {
-            let lead = String(decoding: leadBytes, as: UTF8.self)
-            let event = try decoded ?? EventCodec.decode(payload, id: String(decoding: id, as: UTF8.self), lead: lead)
-            let slot = try apply(event, position: position, in: txn, interner: interner)
+            let decoded = try decoded ?? DecodedEvent(EventCodec.decode(payload, id: String(decoding: id, as: UTF8.self), lead: String(decoding: leadBytes, as: UTF8.self)))
+            let slot = try apply(decoded.event, position: position, in: txn, interner: interner)
             if view.type == .leadCaptured, let slot, slot.state.events == 1 {
                 // A new lead's profile is the capture's data: keep its bytes for `dirtyRows`.
                 slot.encodedProfile = Array(view.encodedData)
@@ -439,10 +440,12 @@ final class DecodedEvent: Sendable {
         self.event = event
     }
 
-    /// The event a pending record's attachment holds, if it is one.
-    static func event(in attachment: (any Sendable)?) -> Envelope? {
+    /// The decoded event a pending record's attachment is, if it is one. (Pass the box
+    /// around rather than an `Envelope?`: copying or destroying an optional event goes through
+    /// the runtime's generic value witnesses, which cost more than applying a touch.)
+    static func of(_ attachment: (any Sendable)?) -> DecodedEvent? {
         // (Only a present attachment is cast: casting an empty optional copies it first.)
         guard let attachment else { return nil }
-        return (attachment as? DecodedEvent)?.event
+        return attachment as? DecodedEvent
     }
 }
