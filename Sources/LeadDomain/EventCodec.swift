@@ -38,13 +38,48 @@ public enum EventCodec {
 
     /// The same lookup for a name still in its input bytes (`EventTranscoder`), so the fast
     /// ingest path and `encode` assign codes from one table.
+    /// (It runs for every `data` member ingested: the candidates of the name's length are
+    /// compared as two words each, not with `memcmp`.)
     static func knownKeyCode(_ key: UnsafeRawBufferPointer) -> UInt8? {
         let count = key.count
-        guard count < knownKeysByLength.count, let start = key.baseAddress else { return nil }
-        for candidate in knownKeysByLength[count] where memcmp(start, candidate.bytes, count) == 0 {
+        guard count < knownKeySignatures.count, let start = key.baseAddress else { return nil }
+        let signature = keySignature(start, count)
+        for candidate in knownKeySignatures[count] where candidate.signature == signature {
             return candidate.code
         }
         return nil
+    }
+
+    /// Two words that, with its length, identify a name of at most 16 bytes: its first and
+    /// its last (up to) eight bytes, read with loads that overlap when it is shorter.
+    @inline(__always)
+    static func keySignature(_ base: UnsafeRawPointer, _ count: Int) -> KeySignature {
+        switch count {
+        case 8...16:
+            return KeySignature(first: base.loadUnaligned(as: UInt64.self), last: (base + count - 8).loadUnaligned(as: UInt64.self))
+        case 4...7:
+            return KeySignature(
+                first: UInt64(base.loadUnaligned(as: UInt32.self)), last: UInt64((base + count - 4).loadUnaligned(as: UInt32.self)))
+        case 2...3:
+            return KeySignature(
+                first: UInt64(base.loadUnaligned(as: UInt16.self)), last: UInt64((base + count - 2).loadUnaligned(as: UInt16.self)))
+        case 1:
+            return KeySignature(first: UInt64(base.load(as: UInt8.self)), last: 0)
+        default:
+            return KeySignature(first: 0, last: 0)
+        }
+    }
+
+    struct KeySignature: Equatable {
+        var first: UInt64
+        var last: UInt64
+    }
+
+    /// `knownKeysByLength` as signatures.
+    static let knownKeySignatures: [[(signature: KeySignature, code: UInt8)]] = knownKeysByLength.enumerated().map { count, candidates in
+        candidates.map { candidate in
+            (candidate.bytes.withUnsafeBytes { keySignature($0.baseAddress!, count) }, candidate.code)
+        }
     }
 
     static let knownKeysByLength: [[(name: String, bytes: [UInt8], code: UInt8)]] = {

@@ -61,12 +61,13 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     static func parse(_ b: UnsafeRawBufferPointer) -> Timestamp? {
         // YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)
         guard b.count >= 20 else { return nil }
-        func digits(_ start: Int, _ count: Int) -> Int? {
+        // (Inlined: it runs six times for every event ingested.)
+        @inline(__always) func digits(_ start: Int, _ count: Int) -> Int? {
             var value = 0
             for i in start..<start + count {
-                let d = Int(b[i]) - 48
-                guard d >= 0 && d <= 9 else { return nil }
-                value = value * 10 + d
+                let d = Int(b[i]) &- 48
+                guard UInt(bitPattern: d) <= 9 else { return nil }
+                value = value &* 10 &+ d
             }
             return value
         }
