@@ -61,8 +61,16 @@ public struct PendingBatch: Sendable {
     /// Appends a record given as bytes (copied), with what the append hook may read instead
     /// of decoding the payload (see `PendingRecord.attachment`).
     public mutating func append(
-        id: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, attachment: (any Sendable)? = nil
+        id: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, attachment: any Sendable
     ) {
+        append(id: id, stream: stream, payload: payload)
+        extras.append(Extras(index: entries.count - 1, expectedVersion: nil, attachment: attachment))
+    }
+
+    /// Appends a record given as bytes (copied). (No optional attachment here: copying even
+    /// an empty `(any Sendable)?` goes through the runtime's generic value witnesses, which
+    /// cost more than packing the record.)
+    public mutating func append(id: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer) {
         entries.append(Entry(offset: used, idCount: id.count, streamCount: stream.count, payloadCount: payload.count))
         let total = id.count + stream.count + payload.count
         if bytes.count - used < total {
@@ -81,7 +89,6 @@ public struct PendingBatch: Sendable {
             copy(payload)
         }
         used += total
-        if let attachment { extras.append(Extras(index: entries.count - 1, expectedVersion: nil, attachment: attachment)) }
     }
 
     /// The record at `index`, copied out.

@@ -105,6 +105,20 @@ final class ByteBuffer: @unchecked Sendable {
     func slice(_ offset: Int, _ size: Int) -> UnsafeMutableRawBufferPointer {
         UnsafeMutableRawBufferPointer(start: base + offset, count: size)
     }
+
+    /// What the buffer holds (valid until it next changes).
+    var bytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base, count: count)
+    }
+
+    /// Makes the buffer hold a copy of `bytes`.
+    func replace(with bytes: UnsafeRawBufferPointer) {
+        reset(capacity: bytes.count)
+        if let source = bytes.baseAddress, !bytes.isEmpty {
+            base.copyMemory(from: source, byteCount: bytes.count)
+        }
+        count = bytes.count
+    }
 }
 
 /// The ids of one prepared group, for finding duplicates before the group is committed: an

@@ -54,7 +54,9 @@ final class Writer: @unchecked Sendable {
     private var uncommitted: [PreparedGroup] = []
     /// The greatest id key stored or prepared so far (when `greatestKeyKnown`): an id whose
     /// key sorts after it is new, and is indexed by appending.
-    private var greatestKey: [UInt8] = []
+    /// (A buffer rather than an array: it is replaced for nearly every record, and an
+    /// array's `removeAll` and `append(contentsOf:)` cost more than the copy.)
+    private let greatestKey = ByteBuffer(capacity: 256)
     private var greatestKeyKnown = false
     /// Buffers of committed groups, for the next ones (fresh memory costs a page fault per
     /// page).
@@ -202,7 +204,7 @@ final class Writer: @unchecked Sendable {
             try environment.read { txn in
                 let snapshot = Snapshot(txn: txn, greatestID: try txn.withCursor(tables.ids) { try $0.last().map { Array($0.key) } })
                 if !greatestKeyKnown {
-                    greatestKey = snapshot.greatestID ?? []
+                    (snapshot.greatestID ?? []).withUnsafeBytes { greatestKey.replace(with: $0) }
                     greatestKeyKnown = true
                 }
                 for request in group {
@@ -289,7 +291,7 @@ final class Writer: @unchecked Sendable {
         }
         // Ids usually arrive in order: one whose key sorts after every id stored or prepared
         // so far is new without a lookup, and is indexed by appending.
-        let afterAll = greatestKeyKnown && IDKey.withKey(record.id) { key in greatestKey.withUnsafeBytes { Writer.compare(key, $0) > 0 } }
+        let afterAll = greatestKeyKnown && IDKey.withKey(record.id) { key in Writer.compare(key, greatestKey.bytes) > 0 }
         if !afterAll, let existing = try storedPosition(of: record.id, in: work, snapshot: snapshot) {
             return .duplicate(position: existing)
         }
@@ -331,8 +333,7 @@ final class Writer: @unchecked Sendable {
         RecordFormat.layOut(into: out, recordedAt: recordedAt, id: id, stream: stream, payload: payload)
         if idAfterAll {
             IDKey.withKey(id) { key in
-                greatestKey.removeAll(keepingCapacity: true)
-                greatestKey.append(contentsOf: key)
+                greatestKey.replace(with: key)
             }
         }
         work.append(position: position, offset: offset, count: size, appendsID: idAfterAll)

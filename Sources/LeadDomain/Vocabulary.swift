@@ -131,12 +131,15 @@ public enum Vocabulary {
     /// The single statement of the data rules; `validate` turns its answer into a message,
     /// `EventTranscoder` only needs to know whether there is one.
     static func firstProblem(_ type: EventType, _ data: some DataFields) -> Problem? {
-        for field in fields(of: type) {
-            guard let value = data.value(of: field) else {
-                if field.required { return .missing(field) }
+        // (By index: `for field in` copies each field, its name and kind retained and
+        // released, and this runs for every event ingested.)
+        let fields = fields(of: type)
+        for index in fields.indices {
+            guard let value = data.value(of: fields[index]) else {
+                if fields[index].required { return .missing(fields[index]) }
                 continue
             }
-            if !accepts(value, as: field.kind) { return .invalid(field) }
+            if !accepts(value, as: fields[index].kind) { return .invalid(fields[index]) }
         }
         switch type {
         case .leadEnriched where data.isEmpty:

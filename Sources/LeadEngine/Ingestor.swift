@@ -256,12 +256,12 @@ public final class Ingestor {
             // the log's hook with the record: this thread has time to spare, the log's
             // sequencer, which validates the event against its lead, has not. A touch is read
             // in place there.
-            var decoded: DecodedEvent?
             if let type = try? EventCodec.header(payload).type, !type.isTouch,
                let event = try? EventCodec.decode(payload, id: String(decoding: id, as: UTF8.self), lead: String(decoding: stream, as: UTF8.self)) {
-                decoded = DecodedEvent(event)
+                batch.append(id: id, stream: stream, payload: payload, attachment: DecodedEvent(event))
+            } else {
+                batch.append(id: id, stream: stream, payload: payload)
             }
-            batch.append(id: id, stream: stream, payload: payload, attachment: decoded)
         }
     }
 
