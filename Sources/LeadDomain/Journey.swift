@@ -112,6 +112,9 @@ public enum JourneyBuilder {
         if case .none = journey {
             guard event.type == .leadCaptured else { return }
             journey = Journey(capturedAt: event.at)
+            // (Room for a lead's usual touches: growing the array one touch at a time
+            // reallocated it for one touch in four.)
+            journey!.touches.reserveCapacity(32)
         }
         // Mutate in place: copying the journey out would copy its arrays on every event.
         apply(event, position: position, to: &journey!, stageAfter: stageAfter, intern: intern)

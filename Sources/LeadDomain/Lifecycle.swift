@@ -142,9 +142,12 @@ public enum Lifecycle {
     /// Applies an allowed event (call `refusal` first) stored at `position`.
     public static func apply(_ event: Envelope, position: UInt64, to state: inout LeadState?) {
         guard let lead = event.lead else { return }
-        if state == nil {
+        // (`state == nil` would copy the state to compare it.)
+        if case .none = state {
             guard event.type == .leadCaptured else { return }
             state = LeadState(lead: lead, capturedAt: event.at)
+            // (Room for a typical funnel: growing the array one stage at a time reallocates.)
+            state!.stages.reserveCapacity(6)
         }
         apply(event, position: position, to: &state!)
     }
