@@ -300,11 +300,19 @@ public enum EventTranscoder {
             var seen: UInt8 = 0
             skipWhitespace()
             guard take(UInt8(ascii: "{")) else { return nil }
+            var expected = 0  // the slot whose name usually comes next
             members: while true {
                 skipWhitespace()
-                guard let key = name(), let slot = EventTranscoder.envelopeSlot(UnsafeRawBufferPointer(rebasing: bytes[key])) else {
-                    return nil
+                let slot: Int
+                if let known = quotedName(expected) {
+                    slot = known
+                } else {
+                    guard let key = name(), let found = EventTranscoder.envelopeSlot(UnsafeRawBufferPointer(rebasing: bytes[key])) else {
+                        return nil
+                    }
+                    slot = found
                 }
+                expected = slot + 1
                 guard seen & (1 << slot) == 0 else { return nil }
                 seen |= 1 << slot
                 if slot == EventTranscoder.dataIndex {
@@ -341,6 +349,21 @@ public enum EventTranscoder {
             }
             skipWhitespace()
             return index == bytes.count ? envelope : nil
+        }
+
+        /// The envelope member name at the index (and its colon, and the whitespace after
+        /// it), if it is `slot`'s exactly as it usually comes: `"id":`, `"type":` and so on,
+        /// in that order. One comparison of a word then stands for scanning the name and
+        /// looking it up, which took a tenth of the transcoding. Anything else (`nil`) goes
+        /// through `name()`, so both accept the same lines.
+        mutating func quotedName(_ slot: Int) -> Int? {
+            guard slot < EventTranscoder.quotedNames.count, index + 8 <= bytes.count, let base = bytes.baseAddress else { return nil }
+            let name = EventTranscoder.quotedNames[slot]
+            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            guard word & name.mask == name.word else { return nil }
+            index += name.count
+            skipWhitespace()
+            return slot
         }
 
         /// `data`: a flat object of strings, numbers, booleans and nulls with distinct names.
@@ -523,6 +546,16 @@ public enum EventTranscoder {
         func isDigit(_ byte: UInt8) -> Bool {
             byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
         }
+    }
+
+    /// The envelope's names by slot (see `envelopeSlot`), quoted and with their colon, as
+    /// little-endian words and masks for `Scanner.quotedName` (each fits in eight bytes).
+    static let quotedNames: [(word: UInt64, mask: UInt64, count: Int)] = ["id", "type", "lead", "at", "actor", "data"].map { name in
+        let quoted = Array("\"\(name)\":".utf8)
+        precondition(quoted.count <= 8)
+        let word = quoted.enumerated().reduce(UInt64(0)) { word, byte in word | UInt64(byte.element) << (8 * byte.offset) }
+        let mask = quoted.count == 8 ? UInt64.max : (UInt64(1) << (8 * quoted.count)) - 1
+        return (word, mask, quoted.count)
     }
 
     /// Which envelope member a name is (its bit in `seen`), or `nil` for any other name.
