@@ -66,13 +66,6 @@ public struct BenchRun {
             guard let first = rounds.first, baselinePutAppendSeconds > 0 else { return 0 }
             return baselinePutAppendSeconds / first.ingestSeconds
         }
-
-        static func median(_ values: [Double]) -> Double {
-            guard !values.isEmpty else { return 0 }
-            let sorted = values.sorted()
-            let middle = sorted.count / 2
-            return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-        }
         public var baselineIngestEventsPerSec: Double { Double(events) / baselineAppendSeconds }
         public var baselinePutIngestEventsPerSec: Double { Double(events) / baselinePutAppendSeconds }
         public var replayEventsPerSec: Double { Double(events) / replaySeconds }
@@ -83,6 +76,13 @@ public struct BenchRun {
             guard !values.isEmpty else { return 0 }
             let sorted = values.sorted()
             return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]
+        }
+
+        static func median(_ values: [Double]) -> Double {
+            guard !values.isEmpty else { return 0 }
+            let sorted = values.sorted()
+            let middle = sorted.count / 2
+            return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
         }
     }
 

@@ -128,7 +128,6 @@ public struct EventView {
 }
 
 extension EventCodec.Reader {
-    /// Moves past one encoded value.
     /// `skipValue()`, with a string (the usual value) skipped without the general case.
     @inline(__always)
     mutating func skipStringOrValue() throws(CodecError) {
@@ -139,6 +138,7 @@ extension EventCodec.Reader {
         index += length
     }
 
+    /// Moves past one encoded value.
     mutating func skipValue(depth: Int = 0) throws(CodecError) {
         guard depth <= 64 else { throw CodecError("nesting too deep") }
         switch try byte() {

@@ -89,10 +89,10 @@ public final class Ingestor {
     ///
     /// The input is read and transcoded on a thread of its own at a lower scheduling priority
     /// (this one waits for it, and `progress` is called there). Reading is the stage that can
-    /// run ahead: up to `maxInFlight` batches wait for the log's writer, whose stages (see
-    /// `Writer`) bound the ingest. On a machine with fewer cores than busy threads, the
-    /// writer's stages then run first whenever they have work, and the reader takes the time
-    /// left: on the project's 2-core machine a million lines took 1.40 s instead of 1.49 s
+    /// run ahead: up to `maxInFlight` batches wait for the log's writer (see `Writer`), whose
+    /// stages each wait on the one before. On a machine with fewer cores than busy threads,
+    /// the writer's stages then run first whenever they have work, and the reader takes the
+    /// time left: on the project's 2-core machine a million lines took 1.40 s instead of 1.49 s
     /// (the medians of six alternating runs each).
     public func ingest(path: String, rejects: RejectWriter, progress: ((IngestProgress) -> Void)? = nil) throws -> IngestSummary {
         let outcome = Outcome()

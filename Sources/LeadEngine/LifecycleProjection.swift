@@ -120,13 +120,6 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         }
     }
 
-    /// The event of a pending record that is not a touch: the one decoded on the reading
-    /// thread, or decoded here.
-    static func decoded(_ record: PendingView) throws -> DecodedEvent {
-        try DecodedEvent.of(record.attachment)
-            ?? DecodedEvent(EventCodec.decode(record.payload, id: record.idString, lead: record.streamString))
-    }
-
     // MARK: AppendHook
 
     /// A `rules.published` (the system stream) rescores the cached leads from their streams,
@@ -154,10 +147,12 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             if try slot(of: record.stream, in: txn) != nil { return .accept }
             return Lifecycle.refusal(ofTouch: type, id: record.idString, lead: record.streamString, leadIsKnown: false).map { .reject(reason: $0) } ?? .accept
         }
-        // (Read through the box: copying an `Envelope` out of it costs more than the checks.)
-        let decoded = try Self.decoded(record)
-        // `didStore` applies it without decoding it again.
-        var admitted: AdmitDecision = record.attachment == nil ? .attach(decoded) : .accept
+        // The event decoded on the reading thread, or decoded here and attached, so that
+        // `didStore` applies it without decoding it again. (Read through the box: copying an
+        // `Envelope` out of it costs more than the checks.)
+        let attached = DecodedEvent.of(record.attachment)
+        let decoded = try attached ?? DecodedEvent(EventCodec.decode(record.payload, id: record.idString, lead: record.streamString))
+        var admitted: AdmitDecision = attached == nil ? .attach(decoded) : .accept
         guard decoded.event.lead != nil else {
             if decoded.event.type == .rulesPublished {
                 do {
@@ -395,8 +390,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         missing.removeAll(keepingCapacity: true)
         recent = nil
         // The leads let go are freed on another thread: this one (the log's sequencer) is
-        // the busiest stage of an ingest, and freeing a few thousand states and journeys is
-        // a few percent of it.
+        // on every record's path, and freeing a few thousand states and journeys is a few
+        // percent of its work.
         DispatchQueue.global().async { retired.release() }
     }
 
