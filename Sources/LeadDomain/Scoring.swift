@@ -47,30 +47,21 @@ public struct ScoreBreakdown: Sendable, Hashable {
 ///   is a case-sensitive substring test, `in`/`equals` compare exactly (numbers by value).
 /// - Caps are a sliding window per rule: a hit counts when fewer than `count` hits of the
 ///   same rule were counted in the `per_days` days up to it (hits taken in time order).
-/// - Regular-expression results are memoised per rule and value (profiles repeat titles).
+/// - Regular-expression results are memoised per pattern and value (profiles repeat titles).
 /// Thread-safe: regular expressions (ICU's, through `NSRegularExpression`: about twice as fast
-/// as Swift's `Regex` on these patterns) are only used under the memo's lock.
+/// as Swift's `Regex` on these patterns) are only used under their memo's lock.
 public final class Scorer: @unchecked Sendable {
     public let rules: ScoringRules
-    /// Every compiled pattern; rules refer to them by index (also the memo's key).
-    private let regexes: [NSRegularExpression]
+    /// Each compiled pattern with its memo; rules refer to them by index.
+    private let regexes: [RegexMemo]
     private let fitRegexes: [Int?]
     private let behaviorRegexes: [[Int?]]
-    /// Shared by every scorer of the process: rules documents that differ elsewhere usually
-    /// share their fit patterns, and a rescore evaluates the same profiles under two of them.
-    private static let regexMemo = Mutex<[RegexKey: Bool]>([:])
-    private let patterns: [String]
     /// Bit `code` set for each event type some behavior rule is about.
     private let scoredTypes: UInt32
     /// Per event type code, the behavior rules about it.
     private let rulesByType: [[Int]]
     /// Each behavior rule's condition fields, resolved once to their stored key codes.
     private let behaviorFields: [[EventView.Field]]
-
-    private struct RegexKey: Hashable {
-        let pattern: String
-        let value: String
-    }
 
     public init(_ rules: ScoringRules) {
         self.rules = rules
@@ -79,18 +70,15 @@ public final class Scorer: @unchecked Sendable {
         for (index, rule) in rules.behavior.enumerated() { byType[Int(rule.event.code)].append(index) }
         rulesByType = byType
         behaviorFields = rules.behavior.map { $0.conditions.map { EventView.Field($0.field) } }
-        var compiled: [NSRegularExpression] = []
-        var sources: [String] = []
+        var compiled: [RegexMemo] = []
         func compile(_ pattern: String?) -> Int? {
-            guard let pattern, let regex = try? NSRegularExpression(pattern: pattern) else { return nil }
-            compiled.append(regex)
-            sources.append(pattern)
+            guard let pattern, let memo = RegexMemo.of(pattern) else { return nil }
+            compiled.append(memo)
             return compiled.count - 1
         }
         fitRegexes = rules.fit.map { compile($0.condition.matches) }
         behaviorRegexes = rules.behavior.map { rule in rule.conditions.map { compile($0.condition.matches) } }
         regexes = compiled
-        patterns = sources
     }
 
     // MARK: Matching
@@ -163,16 +151,7 @@ public final class Scorer: @unchecked Sendable {
                 && condition.lte == nil && condition.gt == nil && condition.lt == nil && condition.oneOf == nil && condition.equals == nil
         }
         if condition.matches != nil {
-            guard case .string(let text) = value, let regex else { return false }
-            let key = RegexKey(pattern: patterns[regex], value: text)
-            let found = Self.regexMemo.withLock { memo -> Bool in
-                if let known = memo[key] { return known }
-                let found = regexes[regex].firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
-                if memo.count > 250_000 { memo.removeAll() }
-                memo[key] = found
-                return found
-            }
-            if !found { return false }
+            guard case .string(let text) = value, let regex, regexes[regex].search(text) else { return false }
         }
         if let needle = condition.contains {
             guard case .string(let text) = value, Self.contains(text, needle) else { return false }
@@ -236,19 +215,31 @@ public final class Scorer: @unchecked Sendable {
     public func evaluate(fit: Double, matches: [ScoreMatch], at time: Timestamp, explain: Bool = false) -> ScoreBreakdown {
         var hits: [ScoreHit] = []
         var engagement = 0.0
-        var counted: [Int: [Timestamp]] = [:]
-        for match in matches {
-            guard match.at <= time else { break }
-            let rule = rules.behavior[match.rule]
-            if let cap = rule.cap {
-                let windowStart = match.at.microseconds - Int64(cap.perDays * Double(Timestamp.microsecondsPerDay))
-                let recent = counted[match.rule, default: []].reversed().prefix { $0.microseconds > windowStart }.count
-                guard recent < cap.count else { continue }
-                counted[match.rule, default: []].append(match.at)
+        // Which matches were counted (a capped rule's window looks back at its counted hits):
+        // flags in temporary storage, usually on the stack, for the few matches a lead has.
+        withUnsafeTemporaryAllocation(of: Bool.self, capacity: matches.count) { counted in
+            for index in matches.indices {
+                let match = matches[index]
+                guard match.at <= time else { break }
+                let rule = rules.behavior[match.rule]
+                counted[index] = false
+                if let cap = rule.cap {
+                    let windowStart = match.at.microseconds - Int64(cap.perDays * Double(Timestamp.microsecondsPerDay))
+                    // The same rule's counted hits in the window: matches are in time order,
+                    // so they are the ones just before this one.
+                    var recent = 0
+                    var earlier = index - 1
+                    while earlier >= 0 && matches[earlier].at.microseconds > windowStart {
+                        if counted[earlier] && matches[earlier].rule == match.rule { recent += 1 }
+                        earlier -= 1
+                    }
+                    guard recent < cap.count else { continue }
+                }
+                counted[index] = true
+                let points = rule.points * decay(from: match.at, to: time)
+                engagement += points
+                if explain { hits.append(ScoreHit(rule: rule.label, points: points, at: match.at, position: match.position)) }
             }
-            let points = rule.points * decay(from: match.at, to: time)
-            engagement += points
-            if explain { hits.append(ScoreHit(rule: rule.label, points: points, at: match.at, position: match.position)) }
         }
         return ScoreBreakdown(fit: fit, engagement: engagement, hits: hits)
     }
@@ -263,6 +254,43 @@ public final class Scorer: @unchecked Sendable {
         var matches: [ScoreMatch] = []
         for (position, event) in events { record(event, position: position, into: &matches) }
         return matches
+    }
+}
+
+/// A compiled pattern and the results it gave, by value: one per pattern in the process,
+/// shared by every scorer (rules documents that differ elsewhere usually share their fit
+/// patterns, and a rescore evaluates the same profiles under two of them).
+final class RegexMemo: @unchecked Sendable {
+    private let regex: NSRegularExpression
+    private let results = Mutex<[String: Bool]>([:])
+    private static let all = Mutex<[String: RegexMemo]>([:])
+
+    private init(_ regex: NSRegularExpression) {
+        self.regex = regex
+    }
+
+    /// The memo of `pattern`, or `nil` if it does not compile (rules documents are
+    /// validated before a scorer is made).
+    static func of(_ pattern: String) -> RegexMemo? {
+        all.withLock { all in
+            if let known = all[pattern] { return known }
+            guard let regex = try? NSRegularExpression(pattern: pattern) else { return nil }
+            let memo = RegexMemo(regex)
+            all[pattern] = memo
+            return memo
+        }
+    }
+
+    /// Whether the pattern matches somewhere in `text` (like `re.search`).
+    func search(_ text: String) -> Bool {
+        results.withLock { results in
+            if let known = results[text] { return known }
+            let found = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+            // Unique values (e-mail addresses) would otherwise grow it without end.
+            if results.count >= 250_000 { results.removeAll(keepingCapacity: true) }
+            results[text] = found
+            return found
+        }
     }
 }
 
@@ -319,6 +347,8 @@ public enum LiveScoring {
     }
 
     /// The qualification an event of `type` at `at` (already applied to `state`) triggers.
+    /// (Callers that evaluate a lead often keep its fit points and call the function above:
+    /// the fit rules' regular expressions are the costly part.)
     public static func qualification(after type: EventType, at: Timestamp, state: LeadState, scorer: Scorer) -> (score: Double, at: Timestamp)? {
         guard triggers(type) else { return nil }
         return qualification(

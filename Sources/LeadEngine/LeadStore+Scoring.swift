@@ -55,6 +55,12 @@ final class SimulatedLead {
         self.state = state
         self.fit = fit
     }
+
+    /// `state.stageEnteredAt`, read from the stored fields: calling a getter of `state`
+    /// itself copies the whole state out of the object (a retain and release per field).
+    var stageEnteredAt: Timestamp {
+        state.stages.last?.at ?? state.capturedAt
+    }
 }
 
 extension LeadStore {
@@ -114,6 +120,9 @@ extension LeadStore {
         let time = requested ?? (latest.microseconds == .min ? .now : latest)
         let base = try currentRules()
         let baseScorer = base.map(Scorer.init)
+        // Rules that change only the threshold, decay or behavior (the usual what-if) give
+        // every profile the fit points the simulation computed already.
+        let sameFit = base.map { Self.sameFitPoints($0.fit, rules.fit) } ?? false
         var newly: [String] = []
         var noLonger: [String] = []
         var moved: [RescoreReport.Move] = []
@@ -137,8 +146,13 @@ extension LeadStore {
             default: break
             }
             if let baseScorer {
-                let profile = try simulatedLead?.state.profile ?? lead(live.lead)?.profile ?? [:]
-                currentScores.append(baseScorer.evaluate(fit: baseScorer.fitPoints(profile), matches: live.matches, at: time).score)
+                let fit: Double
+                if sameFit, let simulatedLead {
+                    fit = simulatedLead.fit
+                } else {
+                    fit = baseScorer.fitPoints(try simulatedLead?.state.profile ?? lead(live.lead)?.profile ?? [:])
+                }
+                currentScores.append(baseScorer.evaluate(fit: fit, matches: live.matches, at: time).score)
             }
             if let simulatedLead {
                 proposedScores.append(scorer.evaluate(fit: simulatedLead.fit, matches: simulatedLead.state.matches, at: time).score)
@@ -157,13 +171,23 @@ extension LeadStore {
     func simulate(rules: ScoringRules, scorer: Scorer, shard: Int, of shards: Int) throws -> (leads: [String: SimulatedLead], latest: Timestamp) {
         var latest = Timestamp(microseconds: .min)
         var simulated: [String: SimulatedLead] = [:]
+        // The lead last looked up by its bytes: a lead's events often come in runs, and this
+        // spares making a `String` and hashing it for each.
+        var recent: (lead: [UInt8], simulated: SimulatedLead)?
         // Leads are independent: each shard takes the leads whose id hashes to it.
         try log.forEach(stream: { Shards.shard(of: $0, among: shards) == shard }) { record in
             let view = try EventView(record.payload)
             if view.type != .rulesPublished && view.at > latest { latest = view.at }
             if view.type.isTouch {
                 // Most of the log: applied without decoding the touch's data.
-                guard let lead = simulated[record.streamString] else { return }
+                let lead: SimulatedLead
+                if let recent, Dimensions.equal(recent.lead, record.stream) {
+                    lead = recent.simulated
+                } else {
+                    guard let found = simulated[record.streamString] else { return }
+                    recent = (Array(record.stream), found)
+                    lead = found
+                }
                 Lifecycle.applyTouch(at: view.at, to: &lead.state)
                 let before = lead.state.matches.count
                 scorer.record(view, position: record.position, into: &lead.state.matches)
@@ -173,7 +197,7 @@ extension LeadStore {
                     if lead.state.matches.contains(where: { rules.behavior[$0.rule].points < 0 }) { lead.hasPenalty = true }
                 }
                 let stage = lead.state.stage
-                let enteredAt = lead.state.stageEnteredAt
+                let enteredAt = lead.stageEnteredAt
                 let time = max(view.at, enteredAt)
                 if !matched, !lead.hasPenalty, let settled = lead.settledAt, time >= settled { return }
                 let qualification = LiveScoring.qualification(
@@ -215,12 +239,20 @@ extension LeadStore {
             if current.state.matches.contains(where: { rules.behavior[$0.rule].points < 0 }) { current.hasPenalty = true }
             current.latestMatch = max(current.latestMatch, current.state.matches.last?.at ?? current.latestMatch)
             current.settledAt = nil
-            if let qualification = LiveScoring.qualification(after: event, state: current.state, scorer: scorer) {
+            if LiveScoring.triggers(event.type), let qualification = LiveScoring.qualification(
+                at: event.at, stage: current.state.stage, enteredAt: current.stageEnteredAt, matches: current.state.matches,
+                fit: current.fit, scorer: scorer) {
                 let derived = LiveScoring.qualifiedEvent(lead: lead, trigger: event.id, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
                 Lifecycle.apply(derived, position: record.position, to: &current.state)
             }
         }
         return (simulated, latest)
+    }
+
+    /// Whether two lists of fit rules give every profile the same points (names and labels
+    /// aside).
+    static func sameFitPoints(_ one: [FitRule], _ other: [FitRule]) -> Bool {
+        one.count == other.count && zip(one, other).allSatisfy { $0.field == $1.field && $0.condition == $1.condition && $0.points == $1.points }
     }
 
     /// Score buckets of 20 points around the new threshold.

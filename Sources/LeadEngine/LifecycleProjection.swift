@@ -46,6 +46,23 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         /// `state.profile` encoded, when known without encoding it: a capture's profile is
         /// the capture's stored data. `nil` once the profile changes.
         var encodedProfile: [UInt8]?
+        /// The profile's fit points under `scorer`, once evaluated: live scoring evaluates a
+        /// lead after most events, and the fit rules' regular expressions are the costly part.
+        /// `nil` once the profile changes; the scorer is kept to tell another rules' apart.
+        var fit: (scorer: Scorer, points: Double)?
+
+        /// `state.stageEnteredAt`, from the stored fields (a getter of `state` copies it whole).
+        var stageEnteredAt: Timestamp {
+            state.stages.last?.at ?? state.capturedAt
+        }
+
+        /// The fit points of the profile under `scorer`, evaluated once per profile and rules.
+        func fitPoints(under scorer: Scorer) -> Double {
+            if let fit, fit.scorer === scorer { return fit.points }
+            let points = scorer.fitPoints(state.profile)
+            fit = (scorer, points)
+            return points
+        }
 
         init(state: LeadState) {
             self.state = state
@@ -164,14 +181,14 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             return admitted
         }
         // (The record's stream is its lead.)
-        let state = try slot(of: record.stream, in: txn)?.state
-        if let reason = Lifecycle.refusal(of: decoded.event, given: state) {
+        let slot = try slot(of: record.stream, in: txn)
+        if let reason = Lifecycle.refusal(of: decoded.event, given: slot?.state) {
             return .reject(reason: reason)
         }
-        if decoded.event.type == .leadHandedOff, let state {
+        if decoded.event.type == .leadHandedOff, let slot {
             // The engine stamps the lead's score and the rules version at the handoff.
             var stamped = decoded.event
-            let score = scorer.map { $0.evaluate(profile: state.profile, matches: state.matches, at: stamped.at).score }
+            let score = scorer.map { $0.evaluate(fit: slot.fitPoints(under: $0), matches: slot.state.matches, at: stamped.at).score }
             stamped.data["score"] = score.map(JSONValue.number) ?? .null
             stamped.data["rulesVersion"] = .nullable(scorer?.rules.version)
             admitted = .replace(LeadStore.pending(stamped))
@@ -196,9 +213,12 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     }
 
     func followUps(after record: RecordView, attachment: (any Sendable)?) -> [PendingRecord] {
-        guard derivesEvents, let scorer, let (type, at) = try? EventCodec.header(record.payload),
+        // (The state's parts are read one by one: passing `slot.state` whole copies it.)
+        guard derivesEvents, let scorer, let (type, at) = try? EventCodec.header(record.payload), LiveScoring.triggers(type),
               let slot = cachedSlot(record.stream),
-              let qualification = LiveScoring.qualification(after: type, at: at, state: slot.state, scorer: scorer)
+              let qualification = LiveScoring.qualification(
+                at: at, stage: slot.state.stage, enteredAt: slot.stageEnteredAt, matches: slot.state.matches,
+                fit: slot.fitPoints(under: scorer), scorer: scorer)
         else { return [] }
         let qualified = LiveScoring.qualifiedEvent(
             lead: slot.state.lead, trigger: record.idString, score: qualification.score, at: qualification.at, rulesVersion: scorer.rules.version)
@@ -234,7 +254,10 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         }
         scorer?.record(event, position: position, into: &slot.state.matches)
         slot.dirty = true
-        if event.type == .leadCaptured || event.type == .leadEnriched { slot.encodedProfile = nil }
+        if event.type == .leadCaptured || event.type == .leadEnriched {
+            slot.encodedProfile = nil
+            slot.fit = nil
+        }
 
         try loadJourney(of: slot, in: txn)
         let entered = slot.state.stages.last.flatMap { $0.position == position ? $0.stage : nil }

@@ -105,6 +105,27 @@ struct ScoringTests {
         #expect(evaluate(scorer, events: [view("04"), view("03"), view("02"), view("01")], at: "2026-03-05T00:00:00Z").hits.map(\.at?.date) == ["2026-03-01", "2026-03-02", "2026-03-03"])
     }
 
+    @Test func eachCappedRuleCountsOnlyItsOwnCountedHits() throws {
+        let scorer = try Self.scorer(Self.rules(behavior: [
+            ["event": "touch.page_view", "where": ["url": ["contains": "/pricing"]], "points": 10, "cap": ["count": 2, "per_days": 30]],
+            ["event": "touch.email_click", "points": 1, "cap": ["count": 1, "per_days": 30]],
+            ["event": "touch.webinar_attended", "points": 100],
+        ]))
+        func event(_ type: EventType, _ day: String) -> Envelope {
+            Events.event(type, "L", id: "\(type.rawValue)-\(day)", at: "2026-03-\(day)T00:00:00Z", ["channel": "web", "url": "/pricing"])
+        }
+        // Interleaved rules: two views and one click count; the uncapped webinars always do.
+        let interleaved = [
+            event(.touchPageView, "01"), event(.touchEmailClick, "01"), event(.touchWebinarAttended, "02"), event(.touchPageView, "02"),
+            event(.touchEmailClick, "02"), event(.touchWebinarAttended, "03"), event(.touchPageView, "03"),
+        ]
+        #expect(evaluate(scorer, events: interleaved, at: "2026-03-04T00:00:00Z").engagement == 221)
+        // A hit over the cap does not count, so it takes no room in a later hit's window:
+        // on the 31st, only the view of the 2nd is in the window (the 3rd's did not count).
+        let views = [event(.touchPageView, "01"), event(.touchPageView, "02"), event(.touchPageView, "03"), event(.touchPageView, "31")]
+        #expect(evaluate(scorer, events: views, at: "2026-03-31T00:00:00Z").hits.map(\.at?.date) == ["2026-03-01", "2026-03-02", "2026-03-31"])
+    }
+
     @Test func negativePointsSubtract() throws {
         let scorer = try Self.scorer()
         let demo = Events.event(.touchDemoRequested, "L", id: "d", at: "2026-03-01T00:00:00Z", ["channel": "web"])

@@ -111,6 +111,43 @@ struct ScoringStoreTests {
         #expect(try old.store.rescore(with: try easierRules(), asOf: Events.at("2026-12-01T00:00:00Z")) == report)
     }
 
+    @Test(arguments: [false, true])
+    func rescoreDistributionsAreEveryLeadsScoreUnderEachRules(changedFit: Bool) throws {
+        let test = try TestStore()
+        try test.store.publishRules(try specRules(), actor: "mops", at: Events.at("2025-12-01T00:00:00Z"))
+        _ = try test.append(generated(300, seed: 31))
+        var proposed = try easierRules()
+        if changedFit {
+            // A fit rule changed: the rules in force must score profiles with their own.
+            var document = proposed.document
+            document["fit"] = [["when": ["field": "employees", "gte": 50], "points": 25]]
+            proposed = try ScoringRules(document: .object(document))
+        }
+        let time = Events.at("2026-12-01T00:00:00Z")
+        let report = try test.store.rescore(with: proposed, asOf: time)
+
+        // Each lead's score now, evaluated from its whole history under each rules document.
+        var current: [Double] = []
+        var simulated: [Double] = []
+        let now = Scorer(try specRules())
+        let next = Scorer(proposed)
+        try test.store.forEachLead { state in
+            let history = try test.store.history(of: state.lead).map { (position: $0.position, event: $0.event) }
+            current.append(now.evaluate(profile: state.profile, matches: now.matches(of: history), at: time).score)
+            simulated.append(next.evaluate(profile: state.profile, matches: next.matches(of: history), at: time).score)
+        }
+        let edges = (-2...2).map { proposed.mqlThreshold + Double($0) * 20 }
+        func counts(_ scores: [Double]) -> [Int] {
+            (0...edges.count).map { bucket in
+                scores.filter { score in (edges.firstIndex { score < $0 } ?? edges.count) == bucket }.count
+            }
+        }
+        #expect(report.distribution.map(\.current) == counts(current).map(Optional.some))
+        // (The simulation's scores leave out the engine's own qualifications, which score nothing.)
+        #expect(report.distribution.map(\.proposed) == counts(simulated))
+        #expect(Set(counts(current)).count > 2)
+    }
+
     @Test func applyPublishesQualifiesAndKeepsEveryEarlierEventByteIdentical() throws {
         let test = try TestStore()
         _ = try test.append(generated(200, seed: 23))
