@@ -41,7 +41,7 @@ public protocol AppendHook: AnyObject {
     func didStore<T: TransactionReading>(_ record: RecordView, attachment: (any Sendable)?, in txn: T) throws
     /// Records this hook wants appended after `record` in the same group (e.g. derived
     /// events); they go through `admit` and `didStore` like any other.
-    func followUps(after record: RecordView, attachment: (any Sendable)?) -> [PendingRecord]
+    func followUps(after record: RecordView, attachment: (any Sendable)?) throws -> [PendingRecord]
     /// The group numbered `sequence` is complete: returns what the hook stores for it (run in
     /// the group's write transaction, possibly on another thread and more than once if the
     /// map has to grow), or `nil` for nothing.
@@ -55,7 +55,7 @@ public protocol AppendHook: AnyObject {
 extension AppendHook {
     public var checkpointName: String? { nil }
     public func requiresSerial(stream: UnsafeRawBufferPointer) -> Bool { false }
-    public func followUps(after record: RecordView, attachment: (any Sendable)?) -> [PendingRecord] { [] }
+    public func followUps(after record: RecordView, attachment: (any Sendable)?) throws -> [PendingRecord] { [] }
     public func prepareCommit(sequence: UInt64) throws -> (@Sendable (WriteTransaction) throws -> Void)? { nil }
     public func didCommit(through sequence: UInt64) {}
     public func didAbort() {}

@@ -340,7 +340,7 @@ final class Writer: @unchecked Sendable {
         if let hook, let view = RecordFormat.view(position: position, bytes: UnsafeRawBufferPointer(out)) {
             // The view points into the group's buffer: use it before it grows.
             try hook.didStore(view, attachment: attachment, in: txn)
-            followUps = hook.followUps(after: view, attachment: attachment)
+            followUps = try hook.followUps(after: view, attachment: attachment)
         }
         last = position
         for followUp in followUps {
@@ -604,7 +604,7 @@ final class Writer: @unchecked Sendable {
                 if let hook, let view = RecordFormat.view(position: position, bytes: UnsafeRawBufferPointer(out)) {
                     // The view points into the map: use it before the next write.
                     try hook.didStore(view, attachment: attachment, in: txn)
-                    followUps = hook.followUps(after: view, attachment: attachment)
+                    followUps = try hook.followUps(after: view, attachment: attachment)
                 }
             }
             try txn.put(tables.streams, key: stream, value: positionKey, options: .appendDuplicate)

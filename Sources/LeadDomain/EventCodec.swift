@@ -132,6 +132,14 @@ public enum EventCodec {
         return Envelope(id: id, type: type, lead: type.isLeadEvent ? lead : nil, at: at, actor: actor, data: data)
     }
 
+    /// An object as `writeObject` wrote it: a capture's stored data, a lead's profile.
+    public static func decodeObject(_ bytes: UnsafeRawBufferPointer) throws(CodecError) -> JSONObject {
+        var reader = Reader(bytes: bytes, index: 0)
+        guard case .object(let object) = try reader.readValue() else { throw CodecError("data is not an object") }
+        guard reader.index == bytes.count else { throw CodecError("trailing bytes after the object") }
+        return object
+    }
+
     enum Tag {
         static let null: UInt8 = 0
         static let `false`: UInt8 = 1

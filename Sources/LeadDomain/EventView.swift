@@ -23,6 +23,15 @@ public struct EventView {
         dataOffset = reader.index
     }
 
+    /// The actor (a string, or null).
+    public var actor: String? {
+        var reader = EventCodec.Reader(bytes: payload, index: 10)
+        guard (try? reader.byte()) == EventCodec.Tag.string, let length = try? reader.varint(), length <= payload.count - reader.index else {
+            return nil
+        }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: payload[reader.index..<reader.index + length]), as: UTF8.self)
+    }
+
     /// The encoded data object (the rest of the payload), as `EventCodec.writeObject` wrote it.
     public var encodedData: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: payload[dataOffset...])

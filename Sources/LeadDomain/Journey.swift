@@ -111,27 +111,72 @@ public enum JourneyBuilder {
         // (`journey == nil` would copy the journey, arrays and all, to compare it.)
         if case .none = journey {
             guard event.type == .leadCaptured else { return }
-            journey = Journey(capturedAt: event.at)
-            // (Room for a lead's usual touches: growing the array one touch at a time
-            // reallocated it for one touch in four.)
-            journey!.touches.reserveCapacity(32)
+            journey = newJourney(capturedAt: event.at)
         }
         // Mutate in place: copying the journey out would copy its arrays on every event.
         apply(event, position: position, to: &journey!, stageAfter: stageAfter, intern: intern)
+    }
+
+    private static func newJourney(capturedAt at: Timestamp) -> Journey {
+        var journey = Journey(capturedAt: at)
+        // (Room for a lead's usual touches: growing the array one touch at a time
+        // reallocated it for one touch in four.)
+        journey.touches.reserveCapacity(32)
+        return journey
+    }
+
+    /// The string members of a capture a journey keeps, as `String`s (from an `Envelope`) or
+    /// as bytes read in place (`EventView.touchFields`).
+    public struct CaptureFields<Value> {
+        public var source: Value?
+        public var campaign: Value?
+        public var channel: Value?
+        public var content: Value?
+
+        public init(source: Value?, campaign: Value?, channel: Value?, content: Value?) {
+            self.source = source
+            self.campaign = campaign
+            self.channel = channel
+            self.content = content
+        }
+    }
+
+    /// A new lead's journey from its capture read in place (`Lifecycle.captured`'s journey).
+    /// `intern` meets the values in the order `apply` does, so ids come out the same.
+    public static func captured(
+        _ fields: CaptureFields<UnsafeRawBufferPointer>, at: Timestamp, position: UInt64, intern: (UnsafeRawBufferPointer?) -> UInt32
+    ) -> Journey {
+        var journey = newJourney(capturedAt: at)
+        capture(fields, at: at, position: position, to: &journey, intern: intern)
+        markReached(.lead, at: at, in: &journey)
+        return journey
+    }
+
+    private static func capture<Value>(_ fields: CaptureFields<Value>, at: Timestamp, position: UInt64, to j: inout Journey, intern: (Value?) -> UInt32) {
+        j.capturedAt = at
+        j.source = intern(fields.source)
+        j.campaign = intern(fields.campaign)
+        j.channel = intern(fields.channel)
+        if let channel = fields.channel {
+            insert(Touchpoint(at: at, position: position, channel: intern(channel), campaign: j.campaign,
+                              content: intern(fields.content), source: j.source), into: &j.touches)
+        }
+    }
+
+    private static func markReached(_ stage: Stage?, at: Timestamp, in j: inout Journey) {
+        if let stage, let index = Journey.funnel.firstIndex(of: stage), j.reached[index] == nil {
+            j.reached[index] = at
+        }
     }
 
     public static func apply(_ event: Envelope, position: UInt64, to j: inout Journey, stageAfter: Stage?, intern: (String?) -> UInt32) {
         let data = event.data
         switch event.type {
         case .leadCaptured:
-            j.capturedAt = event.at
-            j.source = intern(data["source"]?.stringValue)
-            j.campaign = intern(data["campaign"]?.stringValue)
-            j.channel = intern(data["channel"]?.stringValue)
-            if let channel = data["channel"]?.stringValue {
-                insert(Touchpoint(at: event.at, position: position, channel: intern(channel), campaign: j.campaign,
-                                  content: intern(data["content"]?.stringValue), source: j.source), into: &j.touches)
-            }
+            let fields = CaptureFields(
+                source: data["source"]?.stringValue, campaign: data["campaign"]?.stringValue,
+                channel: data["channel"]?.stringValue, content: data["content"]?.stringValue)
+            capture(fields, at: event.at, position: position, to: &j, intern: intern)
         case .leadHandedOff:
             j.handoffs.append(Handoff(at: event.at, owner: intern(data["to"]?.stringValue), respondedAt: nil))
         case .salesContacted, .salesAccepted:
@@ -162,9 +207,7 @@ public enum JourneyBuilder {
                                   source: source == nil ? j.source : intern(source)), into: &j.touches)
             }
         }
-        if let stage = stageAfter, let index = Journey.funnel.firstIndex(of: stage), j.reached[index] == nil {
-            j.reached[index] = event.at
-        }
+        markReached(stageAfter, at: event.at, in: &j)
     }
 
     /// `applyTouch` for a lead that may have no journey yet (then there is nothing to do).

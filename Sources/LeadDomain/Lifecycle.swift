@@ -145,11 +145,35 @@ public enum Lifecycle {
         // (`state == nil` would copy the state to compare it.)
         if case .none = state {
             guard event.type == .leadCaptured else { return }
-            state = LeadState(lead: lead, capturedAt: event.at)
-            // (Room for a typical funnel: growing the array one stage at a time reallocates.)
-            state!.stages.reserveCapacity(6)
+            state = newLead(lead, capturedAt: event.at)
         }
         apply(event, position: position, to: &state!)
+    }
+
+    private static func newLead(_ lead: String, capturedAt at: Timestamp) -> LeadState {
+        var state = LeadState(lead: lead, capturedAt: at)
+        // (Room for a typical funnel: growing the array one stage at a time reallocates.)
+        state.stages.reserveCapacity(6)
+        return state
+    }
+
+    /// A new lead from its `lead.captured` stored at `position`, with an empty profile:
+    /// everything `apply` does for the capture but merging its data, for a replay that keeps
+    /// the capture's data encoded until something reads the profile. `hasChannel`: whether
+    /// the data has a `channel` member (the capture is then a touch too).
+    public static func captured(lead: String, at: Timestamp, actor: String?, hasChannel: Bool, position: UInt64) -> LeadState {
+        var state = newLead(lead, capturedAt: at)
+        state.events += 1
+        capture(at: at, actor: actor, hasChannel: hasChannel, position: position, to: &state)
+        return state
+    }
+
+    /// A capture's effect on its lead, its profile aside.
+    private static func capture(at: Timestamp, actor: String?, hasChannel: Bool, position: UInt64, to lead: inout LeadState) {
+        lead.capturedAt = at
+        if hasChannel { lead.touches += 1 }
+        lead.stage = .lead
+        lead.stages.append(StageChange(stage: .lead, at: at, type: .leadCaptured, actor: actor, position: position))
     }
 
     /// Applies an allowed event to an existing lead.
@@ -163,9 +187,7 @@ public enum Lifecycle {
         switch event.type {
         case .leadCaptured:
             mergeProfile(event.data, into: &lead.profile)
-            lead.capturedAt = event.at
-            if event.data["channel"] != nil { lead.touches += 1 }
-            enter(.lead)
+            capture(at: event.at, actor: event.actor, hasChannel: event.data["channel"] != nil, position: position, to: &lead)
         case .leadEnriched:
             mergeProfile(event.data, into: &lead.profile)
         case .leadQualified:

@@ -223,9 +223,20 @@ enum Interner {
         }
     }
 
-    func intern(_ value: String?, position: UInt64) throws -> UInt32 {
-        guard let value else { return 0 }
-        return try value.withUTF8Bytes { try intern($0, position: position) }
+    /// Runs `body` with an interning function that does not throw, for the journey builder:
+    /// after an error it returns 0, and `withInterning` throws the first error once `body` ends.
+    func withInterning<Result>(at position: UInt64, _ body: (_ intern: (UnsafeRawBufferPointer?) -> UInt32) -> Result) throws -> Result {
+        var failure: (any Error)?
+        let result = body { bytes in
+            do {
+                return try intern(bytes, position: position)
+            } catch {
+                if failure == nil { failure = error }
+                return 0
+            }
+        }
+        if let failure { throw failure }
+        return result
     }
 }
 

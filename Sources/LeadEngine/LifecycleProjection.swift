@@ -50,6 +50,23 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         /// lead after most events, and the fit rules' regular expressions are the costly part.
         /// `nil` once the profile changes; the scorer is kept to tell another rules' apart.
         var fit: (scorer: Scorer, points: Double)?
+        /// The profile is still only `encodedProfile` (`state.profile` is empty): a replay
+        /// keeps a capture's data encoded until something reads the profile (`loadProfile`).
+        private(set) var profilePending = false
+
+        /// Gives `state.profile` its value, if it was left encoded.
+        func loadProfile() throws {
+            guard profilePending, let encodedProfile else { return }
+            state.profile = try encodedProfile.withUnsafeBytes { try EventCodec.decodeObject($0) }
+            profilePending = false
+        }
+
+        /// A new lead whose profile stays encoded until it is read.
+        init(state: LeadState, encodedProfile: [UInt8]) {
+            self.state = state
+            self.encodedProfile = encodedProfile
+            profilePending = true
+        }
 
         /// `state.stageEnteredAt`, from the stored fields (a getter of `state` copies it whole).
         var stageEnteredAt: Timestamp {
@@ -57,8 +74,9 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         }
 
         /// The fit points of the profile under `scorer`, evaluated once per profile and rules.
-        func fitPoints(under scorer: Scorer) -> Double {
+        func fitPoints(under scorer: Scorer) throws -> Double {
             if let fit, fit.scorer === scorer { return fit.points }
+            try loadProfile()
             let points = scorer.fitPoints(state.profile)
             fit = (scorer, points)
             return points
@@ -188,7 +206,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         if decoded.event.type == .leadHandedOff, let slot {
             // The engine stamps the lead's score and the rules version at the handoff.
             var stamped = decoded.event
-            let score = scorer.map { $0.evaluate(fit: slot.fitPoints(under: $0), matches: slot.state.matches, at: stamped.at).score }
+            let score = try scorer.map { try $0.evaluate(fit: slot.fitPoints(under: $0), matches: slot.state.matches, at: stamped.at).score }
             stamped.data["score"] = score.map(JSONValue.number) ?? .null
             stamped.data["rulesVersion"] = .nullable(scorer?.rules.version)
             admitted = .replace(LeadStore.pending(stamped))
@@ -212,13 +230,13 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             in: txn, interner: .live(dimensions), decoded: decoded)
     }
 
-    func followUps(after record: RecordView, attachment: (any Sendable)?) -> [PendingRecord] {
+    func followUps(after record: RecordView, attachment: (any Sendable)?) throws -> [PendingRecord] {
         // (The state's parts are read one by one: passing `slot.state` whole copies it.)
         guard derivesEvents, let scorer, let (type, at) = try? EventCodec.header(record.payload), LiveScoring.triggers(type),
               let slot = cachedSlot(record.stream),
               let qualification = LiveScoring.qualification(
                 at: at, stage: slot.state.stage, enteredAt: slot.stageEnteredAt, matches: slot.state.matches,
-                fit: slot.fitPoints(under: scorer), scorer: scorer)
+                fit: try slot.fitPoints(under: scorer), scorer: scorer)
         else { return [] }
         let qualified = LiveScoring.qualifiedEvent(
             lead: slot.state.lead, trigger: record.idString, score: qualification.score, at: qualification.at, rulesVersion: scorer.rules.version)
@@ -241,6 +259,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         let slot: Slot
         if let existing = try self.slot(of: lead, in: txn) {
             slot = existing
+            // (An enrichment merges into the profile: it must be there first.)
+            if event.type == .leadCaptured || event.type == .leadEnriched { try slot.loadProfile() }
             Lifecycle.apply(event, position: position, to: &slot.state)
         } else {
             var created: LeadState?
@@ -261,16 +281,11 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
         try loadJourney(of: slot, in: txn)
         let entered = slot.state.stages.last.flatMap { $0.position == position ? $0.stage : nil }
-        var failure: (any Error)?
-        JourneyBuilder.apply(event, position: position, to: &slot.journey, stageAfter: entered) { value in
-            do {
-                return try interner.intern(value, position: position)
-            } catch {
-                failure = error
-                return 0
+        try interner.withInterning(at: position) { intern in
+            JourneyBuilder.apply(event, position: position, to: &slot.journey, stageAfter: entered) { value in
+                value.map { $0.withUTF8Bytes(intern) } ?? 0
             }
         }
-        if let failure { throw failure }
         return slot
     }
 
@@ -283,29 +298,55 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     ) throws {
         let view = try EventView(payload)
         guard view.type.isTouch, let slot = try slot(of: leadBytes, in: txn) else {
-            let decoded = try decoded ?? DecodedEvent(EventCodec.decode(payload, id: String(decoding: id, as: UTF8.self), lead: String(decoding: leadBytes, as: UTF8.self)))
-            let slot = try apply(decoded.event, position: position, in: txn, interner: interner)
-            if view.type == .leadCaptured, let slot, slot.state.events == 1 {
-                // A new lead's profile is the capture's data: keep its bytes for `dirtyRows`.
-                slot.encodedProfile = Array(view.encodedData)
+            if view.type == .leadCaptured, try slot(of: leadBytes, in: txn) == nil {
+                return try capture(view, lead: leadBytes, position: position, interner: interner, decoded: decoded)
             }
+            let decoded = try decoded ?? DecodedEvent(EventCodec.decode(payload, id: String(decoding: id, as: UTF8.self), lead: String(decoding: leadBytes, as: UTF8.self)))
+            try apply(decoded.event, position: position, in: txn, interner: interner)
             return
         }
         Lifecycle.applyTouch(at: view.at, to: &slot.state)
         scorer?.record(view, position: position, into: &slot.state.matches)
         slot.dirty = true
         try loadJourney(of: slot, in: txn)
-        var failure: (any Error)?
-        JourneyBuilder.applyTouch(view, position: position, to: &slot.journey) { bytes in
-            do {
-                return try interner.intern(bytes, position: position)
-            } catch {
-                failure = error
-                return 0
-            }
+        try interner.withInterning(at: position) { intern in
+            JourneyBuilder.applyTouch(view, position: position, to: &slot.journey, intern: intern)
         }
-        if let failure { throw failure }
     }
+
+    /// A new lead's capture, read in place: its profile is the capture's data, kept encoded
+    /// (for `dirtyRows`, and decoded only if something reads it) unless the appender decoded
+    /// the event already. `Lifecycle.captured` and `JourneyBuilder.captured` do what applying
+    /// the decoded event does (`apply(_:position:in:interner:)`).
+    private func capture(
+        _ view: EventView, lead leadBytes: UnsafeRawBufferPointer, position: UInt64, interner: Interner, decoded: DecodedEvent?
+    ) throws {
+        let lead = String(decoding: leadBytes, as: UTF8.self)
+        let fields = view.touchFields
+        let hasChannel = fields.channel != nil || view.value(Self.channelField) != nil
+        let state = Lifecycle.captured(lead: lead, at: view.at, actor: view.actor, hasChannel: hasChannel, position: position)
+        let slot: Slot
+        if let decoded {
+            slot = Slot(state: state)
+            slot.state.profile = decoded.event.data
+            slot.encodedProfile = Array(view.encodedData)
+        } else {
+            slot = Slot(state: state, encodedProfile: Array(view.encodedData))
+        }
+        slot.state.rulesVersion = scorer?.rules.version
+        scorer?.record(view, position: position, into: &slot.state.matches)
+        slot.dirty = true
+        slot.journeyLoaded = true
+        slots[lead] = slot
+        missing.remove(lead)
+        recent = (Array(leadBytes), slot)
+        let captured = JourneyBuilder.CaptureFields(source: fields.source, campaign: fields.campaign, channel: fields.channel, content: fields.content)
+        slot.journey = try interner.withInterning(at: position) { intern in
+            JourneyBuilder.captured(captured, at: view.at, position: position, intern: intern)
+        }
+    }
+
+    private static let channelField = EventView.Field("channel")
 
     /// Reads a cached lead's journey from the table, the first time it is needed.
     private func loadJourney(of slot: Slot, in txn: some TransactionReading) throws {

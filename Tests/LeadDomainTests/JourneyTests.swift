@@ -1,6 +1,7 @@
 import LeadDomain
 import LedgerJSON
 import Testing
+import TestSupport
 
 @Suite("Journeys: attribution inputs built from events")
 struct JourneyTests {
@@ -29,5 +30,53 @@ struct JourneyTests {
         let order = touches.map { ($0.at.microseconds, $0.position) }
         #expect(order.map(\.1) == [6, 3, 8, 4, 5, 1, 9, 2, 7])
         #expect(zip(order, order.dropFirst()).allSatisfy { $0 < $1 })
+    }
+}
+
+@Suite("A capture read in place does what the decoded capture does")
+struct CaptureInPlaceTests {
+    static let captures: [Envelope] = [
+        Envelope(id: "a", type: .leadCaptured, lead: "L-1", at: Events.at("2026-03-01T10:00:00Z"), actor: "form",
+                 data: ["email": "a@example.com", "source": "google-ads", "campaign": "Brand", "channel": "paid_search", "content": "ad-7"]),
+        // No channel: the capture is no touch.
+        Envelope(id: "b", type: .leadCaptured, lead: "L-2", at: Events.at("2026-03-01T11:00:00Z"), actor: nil,
+                 data: ["source": "import", "title": "CTO", "employees": 400]),
+        // An empty campaign interns as no value.
+        Envelope(id: "c", type: .leadCaptured, lead: "L-3", at: Events.at("2026-03-02T09:30:00Z"), actor: "sync",
+                 data: ["channel": "event", "campaign": "", "source": "booth"]),
+    ]
+
+    @Test(arguments: captures)
+    func theStateAndTheJourneyAreTheSame(capture: Envelope) throws {
+        let payload = EventCodec.encode(capture)
+        try payload.withUnsafeBytes { bytes in
+            let view = try EventView(bytes)
+            let fields = view.touchFields
+            #expect(view.actor == capture.actor)
+
+            var decoded: LeadState?
+            Lifecycle.apply(capture, position: 7, to: &decoded)
+            var inPlace = Lifecycle.captured(lead: "L", at: view.at, actor: view.actor, hasChannel: fields.channel != nil, position: 7)
+            inPlace.lead = try #require(decoded).lead
+            inPlace.profile = capture.data
+            #expect(inPlace == decoded)
+
+            // The same values interned in the same order give the same ids.
+            var met: [[UInt8]] = []
+            func intern(_ bytes: [UInt8]?) -> UInt32 {
+                guard let bytes, !bytes.isEmpty else { return 0 }
+                met.append(bytes)
+                return UInt32(met.count)
+            }
+            var journey: Journey?
+            JourneyBuilder.apply(capture, position: 7, to: &journey, stageAfter: .lead) { intern($0.map { Array($0.utf8) }) }
+            let metDecoding = met
+            met = []
+            let captured = JourneyBuilder.captured(
+                .init(source: fields.source, campaign: fields.campaign, channel: fields.channel, content: fields.content),
+                at: view.at, position: 7) { intern($0.map { Array($0) }) }
+            #expect(captured == journey)
+            #expect(met == metDecoding)
+        }
     }
 }
