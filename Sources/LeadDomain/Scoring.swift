@@ -47,9 +47,10 @@ public struct ScoreBreakdown: Sendable, Hashable {
 ///   is a case-sensitive substring test, `in`/`equals` compare exactly (numbers by value).
 /// - Caps are a sliding window per rule: a hit counts when fewer than `count` hits of the
 ///   same rule were counted in the `per_days` days up to it (hits taken in time order).
-/// - Regular-expression results are memoised per pattern and value (profiles repeat titles).
-/// Thread-safe: regular expressions (ICU's, through `NSRegularExpression`: about twice as fast
-/// as Swift's `Regex` on these patterns) are only used under their memo's lock.
+/// - Regular expressions run as byte automata (`SimpleRegex`) when they are in its subset,
+///   else through ICU (`NSRegularExpression`: about twice as fast as Swift's `Regex` on these
+///   patterns), whose results are memoised per pattern and value (profiles repeat titles).
+/// Thread-safe: ICU's expressions are only used under their memo's lock.
 public final class Scorer: @unchecked Sendable {
     public let rules: ScoringRules
     /// Each compiled pattern with its memo; rules refer to them by index.
@@ -257,16 +258,20 @@ public final class Scorer: @unchecked Sendable {
     }
 }
 
-/// A compiled pattern and the results it gave, by value: one per pattern in the process,
-/// shared by every scorer (rules documents that differ elsewhere usually share their fit
-/// patterns, and a rescore evaluates the same profiles under two of them).
+/// A compiled pattern: the byte automaton of `SimpleRegex` when the pattern is in its subset
+/// (a few instructions a byte, no lock), and ICU's with the results it gave by value, for the
+/// rest and for the texts the automaton leaves to ICU. One per pattern in the process, shared
+/// by every scorer (rules documents that differ elsewhere usually share their fit patterns,
+/// and a rescore evaluates the same profiles under two of them).
 final class RegexMemo: @unchecked Sendable {
+    private let automaton: SimpleRegex?
     private let regex: NSRegularExpression
     private let results = Mutex<[String: Bool]>([:])
     private static let all = Mutex<[String: RegexMemo]>([:])
 
-    private init(_ regex: NSRegularExpression) {
+    private init(_ regex: NSRegularExpression, pattern: String) {
         self.regex = regex
+        automaton = SimpleRegex(pattern)
     }
 
     /// The memo of `pattern`, or `nil` if it does not compile (rules documents are
@@ -275,7 +280,7 @@ final class RegexMemo: @unchecked Sendable {
         all.withLock { all in
             if let known = all[pattern] { return known }
             guard let regex = try? NSRegularExpression(pattern: pattern) else { return nil }
-            let memo = RegexMemo(regex)
+            let memo = RegexMemo(regex, pattern: pattern)
             all[pattern] = memo
             return memo
         }
@@ -283,7 +288,8 @@ final class RegexMemo: @unchecked Sendable {
 
     /// Whether the pattern matches somewhere in `text` (like `re.search`).
     func search(_ text: String) -> Bool {
-        results.withLock { results in
+        if let found = automaton?.search(text) { return found }
+        return results.withLock { results in
             if let known = results[text] { return known }
             let found = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
             // Unique values (e-mail addresses) would otherwise grow it without end.

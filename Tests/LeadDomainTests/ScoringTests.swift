@@ -126,6 +126,20 @@ struct ScoringTests {
         #expect(evaluate(scorer, events: views, at: "2026-03-31T00:00:00Z").hits.map(\.at?.date) == ["2026-03-01", "2026-03-02", "2026-03-31"])
     }
 
+    /// Patterns run as byte automata when they can, else through ICU: both answer the same.
+    @Test func patternsOutsideTheFastSubsetAndNonASCIITextsGoThroughICU() throws {
+        let scorer = try Self.scorer(Self.rules(fit: [
+            ["when": ["field": "title", "matches": #"(?i)\bvp\b"#], "points": 1],
+            // A lookahead: outside the automata's subset.
+            ["when": ["field": "email", "matches": "^(?!.*@gmail\\.).*@"], "points": 10],
+        ]))
+        #expect(scorer.fitPoints(["title": "VP Sales", "email": "a@acme.com"]) == 11)
+        #expect(scorer.fitPoints(["title": "AVP", "email": "a@gmail.com"]) == 0)
+        // The automaton cannot tell whether "VPé" ends a word: ICU answers (it does not).
+        #expect(scorer.fitPoints(["title": "VPé", "email": "é@acme.com"]) == 10)
+        #expect(scorer.fitPoints(["title": "Head of VP é", "email": "x"]) == 1)
+    }
+
     @Test func negativePointsSubtract() throws {
         let scorer = try Self.scorer()
         let demo = Events.event(.touchDemoRequested, "L", id: "d", at: "2026-03-01T00:00:00Z", ["channel": "web"])
