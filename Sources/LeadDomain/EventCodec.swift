@@ -233,7 +233,20 @@ public enum EventCodec {
         }
 
         /// A length or a count: it cannot exceed the bytes there are.
+        @inline(__always)
         mutating func varint() throws(CodecError) -> Int {
+            // One byte (below 128): nearly every length and count, read inline.
+            if index < bytes.count {
+                let first = Int(bytes[index])
+                if first < 0x80 && first <= bytes.count {
+                    index += 1
+                    return first
+                }
+            }
+            return try multiByteVarint()
+        }
+
+        private mutating func multiByteVarint() throws(CodecError) -> Int {
             let result = try rawVarint()
             guard result <= UInt64(bytes.count) else { throw CodecError("length \(result) beyond the payload") }
             return Int(result)
