@@ -63,6 +63,12 @@ public final class Scorer: @unchecked Sendable {
     private let rulesByType: [[Int]]
     /// Each behavior rule's condition fields, resolved once to their stored key codes.
     private let behaviorFields: [[EventView.Field]]
+    /// The rules' parts, laid out for the checks run per lead and per event (reading them
+    /// through `rules` copies each rule, strings and all).
+    private let behaviorConditions: [[Condition]]
+    private let fitFields: [String]
+    private let fitConditions: [Condition]
+    private let fitPointValues: [Double]
 
     public init(_ rules: ScoringRules) {
         self.rules = rules
@@ -71,6 +77,10 @@ public final class Scorer: @unchecked Sendable {
         for (index, rule) in rules.behavior.enumerated() { byType[Int(rule.event.code)].append(index) }
         rulesByType = byType
         behaviorFields = rules.behavior.map { $0.conditions.map { EventView.Field($0.field) } }
+        behaviorConditions = rules.behavior.map { $0.conditions.map(\.condition) }
+        fitFields = rules.fit.map(\.field)
+        fitConditions = rules.fit.map(\.condition)
+        fitPointValues = rules.fit.map(\.points)
         var compiled: [RegexMemo] = []
         func compile(_ pattern: String?) -> Int? {
             guard let pattern, let memo = RegexMemo.of(pattern) else { return nil }
@@ -98,15 +108,17 @@ public final class Scorer: @unchecked Sendable {
 
     /// The behavior rules a stored event matches, reading only the data fields the rules test.
     public func matchingRules(_ view: EventView) -> [Int] {
-        var result: [Int] = []
-        for index in rulesByType[Int(view.type.code)] {
-            let conditions = rules.behavior[index].conditions
-            let matched = conditions.indices.allSatisfy { offset in
-                holds(conditions[offset].condition, on: view.value(behaviorFields[index][offset]), regex: behaviorRegexes[index][offset])
+        rulesByType[Int(view.type.code)].filter { behaviorRule($0, holdsOn: view) }
+    }
+
+    private func behaviorRule(_ index: Int, holdsOn view: EventView) -> Bool {
+        let conditions = behaviorConditions[index]
+        for offset in conditions.indices {
+            guard holds(conditions[offset], on: view.value(behaviorFields[index][offset]), regex: behaviorRegexes[index][offset]) else {
+                return false
             }
-            if matched { result.append(index) }
         }
-        return result
+        return true
     }
 
     /// Whether any behavior rule is about this event type (most touches are not scored).
@@ -117,7 +129,7 @@ public final class Scorer: @unchecked Sendable {
     /// Adds a stored event's matches to a lead's sorted match list.
     public func record(_ view: EventView, position: UInt64, into matches: inout [ScoreMatch]) {
         guard scores(view.type) else { return }
-        for rule in matchingRules(view) {
+        for rule in rulesByType[Int(view.type.code)] where behaviorRule(rule, holdsOn: view) {
             insert(ScoreMatch(rule: rule, at: view.at, position: position), into: &matches)
         }
     }
@@ -138,9 +150,11 @@ public final class Scorer: @unchecked Sendable {
 
     /// The fit rules that hold on `profile`, with their points.
     public func fitHits(_ profile: JSONObject) -> [(rule: Int, points: Double)] {
-        rules.fit.enumerated().compactMap { index, rule in
-            holds(rule.condition, on: profile[rule.field], regex: fitRegexes[index]) ? (index, rule.points) : nil
-        }
+        fitConditions.indices.compactMap { fitRule($0, holdsOn: profile) ? ($0, fitPointValues[$0]) : nil }
+    }
+
+    private func fitRule(_ index: Int, holdsOn profile: JSONObject) -> Bool {
+        holds(fitConditions[index], on: profile[fitFields[index]], regex: fitRegexes[index])
     }
 
     func holds(_ condition: Condition, on value: JSONValue?, regex: Int?) -> Bool {
@@ -209,7 +223,9 @@ public final class Scorer: @unchecked Sendable {
     /// The fit points of a profile (they change only when the profile does: callers that
     /// evaluate a lead often keep them).
     public func fitPoints(_ profile: JSONObject) -> Double {
-        fitHits(profile).reduce(0) { $0 + $1.points }
+        var points = 0.0
+        for index in fitConditions.indices where fitRule(index, holdsOn: profile) { points += fitPointValues[index] }
+        return points
     }
 
     /// The score from known fit points and the matches.
