@@ -92,11 +92,11 @@ public enum Lifecycle {
             return unknownLead(event.type, id: event.id, lead: lead)
         }
         func refuse(_ why: String) -> String {
-            "\(event.type.rawValue) \"\(event.id)\" refused for lead \(lead) in stage \(state.stage.rawValue): \(why)"
+            refused(event.type, id: event.id, lead: lead, stage: state.stage, why)
         }
         switch event.type {
         case .leadCaptured:
-            return refuse("the lead was already captured; use lead.enriched to update its profile")
+            return refusal(ofCapture: event.id, lead: lead, given: state)
         case .leadQualified:
             return [.lead, .recycled].contains(state.stage) ? nil : refuse("only a lead in stage lead or recycled can become an MQL")
         case .leadHandedOff:
@@ -127,6 +127,17 @@ public enum Lifecycle {
         default:
             return nil
         }
+    }
+
+    /// Why a `lead.captured` would be refused: only when its lead is known (its data does not
+    /// matter, so the event need not be decoded).
+    public static func refusal(ofCapture id: String, lead: String, given state: LeadState?) -> String? {
+        guard let state else { return nil }
+        return refused(.leadCaptured, id: id, lead: lead, stage: state.stage, "the lead was already captured; use lead.enriched to update its profile")
+    }
+
+    private static func refused(_ type: EventType, id: String, lead: String, stage: Stage, _ why: String) -> String {
+        "\(type.rawValue) \"\(id)\" refused for lead \(lead) in stage \(stage.rawValue): \(why)"
     }
 
     /// Why a touch would be refused: only when its lead is unknown (touches never change the

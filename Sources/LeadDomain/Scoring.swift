@@ -67,6 +67,7 @@ public final class Scorer: @unchecked Sendable {
     /// through `rules` copies each rule, strings and all).
     private let behaviorConditions: [[Condition]]
     private let fitFields: [String]
+    private let fitDataFields: [EventView.Field]
     private let fitConditions: [Condition]
     private let fitPointValues: [Double]
 
@@ -79,6 +80,7 @@ public final class Scorer: @unchecked Sendable {
         behaviorFields = rules.behavior.map { $0.conditions.map { EventView.Field($0.field) } }
         behaviorConditions = rules.behavior.map { $0.conditions.map(\.condition) }
         fitFields = rules.fit.map(\.field)
+        fitDataFields = rules.fit.map { EventView.Field($0.field) }
         fitConditions = rules.fit.map(\.condition)
         fitPointValues = rules.fit.map(\.points)
         var compiled: [RegexMemo] = []
@@ -151,6 +153,15 @@ public final class Scorer: @unchecked Sendable {
     /// The fit rules that hold on `profile`, with their points.
     public func fitHits(_ profile: JSONObject) -> [(rule: Int, points: Double)] {
         fitConditions.indices.compactMap { fitRule($0, holdsOn: profile) ? ($0, fitPointValues[$0]) : nil }
+    }
+
+    /// The fit points of a profile that is a stored event's data (a capture's), read in place.
+    public func fitPoints(_ view: EventView) -> Double {
+        var points = 0.0
+        for index in fitConditions.indices where holds(fitConditions[index], on: view.value(fitDataFields[index]), regex: fitRegexes[index]) {
+            points += fitPointValues[index]
+        }
+        return points
     }
 
     private func fitRule(_ index: Int, holdsOn profile: JSONObject) -> Bool {

@@ -248,15 +248,15 @@ public final class Ingestor {
     /// The fast path of a JSONL line: a simple, valid line (nearly all) is transcoded by
     /// `EventTranscoder`, straight from its bytes into `batch`. Returns `false` for every
     /// other line, and every invalid one: those take the general path (`parseJSONLine`),
-    /// which also words the rejection. A touch's record carries no parsed event (the append
-    /// hook reads its payload in place); any other carries the event decoded from its payload.
+    /// which also words the rejection. A touch's or a capture's record carries no parsed
+    /// event (the append hook reads its payload in place); any other carries the event
+    /// decoded from its payload.
     static func transcode(jsonLine line: UnsafeRawBufferPointer, scratch: EventTranscoder.Scratch, into batch: inout PendingBatch) -> Bool {
         EventTranscoder.transcode(line, scratch: scratch) { id, stream, payload in
-            // An event other than a touch (one in six or seven) is decoded here and handed to
-            // the log's hook with the record: this thread has time to spare, the log's
-            // sequencer, which validates the event against its lead, has not. A touch is read
-            // in place there.
-            if let type = try? EventCodec.header(payload).type, !type.isTouch,
+            // The other events (one in ten) are decoded here and handed to the log's hook with
+            // the record: the log's sequencer, which validates each event against its lead,
+            // then need not. Touches and captures it reads in place.
+            if let type = try? EventCodec.header(payload).type, !type.isTouch, type != .leadCaptured,
                let event = try? EventCodec.decode(payload, id: String(decoding: id, as: UTF8.self), lead: String(decoding: stream, as: UTF8.self)) {
                 batch.append(id: id, stream: stream, payload: payload, attachment: DecodedEvent(event))
             } else {

@@ -182,6 +182,11 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             if try slot(of: record.stream, in: txn) != nil { return .accept }
             return Lifecycle.refusal(ofTouch: type, id: record.idString, lead: record.streamString, leadIsKnown: false).map { .reject(reason: $0) } ?? .accept
         }
+        if type == .leadCaptured {
+            // Refused only for a known lead; applied read in place (`capture`), so not decoded.
+            let state = try slot(of: record.stream, in: txn)?.state
+            return Lifecycle.refusal(ofCapture: record.idString, lead: record.streamString, given: state).map { .reject(reason: $0) } ?? .accept
+        }
         // The event decoded on the reading thread, or decoded here and attached, so that
         // `didStore` applies it without decoding it again. (Read through the box: copying an
         // `Envelope` out of it costs more than the checks.)
@@ -334,7 +339,11 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             slot = Slot(state: state, encodedProfile: Array(view.encodedData))
         }
         slot.state.rulesVersion = scorer?.rules.version
-        scorer?.record(view, position: position, into: &slot.state.matches)
+        if let scorer {
+            scorer.record(view, position: position, into: &slot.state.matches)
+            // The profile is the capture's data: its fit is read from there, in place.
+            slot.fit = (scorer, scorer.fitPoints(view))
+        }
         slot.dirty = true
         slot.journeyLoaded = true
         slots[lead] = slot

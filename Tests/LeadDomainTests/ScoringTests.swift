@@ -140,6 +140,20 @@ struct ScoringTests {
         #expect(scorer.fitPoints(["title": "Head of VP é", "email": "x"]) == 1)
     }
 
+    @Test func aCapturesFitReadInPlaceIsItsProfilesFit() throws {
+        let scorer = try Self.scorer()
+        var captures: [Envelope] = []
+        Generator(leads: 200, seed: 5).generate { if $0.type == .leadCaptured { captures.append($0) } }
+        #expect(captures.count == 200)
+        var distinct: Set<Double> = []
+        for capture in captures {
+            let fit = try EventCodec.encode(capture).withUnsafeBytes { scorer.fitPoints(try EventView($0)) }
+            #expect(fit == scorer.fitPoints(capture.data), "\(capture.id)")
+            distinct.insert(fit)
+        }
+        #expect(distinct.count > 3)
+    }
+
     @Test func negativePointsSubtract() throws {
         let scorer = try Self.scorer()
         let demo = Events.event(.touchDemoRequested, "L", id: "d", at: "2026-03-01T00:00:00Z", ["channel": "web"])
