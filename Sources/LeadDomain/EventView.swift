@@ -47,6 +47,14 @@ public struct EventView {
         static let touchKeys = (channel: channel, campaign: campaign, content: content, source: source)
     }
 
+    /// Whether `data` has a `channel` member, given its `touchFields` (which see only string
+    /// values): a capture with one is a touch too.
+    public func hasChannel(_ fields: TouchFields) -> Bool {
+        fields.channel != nil || value(Self.channelField) != nil
+    }
+
+    private static let channelField = Field("channel")
+
     /// The string fields a touchpoint keeps, found in one pass over `data`.
     public struct TouchFields {
         public var channel: UnsafeRawBufferPointer?

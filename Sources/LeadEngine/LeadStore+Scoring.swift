@@ -51,9 +51,27 @@ final class SimulatedLead {
     var settledAt: Timestamp?
     var latestMatch = Timestamp(microseconds: .min)
 
+    /// The profile as the capture's stored data, while `state.profile` is left empty: only
+    /// an enrichment (or a fit under other rules) needs it decoded (`loadProfile`).
+    private var encodedProfile: [UInt8]?
+
     init(_ state: LeadState, fit: Double) {
         self.state = state
         self.fit = fit
+    }
+
+    /// A lead captured by `view` (its data is the profile, kept encoded until needed).
+    init(captured view: EventView, lead: String, position: UInt64, scorer: Scorer) {
+        state = Lifecycle.captured(lead: lead, at: view.at, actor: view.actor, hasChannel: view.hasChannel(view.touchFields), position: position)
+        fit = scorer.fitPoints(view)
+        encodedProfile = Array(view.encodedData)
+    }
+
+    /// Gives `state.profile` its value, if it was left encoded.
+    func loadProfile() throws {
+        guard let encodedProfile else { return }
+        state.profile = try encodedProfile.withUnsafeBytes { try EventCodec.decodeObject($0) }
+        self.encodedProfile = nil
     }
 
     /// `state.stageEnteredAt`, read from the stored fields: calling a getter of `state`
@@ -150,6 +168,7 @@ extension LeadStore {
                 if sameFit, let simulatedLead {
                     fit = simulatedLead.fit
                 } else {
+                    try simulatedLead?.loadProfile()
                     fit = baseScorer.fitPoints(try simulatedLead?.state.profile ?? lead(live.lead)?.profile ?? [:])
                 }
                 currentScores.append(baseScorer.evaluate(fit: fit, matches: live.matches, at: time).score)
@@ -174,6 +193,21 @@ extension LeadStore {
         // The lead last looked up by its bytes: a lead's events often come in runs, and this
         // spares making a `String` and hashing it for each.
         var recent: (lead: [UInt8], simulated: SimulatedLead)?
+
+        // After a lead event other than a touch: its penalties, latest match, and whether it
+        // qualifies now.
+        func settle(_ current: SimulatedLead, after type: EventType, at: Timestamp, id: String, lead: String, position: UInt64) {
+            if current.state.matches.contains(where: { rules.behavior[$0.rule].points < 0 }) { current.hasPenalty = true }
+            current.latestMatch = max(current.latestMatch, current.state.matches.last?.at ?? current.latestMatch)
+            current.settledAt = nil
+            if LiveScoring.triggers(type), let qualification = LiveScoring.qualification(
+                at: at, stage: current.state.stage, enteredAt: current.stageEnteredAt, matches: current.state.matches,
+                fit: current.fit, scorer: scorer) {
+                let derived = LiveScoring.qualifiedEvent(lead: lead, trigger: id, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
+                Lifecycle.apply(derived, position: position, to: &current.state)
+            }
+        }
+
         // Leads are independent: each shard takes the leads whose id hashes to it.
         try log.forEach(stream: { Shards.shard(of: $0, among: shards) == shard }) { record in
             let view = try EventView(record.payload)
@@ -216,35 +250,28 @@ extension LeadStore {
                 }
                 return
             }
+            if view.type == .leadCaptured {
+                // A new lead, read in place (a capture of a known lead is refused).
+                let lead = record.streamString
+                guard simulated[lead] == nil else { return }
+                let current = SimulatedLead(captured: view, lead: lead, position: record.position, scorer: scorer)
+                simulated[lead] = current
+                scorer.record(view, position: record.position, into: &current.state.matches)
+                settle(current, after: .leadCaptured, at: view.at, id: record.idString, lead: lead, position: record.position)
+                return
+            }
             let event = try Self.event(from: record)
             guard let lead = event.lead else { return }
             if event.type == .leadQualified && event.data["by"] == .string("rules") { return }
-            let box = simulated[lead]
-            guard Lifecycle.refusal(of: event, given: box?.state) == nil else { return }
-            let current: SimulatedLead
-            if let box {
-                Lifecycle.apply(event, position: record.position, to: &box.state)
-                current = box
-            } else {
-                var created: LeadState?
-                Lifecycle.apply(event, position: record.position, to: &created)
-                guard let state = created else { return }
-                current = SimulatedLead(state, fit: scorer.fitPoints(state.profile))
-                simulated[lead] = current
-            }
-            if box != nil && (event.type == .leadCaptured || event.type == .leadEnriched) {
+            guard let current = simulated[lead] else { return }  // (only a capture starts a lead)
+            if event.type == .leadEnriched { try current.loadProfile() }
+            guard Lifecycle.refusal(of: event, given: current.state) == nil else { return }
+            Lifecycle.apply(event, position: record.position, to: &current.state)
+            if event.type == .leadEnriched {
                 current.fit = scorer.fitPoints(current.state.profile)
             }
             scorer.record(event, position: record.position, into: &current.state.matches)
-            if current.state.matches.contains(where: { rules.behavior[$0.rule].points < 0 }) { current.hasPenalty = true }
-            current.latestMatch = max(current.latestMatch, current.state.matches.last?.at ?? current.latestMatch)
-            current.settledAt = nil
-            if LiveScoring.triggers(event.type), let qualification = LiveScoring.qualification(
-                at: event.at, stage: current.state.stage, enteredAt: current.stageEnteredAt, matches: current.state.matches,
-                fit: current.fit, scorer: scorer) {
-                let derived = LiveScoring.qualifiedEvent(lead: lead, trigger: event.id, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
-                Lifecycle.apply(derived, position: record.position, to: &current.state)
-            }
+            settle(current, after: event.type, at: event.at, id: event.id, lead: lead, position: record.position)
         }
         return (simulated, latest)
     }

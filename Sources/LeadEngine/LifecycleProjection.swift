@@ -328,8 +328,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     ) throws {
         let lead = String(decoding: leadBytes, as: UTF8.self)
         let fields = view.touchFields
-        let hasChannel = fields.channel != nil || view.value(Self.channelField) != nil
-        let state = Lifecycle.captured(lead: lead, at: view.at, actor: view.actor, hasChannel: hasChannel, position: position)
+        let state = Lifecycle.captured(lead: lead, at: view.at, actor: view.actor, hasChannel: view.hasChannel(fields), position: position)
         let slot: Slot
         if let decoded {
             slot = Slot(state: state)
@@ -354,8 +353,6 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             JourneyBuilder.captured(captured, at: view.at, position: position, intern: intern)
         }
     }
-
-    private static let channelField = EventView.Field("channel")
 
     /// Reads a cached lead's journey from the table, the first time it is needed.
     private func loadJourney(of slot: Slot, in txn: some TransactionReading) throws {
