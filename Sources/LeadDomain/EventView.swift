@@ -44,7 +44,8 @@ public struct EventView {
         public static let content = EventCodec.knownKeyCodes["content"]!
         public static let source = EventCodec.knownKeyCodes["source"]!
         /// All four in one global (each global costs a `swift_once` check per read).
-        static let touchKeys = (channel: channel, campaign: campaign, content: content, source: source)
+        static let touchKeys: TouchKeys = (channel: channel, campaign: campaign, content: content, source: source)
+        typealias TouchKeys = (channel: UInt8, campaign: UInt8, content: UInt8, source: UInt8)
     }
 
     /// Whether `data` has a `channel` member, given its `touchFields` (which see only string
@@ -61,13 +62,65 @@ public struct EventView {
         public var campaign: UnsafeRawBufferPointer?
         public var content: UnsafeRawBufferPointer?
         public var source: UnsafeRawBufferPointer?
+
+        /// Keeps a string member's value if its name (one-byte code) is one of the four
+        /// (`key`: `Key.touchKeys`, read once by the caller: each read of a global is a check).
+        @inline(__always)
+        mutating func set(_ keyByte: UInt8, _ value: UnsafeRawBufferPointer, _ key: Key.TouchKeys) {
+            switch keyByte {
+            case key.channel: channel = value
+            case key.campaign: campaign = value
+            case key.content: content = value
+            case key.source: source = value
+            default: break
+            }
+        }
     }
 
     public var touchFields: TouchFields {
         var fields = TouchFields()
         let key = Key.touchKeys
-        var reader = EventCodec.Reader(bytes: payload, index: dataOffset + 1)
+        let bytes = payload
+        let end = bytes.count
+        guard let base = bytes.baseAddress else { return fields }
+        // Read with plain loads: every member name here is a one-byte code and every value a
+        // string shorter than 128 bytes (a one-byte length). Anything else — a name spelled
+        // out, a longer value, another type — goes through the general reader, from the same
+        // member on.
+        var index = dataOffset + 1
+        guard index < end else { return fields }
+        var remaining = Int(base.load(fromByteOffset: index, as: UInt8.self))
+        guard remaining < 0x80 else { return touchFields(from: dataOffset + 1, into: fields) }
+        index += 1
+        while remaining > 0 {
+            guard index + 3 <= end else { return fields }
+            let keyByte = base.load(fromByteOffset: index, as: UInt8.self)
+            let tag = base.load(fromByteOffset: index + 1, as: UInt8.self)
+            let length = Int(base.load(fromByteOffset: index + 2, as: UInt8.self))
+            guard keyByte >= 0x80, tag == EventCodec.Tag.string, length < 0x80 else {
+                return touchFields(members: remaining, at: index, into: fields)
+            }
+            let start = index + 3
+            guard length <= end - start else { return fields }
+            fields.set(keyByte, UnsafeRawBufferPointer(start: base + start, count: length), key)
+            index = start + length
+            remaining -= 1
+        }
+        return fields
+    }
+
+    /// `touchFields` through the general reader: the member count at `countOffset`.
+    private func touchFields(from countOffset: Int, into fields: TouchFields) -> TouchFields {
+        var reader = EventCodec.Reader(bytes: payload, index: countOffset)
         guard let count = try? reader.varint() else { return fields }
+        return touchFields(members: count, at: reader.index, into: fields)
+    }
+
+    /// `touchFields` through the general reader, for the `count` members from `offset`.
+    private func touchFields(members count: Int, at offset: Int, into found: TouchFields) -> TouchFields {
+        var fields = found
+        let key = Key.touchKeys
+        var reader = EventCodec.Reader(bytes: payload, index: offset)
         for _ in 0..<count {
             guard reader.index < payload.count else { return fields }
             let keyByte = payload[reader.index]
@@ -78,18 +131,10 @@ public struct EventView {
             }
             guard reader.index < payload.count else { return fields }
             if payload[reader.index] == EventCodec.Tag.string {
-                // (Nearly every value: read here rather than through the general skip.)
                 reader.index += 1
                 guard let length = try? reader.varint(), length <= payload.count - reader.index else { return fields }
-                let value = UnsafeRawBufferPointer(rebasing: payload[reader.index..<reader.index + length])
+                fields.set(keyByte, UnsafeRawBufferPointer(rebasing: payload[reader.index..<reader.index + length]), key)
                 reader.index += length
-                switch keyByte {
-                case key.channel: fields.channel = value
-                case key.campaign: fields.campaign = value
-                case key.content: fields.content = value
-                case key.source: fields.source = value
-                default: break
-                }
             } else {
                 guard (try? reader.skipValue()) != nil else { return fields }
             }

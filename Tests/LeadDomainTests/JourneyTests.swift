@@ -80,3 +80,31 @@ struct CaptureInPlaceTests {
         }
     }
 }
+
+@Suite("A touch's fields read in place")
+struct TouchFieldsTests {
+    static let long = String(repeating: "c", count: 200)
+
+    /// Members in every encoding the reader meets: known names (one-byte codes), names
+    /// spelled out, values of other types, and strings of 128 bytes or more.
+    static let touches: [JSONObject] = [
+        ["channel": "web", "campaign": "Q2", "content": "roi", "source": "google"],
+        ["url": "/pricing", "channel": "web", "n": 3, "campaign": .string(long)],
+        ["someUnknownName": "x", "content": "c", "channel": "email", "flag": true],
+        [.init(stringLiteral: long): "x", "channel": "chat", "source": nil, "campaign": "B"],
+        ["campaign": "only"],
+    ]
+
+    @Test(arguments: touches)
+    func theyAreTheDecodedStringMembers(data: JSONObject) throws {
+        let touch = Envelope(id: "t", type: .touchPageView, lead: "L", at: Events.at("2026-03-01T00:00:00Z"), actor: "a", data: data)
+        try EventCodec.encode(touch).withUnsafeBytes { bytes in
+            let fields = try EventView(bytes).touchFields
+            func text(_ value: UnsafeRawBufferPointer?) -> String? { value.map { String(decoding: $0, as: UTF8.self) } }
+            #expect(text(fields.channel) == data["channel"]?.stringValue)
+            #expect(text(fields.campaign) == data["campaign"]?.stringValue)
+            #expect(text(fields.content) == data["content"]?.stringValue)
+            #expect(text(fields.source) == data["source"]?.stringValue)
+        }
+    }
+}
