@@ -16,38 +16,51 @@ public enum LeadStateCodec {
     /// `profile`, when given, is `state.profile` already encoded (as `EventCodec` encodes
     /// an event's data), and is copied as it is.
     public static func encode(_ state: LeadState, profile encodedProfile: [UInt8]? = nil) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(256)
+        guard let encodedProfile else {
+            var profile: [UInt8] = []
+            EventCodec.writeObject(state.profile, into: &profile)
+            return encode(state, profile: profile)
+        }
+        // Written into memory of the largest size it can take, without an array's checks per
+        // value (a lead is encoded for every commit or replay chunk that changed it): a string
+        // or null takes at most its bytes and 11 more, a stage change 18 bytes and its actor,
+        // a match 26, the fixed part 40.
+        var most = 40 + encodedProfile.count + 18 * state.stages.count + 26 * state.matches.count
+        for text in [state.owner, state.opportunity, state.rulesVersion] { most += 11 + (text?.utf8.count ?? 0) }
+        for change in state.stages { most += 11 + (change.actor?.utf8.count ?? 0) }
+        return [UInt8](unsafeUninitializedCapacity: most) { buffer, count in
+            var out = ReservedBytes(UnsafeMutableRawBufferPointer(buffer))
+            encode(state, profile: encodedProfile, into: &out)
+            count = out.count
+        }
+    }
+
+    private static func encode(_ state: LeadState, profile: [UInt8], into out: inout ReservedBytes) {
         out.append(version)
         out.append(state.stage.code)
         writeOptional(state.owner, into: &out)
         out.append(state.handedOff ? 1 : 0)
         writeOptional(state.opportunity, into: &out)
-        if let encodedProfile {
-            out.append(contentsOf: encodedProfile)
-        } else {
-            EventCodec.writeObject(state.profile, into: &out)
-        }
-        writeInt(state.capturedAt.microseconds, into: &out)
-        writeInt(state.lastActivityAt.microseconds, into: &out)
+        profile.withUnsafeBytes { out.append(bytes: $0) }
+        out.append(littleEndian: state.capturedAt.microseconds)
+        out.append(littleEndian: state.lastActivityAt.microseconds)
         EventCodec.writeVarint(state.touches, into: &out)
         EventCodec.writeVarint(state.events, into: &out)
         EventCodec.writeVarint(state.stages.count, into: &out)
         for change in state.stages {
             out.append(change.stage.code)
-            writeInt(change.at.microseconds, into: &out)
+            out.append(littleEndian: change.at.microseconds)
             out.append(change.type.code)
             writeOptional(change.actor, into: &out)
-            withUnsafeBytes(of: change.position.littleEndian) { out.append(contentsOf: $0) }
+            out.append(littleEndian: change.position)
         }
         writeOptional(state.rulesVersion, into: &out)
         EventCodec.writeVarint(state.matches.count, into: &out)
         for match in state.matches {
             EventCodec.writeVarint(match.rule, into: &out)
-            writeInt(match.at.microseconds, into: &out)
-            withUnsafeBytes(of: match.position.littleEndian) { out.append(contentsOf: $0) }
+            out.append(littleEndian: match.at.microseconds)
+            out.append(littleEndian: match.position)
         }
-        return out
     }
 
     /// Decodes a stored state; with `profile: false` the profile is skipped (left empty), for
@@ -93,12 +106,9 @@ public enum LeadStateCodec {
         return state
     }
 
-    static func writeOptional(_ value: String?, into out: inout [UInt8]) {
-        if let value {
-            EventCodec.writeString(value, into: &out)
-        } else {
-            out.append(EventCodec.Tag.null)
-        }
+    static func writeOptional(_ value: String?, into out: inout some ByteSink) {
+        guard var value else { return out.append(EventCodec.Tag.null) }
+        value.withUTF8 { EventCodec.writeString(utf8: UnsafeRawBufferPointer($0), into: &out) }
     }
 
     static func readOptional(_ reader: inout EventCodec.Reader) throws(CodecError) -> String? {
@@ -107,9 +117,5 @@ public enum LeadStateCodec {
         case .string(let value): return value
         default: throw CodecError("expected a string or null")
         }
-    }
-
-    static func writeInt(_ value: Int64, into out: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
     }
 }
