@@ -110,6 +110,9 @@ public struct BenchRun {
         // Twice the leads needed at ~20 events each, cut at exactly the number asked for.
         result.events = try Generator(leads: 2 * (options.events / 20 + 1), seed: options.seed)
             .write(to: input, limit: options.events) { progress("generating: \($0) of \(options.events) events") }
+        // On the disk before anything is timed: the kernel writing the data set back later
+        // would compete with the durable commits of the ingest and the replay.
+        try FileHandle(forWritingTo: URL(fileURLWithPath: input)).synchronize()
 
         // 2. Bulk ingest: parse, validate, index, chain, project, durable commit.
         let store = try LeadStore(path: (options.directory as NSString).appendingPathComponent("store"))
