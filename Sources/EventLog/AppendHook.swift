@@ -5,7 +5,7 @@ public enum AdmitDecision: Sendable {
     case accept
     /// Store it as it is, and hand `didStore` this attachment instead of the record's own
     /// (e.g. what `admit` decoded, so that it is not decoded twice).
-    case attach(any Sendable)
+    case attach(any RecordAttachment)
     /// Store this instead (same id and stream; e.g. with derived data stamped in).
     case replace(PendingRecord)
     case reject(reason: String)
@@ -38,10 +38,10 @@ public protocol AppendHook: AnyObject {
     func admit<T: TransactionReading>(_ record: PendingView, in txn: T) throws -> AdmitDecision
     /// The record will be stored at `record.position` (its hash is not computed yet).
     /// `attachment` is the pending record's, or the one `admit` gave it.
-    func didStore<T: TransactionReading>(_ record: RecordView, attachment: (any Sendable)?, in txn: T) throws
+    func didStore<T: TransactionReading>(_ record: RecordView, attachment: (any RecordAttachment)?, in txn: T) throws
     /// Records this hook wants appended after `record` in the same group (e.g. derived
     /// events); they go through `admit` and `didStore` like any other.
-    func followUps(after record: RecordView, attachment: (any Sendable)?) throws -> [PendingRecord]
+    func followUps(after record: RecordView, attachment: (any RecordAttachment)?) throws -> [PendingRecord]
     /// The group numbered `sequence` is complete: returns what the hook stores for it (run in
     /// the group's write transaction, possibly on another thread and more than once if the
     /// map has to grow), or `nil` for nothing.
@@ -55,7 +55,7 @@ public protocol AppendHook: AnyObject {
 extension AppendHook {
     public var checkpointName: String? { nil }
     public func requiresSerial(stream: UnsafeRawBufferPointer) -> Bool { false }
-    public func followUps(after record: RecordView, attachment: (any Sendable)?) throws -> [PendingRecord] { [] }
+    public func followUps(after record: RecordView, attachment: (any RecordAttachment)?) throws -> [PendingRecord] { [] }
     public func prepareCommit(sequence: UInt64) throws -> (@Sendable (WriteTransaction) throws -> Void)? { nil }
     public func didCommit(through sequence: UInt64) {}
     public func didAbort() {}

@@ -18,7 +18,7 @@ public struct PendingBatch: Sendable {
     struct Extras: Sendable {
         var index: Int
         var expectedVersion: Int?
-        var attachment: (any Sendable)?
+        var attachment: (any RecordAttachment)?
     }
 
     /// The records' bytes, then zeros: room for more, already counted, so that appending a
@@ -61,15 +61,13 @@ public struct PendingBatch: Sendable {
     /// Appends a record given as bytes (copied), with what the append hook may read instead
     /// of decoding the payload (see `PendingRecord.attachment`).
     public mutating func append(
-        id: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, attachment: any Sendable
+        id: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, attachment: any RecordAttachment
     ) {
         append(id: id, stream: stream, payload: payload)
         extras.append(Extras(index: entries.count - 1, expectedVersion: nil, attachment: attachment))
     }
 
-    /// Appends a record given as bytes (copied). (No optional attachment here: copying even
-    /// an empty `(any Sendable)?` goes through the runtime's generic value witnesses, which
-    /// cost more than packing the record.)
+    /// Appends a record given as bytes (copied), with no attachment (nearly every record).
     public mutating func append(id: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer) {
         entries.append(Entry(offset: used, idCount: id.count, streamCount: stream.count, payloadCount: payload.count))
         let total = id.count + stream.count + payload.count
@@ -147,7 +145,7 @@ public struct PendingView {
     public let stream: UnsafeRawBufferPointer
     public let payload: UnsafeRawBufferPointer
     public let expectedVersion: Int?
-    public let attachment: (any Sendable)?
+    public let attachment: (any RecordAttachment)?
 
     public var idString: String { String(decoding: id, as: UTF8.self) }
     public var streamString: String { String(decoding: stream, as: UTF8.self) }

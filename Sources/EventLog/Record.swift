@@ -2,6 +2,12 @@ import CSHA256
 import Crypto
 import LMDB
 
+/// What an appender hands the append hook along with a record (`PendingRecord.attachment`):
+/// an object, so that passing one around is a retain and reading it back a class check
+/// (an existential of any `Sendable` value is copied and cast through the runtime's generic
+/// witnesses, which cost more than applying a touch).
+public typealias RecordAttachment = AnyObject & Sendable
+
 /// What a caller hands the log: an idempotency key, the stream (for LeadLedger: the lead) the
 /// record belongs to, and an opaque payload. The log knows nothing else about it.
 public struct PendingRecord: Sendable {
@@ -15,10 +21,10 @@ public struct PendingRecord: Sendable {
     /// before it (optimistic concurrency); otherwise the outcome is `.conflict`.
     public var expectedVersion: Int?
     /// Anything the append hook wants to see again without decoding the payload (for
-    /// LeadLedger, the already-parsed event). Not stored.
-    public var attachment: (any Sendable)?
+    /// LeadLedger, the already-parsed event, boxed). Not stored.
+    public var attachment: (any RecordAttachment)?
 
-    public init(id: String, stream: String, payload: [UInt8], expectedVersion: Int? = nil, attachment: (any Sendable)? = nil) {
+    public init(id: String, stream: String, payload: [UInt8], expectedVersion: Int? = nil, attachment: (any RecordAttachment)? = nil) {
         self.id = id
         self.stream = stream
         self.payload = payload

@@ -306,7 +306,7 @@ final class Writer: @unchecked Sendable {
     /// Asks the hook about `record`, then has `store` store what it admitted: the record or
     /// its replacement, with the attachment that `didStore` gets. A refusal is returned.
     private func admit(
-        _ record: PendingView, in txn: some TransactionReading, store: (PendingView, (any Sendable)?) throws -> AppendOutcome
+        _ record: PendingView, in txn: some TransactionReading, store: (PendingView, (any RecordAttachment)?) throws -> AppendOutcome
     ) throws -> AppendOutcome {
         switch try hook?.admit(record, in: txn) ?? .accept {
         case .accept: return try store(record, record.attachment)
@@ -318,7 +318,7 @@ final class Writer: @unchecked Sendable {
 
     /// `idAfterAll`: the record's id key sorts after every one stored or prepared so far.
     private func lay(
-        _ record: PendingView, attachment: (any Sendable)?, idAfterAll: Bool, into work: PreparedGroup, last: inout UInt64, recordedAt: Int64,
+        _ record: PendingView, attachment: (any RecordAttachment)?, idAfterAll: Bool, into work: PreparedGroup, last: inout UInt64, recordedAt: Int64,
         snapshot: Snapshot
     ) throws -> AppendOutcome {
         let txn = snapshot.txn
@@ -591,7 +591,7 @@ final class Writer: @unchecked Sendable {
 
     /// Stores an admitted record (its id is claimed) and the hook's follow-ups in `txn`.
     private func store(
-        _ record: PendingView, attachment: (any Sendable)?, at position: UInt64, tip: inout Tip, recordedAt: Int64, txn: WriteTransaction
+        _ record: PendingView, attachment: (any RecordAttachment)?, at position: UInt64, tip: inout Tip, recordedAt: Int64, txn: WriteTransaction
     ) throws -> AppendOutcome {
         var followUps: [PendingRecord] = []
         let (id, stream, payload) = (record.id, record.stream, record.payload)

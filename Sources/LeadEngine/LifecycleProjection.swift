@@ -221,7 +221,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     /// Appends and replays apply the same stored bytes (`apply(stored:)`), so a live
     /// projection and a rebuilt one cannot differ.
-    func didStore<T: TransactionReading>(_ record: RecordView, attachment: (any Sendable)?, in txn: T) throws {
+    func didStore<T: TransactionReading>(_ record: RecordView, attachment: (any RecordAttachment)?, in txn: T) throws {
         try ready(txn)
         let type = try EventCodec.header(record.payload).type
         // (A touch has no attachment; not even looking spares copying an empty existential.)
@@ -235,7 +235,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             in: txn, interner: .live(dimensions), decoded: decoded)
     }
 
-    func followUps(after record: RecordView, attachment: (any Sendable)?) throws -> [PendingRecord] {
+    func followUps(after record: RecordView, attachment: (any RecordAttachment)?) throws -> [PendingRecord] {
         // (The state's parts are read one by one: passing `slot.state` whole copies it.)
         guard derivesEvents, let scorer, let (type, at) = try? EventCodec.header(record.payload), LiveScoring.triggers(type),
               let slot = cachedSlot(record.stream),
@@ -508,9 +508,7 @@ final class DecodedEvent: Sendable {
     /// The decoded event a pending record's attachment is, if it is one. (Pass the box
     /// around rather than an `Envelope?`: copying or destroying an optional event goes through
     /// the runtime's generic value witnesses, which cost more than applying a touch.)
-    static func of(_ attachment: (any Sendable)?) -> DecodedEvent? {
-        // (Only a present attachment is cast: casting an empty optional copies it first.)
-        guard let attachment else { return nil }
-        return attachment as? DecodedEvent
+    static func of(_ attachment: (any RecordAttachment)?) -> DecodedEvent? {
+        attachment as? DecodedEvent
     }
 }

@@ -5,6 +5,12 @@ import TestSupport
 
 @Suite("Pending batches: records packed for the writer")
 struct PendingBatchTests {
+    /// An attachment: what an appender hands the hook with a record.
+    final class Note: RecordAttachment {
+        let text: String
+        init(_ text: String) { self.text = text }
+    }
+
     /// Records with and without an expected version or attachment, in one batch: each view
     /// gives back exactly its own record's fields.
     @Test func viewsGiveBackEachRecordWithItsOwnExtras() throws {
@@ -12,7 +18,7 @@ struct PendingBatchTests {
             record("a", stream: "L-1", payload: ""),
             PendingRecord(id: "b", stream: "L-2", payload: [1, 2, 3], expectedVersion: 4),
             record("c", stream: "L-1"),
-            PendingRecord(id: "d", stream: "L-3", payload: [9], attachment: "attached"),
+            PendingRecord(id: "d", stream: "L-3", payload: [9], attachment: Note("attached")),
             record("e", stream: "L-2"),
         ]
         let batch = PendingBatch(records)
@@ -21,14 +27,14 @@ struct PendingBatchTests {
         var seen: [(String, String, [UInt8], Int?, String?)] = []
         batch.forEachView { index, view in
             #expect(index == seen.count)
-            seen.append((view.idString, view.streamString, Array(view.payload), view.expectedVersion, view.attachment as? String))
+            seen.append((view.idString, view.streamString, Array(view.payload), view.expectedVersion, (view.attachment as? Note)?.text))
         }
         #expect(seen.map(\.0) == ["a", "b", "c", "d", "e"])
         #expect(seen.map(\.1) == ["L-1", "L-2", "L-1", "L-3", "L-2"])
         #expect(seen.map(\.2) == records.map(\.payload))
         #expect(seen.map(\.3) == [nil, 4, nil, nil, nil])
         #expect(seen.map(\.4) == [nil, nil, nil, "attached", nil])
-        #expect(batch[3].id == "d" && batch[3].payload == [9] && batch[3].attachment as? String == "attached")
+        #expect(batch[3].id == "d" && batch[3].payload == [9] && (batch[3].attachment as? Note)?.text == "attached")
         #expect(!PendingBatch([record("x")]).hasExpectedVersions)
     }
 
