@@ -125,41 +125,32 @@ public enum JourneyBuilder {
         return journey
     }
 
-    /// The string members of a capture a journey keeps, as `String`s (from an `Envelope`) or
-    /// as bytes read in place (`EventView.touchFields`).
-    public struct CaptureFields<Value> {
-        public var source: Value?
-        public var campaign: Value?
-        public var channel: Value?
-        public var content: Value?
-
-        public init(source: Value?, campaign: Value?, channel: Value?, content: Value?) {
-            self.source = source
-            self.campaign = campaign
-            self.channel = channel
-            self.content = content
-        }
-    }
-
-    /// A new lead's journey from its capture read in place (`Lifecycle.captured`'s journey).
-    /// `intern` meets the values in the order `apply` does, so ids come out the same.
+    /// A new lead's journey from its capture read in place (`Lifecycle.captured`'s journey):
+    /// `fields` are the capture's `touchFields`. `intern` meets the values in the order
+    /// `apply` does, so ids come out the same.
     public static func captured(
-        _ fields: CaptureFields<UnsafeRawBufferPointer>, at: Timestamp, position: UInt64, intern: (UnsafeRawBufferPointer?) -> UInt32
+        _ fields: EventView.TouchFields, at: Timestamp, position: UInt64, intern: (UnsafeRawBufferPointer?) -> UInt32
     ) -> Journey {
         var journey = newJourney(capturedAt: at)
-        capture(fields, at: at, position: position, to: &journey, intern: intern)
+        capture(source: fields.source, campaign: fields.campaign, channel: fields.channel, content: fields.content,
+                at: at, position: position, to: &journey, intern: intern)
         markReached(.lead, at: at, in: &journey)
         return journey
     }
 
-    private static func capture<Value>(_ fields: CaptureFields<Value>, at: Timestamp, position: UInt64, to j: inout Journey, intern: (Value?) -> UInt32) {
+    /// A capture's source, campaign and channel, and its touchpoint when it has a channel:
+    /// the values as `String`s (from an `Envelope`) or as bytes read in place.
+    private static func capture<Value>(
+        source: Value?, campaign: Value?, channel: Value?, content: Value?, at: Timestamp, position: UInt64,
+        to j: inout Journey, intern: (Value?) -> UInt32
+    ) {
         j.capturedAt = at
-        j.source = intern(fields.source)
-        j.campaign = intern(fields.campaign)
-        j.channel = intern(fields.channel)
-        if let channel = fields.channel {
+        j.source = intern(source)
+        j.campaign = intern(campaign)
+        j.channel = intern(channel)
+        if let channel {
             insert(Touchpoint(at: at, position: position, channel: intern(channel), campaign: j.campaign,
-                              content: intern(fields.content), source: j.source), into: &j.touches)
+                              content: intern(content), source: j.source), into: &j.touches)
         }
     }
 
@@ -173,10 +164,9 @@ public enum JourneyBuilder {
         let data = event.data
         switch event.type {
         case .leadCaptured:
-            let fields = CaptureFields(
-                source: data["source"]?.stringValue, campaign: data["campaign"]?.stringValue,
-                channel: data["channel"]?.stringValue, content: data["content"]?.stringValue)
-            capture(fields, at: event.at, position: position, to: &j, intern: intern)
+            capture(source: data["source"]?.stringValue, campaign: data["campaign"]?.stringValue,
+                    channel: data["channel"]?.stringValue, content: data["content"]?.stringValue,
+                    at: event.at, position: position, to: &j, intern: intern)
         case .leadHandedOff:
             j.handoffs.append(Handoff(at: event.at, owner: intern(data["to"]?.stringValue), respondedAt: nil))
         case .salesContacted, .salesAccepted:

@@ -66,8 +66,8 @@ public final class Scorer: @unchecked Sendable {
     /// The rules' parts, laid out for the checks run per lead and per event (reading them
     /// through `rules` copies each rule, strings and all).
     private let behaviorConditions: [[Condition]]
-    private let fitFields: [String]
-    private let fitDataFields: [EventView.Field]
+    /// Each fit rule's field (its name, and its stored key code for reading an event's data).
+    private let fitFields: [EventView.Field]
     private let fitConditions: [Condition]
     private let fitPointValues: [Double]
 
@@ -79,8 +79,7 @@ public final class Scorer: @unchecked Sendable {
         rulesByType = byType
         behaviorFields = rules.behavior.map { $0.conditions.map { EventView.Field($0.field) } }
         behaviorConditions = rules.behavior.map { $0.conditions.map(\.condition) }
-        fitFields = rules.fit.map(\.field)
-        fitDataFields = rules.fit.map { EventView.Field($0.field) }
+        fitFields = rules.fit.map { EventView.Field($0.field) }
         fitConditions = rules.fit.map(\.condition)
         fitPointValues = rules.fit.map(\.points)
         var compiled: [RegexMemo] = []
@@ -108,11 +107,8 @@ public final class Scorer: @unchecked Sendable {
         return result
     }
 
-    /// The behavior rules a stored event matches, reading only the data fields the rules test.
-    public func matchingRules(_ view: EventView) -> [Int] {
-        rulesByType[Int(view.type.code)].filter { behaviorRule($0, holdsOn: view) }
-    }
-
+    /// Whether behavior rule `index` holds on a stored event, reading only the data fields
+    /// its conditions test.
     private func behaviorRule(_ index: Int, holdsOn view: EventView) -> Bool {
         let conditions = behaviorConditions[index]
         for offset in conditions.indices {
@@ -152,20 +148,23 @@ public final class Scorer: @unchecked Sendable {
 
     /// The fit rules that hold on `profile`, with their points.
     public func fitHits(_ profile: JSONObject) -> [(rule: Int, points: Double)] {
-        fitConditions.indices.compactMap { fitRule($0, holdsOn: profile) ? ($0, fitPointValues[$0]) : nil }
+        fitConditions.indices.compactMap { fitRule($0, holdsOn: profile[fitFields[$0].name]) ? ($0, fitPointValues[$0]) : nil }
     }
 
     /// The fit points of a profile that is a stored event's data (a capture's), read in place.
     public func fitPoints(_ view: EventView) -> Double {
+        fitPoints { view.value(fitFields[$0]) }
+    }
+
+    /// The fit points of a profile whose field `index` (of `fitFields`) is `value(index)`.
+    private func fitPoints(_ value: (Int) -> JSONValue?) -> Double {
         var points = 0.0
-        for index in fitConditions.indices where holds(fitConditions[index], on: view.value(fitDataFields[index]), regex: fitRegexes[index]) {
-            points += fitPointValues[index]
-        }
+        for index in fitConditions.indices where fitRule(index, holdsOn: value(index)) { points += fitPointValues[index] }
         return points
     }
 
-    private func fitRule(_ index: Int, holdsOn profile: JSONObject) -> Bool {
-        holds(fitConditions[index], on: profile[fitFields[index]], regex: fitRegexes[index])
+    private func fitRule(_ index: Int, holdsOn value: JSONValue?) -> Bool {
+        holds(fitConditions[index], on: value, regex: fitRegexes[index])
     }
 
     func holds(_ condition: Condition, on value: JSONValue?, regex: Int?) -> Bool {
@@ -234,9 +233,7 @@ public final class Scorer: @unchecked Sendable {
     /// The fit points of a profile (they change only when the profile does: callers that
     /// evaluate a lead often keep them).
     public func fitPoints(_ profile: JSONObject) -> Double {
-        var points = 0.0
-        for index in fitConditions.indices where fitRule(index, holdsOn: profile) { points += fitPointValues[index] }
-        return points
+        fitPoints { profile[fitFields[$0].name] }
     }
 
     /// The score from known fit points and the matches.

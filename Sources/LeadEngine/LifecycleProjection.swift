@@ -348,9 +348,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         slots[lead] = slot
         missing.remove(lead)
         recent = (Array(leadBytes), slot)
-        let captured = JourneyBuilder.CaptureFields(source: fields.source, campaign: fields.campaign, channel: fields.channel, content: fields.content)
         slot.journey = try interner.withInterning(at: position) { intern in
-            JourneyBuilder.captured(captured, at: view.at, position: position, intern: intern)
+            JourneyBuilder.captured(fields, at: view.at, position: position, intern: intern)
         }
     }
 

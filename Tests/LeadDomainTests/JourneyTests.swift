@@ -72,9 +72,7 @@ struct CaptureInPlaceTests {
             JourneyBuilder.apply(capture, position: 7, to: &journey, stageAfter: .lead) { intern($0.map { Array($0.utf8) }) }
             let metDecoding = met
             met = []
-            let captured = JourneyBuilder.captured(
-                .init(source: fields.source, campaign: fields.campaign, channel: fields.channel, content: fields.content),
-                at: view.at, position: 7) { intern($0.map { Array($0) }) }
+            let captured = JourneyBuilder.captured(fields, at: view.at, position: 7) { intern($0.map { Array($0) }) }
             #expect(captured == journey)
             #expect(met == metDecoding)
         }
