@@ -27,12 +27,13 @@ let package = Package(
         .target(name: "LMDB", dependencies: ["CLMDB"]),
         // SHA-256 with the x86 SHA extensions, for the log's hash chain (swift-crypto otherwise).
         .target(name: "CSHA256"),
+        .target(name: "CByteScan"),
         .target(name: "LedgerJSON"),
         .target(
             name: "EventLog",
             dependencies: ["LMDB", "CSHA256", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .target(name: "LeadDomain", dependencies: ["LedgerJSON"]),
+        .target(name: "LeadDomain", dependencies: ["LedgerJSON", "CByteScan"]),
         .target(name: "LeadEngine", dependencies: ["EventLog", "LeadDomain", "LedgerJSON", "LMDB", "Yams"]),
         // `leadledger bench`: the engine measured beside a raw-LMDB baseline. The baseline is
         // written against the C API on purpose, so this target imports CLMDB too.
@@ -55,7 +56,7 @@ let package = Package(
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"]),
         .testTarget(name: "LedgerJSONTests", dependencies: ["LedgerJSON"]),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "LeadDomainTests", dependencies: ["LeadDomain", "LedgerJSON", "TestSupport", "LeadEngine"]),
+        .testTarget(name: "LeadDomainTests", dependencies: ["LeadDomain", "CByteScan", "LedgerJSON", "TestSupport", "LeadEngine"]),
         .testTarget(
             name: "LeadLedgerCLITests",
             dependencies: ["LeadLedgerCLI", "leadledger", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON", "LeadEngine"]
@@ -65,7 +66,7 @@ let package = Package(
     ]
 )
 
-for target in package.targets where target.type != .system && target.name != "CSHA256" {
+for target in package.targets where target.type != .system && !["CSHA256", "CByteScan"].contains(target.name) {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

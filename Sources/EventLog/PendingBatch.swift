@@ -45,6 +45,16 @@ public struct PendingBatch: Sendable {
         for record in records { append(record) }
     }
 
+    /// Empties the batch for reuse, keeping its memory: the bytes already counted stay
+    /// counted (they are overwritten), so a refilled batch neither zeros nor page-faults
+    /// again. (If the batch's storage is still shared with a copy, it gets storage of its own.)
+    public mutating func removeAll() {
+        used = 0
+        entries.removeAll(keepingCapacity: true)
+        extras.removeAll(keepingCapacity: true)
+        hasExpectedVersions = false
+    }
+
     public var count: Int { entries.count }
     public var isEmpty: Bool { entries.isEmpty }
     /// The ids, streams and payloads in bytes.

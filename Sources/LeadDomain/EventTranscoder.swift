@@ -1,3 +1,5 @@
+import CByteScan
+
 /// One JSONL event already in its stored form, with what the log keys it by.
 public struct Transcoded: Sendable, Equatable {
     public var id: String
@@ -70,8 +72,12 @@ public enum EventTranscoder {
         _ line: UnsafeRawBufferPointer, scratch: Scratch,
         emit: (_ id: UnsafeRawBufferPointer, _ stream: UnsafeRawBufferPointer, _ payload: UnsafeRawBufferPointer) -> Void
     ) -> Bool {
-        guard line.baseAddress != nil else { return false }
-        var scanner = Scanner(bytes: line, members: scratch.members, byCode: scratch.byCode)
+        guard let start = line.baseAddress else { return false }
+        let quotes = scratch.quoteMemory(words: (line.count + 63) >> 6)
+        let plain = leadledger_quote_bits(start.assumingMemoryBound(to: UInt8.self), line.count, quotes.baseAddress) != 0
+        var scanner = Scanner(
+            bytes: line, members: scratch.members, byCode: scratch.byCode, quotedNames: scratch.quotedNames,
+            quotes: plain ? UnsafeBufferPointer(quotes) : nil)
         defer { scanner.forgetCodes() }
         guard let envelope = scanner.envelope() else { return false }
         let data = DataMembers(
@@ -105,19 +111,39 @@ public enum EventTranscoder {
         let members: UnsafeMutableBufferPointer<Member>
         /// For each one-byte name code, the index of the line's member with that name, or -1.
         let byCode: UnsafeMutablePointer<Int8>
+        /// `EventTranscoder.quotedNames`, where reading it costs no lazy-global check per
+        /// member (that check was a fiftieth of the transcoding).
+        let quotedNames: UnsafeBufferPointer<QuotedName>
         private var payload: UnsafeMutableRawBufferPointer
+        /// A line's quotes, a bit per byte (see `Scanner.quotes`).
+        private var quotes: UnsafeMutableBufferPointer<UInt64>
 
         public init() {
             members = .allocate(capacity: EventTranscoder.maxDataMembers)
             byCode = .allocate(capacity: 256)
             byCode.initialize(repeating: -1, count: 256)
+            let names = UnsafeMutableBufferPointer<QuotedName>.allocate(capacity: EventTranscoder.quotedNames.count)
+            _ = names.initialize(from: EventTranscoder.quotedNames)
+            quotedNames = UnsafeBufferPointer(names)
             payload = .allocate(byteCount: 4096, alignment: 8)
+            quotes = .allocate(capacity: 64)
         }
 
         deinit {
             members.deallocate()
             byCode.deallocate()
+            quotedNames.deallocate()
             payload.deallocate()
+            quotes.deallocate()
+        }
+
+        /// `words` words for a line's quote bits.
+        func quoteMemory(words: Int) -> UnsafeMutableBufferPointer<UInt64> {
+            if quotes.count < words {
+                quotes.deallocate()
+                quotes = .allocate(capacity: words)
+            }
+            return UnsafeMutableBufferPointer(rebasing: quotes[..<words])
         }
 
         /// `count` bytes for a payload.
@@ -278,13 +304,23 @@ public enum EventTranscoder {
         /// Which member has each name code (-1: none): filled as members are read, and
         /// emptied again by `forgetCodes` before the next line.
         let byCode: UnsafeMutablePointer<Int8>
+        let quotedNames: UnsafeBufferPointer<QuotedName>
+        /// When the line is plain (no backslash, control or non-ASCII byte anywhere: nearly
+        /// every line), where its quotes are, a bit per byte (`leadledger_quote_bits`): a
+        /// string then ends at the next quote, and nothing between needs checking.
+        let quotes: UnsafeBufferPointer<UInt64>?
         var memberCount = 0
         var index = 0
 
-        init(bytes: UnsafeRawBufferPointer, members: UnsafeMutableBufferPointer<Member>, byCode: UnsafeMutablePointer<Int8>) {
+        init(
+            bytes: UnsafeRawBufferPointer, members: UnsafeMutableBufferPointer<Member>, byCode: UnsafeMutablePointer<Int8>,
+            quotedNames: UnsafeBufferPointer<QuotedName>, quotes: UnsafeBufferPointer<UInt64>? = nil
+        ) {
             self.bytes = bytes
             self.members = members
             self.byCode = byCode
+            self.quotedNames = quotedNames
+            self.quotes = quotes
         }
 
         /// Empties `byCode` of this line's members.
@@ -357,8 +393,8 @@ public enum EventTranscoder {
         /// looking it up, which took a tenth of the transcoding. Anything else (`nil`) goes
         /// through `name()`, so both accept the same lines.
         mutating func quotedName(_ slot: Int) -> Int? {
-            guard slot < EventTranscoder.quotedNames.count, index + 8 <= bytes.count, let base = bytes.baseAddress else { return nil }
-            let name = EventTranscoder.quotedNames[slot]
+            guard slot < quotedNames.count, index + 8 <= bytes.count, let base = bytes.baseAddress else { return nil }
+            let name = quotedNames[slot]
             let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
             guard word & name.mask == name.word else { return nil }
             index += name.count
@@ -439,12 +475,34 @@ public enum EventTranscoder {
             return key
         }
 
-        /// The contents of a string at the index, if it is plain printable ASCII. Strings are
-        /// most of a line's bytes, so they are scanned eight bytes at a time for the first
-        /// byte that is either the closing quote or a reason to bail: a control byte (an
-        /// error in JSON), a non-ASCII byte or a backslash (an escape). The usual bit tricks
-        /// flag such bytes exactly up to the first one, which is all that is read here.
+        /// The contents of a string at the index, if it is plain printable ASCII. On a plain
+        /// line (nearly all) the string ends at the next quote bit; other lines are scanned
+        /// byte by byte (`scannedString`).
+        @inline(__always)
         mutating func string() -> Range<Int>? {
+            let start = index + 1  // past the opening quote
+            guard let quotes else { return scannedString() }
+            // (Bits past the line's end are clear.)
+            var word = start >> 6
+            guard word < quotes.count else { return nil }
+            var found = quotes[word] & (~UInt64(0) << UInt64(start & 63))
+            while found == 0 {
+                word += 1
+                guard word < quotes.count else { return nil }
+                found = quotes[word]
+            }
+            let end = word << 6 | found.trailingZeroBitCount
+            index = end + 1
+            return start..<end
+        }
+
+        /// `string()` on a line that is not plain. Strings are most of a line's bytes, so
+        /// they are scanned eight bytes at a time for the first byte that is either the
+        /// closing quote or a reason to bail: a control byte (an error in JSON), a non-ASCII
+        /// byte or a backslash (an escape). The usual bit tricks flag such bytes exactly up
+        /// to the first one, which is all that is read here.
+        @inline(never)
+        mutating func scannedString() -> Range<Int>? {
             let start = index + 1  // past the opening quote
             guard let base = bytes.baseAddress else { return nil }
             let ones: UInt64 = 0x0101_0101_0101_0101
@@ -550,12 +608,19 @@ public enum EventTranscoder {
 
     /// The envelope's names by slot (see `envelopeSlot`), quoted and with their colon, as
     /// little-endian words and masks for `Scanner.quotedName` (each fits in eight bytes).
-    static let quotedNames: [(word: UInt64, mask: UInt64, count: Int)] = ["id", "type", "lead", "at", "actor", "data"].map { name in
+    static let quotedNames: [QuotedName] = ["id", "type", "lead", "at", "actor", "data"].map { name in
         let quoted = Array("\"\(name)\":".utf8)
         precondition(quoted.count <= 8)
         let word = quoted.enumerated().reduce(UInt64(0)) { word, byte in word | UInt64(byte.element) << (8 * byte.offset) }
         let mask = quoted.count == 8 ? UInt64.max : (UInt64(1) << (8 * quoted.count)) - 1
-        return (word, mask, quoted.count)
+        return QuotedName(word: word, mask: mask, count: quoted.count)
+    }
+
+    /// An envelope member's name as `Scanner.quotedName` compares it.
+    struct QuotedName {
+        var word: UInt64
+        var mask: UInt64
+        var count: Int
     }
 
     /// Which envelope member a name is (its bit in `seen`), or `nil` for any other name.

@@ -200,10 +200,13 @@ struct EventTranscoderTests {
         #expect(checked > 15_000)
     }
 
-    /// Strings are scanned eight bytes at a time: a byte that must stop the scan is found at
-    /// every offset, in every string length around the word size.
-    @Test func everyByteThatEndsOrSpoilsAStringIsFoundAtEveryOffset() throws {
-        let prefix = Array(#"{"id":"t","type":"touch.chat","lead":"L","at":"2026-03-01T10:15:00Z","data":{"channel":"chat","campaign":""#.utf8)
+    /// A byte that must end or spoil a string is found at every offset, in every string length
+    /// around the word size: on a plain line by the quote bits, and on a line with a tab
+    /// between its tokens (legal whitespace, but not plain) by the byte scan.
+    @Test(arguments: ["", "\t"])
+    func everyByteThatEndsOrSpoilsAStringIsFoundAtEveryOffset(whitespace: String) throws {
+        let prefix = Array(#"{"id":"t","type":"touch.chat","lead":"L","at":"2026-03-01T10:15:00Z","data":{"channel":"chat","#.utf8)
+            + Array(whitespace.utf8) + Array(#""campaign":""#.utf8)
         let suffix = Array(#""}}"#.utf8)
         // Whether a string with the byte inside stays on the fast path.
         let bytes: [(UInt8, Bool)] = [
@@ -224,6 +227,26 @@ struct EventTranscoderTests {
                     }
                 }
             }
+        }
+    }
+
+    /// Lines of every length around the 64-byte words of the quote bits, with a string
+    /// ending on each side of a word's edge: the plain path (quote bits) and the byte scan
+    /// (the same line with a tab between two tokens) store the same bytes as the general path.
+    @Test func stringsEndingAtEveryOffsetAroundTheQuoteWordsAgree() throws {
+        for campaignLength in 0..<140 {
+            let campaign = String(repeating: "c", count: campaignLength)
+            let line = #"{"id":"t-1","type":"touch.chat","lead":"L-1","at":"2026-03-01T10:15:00Z","data":{"channel":"chat","campaign":"\#(campaign)","note":"x"}}"#
+            let tabbed = line.replacingOccurrences(of: #","data""#, with: "\t,\"data\"")
+            #expect(tabbed != line)
+            let plain = try #require(Self.checkedFast(line), "bailed on \(line.utf8.count) bytes")
+            let scanned = try #require(Self.checkedFast(tabbed), "bailed on \(tabbed.utf8.count) bytes")
+            #expect(plain == scanned)
+        }
+        // An unterminated string at the end of a line is refused, whatever the line's length.
+        for length in 60..<200 {
+            let line = #"{"id":"t-1","type":"touch.chat","lead":"L-1","at":""# + String(repeating: "2", count: length)
+            #expect(EventTranscoder.transcode(line) == nil)
         }
     }
 
