@@ -195,49 +195,19 @@ public final class Ingestor {
         }
 
         do {
-            // A batch at a time: within one, the batch is a constant the line's closure
-            // reads without retaining it (a variable it captured cost several retains and
-            // releases per line, a twentieth of the reading thread).
+            // A batch at a time, with one closure for all its lines: the batch is a constant
+            // there, and nothing it captures is retained again for each line (a closure for
+            // each line, capturing the batch as a variable, cost several retains and releases
+            // per line, a twentieth of the reading thread).
             var ended = false
             while !ended {
                 let current = batch
-                while current.records.count < batchSize {
-                    // Each line yields whether it counts as an input line (not blank, not a CSV header).
-                    guard let counted = try reader.nextLine({ line -> Bool in
-                        if Self.isBlank(line) { return false }
-                        /// The line's record is in the batch: keep where the line is, for its outcome.
-                        func noteLine() {
-                            if reader.canReread {
-                                current.lines.append((reader.lineNumber, reader.lineOffset, line.count))
-                            } else {
-                                current.lines.append((reader.lineNumber, current.raw.count, line.count))
-                                current.raw.append(contentsOf: line)
-                            }
-                        }
-                        let parsed: Result<PendingRecord, EnvelopeError>
-                        if csv != nil {
-                            guard let row = csv!.event(fromLine: line) else { return false }
-                            parsed = row.map(LeadStore.pending)
-                        } else if Self.transcode(jsonLine: line, scratch: scratch, into: &current.records) {
-                            noteLine()
-                            return true
-                        } else {
-                            parsed = Result { () throws(EnvelopeError) in LeadStore.pending(try Self.parseJSONLine(line)) }
-                        }
-                        switch parsed {
-                        case .success(let record):
-                            current.records.append(record)
-                            noteLine()
-                        case .failure(let error):
-                            summary.rejected += 1
-                            try rejects.reject(path: reader.path, line: reader.lineNumber, reason: error.description, raw: line)
-                        }
-                        return true
-                    }) else {
-                        ended = true
-                        break
+                ended = try !reader.forEachLine { line -> Bool in
+                    // (Whether the line counts as an input line: not blank, not a CSV header.)
+                    if try Self.take(line, into: current, csv: &csv, scratch: scratch, reader: reader, rejects: rejects, rejected: &summary.rejected) {
+                        summary.lines += 1
                     }
-                    if counted { summary.lines += 1 }
+                    return current.records.count < batchSize
                 }
                 if !ended { try submit() }
             }
@@ -264,6 +234,43 @@ public final class Ingestor {
         // An ingested rules.published puts new rules in force: rescore every lead under them.
         try store.refreshScoresIfNeeded()
         return summary
+    }
+
+    /// Puts one input line's record into `batch`, or its rejection into `rejects`; returns
+    /// whether it counts as an input line (not blank, not a CSV header).
+    private static func take(
+        _ line: UnsafeRawBufferPointer, into batch: Batch, csv: inout CSVEventReader?, scratch: EventTranscoder.Scratch, reader: LineReader,
+        rejects: RejectWriter, rejected: inout Int
+    ) throws -> Bool {
+        if isBlank(line) { return false }
+        /// The line's record is in the batch: keep where the line is, for its outcome.
+        func noteLine() {
+            if reader.canReread {
+                batch.lines.append((reader.lineNumber, reader.lineOffset, line.count))
+            } else {
+                batch.lines.append((reader.lineNumber, batch.raw.count, line.count))
+                batch.raw.append(contentsOf: line)
+            }
+        }
+        let parsed: Result<PendingRecord, EnvelopeError>
+        if csv != nil {
+            guard let row = csv!.event(fromLine: line) else { return false }
+            parsed = row.map(LeadStore.pending)
+        } else if transcode(jsonLine: line, scratch: scratch, into: &batch.records) {
+            noteLine()
+            return true
+        } else {
+            parsed = Result { () throws(EnvelopeError) in LeadStore.pending(try parseJSONLine(line)) }
+        }
+        switch parsed {
+        case .success(let record):
+            batch.records.append(record)
+            noteLine()
+        case .failure(let error):
+            rejected += 1
+            try rejects.reject(path: reader.path, line: reader.lineNumber, reason: error.description, raw: line)
+        }
+        return true
     }
 
     static func isBlank(_ line: UnsafeRawBufferPointer) -> Bool {

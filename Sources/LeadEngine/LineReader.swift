@@ -85,6 +85,16 @@ public final class LineReader {
         }
     }
 
+    /// Calls `body` with each line in turn, for as long as it returns `true`; returns `false`
+    /// once the input has ended. One closure for many lines: a closure made for each line
+    /// (`nextLine`) retains and releases what it captures every time.
+    public func forEachLine(_ body: (UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
+        while true {
+            guard let goOn = try nextLine(body) else { return false }
+            if !goOn { return true }
+        }
+    }
+
     /// Reads `count` bytes at `offset` of the input again (`canReread` inputs only).
     public func reread(offset: Int, count: Int) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
