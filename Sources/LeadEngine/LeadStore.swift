@@ -12,6 +12,9 @@ public final class LeadStore: Sendable {
     let leads: Table
     /// Small facts about the projections (which rules the scores are under).
     let meta: Table
+    /// The log's append hook (the writer's threads use it; tests look at its cache when the
+    /// writer is idle).
+    let lifecycle: LifecycleProjection?
     static let scoresVersionKey = "scores.rulesVersion"
     /// The checkpoint of the lead projection.
     public static let projectionCheckpoint = LifecycleProjection.checkpoint
@@ -26,10 +29,14 @@ public final class LeadStore: Sendable {
     /// caught up from its checkpoint first.
     public init(path: String, options: Options = Options()) throws {
         self.path = path
+        var lifecycle: LifecycleProjection?
         self.log = try EventLog(path: path, options: options.log) { environment, reader in
             let rules = try environment.read { txn in try LifecycleProjection.currentRules(reader: reader, in: txn) }
-            return try LifecycleProjection(environment: environment, reader: reader, scorer: rules.map(Scorer.init))
+            let projection = try LifecycleProjection(environment: environment, reader: reader, scorer: rules.map(Scorer.init))
+            lifecycle = projection
+            return projection
         }
+        self.lifecycle = lifecycle
         do {
             self.leads = try log.environment.table(LifecycleProjection.tableName)
             self.meta = try log.environment.table("meta")

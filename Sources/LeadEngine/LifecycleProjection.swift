@@ -43,6 +43,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         var dirty = false
         /// The last append group that changed it (set when the group is prepared).
         var sequence: UInt64 = 0
+        /// The `generation` in which it was last put in `touched`.
+        var touchedIn = -1
         /// `state.profile` encoded, when known without encoding it: a capture's profile is
         /// the capture's stored data. `nil` once the profile changes.
         var encodedProfile: [UInt8]?
@@ -89,6 +91,14 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     private var slots: [String: Slot] = [:]
     private var missing: Set<String> = []
+    /// The slots cached or changed since the last group was prepared (`generation` counts
+    /// the groups), each once; then, for each group prepared and not yet seen committed,
+    /// those of that group. `prepareCommit` and `didCommit` then visit only these, not
+    /// every cached lead: scanning and copying the whole cache once per group was a
+    /// twentieth of the log's sequencer.
+    private var touched: [Slot] = []
+    private var generation = 0
+    private var touchedByGroup: [(sequence: UInt64, slots: [Slot])] = []
     /// The lead last looked up by its bytes, and its slot.
     private var recent: (lead: [UInt8], slot: Slot)?
 
@@ -126,7 +136,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             try rescore(&slot.state, in: txn)
             slot.dirty = true
         }
-        slots[lead] = slot
+        cache(slot, as: lead)
         return slot
     }
 
@@ -258,6 +268,24 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         return recent.slot
     }
 
+    /// Caches a slot (see `touched`).
+    private func cache(_ slot: Slot, as lead: String) {
+        slots[lead] = slot
+        note(slot)
+    }
+
+    /// Marks a cached lead as changed (see `touched`).
+    private func markDirty(_ slot: Slot) {
+        slot.dirty = true
+        note(slot)
+    }
+
+    private func note(_ slot: Slot) {
+        guard slot.touchedIn != generation else { return }
+        slot.touchedIn = generation
+        touched.append(slot)
+    }
+
     @discardableResult
     func apply(_ event: Envelope, position: UInt64, in txn: some TransactionReading, interner: Interner) throws -> Slot? {
         guard let lead = event.lead else { return nil }
@@ -274,11 +302,11 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             slot = Slot(state: state)
             slot.state.rulesVersion = scorer?.rules.version
             slot.journeyLoaded = true
-            slots[lead] = slot
+            cache(slot, as: lead)
             missing.remove(lead)
         }
         scorer?.record(event, position: position, into: &slot.state.matches)
-        slot.dirty = true
+        markDirty(slot)
         if event.type == .leadCaptured || event.type == .leadEnriched {
             slot.encodedProfile = nil
             slot.fit = nil
@@ -312,7 +340,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         }
         Lifecycle.applyTouch(at: view.at, to: &slot.state)
         scorer?.record(view, position: position, into: &slot.state.matches)
-        slot.dirty = true
+        markDirty(slot)
         try loadJourney(of: slot, in: txn)
         try interner.withInterning(at: position) { intern in
             JourneyBuilder.applyTouch(view, position: position, to: &slot.journey, intern: intern)
@@ -345,7 +373,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         }
         slot.dirty = true
         slot.journeyLoaded = true
-        slots[lead] = slot
+        cache(slot, as: lead)
         missing.remove(lead)
         recent = (Array(leadBytes), slot)
         slot.journey = try interner.withInterning(at: position) { intern in
@@ -373,7 +401,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         for lead in slots.keys.sorted() {
             let slot = slots[lead]!
             try rescore(&slot.state, in: txn)
-            slot.dirty = true
+            markDirty(slot)
         }
     }
 
@@ -404,20 +432,32 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// `committing`, when given, is the append group the rows are for: the leads are marked
     /// clean and as last changed by it.
     func dirtyRows(dimensionIDs: [UInt32]? = nil, committing sequence: UInt64? = nil) -> [Row] {
-        var rows: [Row] = []
-        rows.reserveCapacity(slots.count)
-        for (lead, slot) in slots where slot.dirty {
-            if let sequence {
-                slot.dirty = false
-                slot.sequence = sequence
-            }
+        func row(_ lead: String, _ slot: Slot) -> Row {
             if let dimensionIDs, !dimensionIDs.isEmpty {
                 slot.journey?.mapDimensions { DimensionDraft.resolve($0, with: dimensionIDs) }
             }
-            rows.append(Row(
+            return Row(
                 lead: lead, state: LeadStateCodec.encode(slot.state, profile: slot.encodedProfile),
-                journey: slot.journey.map(JourneyCodec.encode)))
+                journey: slot.journey.map(JourneyCodec.encode))
         }
+        var rows: [Row] = []
+        guard let sequence else {
+            rows.reserveCapacity(slots.count)
+            for (lead, slot) in slots where slot.dirty {
+                rows.append(row(lead, slot))
+            }
+            return rows
+        }
+        // Every lead changed since the last group is in `touched` (see `markDirty`).
+        rows.reserveCapacity(touched.count)
+        for slot in touched where slot.dirty {
+            slot.dirty = false
+            slot.sequence = sequence
+            rows.append(row(slot.state.lead, slot))
+        }
+        touchedByGroup.append((sequence, touched))
+        touched = []
+        generation += 1
         return rows
     }
 
@@ -454,8 +494,19 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     /// The groups through `sequence` are stored: their leads are read from the table again.
     func didCommit(through sequence: UInt64) {
-        let retired = Retired(slots)
-        slots = slots.filter { $0.value.dirty || $0.value.sequence > sequence }
+        // A lead cached or changed in a committed group is let go unless a later group has
+        // changed it since (that group's list, or `touched`, holds it then).
+        var released: [Slot] = []
+        while let group = touchedByGroup.first, group.sequence <= sequence {
+            touchedByGroup.removeFirst()
+            for slot in group.slots where !slot.dirty && slot.sequence <= sequence {
+                // (Only this very slot: one let go earlier may have been cached again since.)
+                if let index = slots.index(forKey: slot.state.lead), slots.values[index] === slot {
+                    released.append(slots.remove(at: index).value)
+                }
+            }
+        }
+        let retired = Retired(released)
         missing.removeAll(keepingCapacity: true)
         recent = nil
         // The leads let go are freed on another thread: this one (the log's sequencer) is
@@ -467,9 +518,9 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// Cached leads handed to another thread only to be freed there (nothing else touches
     /// them: the projection keeps its own references to those it still needs).
     private final class Retired: @unchecked Sendable {
-        private var slots: [String: Slot]?
+        private var slots: [Slot]?
 
-        init(_ slots: [String: Slot]) {
+        init(_ slots: [Slot]) {
             self.slots = slots
         }
 
@@ -486,10 +537,17 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         rulesStale = true
     }
 
+    /// How many leads are cached (for tests, when the writer is idle): the leads of the
+    /// groups not yet seen committed.
+    var cachedLeadCount: Int { slots.count }
+
     /// Drops the cached leads (after their rows were written, or an abort).
     func forget() {
         slots.removeAll(keepingCapacity: true)
         missing.removeAll(keepingCapacity: true)
+        touched.removeAll()
+        touchedByGroup.removeAll()
+        generation += 1
         recent = nil
     }
 }

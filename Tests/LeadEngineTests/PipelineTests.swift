@@ -2,7 +2,7 @@ import Dispatch
 import EventLog
 import Foundation
 import LeadDomain
-import LeadEngine
+@testable import LeadEngine
 import LedgerJSON
 import Testing
 import TestSupport
@@ -27,6 +27,11 @@ struct PipelineTests {
         // Many commits: the groups were small, so leads crossed group boundaries.
         #expect(test.store.log.commits - commitsBefore > 20)
         #expect(try test.store.log.verify().isValid)
+
+        // The cache of leads lets go of those whose groups are committed: what is left is
+        // the last few groups' leads, not every lead of the input.
+        let cached = try #require(test.store.lifecycle).cachedLeadCount
+        #expect(cached > 0 && cached <= 4 * 37, "\(cached) leads cached")
 
         let live = try test.store.projectionSnapshot()
         try test.store.rebuildProjections()
