@@ -6,7 +6,8 @@ final class PreparedGroup: @unchecked Sendable {
     let sequence: UInt64
     /// The pipeline's epoch when it was prepared (see `Writer.epoch`).
     let epoch: UInt64
-    let requests: [Writer.Request]
+    /// (The committer lets go of their records once they are stored: see `Writer.runCommitter`.)
+    var requests: [Writer.Request]
     var outcomes: [[AppendOutcome]] = []
     /// The group's records as stored, back to back, each after a few spare bytes where its
     /// hash input was assembled in place (`RecordFormat.seal(inPlace:)`).

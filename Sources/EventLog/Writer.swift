@@ -459,6 +459,11 @@ final class Writer: @unchecked Sendable {
                 for request in work.requests { request.completion(.failure(failure)) }
             } else {
                 environment.releaseMappedPages()
+                // The records are stored: let go of them before answering, so that an
+                // appender reusing its batch's memory (bulk ingest) finds it its own.
+                for index in work.requests.indices {
+                    work.requests[index].records = PendingBatch()
+                }
                 for (request, result) in zip(work.requests, work.outcomes) {
                     request.completion(.success(result))
                 }
