@@ -113,7 +113,7 @@ public final class Ingestor {
             done.signal()
         }
         let thread = Thread { work.run() }
-        thread.name = "leadledger.reader"
+        thread.name = "ll-reader"
         thread.stackSize = 8 << 20  // (the general path parses nested JSON recursively)
         thread.start()
         done.wait()
@@ -130,6 +130,9 @@ public final class Ingestor {
             // On Linux a thread's nice value is its own (not the process's).
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
             #endif
+            // (For `top -H` and `perf`; set before the thread starts, the name does not reach
+            // the OS on Linux.)
+            Thread.current.name = "ll-reader"
             body()
         }
     }
