@@ -82,8 +82,11 @@ public struct PendingBatch: Sendable {
         entries.append(Entry(offset: used, idCount: id.count, streamCount: stream.count, payloadCount: payload.count))
         let total = id.count + stream.count + payload.count
         if bytes.count - used < total {
-            // (Zeros a chunk at a time: the memory a batch reserved is touched as it fills.)
-            bytes.append(contentsOf: repeatElement(0, count: max(total, 1 << 16)))
+            // (Zeros a chunk at a time: the memory a batch reserved is touched as it fills.
+            // From an array of zeros, a `memset` and a copy: appending a repeated element
+            // goes element by element in a debug build, 16 ms a chunk, which kept the
+            // tests' appenders from ever getting ahead of the writer.)
+            bytes.append(contentsOf: [UInt8](repeating: 0, count: max(total, 1 << 16)))
         }
         bytes.withUnsafeMutableBytes { out in
             var at = used

@@ -23,6 +23,8 @@ final class PreparedGroup: @unchecked Sendable {
     private var indexed = 0
     /// The entry with the greatest id.
     private var greatest: Int?
+    /// Every id of the group is its own key (none is hashed), so ids and keys sort alike.
+    private(set) var allOwnKeys = true
     var hookWrites: (@Sendable (WriteTransaction) throws -> Void)?
     /// The hash the group's first record is chained onto (the log's tip when it commits).
     var previousHash = ChainHash.genesis
@@ -44,10 +46,16 @@ final class PreparedGroup: @unchecked Sendable {
     func append(position: UInt64, offset: Int, count: Int, appendsID: Bool) {
         entries.append((position, offset, count, appendsID))
         let index = entries.count - 1
+        if allOwnKeys && !IDKey.isOwnKey(id(at: index)) { allOwnKeys = false }
         // (An id indexed by appending sorts after every earlier one, if it is its own key.)
         if greatest == nil || (appendsID && IDKey.isOwnKey(id(at: index))) || Writer.compare(id(at: index), id(at: greatest!)) > 0 {
             greatest = index
         }
+    }
+
+    /// The group's greatest id, if it has records.
+    var greatestID: UnsafeRawBufferPointer? {
+        greatest.map { id(at: $0) }
     }
 
     /// The position of the record with this id in the group, if any.

@@ -52,12 +52,23 @@ final class Writer: @unchecked Sendable {
     private var nextSequence: UInt64 = 1
     /// The prepared groups not yet seen committed, oldest first.
     private var uncommitted: [PreparedGroup] = []
-    /// The greatest id key stored or prepared so far (when `greatestKeyKnown`): an id whose
-    /// key sorts after it is new, and is indexed by appending.
-    /// (A buffer rather than an array: it is replaced for nearly every record, and an
-    /// array's `removeAll` and `append(contentsOf:)` cost more than the copy.)
-    private let greatestKey = ByteBuffer(capacity: 256)
-    private var greatestKeyKnown = false
+    /// Where new ids are told apart without a lookup (when `gapKnown`): no id key stored or
+    /// prepared so far lies strictly between `gapLower` and `gapUpper` (none at all above
+    /// `gapLower` when `gapHasUpper` is false). An id whose key falls in between is new, and
+    /// moves `gapLower` up to it; with no upper bound it also sorts after every key stored,
+    /// and is indexed by appending. Ids usually arrive in order, so nearly every one falls
+    /// in the gap — also when a few keys sort above them all (a published rules version's
+    /// `rules:…` above `L-…` leads): the first id after such a jump is looked up, and the
+    /// gap is moved there (`moveGap`).
+    /// (Buffers rather than arrays: the lower bound is replaced for nearly every record,
+    /// and an array's `removeAll` and `append(contentsOf:)` cost more than the copy.)
+    private let gapLower = ByteBuffer(capacity: 256)
+    private let gapUpper = ByteBuffer(capacity: 256)
+    private var gapHasUpper = false
+    private var gapKnown = false
+    /// What the last `storedPosition` found after a new id's key (see there).
+    private let lookupSuccessor = ByteBuffer(capacity: 256)
+    private var lookupHasSuccessor = false
     /// Buffers of committed groups, for the next ones (fresh memory costs a page fault per
     /// page).
     private var spare: [(ByteBuffer, IDOverlay)] = []
@@ -189,8 +200,8 @@ final class Writer: @unchecked Sendable {
             drain()
             renew()
             commitSerially(group)
-            // It indexed ids itself: learn the greatest again from the next snapshot.
-            greatestKeyKnown = false
+            // It indexed ids itself: learn the gap again from the next snapshot.
+            gapKnown = false
             return
         }
         renew()
@@ -212,9 +223,11 @@ final class Writer: @unchecked Sendable {
             let recordedAt = Self.now()
             try environment.read { txn in
                 let snapshot = Snapshot(txn: txn, greatestID: try txn.withCursor(tables.ids) { try $0.last().map { Array($0.key) } })
-                if !greatestKeyKnown {
-                    (snapshot.greatestID ?? []).withUnsafeBytes { greatestKey.replace(with: $0) }
-                    greatestKeyKnown = true
+                if !gapKnown {
+                    // (Nothing is in flight here: the snapshot holds every key.)
+                    (snapshot.greatestID ?? []).withUnsafeBytes { gapLower.replace(with: $0) }
+                    gapHasUpper = false
+                    gapKnown = true
                 }
                 for request in group {
                     var results: [AppendOutcome] = []
@@ -279,7 +292,7 @@ final class Writer: @unchecked Sendable {
     private func reset() {
         hook?.didAbort()
         uncommitted.removeAll()
-        greatestKeyKnown = false
+        gapKnown = false
         condition.lock()
         seenEpoch = epoch
         reportedCommitted = committed
@@ -298,18 +311,48 @@ final class Writer: @unchecked Sendable {
         if let problem = Self.problem(with: record) {
             return .rejected(reason: problem)
         }
-        // Ids usually arrive in order: one whose key sorts after every id stored or prepared
-        // so far is new without a lookup, and is indexed by appending.
-        let afterAll = greatestKeyKnown && IDKey.withKey(record.id) { key in Writer.compare(key, greatestKey.bytes) > 0 }
-        if !afterAll, let existing = try storedPosition(of: record.id, in: work, snapshot: snapshot) {
+        // Ids usually arrive in order: one whose key falls in the gap is new without a lookup.
+        let inGap = gapKnown && IDKey.withKey(record.id) { key in
+            Writer.compare(key, gapLower.bytes) > 0 && (!gapHasUpper || Writer.compare(key, gapUpper.bytes) < 0)
+        }
+        if !inGap, let existing = try storedPosition(of: record.id, in: work, snapshot: snapshot) {
             return .duplicate(position: existing)
         }
         return try admit(record, in: txn) { admitted, attachment in
-            // (A replacement keeps the id; should it not, its id is indexed without appending.)
+            // (A replacement keeps the id; should it not, its id is indexed as unchecked.)
             let sameID = admitted.id.baseAddress == record.id.baseAddress || admitted.id.elementsEqual(record.id)
             return try lay(
-                admitted, attachment: attachment, idAfterAll: afterAll && sameID, into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot)
+                admitted, attachment: attachment, id: sameID ? (inGap ? .inGap : .lookedUp) : .unchecked, into: work, last: &last,
+                recordedAt: recordedAt, snapshot: snapshot)
         }
+    }
+
+    /// How a record's id was found to be new.
+    private enum NewID {
+        /// Its key falls in the gap (see `gapLower`).
+        case inGap
+        /// It was looked up (`storedPosition`).
+        case lookedUp
+        /// Not at all: a hook's replacement with an id of its own (the commit refuses it if
+        /// it is not new).
+        case unchecked
+    }
+
+    /// After a looked-up id that turned out new: moves the gap to just above its key, up to
+    /// the next key the snapshot holds (which the lookup found) — if no prepared group holds
+    /// a key in between, which is certain when every id of every group not yet committed is
+    /// its own key and sorts before this one (ids arriving in order, after a jump).
+    /// Otherwise the gap stays where it is (this key is outside it, so it still holds).
+    private func moveGap(to id: UnsafeRawBufferPointer, in work: PreparedGroup) {
+        guard IDKey.isOwnKey(id), work.allOwnKeys, let inWork = work.greatestID, Writer.compare(inWork, id) <= 0 else { return }
+        for group in uncommitted {
+            guard group.allOwnKeys else { return }
+            if let greatest = group.greatestID, Writer.compare(greatest, id) >= 0 { return }
+        }
+        gapLower.replace(with: id)
+        gapHasUpper = lookupHasSuccessor
+        if lookupHasSuccessor { gapUpper.replace(with: lookupSuccessor.bytes) }
+        gapKnown = true
     }
 
     /// Asks the hook about `record`, then has `store` store what it admitted: the record or
@@ -325,9 +368,9 @@ final class Writer: @unchecked Sendable {
         }
     }
 
-    /// `idAfterAll`: the record's id key sorts after every one stored or prepared so far.
+    /// `newID`: how the record's id was found to be new.
     private func lay(
-        _ record: PendingView, attachment: (any RecordAttachment)?, idAfterAll: Bool, into work: PreparedGroup, last: inout UInt64, recordedAt: Int64,
+        _ record: PendingView, attachment: (any RecordAttachment)?, id newID: NewID, into work: PreparedGroup, last: inout UInt64, recordedAt: Int64,
         snapshot: Snapshot
     ) throws -> AppendOutcome {
         let txn = snapshot.txn
@@ -340,12 +383,17 @@ final class Writer: @unchecked Sendable {
         let offset = work.bytes.grow(by: spare + size) + spare
         let out = work.bytes.slice(offset, size)
         RecordFormat.layOut(into: out, recordedAt: recordedAt, id: id, stream: stream, payload: payload)
-        if idAfterAll {
+        // An id in the gap with no upper bound sorts after every key: it is indexed by appending.
+        let appendsID = newID == .inGap && !gapHasUpper
+        if newID == .inGap {
             IDKey.withKey(id) { key in
-                greatestKey.replace(with: key)
+                gapLower.replace(with: key)
             }
         }
-        work.append(position: position, offset: offset, count: size, appendsID: idAfterAll)
+        work.append(position: position, offset: offset, count: size, appendsID: appendsID)
+        if newID == .lookedUp {
+            moveGap(to: id, in: work)
+        }
         if let hook, let view = RecordFormat.view(position: position, bytes: UnsafeRawBufferPointer(out)) {
             // The view points into the group's buffer: use it before it grows.
             try hook.didStore(view, attachment: attachment, in: txn)
@@ -379,14 +427,22 @@ final class Writer: @unchecked Sendable {
 
     /// The position of a record with this id, in this group, a group being committed, or
     /// the snapshot.
+    ///
+    /// When the id is new, `lookupSuccessor` holds the first key the snapshot holds after its
+    /// key, if any (`lookupHasSuccessor`), for `moveGap`: one descent of the index finds both.
     private func storedPosition(of id: UnsafeRawBufferPointer, in work: PreparedGroup, snapshot: Snapshot) throws -> UInt64? {
+        lookupHasSuccessor = false
         if let position = work.position(ofID: id) { return position }
         for group in uncommitted {
             if let position = group.position(ofID: id) { return position }
         }
         return try IDKey.withKey(id) { key in
             guard snapshot.mayHold(key) else { return nil }
-            return try snapshot.txn.get(tables.ids, key: key).map { UInt64(bigEndianBytes: $0) }
+            guard let found = try snapshot.txn.withCursor(tables.ids, { try $0.seek(atLeast: key) }) else { return nil }
+            if found.key.elementsEqual(key) { return UInt64(bigEndianBytes: found.value) }
+            lookupSuccessor.replace(with: found.key)
+            lookupHasSuccessor = true
+            return nil
         }
     }
 
