@@ -31,6 +31,9 @@ public struct PendingBatch: Sendable {
     /// The records that have extras, in index order (records are appended in order): a
     /// record without any costs nothing here.
     private var extras: [Extras] = []
+    /// The chunk of zeros `append` grows the bytes by.
+    private static let zeros = [UInt8](repeating: 0, count: 1 << 16)
+
     /// Whether a record carries an `expectedVersion` (the writer runs such a batch serially).
     public private(set) var hasExpectedVersions = false
 
@@ -83,10 +86,14 @@ public struct PendingBatch: Sendable {
         let total = id.count + stream.count + payload.count
         if bytes.count - used < total {
             // (Zeros a chunk at a time: the memory a batch reserved is touched as it fills.
-            // From an array of zeros, a `memset` and a copy: appending a repeated element
-            // goes element by element in a debug build, 16 ms a chunk, which kept the
-            // tests' appenders from ever getting ahead of the writer.)
-            bytes.append(contentsOf: [UInt8](repeating: 0, count: max(total, 1 << 16)))
+            // Copied from a chunk of zeros made once: appending a repeated element goes
+            // element by element in a debug build, 16 ms a chunk, which kept the tests'
+            // appenders from ever getting ahead of the writer.)
+            if total <= Self.zeros.count {
+                bytes.append(contentsOf: Self.zeros)
+            } else {
+                bytes.append(contentsOf: [UInt8](repeating: 0, count: total))
+            }
         }
         bytes.withUnsafeMutableBytes { out in
             var at = used

@@ -42,13 +42,13 @@ final class PreparedGroup: @unchecked Sendable {
         return RecordFormat.id(in: UnsafeRawBufferPointer(bytes.slice(entry.offset, entry.count)))
     }
 
-    /// Adds a laid-out record.
-    func append(position: UInt64, offset: Int, count: Int, appendsID: Bool) {
+    /// Adds a laid-out record; `ownKey`: its id is its own key (`IDKey.isOwnKey`).
+    func append(position: UInt64, offset: Int, count: Int, appendsID: Bool, ownKey: Bool) {
         entries.append((position, offset, count, appendsID))
         let index = entries.count - 1
-        if allOwnKeys && !IDKey.isOwnKey(id(at: index)) { allOwnKeys = false }
+        if !ownKey { allOwnKeys = false }
         // (An id indexed by appending sorts after every earlier one, if it is its own key.)
-        if greatest == nil || (appendsID && IDKey.isOwnKey(id(at: index))) || Writer.compare(id(at: index), id(at: greatest!)) > 0 {
+        if greatest == nil || (appendsID && ownKey) || Writer.compare(id(at: index), id(at: greatest!)) > 0 {
             greatest = index
         }
     }

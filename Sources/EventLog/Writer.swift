@@ -390,7 +390,7 @@ final class Writer: @unchecked Sendable {
                 gapLower.replace(with: key)
             }
         }
-        work.append(position: position, offset: offset, count: size, appendsID: appendsID)
+        work.append(position: position, offset: offset, count: size, appendsID: appendsID, ownKey: IDKey.isOwnKey(id))
         if newID == .lookedUp {
             moveGap(to: id, in: work)
         }
