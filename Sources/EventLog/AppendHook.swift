@@ -17,13 +17,14 @@ public enum AdmitDecision: Sendable {
 ///
 /// The writer prepares a group of records on one thread (its sequencer) and stores them on
 /// another (its committer, after its chainer has hashed them), so that the next group is
-/// prepared while the previous one commits. All of the hook's calls run on the sequencer thread, in this order per group:
-/// `admit`, then `didStore` (and `followUps`) per record, then `prepareCommit` once. The
-/// transaction they are given is a read snapshot that does not yet show the groups still
-/// being committed, nor the records of the current group: the hook keeps what it changed in
-/// those groups in memory, and must keep it until `didCommit(through:)` says they are
-/// stored. A group holding a record for which `requiresSerial` is true is instead prepared
-/// alone, in the write transaction that stores it, once every earlier group is committed.
+/// prepared while the previous one commits. All of the hook's calls run on the sequencer
+/// thread, in this order per group: `admit`, then `didStore` (and `followUps`) per record,
+/// then `prepareCommit` once. The transaction they are given is a read snapshot that does
+/// not yet show the groups still being committed, nor the records of the current group: the
+/// hook keeps what it changed in those groups in memory, and must keep it until
+/// `didCommit(through:)` says they are stored. A group holding a record for which
+/// `requiresSerial` is true is instead prepared alone, in the write transaction that stores
+/// it, once every earlier group is committed.
 ///
 /// If a commit fails (or the map grows and a serial group is run again), `didAbort` is
 /// called and the hook must forget everything it has not seen committed.

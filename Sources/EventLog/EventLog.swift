@@ -8,8 +8,8 @@ import LMDB
 /// Writes go through a single writer with group commit: concurrent appends are queued,
 /// prepared together (ids, validation, positions) on one thread, chained on a second and
 /// stored in one write transaction on a third while the next groups are prepared, and each
-/// caller is answered after the commit is durable (see `Writer`). Reads run on the caller's thread in
-/// short read transactions.
+/// caller is answered after the commit is durable (see `Writer`). Reads run on the caller's
+/// thread in short read transactions.
 public final class EventLog: @unchecked Sendable {
     public struct Options: Sendable {
         public var environment = Environment.Options()

@@ -106,13 +106,10 @@ final class Writer: @unchecked Sendable {
         self.lastPosition = tip.position
         self.chainHash = tip.hash
         self.maxRecordsPerCommit = max(1, maxRecordsPerCommit)
-        // (Each thread also names itself, so that `top -H` and `perf` tell them apart.)
+        // (Each thread names itself, so that `top -H` and `perf` tell them apart.)
         let sequencer = Thread { [unowned self] in self.runSequencer() }
-        sequencer.name = "ll-sequencer"
         let chainer = Thread { [unowned self] in self.runChainer() }
-        chainer.name = "ll-chainer"
         let committer = Thread { [unowned self] in self.runCommitter() }
-        committer.name = "ll-committer"
         started = true
         sequencer.start()
         chainer.start()

@@ -113,7 +113,6 @@ public final class Ingestor {
             done.signal()
         }
         let thread = Thread { work.run() }
-        thread.name = "ll-reader"
         thread.stackSize = 8 << 20  // (the general path parses nested JSON recursively)
         thread.start()
         done.wait()
@@ -212,9 +211,8 @@ public final class Ingestor {
                     }
                     return current.records.count < batchSize
                 }
-                if !ended { try submit() }
+                try submit()
             }
-            try submit()
             while !inFlight.isEmpty {
                 try settle(inFlight.removeFirst())
             }

@@ -1,6 +1,6 @@
 import CByteScan
-import Testing
 import LeadEngine
+import Testing
 
 /// `leadledger_quote_bits`, the fast path's first pass over a line, against a byte-by-byte
 /// reading of its contract.
