@@ -101,6 +101,12 @@ public final class LeadStore: Sendable {
     /// a draft; then one write transaction gives those values their ids in log order, stores
     /// every touched lead and moves the checkpoint — so the stored bytes are the ones a
     /// sequential replay would store, and a crash mid-way resumes where it stopped.
+    ///
+    /// A chunk's write runs on another thread while the shards apply the next chunk (it is
+    /// mostly waiting for the disk). So the next chunk may read the table before the write
+    /// is committed: the shards keep the leads they changed cached until it is, and only
+    /// then let go of them (`dirtyRows(committing:)`, `didCommit(through:)`, as the log's
+    /// appends do). A lead is therefore either cached or stored when the next chunk reads it.
     private func replay(chunkSize: UInt64 = 50_000, shards shardCount: Int = Shards.count, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
         let chunkSize = max(chunkSize, 1)
         // The projection's final state scores every lead under the rules in force at the end
@@ -123,8 +129,13 @@ public final class LeadStore: Sendable {
         }
         try environment.read { txn in try dimensions.prepare(in: txn) }
         let first = next
+        let writer = ChunkWriter()
+        // Whatever happens, no write is left running when this returns.
+        defer { writer.finish() }
+        var chunk: UInt64 = 0
         while next <= last {
             let end = last - next >= chunkSize ? next + chunkSize - 1 : last
+            chunk += 1
             let drafts = shards.map { _ in DimensionDraft(committed: dimensions) }
             let reader = log.reader
             _ = try Shards.run(shards.count) { shard in
@@ -144,26 +155,29 @@ public final class LeadStore: Sendable {
             let ids = try dimensions.settle(drafts)
             let assigned = dimensions.takeAssigned()
             let rows = try Shards.run(shards.count) { shard in
-                shards[shard].dirtyRows(dimensionIDs: ids[shard])
+                shards[shard].dirtyRows(dimensionIDs: ids[shard], committing: chunk)
             }.flatMap { $0 }.sorted { $0.lead < $1.lead }
-            do {
-                // The shards free their leads on other threads while this one writes (the
-                // write leaves the other core idle, waiting for the disk), before the next chunk.
-                let freeing = DispatchGroup()
-                for projection in shards {
-                    DispatchQueue.global().async(group: freeing) { projection.forget() }
-                }
-                defer { freeing.wait() }
+            // The previous chunk is stored: its leads may be read from the table now.
+            if let written = try writer.wait() {
+                for projection in shards { projection.didCommit(through: written.chunk) }
+                progress?(written.end, last)
+            }
+            let (leads, journeys, table, version) = (shards[0].leads, shards[0].journeys, dimensions.table, rules?.version)
+            writer.start(chunk: chunk, end: end) { [log, self] in
                 // (Run again from the start if the map grows: the same rows, the same ids.)
                 try environment.write { txn in
-                    try Dimensions.store(assigned, in: dimensions.table, txn: txn)
-                    try shards[0].write(rows, in: txn)
+                    try Dimensions.store(assigned, in: table, txn: txn)
+                    try LifecycleProjection.write(rows, leads: leads, journeys: journeys, in: txn)
                     try log.setCheckpoint(LifecycleProjection.checkpoint, to: end, in: txn)
-                    try setScoresVersion(rules?.version, in: txn)
+                    try self.setScoresVersion(version, in: txn)
                 }
             }
-            progress?(end, last)
             next = end + 1
+        }
+        if let written = try writer.wait() {
+            // The leads still cached are freed on other threads.
+            for projection in shards { projection.didCommit(through: written.chunk) }
+            progress?(written.end, last)
         }
         return last >= first ? last - first + 1 : 0
     }

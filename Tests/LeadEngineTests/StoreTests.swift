@@ -63,14 +63,54 @@ struct StoreTests {
         #expect(live.filter { $0.key.starts(with: Array("leads\u{0}".utf8)) }.count == 300)
         // In one chunk and in many (leads and new dimension values spread over several
         // write transactions), on one thread and on three.
-        for (chunkSize, shards) in [(UInt64(100_000), Shards.count), (1_000, 3), (777, 1)] {
-            let replayed = try test.store.rebuildProjections(chunkSize: chunkSize, shards: shards)
-            #expect(replayed == UInt64(events.count))
-            let rebuilt = try test.store.projectionSnapshot()
+        try expectRebuildsGive(live, in: test.store, events: events.count, chunks: [(100_000, Shards.count), (1_000, 3), (777, 1)])
+    }
+
+    /// Rebuilds the projections in chunks of each size on each number of shards, and expects
+    /// every table of the projection to hold the bytes `live` holds.
+    private func expectRebuildsGive(
+        _ live: [(key: [UInt8], value: [UInt8])], in store: LeadStore, events: Int, chunks: [(size: UInt64, shards: Int)],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        for (chunkSize, shards) in chunks {
+            let replayed = try store.rebuildProjections(chunkSize: chunkSize, shards: shards)
+            #expect(replayed == UInt64(events), sourceLocation: sourceLocation)
+            let rebuilt = try store.projectionSnapshot()
             let differing = zip(rebuilt, live).first { $0.key != $1.key || $0.value != $1.value }
-            #expect(rebuilt.count == live.count, "chunks of \(chunkSize) on \(shards) shards")
-            #expect(differing == nil, "chunks of \(chunkSize) on \(shards) shards: first differing row \(String(decoding: differing?.0.key ?? [], as: UTF8.self))")
+            #expect(rebuilt.count == live.count, "chunks of \(chunkSize) on \(shards) shards", sourceLocation: sourceLocation)
+            #expect(
+                differing == nil,
+                "chunks of \(chunkSize) on \(shards) shards: first differing row \(String(decoding: differing?.0.key ?? [], as: UTF8.self))",
+                sourceLocation: sourceLocation)
         }
+    }
+
+    /// A replay writes each chunk while it applies the next one, so a lead changed in one
+    /// chunk must be read from the cache, not the table, until that chunk's write is
+    /// committed. With the leads' events interleaved, every lead is changed in many chunks,
+    /// and often in a chunk, not the next, and again in the one after.
+    @Test func aReplayOfInterleavedLeadsIsByteIdenticalToTheLiveProjection() throws {
+        let test = try TestStore()
+        var byLead: [String: [Envelope]] = [:]
+        var order: [String] = []
+        Generator(leads: 120, seed: 5).generate { event in
+            if byLead[event.stream] == nil { order.append(event.stream) }
+            byLead[event.stream, default: []].append(event)
+        }
+        // One event of each lead in turn (each lead's own events stay in their order).
+        var events: [Envelope] = []
+        var next = 0
+        while events.count < byLead.values.reduce(0, { $0 + $1.count }) {
+            for lead in order where next < byLead[lead]!.count { events.append(byLead[lead]![next]) }
+            next += 1
+        }
+        for start in stride(from: 0, to: events.count, by: 500) {
+            let outcomes = try test.append(Array(events[start..<min(start + 500, events.count)]))
+            #expect(outcomes.allSatisfy { $0.position != nil })
+        }
+        let live = try test.store.projectionSnapshot()
+        #expect(live.filter { $0.key.starts(with: Array("leads\u{0}".utf8)) }.count == 120)
+        try expectRebuildsGive(live, in: test.store, events: events.count, chunks: [(61, 2), (150, 3)])
     }
 
     /// A new lead's stored profile is its capture's stored data, copied as it is: it must be
