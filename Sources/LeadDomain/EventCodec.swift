@@ -214,7 +214,11 @@ public enum EventCodec {
     }
 
     static func writeVarint(_ value: Int, into out: inout some ByteSink) {
-        var rest = UInt64(value)
+        writeVarint(UInt64(value), into: &out)
+    }
+
+    static func writeVarint(_ value: UInt64, into out: inout some ByteSink) {
+        var rest = value
         while rest >= 0x80 {
             out.append(UInt8(rest & 0x7F) | 0x80)
             rest >>= 7

@@ -19,7 +19,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     static let tableName = "leads"
     static let journeysTableName = "journeys"
     /// Bump the suffix when the projected state changes shape: the store rebuilds it.
-    static let checkpoint = "leads.v3"
+    static let checkpoint = "leads.v4"
 
     let leads: Table
     /// lead → its journey (attribution and funnel inputs).

@@ -33,6 +33,76 @@ struct JourneyTests {
     }
 }
 
+@Suite("Journeys stored: times and positions relative to their neighbours")
+struct JourneyCodecTests {
+    static func minutes(_ count: Int64, after time: Timestamp) -> Timestamp {
+        Timestamp(microseconds: time.microseconds + count * 60_000_000)
+    }
+
+    /// Edge values: times before and after the capture, at both ends of the years a
+    /// timestamp can hold, none and present; positions going down as well as up (a touch
+    /// attached late sorts before later ones); the largest ids; no touches at all.
+    static let journeys: [Journey] = {
+        let captured = Timestamp(rfc3339: "2026-03-01T10:00:00.123456Z")!
+        let earliest = Timestamp(rfc3339: "0001-01-01T00:00:00Z")!
+        let latest = Timestamp(rfc3339: "9999-12-31T23:59:59.999999Z")!
+        var full = Journey(capturedAt: captured)
+        (full.source, full.campaign, full.channel) = (1, UInt32.max, 300)
+        full.reached = [captured, minutes(90, after: captured), nil, minutes(-5, after: captured), latest, earliest]
+        full.opportunities = [minutes(60 * 24 * 40, after: captured), earliest]
+        full.wonAt = latest
+        full.revenue = -12_345.67
+        full.lostAt = minutes(-1, after: captured)
+        full.handoffs = [
+            Handoff(at: minutes(100, after: captured), owner: 7, respondedAt: minutes(99, after: captured)),
+            Handoff(at: latest, owner: UInt32.max, respondedAt: nil),
+            Handoff(at: earliest, owner: 0, respondedAt: latest),
+        ]
+        full.rejections = [Rejection(at: minutes(-3, after: captured), reason: 255, owner: 4), Rejection(at: latest, reason: 0, owner: 0)]
+        full.accepts = 1 << 40
+        full.touches = [
+            Touchpoint(at: earliest, position: UInt64.max, channel: 1, campaign: 2, content: 3, source: 4),
+            Touchpoint(at: minutes(-10, after: captured), position: 1, channel: 0, campaign: 0, content: 0, source: 0),
+            Touchpoint(at: captured, position: 900_000_000_000, channel: UInt32.max, campaign: 128, content: 16_384, source: 5),
+            Touchpoint(at: captured, position: 3, channel: 2, campaign: 2, content: 2, source: 2),
+            Touchpoint(at: latest, position: 0, channel: 9, campaign: 9, content: 9, source: 9),
+        ]
+        return [full, Journey(capturedAt: captured), Journey(capturedAt: earliest), Journey(capturedAt: latest)]
+    }()
+
+    @Test(arguments: journeys.indices)
+    func aJourneyDecodesToItselfAndEncodesToTheSameBytes(index: Int) throws {
+        let journey = Self.journeys[index]
+        let bytes = JourneyCodec.encode(journey)
+        let decoded = try bytes.withUnsafeBytes { try JourneyCodec.decode($0) }
+        #expect(decoded == journey)
+        #expect(JourneyCodec.encode(decoded) == bytes)
+    }
+
+    /// Twenty touches minutes apart, at positions a few hundred apart: a few bytes each, not
+    /// the sixteen that a time and a position take at fixed width.
+    @Test func nearbyTimesAndPositionsTakeAFewBytes() {
+        let captured = Timestamp(rfc3339: "2026-03-01T10:00:00Z")!
+        var journey = Journey(capturedAt: captured)
+        journey.reached[0] = captured
+        journey.touches = (1...20).map {
+            Touchpoint(at: Self.minutes(Int64($0 * 37), after: captured), position: UInt64(5_000_000 + $0 * 311), channel: 3, campaign: 17, content: 0, source: 2)
+        }
+        // Per touch: 5 bytes of time (2,220 s = 2.2e9 µs, zigzag 33 bits), 2 of position
+        // (4 for the first), 4 of ids; 33 bytes besides. At fixed width: 490.
+        #expect(JourneyCodec.encode(journey).count <= 33 + 20 * 11 + 2)
+    }
+
+    @Test func truncatedOrExtendedBytesAreRefused() {
+        let bytes = JourneyCodec.encode(Self.journeys[0])
+        for cut in [1, bytes.count / 2, bytes.count - 1] {
+            #expect(throws: CodecError.self) { try Array(bytes[..<cut]).withUnsafeBytes { try JourneyCodec.decode($0) } }
+        }
+        #expect(throws: CodecError.self) { try (bytes + [0]).withUnsafeBytes { try JourneyCodec.decode($0) } }
+        #expect(throws: CodecError.self) { try ([1] + bytes.dropFirst()).withUnsafeBytes { try JourneyCodec.decode($0) } }
+    }
+}
+
 @Suite("A capture read in place does what the decoded capture does")
 struct CaptureInPlaceTests {
     static let captures: [Envelope] = [

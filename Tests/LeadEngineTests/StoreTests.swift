@@ -115,7 +115,7 @@ struct StoreTests {
 
     /// A new lead's stored profile is its capture's stored data, copied as it is: it must be
     /// exactly what encoding the profile gives, for JSONL lines that took the fast path too.
-    @Test func everyStoredLeadStateIsTheEncodingOfItsDecodedState() throws {
+    @Test func everyStoredLeadStateAndJourneyIsTheEncodingOfItsDecodedSelf() throws {
         let test = try TestStore()
         let input = test.directory.file("events.jsonl")
         let lines = try Generator(leads: 200, seed: 11).write(to: input, limit: .max) { _ in }
@@ -129,6 +129,14 @@ struct StoreTests {
             let state = try row.value.withUnsafeBytes { try LeadStateCodec.decode($0, lead: lead) }
             #expect(!state.profile.isEmpty)
             #expect(LeadStateCodec.encode(state) == row.value, "lead \(lead)")
+        }
+        let journeyPrefix = Array("journeys\u{0}".utf8)
+        let journeys = try test.store.projectionSnapshot().filter { $0.key.starts(with: journeyPrefix) }
+        #expect(journeys.count == 200)
+        for row in journeys {
+            let journey = try row.value.withUnsafeBytes { try JourneyCodec.decode($0) }
+            #expect(!journey.touches.isEmpty)
+            #expect(JourneyCodec.encode(journey) == row.value, "journey of \(String(decoding: row.key.dropFirst(journeyPrefix.count), as: UTF8.self))")
         }
     }
 
