@@ -13,15 +13,24 @@ public struct Cursor {
     let cursor: OpaquePointer
     let table: Table
 
+    @inline(__always)
     private func get(_ op: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil, value: UnsafeRawBufferPointer? = nil) throws(LMDBError) -> CursorEntry? {
         var k = MDB_val(mv_size: key?.count ?? 0, mv_data: UnsafeMutableRawPointer(mutating: key?.baseAddress))
         var v = MDB_val(mv_size: value?.count ?? 0, mv_data: UnsafeMutableRawPointer(mutating: value?.baseAddress))
         let rc = mdb_cursor_get(cursor, &k, &v, op)
-        if rc == MDB_NOTFOUND { return nil }
-        try check(rc, "mdb_cursor_get \(table.name)")
+        guard rc == MDB_SUCCESS else {
+            if rc == MDB_NOTFOUND { return nil }
+            throw failure(rc)
+        }
         return CursorEntry(
             key: UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
             value: UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+
+    /// (Out of line: the error's message is made only when there is one.)
+    @inline(never)
+    private func failure(_ rc: Int32) -> LMDBError {
+        LMDBError(returnCode: rc, call: "mdb_cursor_get \(table.name)")
     }
 
     public func first() throws(LMDBError) -> CursorEntry? { try get(MDB_FIRST) }
