@@ -360,6 +360,36 @@ public struct LogReader: Sendable {
         }
     }
 
+    /// Calls `body` with each record's position, stream and stored bytes from `start` through
+    /// `end`, as `txn` sees them, without reading the rest of the record: for sorting records
+    /// out (by stream, say) to be read later, with `record(at:stored:)`, while `txn` is open.
+    public func forEachStored(
+        from start: UInt64, through end: UInt64, in txn: some TransactionReading,
+        _ body: (_ position: UInt64, _ stream: UnsafeRawBufferPointer, _ stored: UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        try txn.withCursor(tables.events) { cursor in
+            var entry = try start.withBigEndianBytes { try cursor.seek(atLeast: $0) }
+            while let current = entry {
+                let position = UInt64(bigEndianBytes: current.key)
+                if position > end { break }
+                guard let stream = RecordFormat.stream(in: current.value) else {
+                    throw LogError.corruptRecord(position: position)
+                }
+                try body(position, stream, current.value)
+                entry = try cursor.next()
+            }
+        }
+    }
+
+    /// The record whose stored bytes `forEachStored` handed over (valid while its
+    /// transaction is open).
+    public static func record(at position: UInt64, stored: UnsafeRawBufferPointer) throws -> RecordView {
+        guard let view = RecordFormat.view(position: position, bytes: stored) else {
+            throw LogError.corruptRecord(position: position)
+        }
+        return view
+    }
+
     /// The last record of `stream`, as `txn` sees it.
     public func last(stream: String, in txn: some TransactionReading) throws -> StoredRecord? {
         guard let position = try EventLog.positions(stream: stream, txn: txn, tables: tables).last,

@@ -184,6 +184,21 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` with `count` read-only transactions, begun one after the other, for work
+    /// split across threads: each may be used on any thread (the environment is opened with
+    /// `MDB_NOTLS`), one thread at a time, and the values read through any of them stay valid
+    /// until `body` returns. They may see different snapshots if a write commits between their
+    /// beginnings.
+    public func read<R>(transactions count: Int, _ body: ([ReadTransaction]) throws -> R) throws -> R {
+        try resizeLock.withReadLock {
+            var txns: [OpaquePointer] = []
+            txns.reserveCapacity(count)
+            defer { for txn in txns { mdb_txn_abort(txn) } }
+            for _ in 0..<count { txns.append(try beginTransaction(readOnly: true)) }
+            return try body(txns.map(ReadTransaction.init(txn:)))
+        }
+    }
+
     /// Runs `body` in a write transaction and commits it, on this thread. A thrown error
     /// aborts the transaction. If the map is full, the transaction is aborted, the map grown
     /// and `body` run again from the start: it must not have effects outside the transaction

@@ -138,14 +138,33 @@ public final class LeadStore: Sendable {
             chunk += 1
             let drafts = shards.map { _ in DimensionDraft(committed: dimensions) }
             let reader = log.reader
-            _ = try Shards.run(shards.count) { shard in
-                let projection = shards[shard]
-                let interner = Interner.draft(drafts[shard])
-                _ = try environment.read { txn in
-                    try reader.forEach(from: next, through: end, in: txn, stream: { Shards.shard(of: $0, among: shards.count) == shard }) { record in
-                        try projection.apply(
-                            stored: record.payload, id: record.id, lead: record.stream, position: record.position,
-                            in: txn, interner: interner)
+            let (from, through) = (next, end)
+            try environment.read(transactions: shards.count) { txns in
+                // Each shard walks an equal share of the chunk's positions, sorting its
+                // records out by the shard of their lead (each record is walked once, not
+                // once per shard); then each shard applies its leads' records from every
+                // share, in log order. The records stay in the map: all the transactions
+                // are open until both steps are done.
+                let shares = try Shards.run(shards.count) { share in
+                    var sorted = Array(repeating: [StoredRecordRef](), count: shards.count)
+                    let (first, last) = Shards.share(share, of: shards.count, from: from, through: through)
+                    guard first <= last else { return sorted }
+                    for index in sorted.indices { sorted[index].reserveCapacity(Int(last - first + 1) / shards.count + 64) }
+                    try reader.forEachStored(from: first, through: last, in: txns[share]) { position, stream, stored in
+                        sorted[Shards.shard(of: stream, among: shards.count)].append(StoredRecordRef(position: position, stored: stored))
+                    }
+                    return sorted
+                }
+                _ = try Shards.run(shards.count) { shard in
+                    let projection = shards[shard]
+                    let interner = Interner.draft(drafts[shard])
+                    for share in shares {
+                        for ref in share[shard] {
+                            let record = try LogReader.record(at: ref.position, stored: ref.stored)
+                            try projection.apply(
+                                stored: record.payload, id: record.id, lead: record.stream, position: record.position,
+                                in: txns[shard], interner: interner)
+                        }
                     }
                 }
             }
@@ -311,4 +330,10 @@ public struct AuditFilter: Sendable {
         if let until, event.at >= until { return false }
         return true
     }
+}
+
+/// A record left in the map, to be read while the transaction that found it is open.
+struct StoredRecordRef {
+    var position: UInt64
+    var stored: UnsafeRawBufferPointer
 }

@@ -22,6 +22,15 @@ public enum Shards {
         return Int((mixed &* UInt64(shards)) >> 32)
     }
 
+    /// Positions `from...through` (`from` ≥ 1) cut into `count` shares of equal size (to one
+    /// position): share `index`, empty when `first > last`.
+    static func share(_ index: Int, of count: Int, from: UInt64, through: UInt64) -> (first: UInt64, last: UInt64) {
+        let total = through - from + 1
+        let first = from + total * UInt64(index) / UInt64(count)
+        let next = from + total * UInt64(index + 1) / UInt64(count)
+        return (first, next - 1)
+    }
+
     /// Runs `body` for shards `0..<count`, concurrently, and returns their values in shard
     /// order (or throws the first shard's error, in shard order). `body` may touch state
     /// shared by the shards only to read it: each shard writes its own.

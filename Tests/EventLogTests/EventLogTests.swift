@@ -132,6 +132,27 @@ struct EventLogTests {
         #expect(last == 900)
     }
 
+    /// Records sorted out by stream, then read from their stored bytes, are the records
+    /// `forEach` reads.
+    @Test func recordsFoundInPlaceReadAsTheyDoInAScan() throws {
+        let dir = TemporaryDirectory("log")
+        let log = try EventLog(path: dir.path)
+        defer { log.close() }
+        _ = try log.appendAndWait((1...400).map { record("e\($0)", stream: "s\($0 % 3)") })
+        let (scanned, sorted) = try log.environment.read { txn in
+            var scanned: [StoredRecord] = []
+            try log.reader.forEach(from: 7, through: 390, in: txn) { scanned.append($0.copy()) }
+            var byStream: [String: [(UInt64, UnsafeRawBufferPointer)]] = [:]
+            try log.reader.forEachStored(from: 7, through: 390, in: txn) { position, stream, stored in
+                byStream[String(decoding: stream, as: UTF8.self), default: []].append((position, stored))
+            }
+            let sorted = try byStream.values.flatMap { $0 }.map { try LogReader.record(at: $0.0, stored: $0.1).copy() }
+            return (scanned, sorted.sorted { $0.position < $1.position })
+        }
+        #expect(scanned.count == 384)
+        #expect(sorted == scanned)
+    }
+
     /// A chunk whose records the filter all refuses does not end the scan.
     @Test func forEachWithAStreamFilterScansPastChunksItSkipsWhole() throws {
         let dir = TemporaryDirectory("log")

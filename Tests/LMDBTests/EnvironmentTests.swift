@@ -1,3 +1,4 @@
+import Foundation
 import LMDB
 import Testing
 import TestSupport
@@ -14,6 +15,41 @@ struct EnvironmentTests {
         }
         let value = try env.read { txn in try txn.get(table, key: Array("alpha".utf8)) }
         #expect(value == [1, 2, 3])
+    }
+
+    /// Several read transactions for work split across threads: what one of them read stays
+    /// valid, and unchanged, until the body returns, even after a write replaced it and while
+    /// another thread reads through another transaction.
+    @Test func readsThroughSeveralTransactionsStayValidUntilTheBodyReturns() throws {
+        let dir = TemporaryDirectory("lmdb")
+        let env = try Environment(path: dir.path)
+        defer { env.close() }
+        let table = try env.table("things")
+        let old = [UInt8](repeating: 1, count: 3_000)
+        try env.write { txn in try txn.put(table, key: Array("k".utf8), value: old) }
+        let seen = try env.read(transactions: 3) { txns -> [[UInt8]] in
+            #expect(txns.count == 3)
+            let first = try Array("k".utf8).withUnsafeBytes { try txns[0].get(table, key: $0) }
+            // A write replaces the value (and adds more) while the transactions are open.
+            try env.write { txn in
+                try txn.put(table, key: Array("k".utf8), value: [UInt8](repeating: 2, count: 3_000))
+                for index in 0..<500 { try txn.put(table, key: Array("other-\(index)".utf8), value: [UInt8](repeating: 3, count: 100)) }
+            }
+            // Another thread reads through the second transaction.
+            // (A transaction is no `Sendable` value: handing one to another thread is what
+            // `MDB_NOTLS` allows, one thread at a time.)
+            nonisolated(unsafe) let other = txns[1]
+            nonisolated(unsafe) var read: [UInt8]?
+            let reader = Thread { read = try? Array("k".utf8).withUnsafeBytes { try other.get(table, key: $0) }.map(Array.init) }
+            reader.start()
+            while !reader.isFinished { Thread.sleep(forTimeInterval: 0.001) }
+            #expect(read == old)
+            let second = try Array("k".utf8).withUnsafeBytes { try txns[2].get(table, key: $0) }
+            return [Array(first ?? UnsafeRawBufferPointer(start: nil, count: 0)), Array(second ?? UnsafeRawBufferPointer(start: nil, count: 0))]
+        }
+        #expect(seen == [old, old])
+        let now = try env.read { txn in try txn.get(table, key: Array("k".utf8)) }
+        #expect(now == [UInt8](repeating: 2, count: 3_000))
     }
 
     @Test func missingKeyIsNilNotAnError() throws {
