@@ -1,8 +1,10 @@
-import Dispatch
+import Foundation
 
-/// A replay's write transactions, one at a time, on a thread of their own: a chunk's write
+/// A replay's write transactions, one at a time, on a thread of its own: a chunk's write
 /// (mostly waiting for the disk) runs while the shards apply the next chunk. The write runs
-/// start to commit inside one closure on that thread, as LMDB requires.
+/// start to commit inside one closure on that thread, as LMDB requires. One thread for the
+/// whole replay, not a dispatch queue's: the pages LMDB allocates for each write come from
+/// that thread's heap, which stays warm from one chunk to the next.
 final class ChunkWriter: @unchecked Sendable {
     /// The chunk a write stored, and the last position in it.
     struct Written {
@@ -10,36 +12,69 @@ final class ChunkWriter: @unchecked Sendable {
         var end: UInt64
     }
 
-    /// (A serial queue of its own targets an overcommitting root queue: it gets a thread even
-    /// while the shards keep every core busy.)
-    private let queue = DispatchQueue(label: "ll-replay-writer")
-    private let done = DispatchSemaphore(value: 0)
+    private let condition = NSCondition()
+    // Guarded by `condition`:
+    private var job: (@Sendable () throws -> Void)?
+    private var outcome: Result<Void, any Error>?
+    private var closed = false
     /// The write started and not yet waited for (touched only by the thread that starts and
-    /// waits; `outcome` is handed over by the semaphore).
+    /// waits).
     private var running: Written?
-    private var outcome: Result<Void, any Error> = .success(())
+
+    init() {
+        let thread = Thread { [self] in run() }
+        thread.start()
+    }
+
+    private func run() {
+        Thread.current.name = "ll-replay-write"
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            while job == nil && !closed { condition.wait() }
+            guard let write = job else { return }
+            condition.unlock()
+            let result = Result { try write() }
+            condition.lock()
+            job = nil
+            outcome = result
+            condition.broadcast()
+        }
+    }
 
     /// Starts storing a chunk. Wait for the previous one first.
     func start(chunk: UInt64, end: UInt64, _ write: @escaping @Sendable () throws -> Void) {
         precondition(running == nil, "a chunk's write started before the previous one was waited for")
         running = Written(chunk: chunk, end: end)
-        queue.async {
-            self.outcome = Result { try write() }
-            self.done.signal()
-        }
+        condition.lock()
+        job = write
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// Waits for the running write, if any: returns what it stored, or throws its error.
     func wait() throws -> Written? {
         guard let written = running else { return nil }
         running = nil
-        done.wait()
-        try outcome.get()
-        return written
+        condition.lock()
+        while true {
+            if let result = outcome {
+                outcome = nil
+                condition.unlock()
+                try result.get()
+                return written
+            }
+            condition.wait()
+        }
     }
 
-    /// Waits for the running write, if any, ignoring its outcome (the replay already failed).
+    /// Waits for the running write, if any (ignoring its outcome when the replay already
+    /// failed), and lets the thread end.
     func finish() {
         _ = try? wait()
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
     }
 }
