@@ -267,7 +267,7 @@ final class RecentIDs {
         let entry = entry(hash)
         guard entry.load(as: UInt64.self) == hash,
               Int(entry.load(fromByteOffset: 12, as: UInt32.self)) == bytes.count,
-              bytes.count > 0, memcmp(entry + 16, bytes.baseAddress!, bytes.count) == 0
+              bytes.count > 0, ByteHash.equal(entry + 16, bytes.baseAddress!, count: bytes.count)
         else { return nil }
         return entry.load(fromByteOffset: 8, as: UInt32.self)
     }
