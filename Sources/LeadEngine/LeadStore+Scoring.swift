@@ -123,16 +123,33 @@ extension LeadStore {
     /// nothing.
     /// `asOf` is when the score distribution is evaluated; by default the time of the log's
     /// latest lead event, so that the same log always gives the same report.
+    /// Positions a rescore reads per walk (as many as a replay's chunk).
+    static let rescoreChunk: UInt64 = 50_000
+
     public func rescore(with rules: ScoringRules, asOf requested: Timestamp? = nil) throws -> RescoreReport {
         let scorer = Scorer(rules)
-        // Two shards of leads, simulated on both cores (each scans the log, skipping the
-        // other shard's leads by a hash of their id before decoding anything).
-        let shards = Shards.count
+        // Shards of leads, simulated on every core, the log read in chunks of positions (see
+        // `ShardedWalk`).
+        let environment = log.environment
+        let walk = ShardedWalk(environment: environment, reader: log.reader, shards: Shards.count)
+        let shards = (0..<walk.shards).map { _ in RescoreShard(rules: rules, scorer: scorer) }
+        let last = try log.lastPosition
+        var next: UInt64 = 1
+        while next <= last {
+            let end = last - next >= Self.rescoreChunk ? next + Self.rescoreChunk - 1 : last
+            try walk.run(from: next, through: end) { shard, records, _ in
+                let simulation = shards[shard]
+                try records.forEach { try simulation.apply($0) }
+            }
+            // Keep the scan's footprint flat: the pages just read need not stay mapped.
+            environment.releaseMappedPages()
+            next = end + 1
+        }
         var simulated: [String: SimulatedLead] = [:]
         var latest = Timestamp(microseconds: .min)
-        for (leads, shardLatest) in try Shards.run(shards, { shard in try simulate(rules: rules, scorer: scorer, shard: shard, of: shards) }) {
-            simulated.merge(leads) { first, _ in first }
-            latest = max(latest, shardLatest)
+        for shard in shards {
+            simulated.merge(shard.simulated) { first, _ in first }
+            latest = max(latest, shard.latest)
         }
 
         let time = requested ?? (latest.microseconds == .min ? .now : latest)
@@ -185,96 +202,6 @@ extension LeadStore {
             asOf: time)
     }
 
-    /// One shard of the rescore simulation: the lifecycle and live scoring of its leads under
-    /// `rules`, over the whole log.
-    func simulate(rules: ScoringRules, scorer: Scorer, shard: Int, of shards: Int) throws -> (leads: [String: SimulatedLead], latest: Timestamp) {
-        var latest = Timestamp(microseconds: .min)
-        var simulated: [String: SimulatedLead] = [:]
-        // The lead last looked up by its bytes: a lead's events often come in runs, and this
-        // spares making a `String` and hashing it for each.
-        var recent: (lead: [UInt8], simulated: SimulatedLead)?
-
-        // After a lead event other than a touch: its penalties, latest match, and whether it
-        // qualifies now.
-        func settle(_ current: SimulatedLead, after type: EventType, at: Timestamp, id: String, lead: String, position: UInt64) {
-            if current.state.matches.contains(where: { rules.behavior[$0.rule].points < 0 }) { current.hasPenalty = true }
-            current.latestMatch = max(current.latestMatch, current.state.matches.last?.at ?? current.latestMatch)
-            current.settledAt = nil
-            if LiveScoring.triggers(type), let qualification = LiveScoring.qualification(
-                at: at, stage: current.state.stage, enteredAt: current.stageEnteredAt, matches: current.state.matches,
-                fit: current.fit, scorer: scorer) {
-                let derived = LiveScoring.qualifiedEvent(lead: lead, trigger: id, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
-                Lifecycle.apply(derived, position: position, to: &current.state)
-            }
-        }
-
-        // Leads are independent: each shard takes the leads whose id hashes to it.
-        try log.forEach(stream: { Shards.shard(of: $0, among: shards) == shard }) { record in
-            let view = try EventView(record.payload)
-            if view.type != .rulesPublished && view.at > latest { latest = view.at }
-            if view.type.isTouch {
-                // Most of the log: applied without decoding the touch's data.
-                let lead: SimulatedLead
-                if let recent, Dimensions.equal(recent.lead, record.stream) {
-                    lead = recent.simulated
-                } else {
-                    guard let found = simulated[record.streamString] else { return }
-                    recent = (Array(record.stream), found)
-                    lead = found
-                }
-                Lifecycle.applyTouch(at: view.at, to: &lead.state)
-                let before = lead.state.matches.count
-                scorer.record(view, position: record.position, into: &lead.state.matches)
-                let matched = lead.state.matches.count > before
-                if matched {
-                    lead.latestMatch = max(lead.latestMatch, view.at)
-                    if lead.state.matches.contains(where: { rules.behavior[$0.rule].points < 0 }) { lead.hasPenalty = true }
-                }
-                let stage = lead.state.stage
-                let enteredAt = lead.stageEnteredAt
-                let time = max(view.at, enteredAt)
-                if !matched, !lead.hasPenalty, let settled = lead.settledAt, time >= settled { return }
-                let qualification = LiveScoring.qualification(
-                    at: view.at, stage: stage, enteredAt: enteredAt, matches: lead.state.matches, fit: lead.fit, scorer: scorer)
-                if qualification == nil, stage == .lead || stage == .recycled, time >= lead.latestMatch {
-                    // A new match invalidates an earlier settled time: only this evaluation
-                    // counted it.
-                    lead.settledAt = matched ? time : max(lead.settledAt ?? time, time)
-                } else if matched {
-                    lead.settledAt = nil
-                }
-                if let qualification {
-                    lead.settledAt = nil
-                    let derived = LiveScoring.qualifiedEvent(lead: lead.state.lead, trigger: record.idString, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
-                    Lifecycle.apply(derived, position: record.position, to: &lead.state)
-                }
-                return
-            }
-            if view.type == .leadCaptured {
-                // A new lead, read in place (a capture of a known lead is refused).
-                let lead = record.streamString
-                guard simulated[lead] == nil else { return }
-                let current = SimulatedLead(captured: view, lead: lead, position: record.position, scorer: scorer)
-                simulated[lead] = current
-                scorer.record(view, position: record.position, into: &current.state.matches)
-                settle(current, after: .leadCaptured, at: view.at, id: record.idString, lead: lead, position: record.position)
-                return
-            }
-            let event = try Self.event(from: record)
-            guard let lead = event.lead else { return }
-            if event.type == .leadQualified && event.data["by"] == .string("rules") { return }
-            guard let current = simulated[lead] else { return }  // (only a capture starts a lead)
-            if event.type == .leadEnriched { try current.loadProfile() }
-            guard Lifecycle.refusal(of: event, given: current.state) == nil else { return }
-            Lifecycle.apply(event, position: record.position, to: &current.state)
-            if event.type == .leadEnriched {
-                current.fit = scorer.fitPoints(current.state.profile)
-            }
-            scorer.record(event, position: record.position, into: &current.state.matches)
-            settle(current, after: event.type, at: event.at, id: event.id, lead: lead, position: record.position)
-        }
-        return (simulated, latest)
-    }
 
     /// Whether two lists of fit rules give every profile the same points (names and labels
     /// aside).
@@ -369,5 +296,103 @@ extension Timestamp {
     /// The current time, to the microsecond.
     public static var now: Timestamp {
         Timestamp(microseconds: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded(.down)))
+    }
+}
+
+/// One shard of a rescore's simulation: the lifecycle and live scoring of its leads under
+/// other rules, fed their records in log order.
+final class RescoreShard {
+    let rules: ScoringRules
+    let scorer: Scorer
+    /// The time of the latest lead event seen.
+    private(set) var latest = Timestamp(microseconds: .min)
+    private(set) var simulated: [String: SimulatedLead] = [:]
+    // The lead last looked up by its bytes: a lead's events often come in runs, and this
+    // spares making a `String` and hashing it for each.
+    private var recent: (lead: [UInt8], simulated: SimulatedLead)?
+
+    init(rules: ScoringRules, scorer: Scorer) {
+        self.rules = rules
+        self.scorer = scorer
+    }
+
+    // After a lead event other than a touch: its penalties, latest match, and whether it
+    // qualifies now.
+    private func settle(_ current: SimulatedLead, after type: EventType, at: Timestamp, id: String, lead: String, position: UInt64) {
+        if current.state.matches.contains(where: { rules.behavior[$0.rule].points < 0 }) { current.hasPenalty = true }
+        current.latestMatch = max(current.latestMatch, current.state.matches.last?.at ?? current.latestMatch)
+        current.settledAt = nil
+        if LiveScoring.triggers(type), let qualification = LiveScoring.qualification(
+            at: at, stage: current.state.stage, enteredAt: current.stageEnteredAt, matches: current.state.matches,
+            fit: current.fit, scorer: scorer) {
+            let derived = LiveScoring.qualifiedEvent(lead: lead, trigger: id, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
+            Lifecycle.apply(derived, position: position, to: &current.state)
+        }
+    }
+
+    /// Applies the next of the shard's records.
+    func apply(_ record: RecordView) throws {
+        let view = try EventView(record.payload)
+        if view.type != .rulesPublished && view.at > latest { latest = view.at }
+        if view.type.isTouch {
+            // Most of the log: applied without decoding the touch's data.
+            let lead: SimulatedLead
+            if let recent, Dimensions.equal(recent.lead, record.stream) {
+                lead = recent.simulated
+            } else {
+                guard let found = simulated[record.streamString] else { return }
+                recent = (Array(record.stream), found)
+                lead = found
+            }
+            Lifecycle.applyTouch(at: view.at, to: &lead.state)
+            let before = lead.state.matches.count
+            scorer.record(view, position: record.position, into: &lead.state.matches)
+            let matched = lead.state.matches.count > before
+            if matched {
+                lead.latestMatch = max(lead.latestMatch, view.at)
+                if lead.state.matches.contains(where: { rules.behavior[$0.rule].points < 0 }) { lead.hasPenalty = true }
+            }
+            let stage = lead.state.stage
+            let enteredAt = lead.stageEnteredAt
+            let time = max(view.at, enteredAt)
+            if !matched, !lead.hasPenalty, let settled = lead.settledAt, time >= settled { return }
+            let qualification = LiveScoring.qualification(
+                at: view.at, stage: stage, enteredAt: enteredAt, matches: lead.state.matches, fit: lead.fit, scorer: scorer)
+            if qualification == nil, stage == .lead || stage == .recycled, time >= lead.latestMatch {
+                // A new match invalidates an earlier settled time: only this evaluation
+                // counted it.
+                lead.settledAt = matched ? time : max(lead.settledAt ?? time, time)
+            } else if matched {
+                lead.settledAt = nil
+            }
+            if let qualification {
+                lead.settledAt = nil
+                let derived = LiveScoring.qualifiedEvent(lead: lead.state.lead, trigger: record.idString, score: qualification.score, at: qualification.at, rulesVersion: rules.version)
+                Lifecycle.apply(derived, position: record.position, to: &lead.state)
+            }
+            return
+        }
+        if view.type == .leadCaptured {
+            // A new lead, read in place (a capture of a known lead is refused).
+            let lead = record.streamString
+            guard simulated[lead] == nil else { return }
+            let current = SimulatedLead(captured: view, lead: lead, position: record.position, scorer: scorer)
+            simulated[lead] = current
+            scorer.record(view, position: record.position, into: &current.state.matches)
+            settle(current, after: .leadCaptured, at: view.at, id: record.idString, lead: lead, position: record.position)
+            return
+        }
+        let event = try LeadStore.event(from: record)
+        guard let lead = event.lead else { return }
+        if event.type == .leadQualified && event.data["by"] == .string("rules") { return }
+        guard let current = simulated[lead] else { return }  // (only a capture starts a lead)
+        if event.type == .leadEnriched { try current.loadProfile() }
+        guard Lifecycle.refusal(of: event, given: current.state) == nil else { return }
+        Lifecycle.apply(event, position: record.position, to: &current.state)
+        if event.type == .leadEnriched {
+            current.fit = scorer.fitPoints(current.state.profile)
+        }
+        scorer.record(event, position: record.position, into: &current.state.matches)
+        settle(current, after: event.type, at: event.at, id: event.id, lead: lead, position: record.position)
     }
 }

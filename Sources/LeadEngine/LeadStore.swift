@@ -132,42 +132,19 @@ public final class LeadStore: Sendable {
         let writer = ChunkWriter()
         // Whatever happens, no write is left running when this returns.
         defer { writer.finish() }
-        // Each share's records sorted out by shard, in memory kept from chunk to chunk (a
-        // chunk's lists are megabytes: allocated anew, their pages were faulted in anew).
-        let sortedShares = (0..<shards.count).map { _ in SortedRecords(shards: shards.count) }
+        let walk = ShardedWalk(environment: environment, reader: log.reader, shards: shards.count)
         var chunk: UInt64 = 0
         while next <= last {
             let end = last - next >= chunkSize ? next + chunkSize - 1 : last
             chunk += 1
             let drafts = shards.map { _ in DimensionDraft(committed: dimensions) }
-            let reader = log.reader
-            let (from, through) = (next, end)
-            try environment.read(transactions: shards.count) { txns in
-                // Each shard walks an equal share of the chunk's positions, sorting its
-                // records out by the shard of their lead (each record is walked once, not
-                // once per shard); then each shard applies its leads' records from every
-                // share, in log order. The records stay in the map: all the transactions
-                // are open until both steps are done.
-                _ = try Shards.run(shards.count) { share in
-                    let sorted = sortedShares[share]
-                    sorted.removeAll()
-                    let (first, last) = Shards.share(share, of: shards.count, from: from, through: through)
-                    guard first <= last else { return }
-                    try reader.forEachStored(from: first, through: last, in: txns[share]) { position, stream, stored in
-                        sorted.lists[Shards.shard(of: stream, among: shards.count)].append(StoredRecordRef(position: position, stored: stored))
-                    }
-                }
-                _ = try Shards.run(shards.count) { shard in
-                    let projection = shards[shard]
-                    let interner = Interner.draft(drafts[shard])
-                    for share in sortedShares {
-                        for ref in share.lists[shard] {
-                            let record = try LogReader.record(at: ref.position, stored: ref.stored)
-                            try projection.apply(
-                                stored: record.payload, id: record.id, lead: record.stream, position: record.position,
-                                in: txns[shard], interner: interner)
-                        }
-                    }
+            try walk.run(from: next, through: end) { shard, records, txn in
+                let projection = shards[shard]
+                let interner = Interner.draft(drafts[shard])
+                try records.forEach { record in
+                    try projection.apply(
+                        stored: record.payload, id: record.id, lead: record.stream, position: record.position,
+                        in: txn, interner: interner)
                 }
             }
             environment.releaseMappedPages()
@@ -331,27 +308,5 @@ public struct AuditFilter: Sendable {
         if let since, event.at < since { return false }
         if let until, event.at >= until { return false }
         return true
-    }
-}
-
-/// A record left in the map, to be read while the transaction that found it is open.
-struct StoredRecordRef {
-    var position: UInt64
-    var stored: UnsafeRawBufferPointer
-}
-
-/// One share of a replay chunk's records, sorted out by the shard of their lead. Filled by
-/// one thread, then read by every shard once it is full (`Shards.run` returning between the
-/// two is what orders them).
-final class SortedRecords: @unchecked Sendable {
-    var lists: [[StoredRecordRef]]
-
-    init(shards: Int) {
-        lists = Array(repeating: [], count: shards)
-    }
-
-    /// Empties the lists, keeping their memory.
-    func removeAll() {
-        for index in lists.indices { lists[index].removeAll(keepingCapacity: true) }
     }
 }

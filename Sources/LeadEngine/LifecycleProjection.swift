@@ -325,6 +325,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// Applies a stored event read in place (appends and replays alike). A touch — most of the
     /// log — is applied without decoding its data; anything else is decoded (unless `decoded`
     /// already holds it) and applied as usual.
+    @inline(__always)
     func apply(
         stored payload: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer, lead leadBytes: UnsafeRawBufferPointer, position: UInt64,
         in txn: some TransactionReading, interner: Interner, decoded: DecodedEvent? = nil

@@ -1,6 +1,7 @@
 import Dispatch
 import EventLog
 import Foundation
+import LMDB
 
 /// Work split by lead across the cores: leads are independent (a lead's projection depends
 /// only on its own events), so each shard takes the leads whose id hashes to it and the
@@ -63,5 +64,82 @@ public enum Shards {
         var all: [Result<Value, any Error>?] {
             lock.withLock { results }
         }
+    }
+}
+
+/// Positions of the log walked on every core, each record handed to the shard of its lead
+/// (a replay's chunk, a rescore's): each of the threads walks an equal share of the positions
+/// and sorts its records out by the shard of their lead, so that each record is walked once;
+/// then each shard reads its own leads' records from every share, in log order. The records
+/// stay in the map, read through transactions that stay open until both steps are done.
+final class ShardedWalk: @unchecked Sendable {
+    let shards: Int
+    private let environment: Environment
+    private let reader: LogReader
+    /// Each share's records, sorted out by shard. The lists keep their memory from one walk
+    /// to the next: a chunk's lists are megabytes, and allocated anew their pages were
+    /// faulted in anew.
+    private let sorted: [SortedRecords]
+
+    init(environment: Environment, reader: LogReader, shards: Int) {
+        self.environment = environment
+        self.reader = reader
+        self.shards = max(shards, 1)
+        sorted = (0..<self.shards).map { _ in SortedRecords(shards: max(shards, 1)) }
+    }
+
+    /// One shard's records of a walk, in log order (valid during the walk only).
+    struct Records {
+        let shard: Int
+        fileprivate let shares: [SortedRecords]
+
+        @inline(__always)
+        func forEach(_ body: (RecordView) throws -> Void) throws {
+            for share in shares {
+                for ref in share.lists[shard] { try body(LogReader.record(at: ref.position, stored: ref.stored)) }
+            }
+        }
+    }
+
+    /// Walks positions `from...through`, then runs `body` for every shard, concurrently, with
+    /// its records and a transaction of its own for its other reads.
+    func run(from: UInt64, through: UInt64, _ body: (_ shard: Int, _ records: Records, _ txn: ReadTransaction) throws -> Void) throws {
+        let (shards, sorted, reader) = (self.shards, self.sorted, self.reader)
+        try environment.read(transactions: shards) { txns in
+            _ = try Shards.run(shards) { share in
+                let lists = sorted[share]
+                lists.removeAll()
+                let (first, last) = Shards.share(share, of: shards, from: from, through: through)
+                guard first <= last else { return }
+                try reader.forEachStored(from: first, through: last, in: txns[share]) { position, stream, stored in
+                    lists.lists[Shards.shard(of: stream, among: shards)].append(StoredRecordRef(position: position, stored: stored))
+                }
+            }
+            _ = try Shards.run(shards) { shard in
+                try body(shard, Records(shard: shard, shares: sorted), txns[shard])
+            }
+        }
+    }
+}
+
+/// A record left in the map, to be read while the transaction that found it is open.
+struct StoredRecordRef {
+    var position: UInt64
+    var stored: UnsafeRawBufferPointer
+}
+
+/// One share of a walk's records, sorted out by the shard of their lead. Filled by one
+/// thread, then read by every shard once it is full (`Shards.run` returning between the two
+/// is what orders them).
+final class SortedRecords: @unchecked Sendable {
+    var lists: [[StoredRecordRef]]
+
+    init(shards: Int) {
+        lists = Array(repeating: [], count: shards)
+    }
+
+    /// Empties the lists, keeping their memory.
+    func removeAll() {
+        for index in lists.indices { lists[index].removeAll(keepingCapacity: true) }
     }
 }
