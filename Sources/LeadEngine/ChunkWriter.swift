@@ -3,8 +3,8 @@ import Foundation
 /// A replay's write transactions, one at a time, on a thread of its own: a chunk's write
 /// (mostly waiting for the disk) runs while the shards apply the next chunk. The write runs
 /// start to commit inside one closure on that thread, as LMDB requires. One thread for the
-/// whole replay, not a dispatch queue's: the pages LMDB allocates for each write come from
-/// that thread's heap, which stays warm from one chunk to the next.
+/// whole replay rather than a dispatch queue's: it is certain to run beside the shards, and
+/// it is named, for `top -H` and `perf`.
 final class ChunkWriter: @unchecked Sendable {
     /// The chunk a write stored, and the last position in it.
     struct Written {

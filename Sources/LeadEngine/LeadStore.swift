@@ -97,7 +97,7 @@ public final class LeadStore: Sendable {
 
     /// Applies the log from the projection's checkpoint to its end, in chunks of positions,
     /// on every core. For each chunk, each shard (a share of the leads, see `Shards`) applies
-    /// its leads' events in its own short read transaction, meeting new dimension values in
+    /// its leads' events as `ShardedWalk` hands them over, meeting new dimension values in
     /// a draft; then one write transaction gives those values their ids in log order, stores
     /// every touched lead and moves the checkpoint — so the stored bytes are the ones a
     /// sequential replay would store, and a crash mid-way resumes where it stopped.
