@@ -116,6 +116,9 @@ extension LeadStore {
 
     // MARK: Replaying under other rules
 
+    /// Positions a rescore reads per walk (as many as a replay's chunk).
+    static let rescoreChunk: UInt64 = 50_000
+
     /// Replays the whole log as if `rules` had been in force from the start — lifecycle and
     /// live scoring included, the engine's own `lead.qualified` (by rules) and earlier
     /// `rules.published` left out — and compares each lead's first qualification with the
@@ -123,9 +126,6 @@ extension LeadStore {
     /// nothing.
     /// `asOf` is when the score distribution is evaluated; by default the time of the log's
     /// latest lead event, so that the same log always gives the same report.
-    /// Positions a rescore reads per walk (as many as a replay's chunk).
-    static let rescoreChunk: UInt64 = 50_000
-
     public func rescore(with rules: ScoringRules, asOf requested: Timestamp? = nil) throws -> RescoreReport {
         let scorer = Scorer(rules)
         // Shards of leads, simulated on every core, the log read in chunks of positions (see
