@@ -1,5 +1,11 @@
 import LedgerJSON
 
+/// Interns a dimension value (a channel, campaign, content or source, as bytes) as a small
+/// id, 0 for none.
+public protocol DimensionInterning {
+    mutating func intern(_ bytes: UnsafeRawBufferPointer?) -> UInt32
+}
+
 /// A touchpoint of a lead's journey: when, where in the log, and its dimensions as interned
 /// ids (see `Journey`).
 public struct Touchpoint: Sendable, Hashable {
@@ -218,6 +224,23 @@ public enum JourneyBuilder {
         applyTouch(view, position: position, to: &journey!, intern: intern)
     }
 
+    /// `applyTouch` with an interner of a known type instead of a closure: a touch is most
+    /// of the log, and calling a closure for each of its dimensions cost a replay about as
+    /// much as interning them. (Inlinable, so that each caller's interner is specialized.)
+    @inlinable
+    public static func applyTouch<Interning: DimensionInterning>(
+        _ view: EventView, position: UInt64, to journey: inout Journey?, interning: inout Interning
+    ) {
+        guard case .some = journey else { return }
+        let fields = view.touchFields
+        let channel = interning.intern(fields.channel)
+        let campaign = interning.intern(fields.campaign)
+        let content = interning.intern(fields.content)
+        let source = fields.source == nil ? journey!.source : interning.intern(fields.source)
+        insert(Touchpoint(at: view.at, position: position, channel: channel, campaign: campaign, content: content, source: source),
+               into: &journey!.touches)
+    }
+
     /// A stored touch, read in place: its dimensions are interned from their bytes.
     public static func applyTouch(_ view: EventView, position: UInt64, to j: inout Journey, intern: (UnsafeRawBufferPointer?) -> UInt32) {
         let fields = view.touchFields
@@ -226,6 +249,7 @@ public enum JourneyBuilder {
                           source: fields.source == nil ? j.source : intern(fields.source)), into: &j.touches)
     }
 
+    @usableFromInline
     static func insert(_ touch: Touchpoint, into touches: inout [Touchpoint]) {
         var index = touches.count
         while index > 0 && (touch.at, touch.position) < (touches[index - 1].at, touches[index - 1].position) { index -= 1 }

@@ -240,6 +240,16 @@ enum Interner {
     }
 }
 
+/// A replay shard's interning into its draft (never fails).
+struct DraftInterning: DimensionInterning {
+    let draft: DimensionDraft
+    let position: UInt64
+
+    mutating func intern(_ bytes: UnsafeRawBufferPointer?) -> UInt32 {
+        draft.intern(bytes, position: position)
+    }
+}
+
 /// A small direct-mapped cache of recently interned values: most touches repeat a few
 /// hundred channels and campaigns, and this spares the dictionary lookups. Each entry keeps
 /// the value's hash, id and bytes (values up to 48 bytes) in one raw buffer, so a hit costs
