@@ -29,13 +29,19 @@ if [ $# -lt 2 ]; then
 fi
 input=$1
 shift
+command -v perf >/dev/null || { echo "thread-cpu: needs perf (apt-get install -y linux-perf)" >&2; exit 1; }
+[ -r "$input" ] || { echo "thread-cpu: cannot read the input $input" >&2; exit 1; }
+for binary in "$@"; do
+  [ -x "$binary" ] || { echo "thread-cpu: $binary is not an executable" >&2; exit 1; }
+done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 for run in $(seq "$runs"); do
   for binary in "$@"; do
     rm -rf "$work/store"
-    perf record -q -F 1000 -o "$work/perf.data" "$binary" ingest --store "$work/store" "$input" >/dev/null 2>&1
+    perf record -q -F 1000 -o "$work/perf.data" "$binary" ingest --store "$work/store" "$input" >/dev/null 2>"$work/err" ||
+      { echo "thread-cpu: ingest with $binary failed:" >&2; tail -5 "$work/err" >&2; exit 1; }
     # One line per run: the binary, then thread=milliseconds (1,000 samples a second).
     perf script -i "$work/perf.data" -F comm 2>/dev/null | sort | uniq -c |
       awk -v binary="$binary" '

@@ -331,33 +331,19 @@ public struct LogReader: Sendable {
     }
 
     /// `forEach(from:through:in:_:)` for the records whose stream `wanted` accepts, which it
-    /// sees before the rest of the record is read (a replay shard skips other shards' leads).
-    /// Returns the last position scanned, accepted or not (`nil`: none in the range).
+    /// sees before the rest of the record is read. Returns the last position scanned,
+    /// accepted or not (`nil`: none in the range).
     @discardableResult
     public func forEach(
         from start: UInt64, through end: UInt64, in txn: some TransactionReading,
         stream wanted: (UnsafeRawBufferPointer) -> Bool, _ body: (RecordView) throws -> Void
     ) throws -> UInt64? {
-        try txn.withCursor(tables.events) { cursor in
-            var scanned: UInt64?
-            var entry = try start.withBigEndianBytes { try cursor.seek(atLeast: $0) }
-            while let current = entry {
-                let position = UInt64(bigEndianBytes: current.key)
-                if position > end { break }
-                scanned = position
-                guard let stream = RecordFormat.stream(in: current.value) else {
-                    throw LogError.corruptRecord(position: position)
-                }
-                if wanted(stream) {
-                    guard let view = RecordFormat.view(position: position, bytes: current.value) else {
-                        throw LogError.corruptRecord(position: position)
-                    }
-                    try body(view)
-                }
-                entry = try cursor.next()
-            }
-            return scanned
+        var scanned: UInt64?
+        try forEachStored(from: start, through: end, in: txn) { position, stream, stored in
+            scanned = position
+            if wanted(stream) { try body(Self.record(at: position, stored: stored)) }
         }
+        return scanned
     }
 
     /// Calls `body` with each record's position, stream and stored bytes from `start` through

@@ -106,7 +106,8 @@ final class Writer: @unchecked Sendable {
         self.lastPosition = tip.position
         self.chainHash = tip.hash
         self.maxRecordsPerCommit = max(1, maxRecordsPerCommit)
-        // (Each thread names itself, so that `top -H` and `perf` tell them apart.)
+        // (Each thread names itself, so that `top -H` and `perf` tell them apart: set before
+        // a thread starts, `Thread.name` does not reach the OS on Linux. At most 15 bytes.)
         let sequencer = Thread { [unowned self] in self.runSequencer() }
         let chainer = Thread { [unowned self] in self.runChainer() }
         let committer = Thread { [unowned self] in self.runCommitter() }
@@ -147,17 +148,10 @@ final class Writer: @unchecked Sendable {
         return commitCount
     }
 
-    /// Names the calling thread for the OS (at most 15 bytes, or Linux refuses it): set from
-    /// the thread itself, `Thread.name` reaches the OS; set before the thread starts, it
-    /// does not on Linux.
-    static func nameThisThread(_ name: String) {
-        Thread.current.name = name
-    }
-
     // MARK: Sequencer
 
     private func runSequencer() {
-        Self.nameThisThread("ll-sequencer")
+        Thread.current.name = "ll-sequencer"
         while true {
             condition.lock()
             while queue.isEmpty && !stopping {
@@ -446,7 +440,7 @@ final class Writer: @unchecked Sendable {
     // MARK: Chainer
 
     private func runChainer() {
-        Self.nameThisThread("ll-chainer")
+        Thread.current.name = "ll-chainer"
         while true {
             condition.lock()
             while prepared.isEmpty && !sequencerDone {
@@ -483,7 +477,7 @@ final class Writer: @unchecked Sendable {
     // MARK: Committer
 
     private func runCommitter() {
-        Self.nameThisThread("ll-committer")
+        Thread.current.name = "ll-committer"
         while true {
             condition.lock()
             while chained.isEmpty && !(sequencerDone && chainerDone) {

@@ -434,35 +434,23 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         var journey: [UInt8]?
     }
 
-    /// The leads touched since the last commit, encoded, in no particular order (sort them
-    /// by lead before writing). `dimensionIDs` (a replay shard's settled draft) replaces
+    /// The leads changed since the last group (or replay chunk), encoded, in no particular
+    /// order (sort them by lead before writing), for group `sequence`: they are marked clean
+    /// and as last changed by it. `dimensionIDs` (a replay shard's settled draft) replaces
     /// provisional dimension ids first.
-    ///
-    /// `committing`, when given, is the append group the rows are for: the leads are marked
-    /// clean and as last changed by it.
-    func dirtyRows(dimensionIDs: [UInt32]? = nil, committing sequence: UInt64? = nil) -> [Row] {
-        func row(_ lead: String, _ slot: Slot) -> Row {
-            if let dimensionIDs, !dimensionIDs.isEmpty {
-                slot.journey?.mapDimensions { DimensionDraft.resolve($0, with: dimensionIDs) }
-            }
-            return Row(
-                lead: lead, state: LeadStateCodec.encode(slot.state, profile: slot.encodedProfile),
-                journey: slot.journey.map(JourneyCodec.encode))
-        }
+    func dirtyRows(dimensionIDs: [UInt32]? = nil, committing sequence: UInt64) -> [Row] {
         var rows: [Row] = []
-        guard let sequence else {
-            rows.reserveCapacity(slots.count)
-            for (lead, slot) in slots where slot.dirty {
-                rows.append(row(lead, slot))
-            }
-            return rows
-        }
         // Every lead changed since the last group is in `touched` (see `markDirty`).
         rows.reserveCapacity(touched.count)
         for slot in touched where slot.dirty {
             slot.dirty = false
             slot.sequence = sequence
-            rows.append(row(slot.state.lead, slot))
+            if let dimensionIDs, !dimensionIDs.isEmpty {
+                slot.journey?.mapDimensions { DimensionDraft.resolve($0, with: dimensionIDs) }
+            }
+            rows.append(Row(
+                lead: slot.state.lead, state: LeadStateCodec.encode(slot.state, profile: slot.encodedProfile),
+                journey: slot.journey.map(JourneyCodec.encode)))
         }
         touchedByGroup.append((sequence, touched))
         touched = []
@@ -550,7 +538,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// groups not yet seen committed.
     var cachedLeadCount: Int { slots.count }
 
-    /// Drops the cached leads (after their rows were written, or an abort).
+    /// Drops the cached leads (after an abort).
     func forget() {
         slots.removeAll(keepingCapacity: true)
         missing.removeAll(keepingCapacity: true)
