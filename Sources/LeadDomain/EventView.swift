@@ -157,8 +157,83 @@ public struct EventView {
     /// One field of `data`, decoded (`nil` when absent).
     public func value(_ field: Field) -> JSONValue? {
         guard let (_, offset) = find(field) else { return nil }
+        return value(at: offset)
+    }
+
+    /// The value whose tag is at `offset`, decoded.
+    func value(at offset: Int) -> JSONValue? {
         var reader = EventCodec.Reader(bytes: payload, index: offset)
         return try? reader.readValue()
+    }
+
+    /// A member's value as stored, for tests that need not decode it: a string's UTF-8 bytes
+    /// (in place) and a number's value; anything else by where it is, to decode.
+    enum Stored {
+        /// Absent, or null.
+        case missing
+        case string(UnsafeRawBufferPointer)
+        case number(Double)
+        /// A boolean, array or object: its tag's offset.
+        case other(Int)
+    }
+
+    /// One field of `data`, as stored.
+    func stored(_ field: Field) -> Stored {
+        guard let (_, offset) = find(field) else { return .missing }
+        return stored(at: offset)
+    }
+
+    /// The value whose tag is at `offset` (from `find` or `locate`), as stored.
+    func stored(at offset: Int) -> Stored {
+        guard offset >= 0 else { return .missing }
+        var reader = EventCodec.Reader(bytes: payload, index: offset + 1)
+        switch payload[offset] {
+        case EventCodec.Tag.null:
+            return .missing
+        case EventCodec.Tag.string:
+            guard let length = try? reader.varint(), length <= payload.count - reader.index else { return .missing }
+            return .string(UnsafeRawBufferPointer(rebasing: payload[reader.index..<reader.index + length]))
+        case EventCodec.Tag.int32:
+            return (try? reader.fixed(Int32.self)).map { .number(Double($0)) } ?? .missing
+        case EventCodec.Tag.double:
+            return (try? reader.fixed(UInt64.self)).map { .number(Double(bitPattern: $0)) } ?? .missing
+        default:
+            return .other(offset)
+        }
+    }
+
+    /// Finds several fields of `data` in one pass: `offsets[i]` becomes the offset of the tag
+    /// of `fields[i]`'s value (of its first member of that name, as `find`), or -1.
+    func locate(_ fields: [Field], into offsets: UnsafeMutableBufferPointer<Int>) {
+        offsets.initialize(repeating: -1)
+        var reader = EventCodec.Reader(bytes: payload, index: dataOffset + 1)
+        guard let count = try? reader.varint() else { return }
+        var left = fields.count
+        for _ in 0..<count where left > 0 {
+            guard let keyByte = try? reader.byte() else { return }
+            var name: UnsafeRawBufferPointer?
+            if keyByte < 0x80 {
+                let length = keyByte == 0x7F ? ((try? reader.varint()) ?? -1) : Int(keyByte)
+                guard length >= 0, reader.index + length <= payload.count else { return }
+                name = UnsafeRawBufferPointer(rebasing: payload[reader.index..<reader.index + length])
+                reader.index += length
+            }
+            guard reader.index < payload.count else { return }
+            for index in fields.indices where offsets[index] < 0 {
+                let field = fields[index]
+                let matches: Bool
+                if let name {
+                    matches = field.code == nil && field.name.utf8.elementsEqual(name)
+                } else {
+                    matches = keyByte == field.code
+                }
+                if matches {
+                    offsets[index] = reader.index
+                    left -= 1
+                }
+            }
+            guard (try? reader.skipValue()) != nil else { return }
+        }
     }
 
     /// The tag and offset of a member's value.

@@ -53,23 +53,34 @@ public struct ScoreBreakdown: Sendable, Hashable {
 /// Thread-safe: ICU's expressions are only used under their memo's lock.
 public final class Scorer: @unchecked Sendable {
     public let rules: ScoringRules
-    /// Each compiled pattern with its memo; rules refer to them by index.
-    private let regexes: [RegexMemo]
-    private let fitRegexes: [Int?]
-    private let behaviorRegexes: [[Int?]]
     /// Bit `code` set for each event type some behavior rule is about.
     private let scoredTypes: UInt32
     /// Per event type code, the behavior rules about it.
     private let rulesByType: [[Int]]
-    /// Each behavior rule's condition fields, resolved once to their stored key codes.
-    private let behaviorFields: [[EventView.Field]]
-    /// The rules' parts, laid out for the checks run per lead and per event (reading them
-    /// through `rules` copies each rule, strings and all).
-    private let behaviorConditions: [[Condition]]
-    /// Each fit rule's field (its name, and its stored key code for reading an event's data).
+    /// The rules' conditions, resolved once and laid out for the checks run per lead and per
+    /// event (reading them through `rules` copies each rule, strings and all).
+    private let behaviorChecks: [[Check]]
+    private let fitChecks: [Check]
+    /// The fit rules' fields, for finding them all in one pass over a capture's data.
     private let fitFields: [EventView.Field]
-    private let fitConditions: [Condition]
     private let fitPointValues: [Double]
+
+    /// One condition of a rule with what testing it needs: its field (with the field's stored
+    /// key code), its compiled pattern and its tests on stored strings. A class, so that
+    /// reading one from the arrays above does not copy the condition's strings and arrays.
+    final class Check: Sendable {
+        let field: EventView.Field
+        let condition: Condition
+        let regex: RegexMemo?
+        let strings: StringTests
+
+        init(field: String, condition: Condition) {
+            self.field = EventView.Field(field)
+            self.condition = condition
+            regex = condition.matches.flatMap(RegexMemo.of)
+            strings = StringTests(condition)
+        }
+    }
 
     public init(_ rules: ScoringRules) {
         self.rules = rules
@@ -77,20 +88,10 @@ public final class Scorer: @unchecked Sendable {
         var byType = Array(repeating: [Int](), count: EventType.allCases.count)
         for (index, rule) in rules.behavior.enumerated() { byType[Int(rule.event.code)].append(index) }
         rulesByType = byType
-        behaviorFields = rules.behavior.map { $0.conditions.map { EventView.Field($0.field) } }
-        behaviorConditions = rules.behavior.map { $0.conditions.map(\.condition) }
-        fitFields = rules.fit.map { EventView.Field($0.field) }
-        fitConditions = rules.fit.map(\.condition)
+        behaviorChecks = rules.behavior.map { $0.conditions.map { Check(field: $0.field, condition: $0.condition) } }
+        fitChecks = rules.fit.map { Check(field: $0.field, condition: $0.condition) }
+        fitFields = fitChecks.map(\.field)
         fitPointValues = rules.fit.map(\.points)
-        var compiled: [RegexMemo] = []
-        func compile(_ pattern: String?) -> Int? {
-            guard let pattern, let memo = RegexMemo.of(pattern) else { return nil }
-            compiled.append(memo)
-            return compiled.count - 1
-        }
-        fitRegexes = rules.fit.map { compile($0.condition.matches) }
-        behaviorRegexes = rules.behavior.map { rule in rule.conditions.map { compile($0.condition.matches) } }
-        regexes = compiled
     }
 
     // MARK: Matching
@@ -99,10 +100,8 @@ public final class Scorer: @unchecked Sendable {
     public func matchingRules(_ event: Envelope) -> [Int] {
         var result: [Int] = []
         for (index, rule) in rules.behavior.enumerated() where rule.event == event.type {
-            let matched = rule.conditions.enumerated().allSatisfy { offset, clause in
-                holds(clause.condition, on: event.data[clause.field], regex: behaviorRegexes[index][offset])
-            }
-            if matched { result.append(index) }
+            let checks = behaviorChecks[index]
+            if checks.allSatisfy({ holds($0, on: event.data[$0.field.name]) }) { result.append(index) }
         }
         return result
     }
@@ -110,11 +109,8 @@ public final class Scorer: @unchecked Sendable {
     /// Whether behavior rule `index` holds on a stored event, reading only the data fields
     /// its conditions test.
     private func behaviorRule(_ index: Int, holdsOn view: EventView) -> Bool {
-        let conditions = behaviorConditions[index]
-        for offset in conditions.indices {
-            guard holds(conditions[offset], on: view.value(behaviorFields[index][offset]), regex: behaviorRegexes[index][offset]) else {
-                return false
-            }
+        for check in behaviorChecks[index] where !holds(check, on: view.stored(check.field), in: view) {
+            return false
         }
         return true
     }
@@ -135,7 +131,8 @@ public final class Scorer: @unchecked Sendable {
     private func insert(_ match: ScoreMatch, into matches: inout [ScoreMatch]) {
         var index = matches.count
         while index > 0 && match < matches[index - 1] { index -= 1 }
-        matches.insert(match, at: index)
+        // Usually the newest: appended (`insert` at the end goes through `replaceSubrange`).
+        if index == matches.count { matches.append(match) } else { matches.insert(match, at: index) }
     }
 
     /// Adds the event's matches to a lead's sorted match list.
@@ -148,26 +145,27 @@ public final class Scorer: @unchecked Sendable {
 
     /// The fit rules that hold on `profile`, with their points.
     public func fitHits(_ profile: JSONObject) -> [(rule: Int, points: Double)] {
-        fitConditions.indices.compactMap { fitRule($0, holdsOn: profile[fitFields[$0].name]) ? ($0, fitPointValues[$0]) : nil }
+        fitChecks.indices.compactMap { holds(fitChecks[$0], on: profile[fitChecks[$0].field.name]) ? ($0, fitPointValues[$0]) : nil }
     }
 
-    /// The fit points of a profile that is a stored event's data (a capture's), read in place.
+    /// The fit points of a profile that is a stored event's data (a capture's), read in place:
+    /// the fields found in one pass, strings tested on their bytes.
     public func fitPoints(_ view: EventView) -> Double {
-        fitPoints { view.value(fitFields[$0]) }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: fitChecks.count) { offsets in
+            view.locate(fitFields, into: offsets)
+            var points = 0.0
+            for index in fitChecks.indices where holds(fitChecks[index], on: view.stored(at: offsets[index]), in: view) {
+                points += fitPointValues[index]
+            }
+            return points
+        }
     }
 
-    /// The fit points of a profile whose field `index` (of `fitFields`) is `value(index)`.
-    private func fitPoints(_ value: (Int) -> JSONValue?) -> Double {
-        var points = 0.0
-        for index in fitConditions.indices where fitRule(index, holdsOn: value(index)) { points += fitPointValues[index] }
-        return points
+    private func holds(_ check: Check, on value: JSONValue?) -> Bool {
+        holds(check.condition, on: value, regex: check.regex)
     }
 
-    private func fitRule(_ index: Int, holdsOn value: JSONValue?) -> Bool {
-        holds(fitConditions[index], on: value, regex: fitRegexes[index])
-    }
-
-    func holds(_ condition: Condition, on value: JSONValue?, regex: Int?) -> Bool {
+    func holds(_ condition: Condition, on value: JSONValue?, regex: RegexMemo?) -> Bool {
         let present: JSONValue? = value == .null ? nil : value
         if let exists = condition.exists, exists != (present != nil) { return false }
         guard let value = present else {
@@ -176,7 +174,7 @@ public final class Scorer: @unchecked Sendable {
                 && condition.lte == nil && condition.gt == nil && condition.lt == nil && condition.oneOf == nil && condition.equals == nil
         }
         if condition.matches != nil {
-            guard case .string(let text) = value, let regex, regexes[regex].search(text) else { return false }
+            guard case .string(let text) = value, let regex, regex.search(text) else { return false }
         }
         if let needle = condition.contains {
             guard case .string(let text) = value, Self.contains(text, needle) else { return false }
@@ -193,26 +191,43 @@ public final class Scorer: @unchecked Sendable {
         return true
     }
 
+    /// `holds(_:on:regex:)` on a stored value, without decoding a string or a number: what
+    /// the check's `StringTests` can answer on a string's bytes is answered there, the rest
+    /// decodes the value.
+    private func holds(_ check: Check, on value: EventView.Stored, in view: EventView) -> Bool {
+        switch value {
+        case .missing:
+            return holds(check, on: nil)
+        case .number(let number):
+            return holds(check, on: .number(number))
+        case .string(let bytes):
+            if let answer = check.strings.holds(on: bytes, regex: check.regex) { return answer }
+            return holds(check, on: .string(String(decoding: bytes, as: UTF8.self)))
+        case .other(let offset):
+            return holds(check, on: view.value(at: offset))
+        }
+    }
+
     /// A byte-wise substring test (the standard library's generic search is slow here).
     static func contains(_ text: String, _ needle: String) -> Bool {
-        if needle.isEmpty { return true }
         var text = text
         var needle = needle
         return text.withUTF8 { haystack in
-            needle.withUTF8 { wanted in
-                guard haystack.count >= wanted.count else { return false }
-                let first = wanted[0]
-                var index = 0
-                let last = haystack.count - wanted.count
-                while index <= last {
-                    if haystack[index] == first && memcmp(haystack.baseAddress! + index, wanted.baseAddress!, wanted.count) == 0 {
-                        return true
-                    }
-                    index += 1
-                }
-                return false
-            }
+            needle.withUTF8 { contains(UnsafeRawBufferPointer(haystack), UnsafeRawBufferPointer($0)) }
         }
+    }
+
+    static func contains(_ haystack: UnsafeRawBufferPointer, _ wanted: UnsafeRawBufferPointer) -> Bool {
+        if wanted.isEmpty { return true }
+        guard haystack.count >= wanted.count, let text = haystack.baseAddress, let needle = wanted.baseAddress else { return false }
+        let first = wanted[0]
+        var index = 0
+        let last = haystack.count - wanted.count
+        while index <= last {
+            if haystack[index] == first && memcmp(text + index, needle, wanted.count) == 0 { return true }
+            index += 1
+        }
+        return false
     }
 
     // MARK: Evaluating
@@ -233,7 +248,11 @@ public final class Scorer: @unchecked Sendable {
     /// The fit points of a profile (they change only when the profile does: callers that
     /// evaluate a lead often keep them).
     public func fitPoints(_ profile: JSONObject) -> Double {
-        fitPoints { profile[fitFields[$0].name] }
+        var points = 0.0
+        for index in fitChecks.indices where holds(fitChecks[index], on: profile[fitChecks[index].field.name]) {
+            points += fitPointValues[index]
+        }
+        return points
     }
 
     /// The score from known fit points and the matches.
@@ -282,6 +301,62 @@ public final class Scorer: @unchecked Sendable {
     }
 }
 
+/// A condition's tests on a string value, run on its stored UTF-8 bytes: a scoring rule runs
+/// on every capture and on every scored touch, and making each value a `String` was most of
+/// its cost. Each answer is the one `Scorer.holds(_:on:regex:)` gives on the decoded string;
+/// when it could differ, `holds(on:regex:)` gives none and the caller decodes:
+/// - `matches` is left to the decoded string when the automaton cannot answer on the bytes
+///   (an ICU pattern, or non-ASCII text it cannot decide);
+/// - `in`/`equals` compare bytes only when both sides are ASCII: Swift compares strings by
+///   canonical equivalence, under which distinct byte sequences can be equal (the Kelvin sign
+///   U+212A equals "K").
+struct StringTests: Sendable {
+    /// The condition cannot hold on any string (a bound, `exists: false`, or an `equals` that
+    /// is not a string).
+    let neverOnStrings: Bool
+    let contains: [UInt8]?
+    /// `in`'s string options, as UTF-8; nil without `in`.
+    let oneOf: [[UInt8]]?
+    /// `equals`' string, as UTF-8; nil without `equals`.
+    let equals: [UInt8]?
+    /// Every option of `in` and `equals` is ASCII.
+    let asciiOptions: Bool
+    let matches: Bool
+
+    init(_ condition: Condition) {
+        let bounded = condition.gte != nil || condition.lte != nil || condition.gt != nil || condition.lt != nil
+        var equalsNonString = false
+        if let expected = condition.equals {
+            if case .string(let text) = expected { equals = Array(text.utf8) } else { equals = nil; equalsNonString = true }
+        } else {
+            equals = nil
+        }
+        neverOnStrings = bounded || condition.exists == false || equalsNonString
+        contains = condition.contains.map { Array($0.utf8) }
+        oneOf = condition.oneOf.map { options in options.compactMap { if case .string(let text) = $0 { Array(text.utf8) } else { nil } } }
+        asciiOptions = ((oneOf ?? []) + (equals.map { [$0] } ?? [])).allSatisfy { $0.allSatisfy { $0 < 0x80 } }
+        matches = condition.matches != nil
+    }
+
+    /// The condition's answer on a string stored as `bytes`, or nil when only the decoded
+    /// string can tell.
+    func holds(on bytes: UnsafeRawBufferPointer, regex: RegexMemo?) -> Bool? {
+        if neverOnStrings { return false }
+        if oneOf != nil || equals != nil {
+            guard asciiOptions, bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        }
+        if matches {
+            guard let regex else { return false }
+            guard let found = regex.search(bytes) else { return nil }
+            if !found { return false }
+        }
+        if let contains, !contains.withUnsafeBytes({ Scorer.contains(bytes, $0) }) { return false }
+        if let oneOf, !oneOf.contains(where: { $0.elementsEqual(bytes) }) { return false }
+        if let equals, !equals.elementsEqual(bytes) { return false }
+        return true
+    }
+}
+
 /// A compiled pattern: the byte automaton of `SimpleRegex` when the pattern is in its subset
 /// (a few instructions a byte, no lock), and ICU's with the results it gave by value, for the
 /// rest and for the texts the automaton leaves to ICU. One per pattern in the process, shared
@@ -308,6 +383,12 @@ final class RegexMemo: @unchecked Sendable {
             all[pattern] = memo
             return memo
         }
+    }
+
+    /// Whether the pattern matches somewhere in the UTF-8 `text`, when the automaton can tell
+    /// (nil: ask `search(_:)` with the decoded string).
+    func search(_ text: UnsafeRawBufferPointer) -> Bool? {
+        automaton?.search(text)
     }
 
     /// Whether the pattern matches somewhere in `text` (like `re.search`).

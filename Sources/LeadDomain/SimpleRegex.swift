@@ -98,6 +98,11 @@ struct SimpleRegex: Sendable {
         return copy.withUTF8 { run($0) }
     }
 
+    /// `search(_:)` on UTF-8 bytes.
+    func search(_ text: UnsafeRawBufferPointer) -> Bool? {
+        run(text.assumingMemoryBound(to: UInt8.self))
+    }
+
     private func run(_ text: UnsafeBufferPointer<UInt8>) -> Bool? {
         table.withUnsafeBufferPointer { buffer in
             guard let table = buffer.baseAddress else { return nil }

@@ -154,6 +154,60 @@ struct ScoringTests {
         #expect(distinct.count > 3)
     }
 
+    /// Conditions are tested on stored events without decoding strings and numbers (strings
+    /// by their bytes where that gives the same answer): every operator, on every kind of value,
+    /// in a known field and in one spelled out, answers as on the decoded event.
+    @Test func conditionsOnStoredEventsAnswerAsOnDecodedOnes() throws {
+        let values: [JSONValue?] = [
+            nil, .null, "software", "Software", "", "VP Sales", "head of growth", "a@gmail.com", "a@gmail.co", "https://x.io/pricing?p=1",
+            "/pricin", "K", "\u{212A}", "é", "e\u{301}", "Vice président", "VPé", 0, 200, 199.5, -3, 1e10, 2_147_483_648, true, false,
+            ["software"], ["a": 1],
+        ]
+        let fitConditions: [JSONValue] = [
+            ["matches": #"(?i)\b(vp|vice president|head)\b"#], ["matches": "^(?!.*@gmail\\.).*@"], ["matches": "é"],
+            ["gte": 200], ["lte": 0], ["gt": -3, "lt": 1e10], ["in": ["software", "fintech", 200, true]], ["in": ["K", "é"]],
+            ["equals": "K"], ["equals": "é"], ["equals": 200], ["equals": true], ["equals": "software"], ["exists": true], ["exists": false],
+            ["matches": "(?i)soft", "in": ["software", "Software"]], ["exists": true, "equals": ""],
+        ]
+        let behaviorConditions: [JSONValue] = [
+            ["contains": "/pricing"], ["contains": "é"], ["contains": ""], ["equals": "software"], ["equals": "K"], ["equals": 200],
+            ["in": ["software", "/pricin", 0]], ["in": ["e\u{301}"]], ["matches": "(?i)^VP"], ["matches": "gmail\\.com$"],
+        ]
+        var compared = 0
+        for field in ["industry", "x_custom"] {
+            for condition in fitConditions {
+                guard case .object(var when) = condition else { continue }
+                when["field"] = .string(field)
+                let scorer = try Self.scorer(Self.rules(fit: [["when": .object(when), "points": 1]]))
+                for value in values {
+                    var data: JSONObject = ["email": "a@acme.com", "title": "VP"]
+                    if let value { data[field] = value }
+                    let capture = Events.event(.leadCaptured, "L", id: "c", at: "2026-03-01T00:00:00Z", data)
+                    let stored = try EventCodec.encode(capture).withUnsafeBytes { scorer.fitPoints(try EventView($0)) }
+                    #expect(stored == scorer.fitPoints(data), "fit \(condition) on \(field) = \(String(describing: value))")
+                    compared += 1
+                }
+            }
+            for condition in behaviorConditions {
+                let scorer = try Self.scorer(Self.rules(behavior: [["event": "touch.page_view", "where": .object([field: condition]), "points": 1]]))
+                for value in values {
+                    var data: JSONObject = ["channel": "web"]
+                    if let value { data[field] = value }
+                    let touch = Events.event(.touchPageView, "L", id: "t", at: "2026-03-01T00:00:00Z", data)
+                    var matches: [ScoreMatch] = []
+                    try EventCodec.encode(touch).withUnsafeBytes { scorer.record(try EventView($0), position: 1, into: &matches) }
+                    #expect(matches.map(\.rule) == scorer.matchingRules(touch), "behavior \(condition) on \(field) = \(String(describing: value))")
+                    compared += 1
+                }
+            }
+        }
+        #expect(compared == 2 * (fitConditions.count + behaviorConditions.count) * values.count)
+        // The comparisons are not all one answer: strings equal by canonical equivalence too.
+        let kelvin = try Self.scorer(Self.rules(fit: [["when": ["field": "x_custom", "in": ["K"]], "points": 1]]))
+        let capture = Events.event(.leadCaptured, "L", id: "c", at: "2026-03-01T00:00:00Z", ["x_custom": "\u{212A}"])
+        #expect(try EventCodec.encode(capture).withUnsafeBytes { kelvin.fitPoints(try EventView($0)) } == 1)
+    }
+
     @Test func negativePointsSubtract() throws {
         let scorer = try Self.scorer()
         let demo = Events.event(.touchDemoRequested, "L", id: "d", at: "2026-03-01T00:00:00Z", ["channel": "web"])
