@@ -126,6 +126,7 @@ public final class LeadStore: Sendable {
         if next == 1 {
             // From the start (a rebuild, or a projection of another version): empty tables.
             try environment.write { txn in try shards[0].clear(in: txn) }
+            for projection in shards { projection.replaysIntoEmptyTables() }
         }
         try environment.read { txn in try dimensions.prepare(in: txn) }
         let first = next

@@ -91,6 +91,11 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     private var slots: [String: Slot] = [:]
     private var missing: Set<String> = []
+    /// In a replay from position 1 (into emptied tables): the hashes of every lead cached so
+    /// far, so of every lead stored. A lead whose hash is not here is in no table, and is not
+    /// looked for there: each new lead's first event spared a look-up that finds nothing
+    /// (1,400 instructions a lead, a B-tree descent on a random key).
+    private var knownLeads: Set<UInt64>?
     /// The slots cached or changed since the last group was prepared (`generation` counts
     /// the groups), each once; then, for each group prepared and not yet seen committed,
     /// those of that group. `prepareCommit` and `didCommit` then visit only these, not
@@ -126,6 +131,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// its scoring matches brought up to the rules in force), read from the table if need be.
     private func slot(of lead: String, in txn: some TransactionReading) throws -> Slot? {
         if let slot = slots[lead] { return slot }
+        if let knownLeads, !knownLeads.contains(Self.hash(of: lead)) { return nil }
         if missing.contains(lead) { return nil }
         guard let stored = try Self.read(lead, from: leads, in: txn) else {
             missing.insert(lead)
@@ -271,7 +277,18 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// Caches a slot (see `touched`).
     private func cache(_ slot: Slot, as lead: String) {
         slots[lead] = slot
+        knownLeads?.insert(Self.hash(of: lead))
         note(slot)
+    }
+
+    private static func hash(of lead: String) -> UInt64 {
+        lead.withUTF8Bytes { ByteHash.of($0) }
+    }
+
+    /// For a replay from position 1, into tables emptied first: the leads not met yet are
+    /// known to be in no table (see `knownLeads`).
+    func replaysIntoEmptyTables() {
+        knownLeads = []
     }
 
     /// Marks a cached lead as changed (see `touched`).
