@@ -285,16 +285,19 @@ public enum JourneyCodec {
     public static let version: UInt8 = 2
 
     public static func encode(_ j: Journey) -> [UInt8] {
+        let encoded = EncodedBytes(capacity: 256)
+        return Array(encoded[encode(j, into: encoded)])
+    }
+
+    /// `encode(_:)` appended to `bytes` (a commit's or replay chunk's rows): the range it
+    /// takes there.
+    public static func encode(_ j: Journey, into bytes: EncodedBytes) -> Range<Int> {
         // Written into memory of the largest size it can take, without an array's checks per
         // value: a journey is encoded for every lead a commit touches. A varint takes at most
         // 10 bytes (5 for an id).
         let most = 64 + 10 * j.reached.count + 10 * j.opportunities.count + 25 * j.handoffs.count
             + 16 * j.rejections.count + 40 * j.touches.count
-        return [UInt8](unsafeUninitializedCapacity: most) { buffer, count in
-            var out = ReservedBytes(UnsafeMutableRawBufferPointer(buffer))
-            encode(j, into: &out)
-            count = out.count
-        }
+        return bytes.append(most: most) { encode(j, into: &$0) }
     }
 
     private static func encode(_ j: Journey, into out: inout ReservedBytes) {

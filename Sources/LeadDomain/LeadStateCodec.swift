@@ -16,23 +16,27 @@ public enum LeadStateCodec {
     /// `profile`, when given, is `state.profile` already encoded (as `EventCodec` encodes
     /// an event's data), and is copied as it is.
     public static func encode(_ state: LeadState, profile encodedProfile: [UInt8]? = nil) -> [UInt8] {
+        let encoded = EncodedBytes(capacity: 256)
+        let range = encode(state, profile: encodedProfile, into: encoded)
+        return Array(encoded[range])
+    }
+
+    /// `encode(_:profile:)` appended to `bytes` (a commit's or replay chunk's rows): the
+    /// range it takes there.
+    public static func encode(_ state: LeadState, profile encodedProfile: [UInt8]?, into bytes: EncodedBytes) -> Range<Int> {
         guard let encodedProfile else {
             var profile: [UInt8] = []
             EventCodec.writeObject(state.profile, into: &profile)
-            return encode(state, profile: profile)
+            return encode(state, profile: profile, into: bytes)
         }
         // Written into memory of the largest size it can take, without an array's checks per
         // value (a lead is encoded for every commit or replay chunk that changed it): a string
         // or null takes at most its bytes and 11 more, a stage change 18 bytes and its actor,
         // a match 26, the fixed part 40.
         var most = 40 + encodedProfile.count + 18 * state.stages.count + 26 * state.matches.count
-        for text in [state.owner, state.opportunity, state.rulesVersion] { most += 11 + (text?.utf8.count ?? 0) }
+        most += 33 + (state.owner?.utf8.count ?? 0) + (state.opportunity?.utf8.count ?? 0) + (state.rulesVersion?.utf8.count ?? 0)
         for change in state.stages { most += 11 + (change.actor?.utf8.count ?? 0) }
-        return [UInt8](unsafeUninitializedCapacity: most) { buffer, count in
-            var out = ReservedBytes(UnsafeMutableRawBufferPointer(buffer))
-            encode(state, profile: encodedProfile, into: &out)
-            count = out.count
-        }
+        return bytes.append(most: most) { encode(state, profile: encodedProfile, into: &$0) }
     }
 
     private static func encode(_ state: LeadState, profile: [UInt8], into out: inout ReservedBytes) {

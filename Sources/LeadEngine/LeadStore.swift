@@ -155,7 +155,7 @@ public final class LeadStore: Sendable {
             let assigned = dimensions.takeAssigned()
             let rows = try Shards.run(shards.count) { shard in
                 shards[shard].dirtyRows(dimensionIDs: ids[shard], committing: chunk)
-            }.flatMap { $0 }.sorted { $0.lead < $1.lead }
+            }
             // The previous chunk is stored: its leads may be read from the table now.
             if let written = try writer.wait() {
                 for projection in shards { projection.didCommit(through: written.chunk) }

@@ -444,30 +444,38 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         dimensions.reset()
     }
 
-    /// A touched lead's state and journey, encoded for storing.
-    struct Row: Sendable {
-        var lead: String
-        var state: [UInt8]
-        var journey: [UInt8]?
+    /// The leads a group (or replay chunk) changed, encoded for storing: each lead's key,
+    /// state and journey as ranges of one buffer.
+    struct Rows: @unchecked Sendable {
+        struct Row {
+            var lead: Range<Int>
+            var state: Range<Int>
+            var journey: Range<Int>?
+        }
+
+        /// Written by the thread that encodes the rows, then only read (after a hand-over).
+        let bytes: EncodedBytes
+        var rows: [Row]
     }
 
     /// The leads changed since the last group (or replay chunk), encoded, in no particular
-    /// order (sort them by lead before writing), for group `sequence`: they are marked clean
+    /// order (`write` stores them in key order), for group `sequence`: they are marked clean
     /// and as last changed by it. `dimensionIDs` (a replay shard's settled draft) replaces
     /// provisional dimension ids first.
-    func dirtyRows(dimensionIDs: [UInt32]? = nil, committing sequence: UInt64) -> [Row] {
-        var rows: [Row] = []
+    func dirtyRows(dimensionIDs: [UInt32]? = nil, committing sequence: UInt64) -> Rows {
         // Every lead changed since the last group is in `touched` (see `markDirty`).
-        rows.reserveCapacity(touched.count)
+        var rows = Rows(bytes: EncodedBytes(capacity: 512 * touched.count), rows: [])
+        rows.rows.reserveCapacity(touched.count)
         for slot in touched where slot.dirty {
             slot.dirty = false
             slot.sequence = sequence
             if let dimensionIDs, !dimensionIDs.isEmpty {
                 slot.journey?.mapDimensions { DimensionDraft.resolve($0, with: dimensionIDs) }
             }
-            rows.append(Row(
-                lead: slot.state.lead, state: LeadStateCodec.encode(slot.state, profile: slot.encodedProfile),
-                journey: slot.journey.map(JourneyCodec.encode)))
+            let lead = slot.state.lead.withUTF8Bytes { rows.bytes.append($0) }
+            let state = LeadStateCodec.encode(slot.state, profile: slot.encodedProfile, into: rows.bytes)
+            let journey = slot.journey.map { JourneyCodec.encode($0, into: rows.bytes) }
+            rows.rows.append(Rows.Row(lead: lead, state: state, journey: journey))
         }
         touchedByGroup.append((sequence, touched))
         touched = []
@@ -475,34 +483,49 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         return rows
     }
 
-    /// Stores encoded leads (in key order, which LMDB inserts fastest).
-    func write(_ rows: [Row], in txn: WriteTransaction) throws {
-        try Self.write(rows, leads: leads, journeys: journeys, in: txn)
-    }
-
-    /// (Through cursors kept for all the rows: in key order, most keys land on the page the
-    /// cursor is already on, and LMDB then skips the descent from the root.)
-    static func write(_ rows: [Row], leads: Table, journeys: Table, in txn: WriteTransaction) throws {
+    /// Stores encoded leads (every row of every part), in key order, which LMDB inserts
+    /// fastest: through cursors kept for all the rows, most keys land on the page the cursor
+    /// is already on, and LMDB then skips the descent from the root.
+    static func write(_ parts: [Rows], leads: Table, journeys: Table, in txn: WriteTransaction) throws {
+        var order: [(part: Int, row: Int)] = []
+        order.reserveCapacity(parts.reduce(0) { $0 + $1.rows.count })
+        for (part, rows) in parts.enumerated() {
+            for row in rows.rows.indices { order.append((part, row)) }
+        }
+        order.sort { a, b in
+            let (left, right) = (parts[a.part], parts[b.part])
+            return Self.precedes(left.bytes[left.rows[a.row].lead], right.bytes[right.rows[b.row].lead])
+        }
         try txn.withCursor(leads) { leadCursor in
             try txn.withCursor(journeys) { journeyCursor in
-                for row in rows {
-                    try row.lead.withUTF8Bytes { key in
-                        try row.state.withUnsafeBytes { try leadCursor.put(key: key, value: $0) }
-                        try row.journey?.withUnsafeBytes { try journeyCursor.put(key: key, value: $0) }
-                    }
+                for (part, index) in order {
+                    let (bytes, row) = (parts[part].bytes, parts[part].rows[index])
+                    let key = bytes[row.lead]
+                    try leadCursor.put(key: key, value: bytes[row.state])
+                    if let journey = row.journey { try journeyCursor.put(key: key, value: bytes[journey]) }
                 }
             }
         }
     }
 
+    /// Byte order, LMDB's order of keys.
+    private static func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        let common = min(a.count, b.count)
+        if common > 0 {
+            let order = memcmp(a.baseAddress!, b.baseAddress!, common)
+            if order != 0 { return order < 0 }
+        }
+        return a.count < b.count
+    }
+
     /// Encodes the leads the group changed and the dimension values it met, for its commit.
     func prepareCommit(sequence: UInt64) throws -> (@Sendable (WriteTransaction) throws -> Void)? {
-        let rows = dirtyRows(committing: sequence).sorted { $0.lead < $1.lead }
+        let rows = dirtyRows(committing: sequence)
         let assigned = dimensions.takeAssigned()
         let (leads, journeys, dimensionTable) = (self.leads, self.journeys, dimensions.table)
         return { txn in
             try Dimensions.store(assigned, in: dimensionTable, txn: txn)
-            try Self.write(rows, leads: leads, journeys: journeys, in: txn)
+            try Self.write([rows], leads: leads, journeys: journeys, in: txn)
         }
     }
 
@@ -583,3 +606,9 @@ final class DecodedEvent: Sendable {
         attachment as? DecodedEvent
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
