@@ -352,8 +352,13 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             if view.type == .leadCaptured, try slot(of: leadBytes, in: txn) == nil {
                 return try capture(view, lead: leadBytes, position: position, interner: interner, decoded: decoded)
             }
-            let decoded = try decoded ?? DecodedEvent(EventCodec.decode(payload, id: String(decoding: id, as: UTF8.self), lead: String(decoding: leadBytes, as: UTF8.self)))
-            try apply(decoded.event, position: position, in: txn, interner: interner)
+            if let decoded {
+                try apply(decoded.event, position: position, in: txn, interner: interner)
+            } else {
+                // (Not boxed in a `DecodedEvent`: each copy of an event costs a retain a field.)
+                let event = try EventCodec.decode(payload, id: String(decoding: id, as: UTF8.self), lead: String(decoding: leadBytes, as: UTF8.self))
+                try apply(event, position: position, in: txn, interner: interner)
+            }
             return
         }
         Lifecycle.applyTouch(at: view.at, to: &slot.state)
