@@ -106,8 +106,7 @@ final class Writer: @unchecked Sendable {
         self.lastPosition = tip.position
         self.chainHash = tip.hash
         self.maxRecordsPerCommit = max(1, maxRecordsPerCommit)
-        // (Each thread names itself, so that `top -H` and `perf` tell them apart: set before
-        // a thread starts, `Thread.name` does not reach the OS on Linux. At most 15 bytes.)
+        // (Each thread names itself, so that `top -H` and `perf` tell them apart.)
         let sequencer = Thread { [unowned self] in self.runSequencer() }
         let chainer = Thread { [unowned self] in self.runChainer() }
         let committer = Thread { [unowned self] in self.runCommitter() }
@@ -151,7 +150,7 @@ final class Writer: @unchecked Sendable {
     // MARK: Sequencer
 
     private func runSequencer() {
-        Thread.current.name = "ll-sequencer"
+        nameThisThread("ll-sequencer")
         while true {
             condition.lock()
             while queue.isEmpty && !stopping {
@@ -440,7 +439,7 @@ final class Writer: @unchecked Sendable {
     // MARK: Chainer
 
     private func runChainer() {
-        Thread.current.name = "ll-chainer"
+        nameThisThread("ll-chainer")
         while true {
             condition.lock()
             while prepared.isEmpty && !sequencerDone {
@@ -477,7 +476,7 @@ final class Writer: @unchecked Sendable {
     // MARK: Committer
 
     private func runCommitter() {
-        Thread.current.name = "ll-committer"
+        nameThisThread("ll-committer")
         while true {
             condition.lock()
             while chained.isEmpty && !(sequencerDone && chainerDone) {

@@ -1,4 +1,5 @@
 import Foundation
+import EventLog
 
 /// A replay's write transactions, one at a time, on a thread of its own: a chunk's write
 /// (mostly waiting for the disk) runs while the shards apply the next chunk. The write runs
@@ -27,7 +28,7 @@ final class ChunkWriter: @unchecked Sendable {
     }
 
     private func run() {
-        Thread.current.name = "ll-replay-write"
+        nameThisThread("ll-replay-write")
         condition.lock()
         defer { condition.unlock() }
         while true {

@@ -129,9 +129,8 @@ public final class Ingestor {
             // On Linux a thread's nice value is its own (not the process's).
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
             #endif
-            // (For `top -H` and `perf`; set before the thread starts, the name does not reach
-            // the OS on Linux.)
-            Thread.current.name = "ll-reader"
+            // (For `top -H` and `perf`.)
+            nameThisThread("ll-reader")
             body()
         }
     }
