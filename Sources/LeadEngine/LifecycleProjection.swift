@@ -89,7 +89,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         }
     }
 
-    private var slots: [String: Slot] = [:]
+    private let slots = LeadTable<Slot>()
     private var missing: Set<String> = []
     /// In a replay from position 1 (into emptied tables): the hashes of every lead cached so
     /// far, so of every lead stored. A lead whose hash is not here is in no table, and is not
@@ -130,7 +130,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// The cached lead (its state as of everything applied so far in this transaction, with
     /// its scoring matches brought up to the rules in force), read from the table if need be.
     private func slot(of lead: String, in txn: some TransactionReading) throws -> Slot? {
-        if let slot = slots[lead] { return slot }
+        if let slot = slots.value(lead) { return slot }
         if let knownLeads, !knownLeads.contains(Self.hash(of: lead)) { return nil }
         if missing.contains(lead) { return nil }
         guard let stored = try Self.read(lead, from: leads, in: txn) else {
@@ -266,7 +266,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     /// The slot of a lead touched in this transaction, if any (never reads the table).
     private func cachedSlot(_ lead: UnsafeRawBufferPointer) -> Slot? {
-        recentSlot(lead) ?? slots[String(decoding: lead, as: UTF8.self)]
+        recentSlot(lead) ?? slots.value(lead, hash: LeadTable<Slot>.hash(lead))
     }
 
     private func recentSlot(_ lead: UnsafeRawBufferPointer) -> Slot? {
@@ -276,7 +276,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     /// Caches a slot (see `touched`).
     private func cache(_ slot: Slot, as lead: String) {
-        slots[lead] = slot
+        slots.set(slot, for: lead)
         knownLeads?.insert(Self.hash(of: lead))
         note(slot)
     }
@@ -429,8 +429,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// when they are next loaded (or by the store's refresh after the append).
     func publish(_ rules: ScoringRules, in txn: some TransactionReading) throws {
         scorer = Scorer(rules)
-        for lead in slots.keys.sorted() {
-            let slot = slots[lead]!
+        for (_, slot) in slots.all.sorted(by: { $0.lead < $1.lead }) {
             try rescore(&slot.state, in: txn)
             markDirty(slot)
         }
@@ -543,9 +542,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             touchedByGroup.removeFirst()
             for slot in group.slots where !slot.dirty && slot.sequence <= sequence {
                 // (Only this very slot: one let go earlier may have been cached again since.)
-                if let index = slots.index(forKey: slot.state.lead), slots.values[index] === slot {
-                    released.append(slots.remove(at: index).value)
-                }
+                if slots.remove(slot.state.lead, ifItIs: slot) { released.append(slot) }
             }
         }
         let retired = Retired(released)
@@ -585,7 +582,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     /// Drops the cached leads (after an abort).
     func forget() {
-        slots.removeAll(keepingCapacity: true)
+        slots.removeAll()
         missing.removeAll(keepingCapacity: true)
         touched.removeAll()
         touchedByGroup.removeAll()
