@@ -37,15 +37,15 @@ public struct EventView {
         UnsafeRawBufferPointer(rebasing: payload[dataOffset...])
     }
 
-    /// The one-byte codes of the well-known fields replays read.
+    /// The one-byte codes of the well-known fields replays read: fixed, as the stored codes
+    /// are (`EventCodec.knownKeys` is append-only; a test checks these against it). Literal
+    /// constants, so that testing a member's code is a compare with an immediate, not a read
+    /// of a global (a `swift_once` check, and four values kept in registers or spilled).
     public enum Key {
-        public static let channel = EventCodec.knownKeyCodes["channel"]!
-        public static let campaign = EventCodec.knownKeyCodes["campaign"]!
-        public static let content = EventCodec.knownKeyCodes["content"]!
-        public static let source = EventCodec.knownKeyCodes["source"]!
-        /// All four in one global (each global costs a `swift_once` check per read).
-        static let touchKeys: TouchKeys = (channel: channel, campaign: campaign, content: content, source: source)
-        typealias TouchKeys = (channel: UInt8, campaign: UInt8, content: UInt8, source: UInt8)
+        public static let channel: UInt8 = 0x80
+        public static let campaign: UInt8 = 0x81
+        public static let content: UInt8 = 0x82
+        public static let source: UInt8 = 0x85
     }
 
     /// Whether `data` has a `channel` member, given its `touchFields` (which see only string
@@ -63,15 +63,14 @@ public struct EventView {
         public var content: UnsafeRawBufferPointer?
         public var source: UnsafeRawBufferPointer?
 
-        /// Keeps a string member's value if its name (one-byte code) is one of the four
-        /// (`key`: `Key.touchKeys`, read once by the caller: each read of a global is a check).
+        /// Keeps a string member's value if its name (one-byte code) is one of the four.
         @inline(__always)
-        mutating func set(_ keyByte: UInt8, _ value: UnsafeRawBufferPointer, _ key: Key.TouchKeys) {
+        mutating func set(_ keyByte: UInt8, _ value: UnsafeRawBufferPointer) {
             switch keyByte {
-            case key.channel: channel = value
-            case key.campaign: campaign = value
-            case key.content: content = value
-            case key.source: source = value
+            case Key.channel: channel = value
+            case Key.campaign: campaign = value
+            case Key.content: content = value
+            case Key.source: source = value
             default: break
             }
         }
@@ -79,7 +78,6 @@ public struct EventView {
 
     public var touchFields: TouchFields {
         var fields = TouchFields()
-        let key = Key.touchKeys
         let bytes = payload
         let end = bytes.count
         guard let base = bytes.baseAddress else { return fields }
@@ -102,7 +100,7 @@ public struct EventView {
             }
             let start = index + 3
             guard length <= end - start else { return fields }
-            fields.set(keyByte, UnsafeRawBufferPointer(start: base + start, count: length), key)
+            fields.set(keyByte, UnsafeRawBufferPointer(start: base + start, count: length))
             index = start + length
             remaining -= 1
         }
@@ -119,7 +117,6 @@ public struct EventView {
     /// `touchFields` through the general reader, for the `count` members from `offset`.
     private func touchFields(members count: Int, at offset: Int, into found: TouchFields) -> TouchFields {
         var fields = found
-        let key = Key.touchKeys
         var reader = EventCodec.Reader(bytes: payload, index: offset)
         for _ in 0..<count {
             guard reader.index < payload.count else { return fields }
@@ -133,7 +130,7 @@ public struct EventView {
             if payload[reader.index] == EventCodec.Tag.string {
                 reader.index += 1
                 guard let length = try? reader.varint(), length <= payload.count - reader.index else { return fields }
-                fields.set(keyByte, UnsafeRawBufferPointer(rebasing: payload[reader.index..<reader.index + length]), key)
+                fields.set(keyByte, UnsafeRawBufferPointer(rebasing: payload[reader.index..<reader.index + length]))
                 reader.index += length
             } else {
                 guard (try? reader.skipValue()) != nil else { return fields }

@@ -1,4 +1,4 @@
-import LeadDomain
+@testable import LeadDomain
 import LedgerJSON
 import Testing
 import TestSupport
@@ -162,6 +162,14 @@ struct TouchFieldsTests {
         [.init(stringLiteral: long): "x", "channel": "chat", "source": nil, "campaign": "B"],
         ["campaign": "only"],
     ]
+
+    /// The codes the reader compares with are the stored ones.
+    @Test func theFieldCodesAreTheCodecs() {
+        #expect(EventView.Key.channel == EventCodec.knownKeyCodes["channel"])
+        #expect(EventView.Key.campaign == EventCodec.knownKeyCodes["campaign"])
+        #expect(EventView.Key.content == EventCodec.knownKeyCodes["content"])
+        #expect(EventView.Key.source == EventCodec.knownKeyCodes["source"])
+    }
 
     @Test(arguments: touches)
     func theyAreTheDecodedStringMembers(data: JSONObject) throws {
