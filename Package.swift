@@ -34,7 +34,7 @@ let package = Package(
             dependencies: ["LMDB", "CSHA256", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "LeadDomain", dependencies: ["LedgerJSON", "CByteScan"]),
-        .target(name: "LeadEngine", dependencies: ["EventLog", "LeadDomain", "LedgerJSON", "LMDB", "Yams"]),
+        .target(name: "LeadEngine", dependencies: ["CByteScan", "EventLog", "LeadDomain", "LedgerJSON", "LMDB", "Yams"]),
         // `leadledger bench`: the engine measured beside a raw-LMDB baseline. The baseline is
         // written against the C API on purpose, so this target imports CLMDB too.
         .target(name: "Bench", dependencies: ["CLMDB", "LMDB", "EventLog", "LeadDomain", "LeadEngine", "Reports"]),

@@ -1,3 +1,4 @@
+import CByteScan
 import Dispatch
 import EventLog
 import Foundation
@@ -96,9 +97,21 @@ final class ShardedWalk: @unchecked Sendable {
         @inline(__always)
         func forEach(_ body: (RecordView) throws -> Void) throws {
             for share in shares {
-                for ref in share.list(shard) { try body(LogReader.record(at: ref.position, stored: ref.stored)) }
+                let list = share.list(shard)
+                for index in list.indices {
+                    // The records were last read on the core that walked their share, and
+                    // are mostly out of this one's caches: ask for one a few records ahead.
+                    if index + Self.prefetchDistance < list.count, let ahead = list[index + Self.prefetchDistance].stored.baseAddress {
+                        leadledger_prefetch(ahead)
+                        leadledger_prefetch(ahead + 64)
+                    }
+                    let ref = list[index]
+                    try body(LogReader.record(at: ref.position, stored: ref.stored))
+                }
             }
         }
+
+        static let prefetchDistance = 8
     }
 
     /// Walks positions `from...through`, then runs `body` for every shard, concurrently, with

@@ -10,4 +10,9 @@
 /// incomplete). Sixteen bytes at a time with SSE2 where the build has it.
 int leadledger_quote_bits(const uint8_t *bytes, size_t count, uint64_t *bits);
 
+/// Asks the CPU to start loading the cache line at `address` (a hint: never faults).
+static inline void leadledger_prefetch(const void *address) {
+    __builtin_prefetch(address);
+}
+
 #endif
