@@ -59,7 +59,15 @@ final class LeadTable<Value: AnyObject> {
     }
 
     func value(_ lead: String) -> Value? {
-        lead.withUTF8Bytes { value($0, hash: Self.hash($0)) }
+        value(lead, hash: Self.hash(lead))
+    }
+
+    func value(_ lead: String, hash: UInt64) -> Value? {
+        lead.withUTF8Bytes { value($0, hash: hash) }
+    }
+
+    static func hash(_ lead: String) -> UInt64 {
+        lead.withUTF8Bytes { hash($0) }
     }
 
     private static func equal(_ lead: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -68,9 +76,8 @@ final class LeadTable<Value: AnyObject> {
         }
     }
 
-    /// Sets the value of `lead` (replacing any).
-    func set(_ value: Value, for lead: String) {
-        let hash = lead.withUTF8Bytes { Self.hash($0) }
+    /// Sets the value of `lead`, hashed `hash` (replacing any).
+    func set(_ value: Value, for lead: String, hash: UInt64) {
         var index = home(hash)
         while let entry = entries[index] {
             if entry.hash == hash && entry.lead == lead {
@@ -87,7 +94,7 @@ final class LeadTable<Value: AnyObject> {
     /// Removes `lead` if its value is this very object; returns whether it did.
     @discardableResult
     func remove(_ lead: String, ifItIs value: Value) -> Bool {
-        let hash = lead.withUTF8Bytes { Self.hash($0) }
+        let hash = Self.hash(lead)
         var index = home(hash)
         while let entry = entries[index] {
             if entry.hash == hash && entry.lead == lead {

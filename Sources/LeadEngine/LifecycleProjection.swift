@@ -130,8 +130,9 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// The cached lead (its state as of everything applied so far in this transaction, with
     /// its scoring matches brought up to the rules in force), read from the table if need be.
     private func slot(of lead: String, in txn: some TransactionReading) throws -> Slot? {
-        if let slot = slots.value(lead) { return slot }
-        if let knownLeads, !knownLeads.contains(Self.hash(of: lead)) { return nil }
+        let hash = LeadTable<Slot>.hash(lead)
+        if let slot = slots.value(lead, hash: hash) { return slot }
+        if let knownLeads, !knownLeads.contains(hash) { return nil }
         if missing.contains(lead) { return nil }
         guard let stored = try Self.read(lead, from: leads, in: txn) else {
             missing.insert(lead)
@@ -276,13 +277,10 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     /// Caches a slot (see `touched`).
     private func cache(_ slot: Slot, as lead: String) {
-        slots.set(slot, for: lead)
-        knownLeads?.insert(Self.hash(of: lead))
+        let hash = LeadTable<Slot>.hash(lead)
+        slots.set(slot, for: lead, hash: hash)
+        knownLeads?.insert(hash)
         note(slot)
-    }
-
-    private static func hash(of lead: String) -> UInt64 {
-        lead.withUTF8Bytes { ByteHash.of($0) }
     }
 
     /// For a replay from position 1, into tables emptied first: the leads not met yet are
@@ -450,7 +448,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     /// The leads a group (or replay chunk) changed, encoded for storing: each lead's key,
     /// state and journey as ranges of one buffer.
-    struct Rows: @unchecked Sendable {
+    struct Rows: Sendable {
         struct Row {
             var lead: Range<Int>
             var state: Range<Int>

@@ -23,7 +23,7 @@ struct LeadTableTests {
             switch Int.random(in: 0..<10, using: &random) {
             case 0..<5:
                 let box = Box(step)
-                table.set(box, for: id)
+                table.set(box, for: id, hash: LeadTable<Box>.hash(id))
                 model[id] = box
             case 5..<8:
                 // Only the very object is removed.
