@@ -104,8 +104,11 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     private var touched: [Slot] = []
     private var generation = 0
     private var touchedByGroup: [(sequence: UInt64, slots: [Slot])] = []
-    /// The lead last looked up by its bytes, and its slot.
-    private var recent: (lead: [UInt8], slot: Slot)?
+    /// The slot of the lead last looked up by its bytes.
+    private var recent: Slot?
+    /// `recent`'s id, in memory kept from one lead to the next (a new array each time was
+    /// an allocation per look-up that missed).
+    private var recentLead: [UInt8] = []
 
     var checkpointName: String? { Self.checkpoint }
 
@@ -151,8 +154,11 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// often come in runs, and this spares making a `String` and hashing it.
     private func slot(of lead: UnsafeRawBufferPointer, in txn: some TransactionReading) throws -> Slot? {
         if let slot = recentSlot(lead) { return slot }
-        let found = try slot(of: String(decoding: lead, as: UTF8.self), in: txn)
-        recent = found.map { (Array(lead), $0) }
+        // A cached lead is found by its bytes; only a lead read from the table (or not
+        // found) needs its id as a `String`.
+        let hash = LeadTable<Slot>.hash(lead)
+        let found = try slots.value(lead, hash: hash) ?? slot(of: String(decoding: lead, as: UTF8.self), in: txn)
+        remember(found, as: lead)
         return found
     }
 
@@ -271,8 +277,19 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     }
 
     private func recentSlot(_ lead: UnsafeRawBufferPointer) -> Slot? {
-        guard let recent, Dimensions.equal(recent.lead, lead) else { return nil }
-        return recent.slot
+        guard let recent, Dimensions.equal(recentLead, lead) else { return nil }
+        return recent
+    }
+
+    private func remember(_ slot: Slot?, as lead: UnsafeRawBufferPointer) {
+        recent = slot
+        guard slot != nil else { return }
+        if recentLead.count == lead.count {
+            // (Copied over in place: the ids of a store are mostly of one length.)
+            recentLead.withUnsafeMutableBytes { $0.copyMemory(from: lead) }
+        } else {
+            recentLead = Array(lead)
+        }
     }
 
     /// Caches a slot (see `touched`).
@@ -404,7 +421,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         slot.journeyLoaded = true
         cache(slot, as: lead)
         missing.remove(lead)
-        recent = (Array(leadBytes), slot)
+        remember(slot, as: leadBytes)
         slot.journey = try interner.withInterning(at: position) { intern in
             JourneyBuilder.captured(fields, at: view.at, position: position, intern: intern)
         }
