@@ -48,7 +48,7 @@ final class PreparedGroup: @unchecked Sendable {
         let index = entries.count - 1
         if !ownKey { allOwnKeys = false }
         // (An id indexed by appending sorts after every earlier one, if it is its own key.)
-        if greatest == nil || (appendsID && ownKey) || Writer.compare(id(at: index), id(at: greatest!)) > 0 {
+        if greatest == nil || (appendsID && ownKey) || KeyOrder.compare(id(at: index), id(at: greatest!)) > 0 {
             greatest = index
         }
     }
@@ -60,7 +60,7 @@ final class PreparedGroup: @unchecked Sendable {
 
     /// The position of the record with this id in the group, if any.
     func position(ofID id: UnsafeRawBufferPointer) -> UInt64? {
-        guard let greatest, Writer.compare(id, self.id(at: greatest)) <= 0 else { return nil }
+        guard let greatest, KeyOrder.compare(id, self.id(at: greatest)) <= 0 else { return nil }
         while indexed < entries.count {
             ids.insert(hash: IDOverlay.hash(self.id(at: indexed)), index: indexed)
             indexed += 1

@@ -303,7 +303,7 @@ final class Writer: @unchecked Sendable {
         }
         // Ids usually arrive in order: one whose key falls in the gap is new without a lookup.
         let inGap = gapKnown && IDKey.withKey(record.id) { key in
-            Writer.compare(key, gapLower.bytes) > 0 && (!gapHasUpper || Writer.compare(key, gapUpper.bytes) < 0)
+            KeyOrder.compare(key, gapLower.bytes) > 0 && (!gapHasUpper || KeyOrder.compare(key, gapUpper.bytes) < 0)
         }
         if !inGap, let existing = try storedPosition(of: record.id, in: work, snapshot: snapshot) {
             return .duplicate(position: existing)
@@ -334,10 +334,10 @@ final class Writer: @unchecked Sendable {
     /// its own key and sorts before this one (ids arriving in order, after a jump).
     /// Otherwise the gap stays where it is (this key is outside it, so it still holds).
     private func moveGap(to id: UnsafeRawBufferPointer, in work: PreparedGroup) {
-        guard IDKey.isOwnKey(id), work.allOwnKeys, let inWork = work.greatestID, Writer.compare(inWork, id) <= 0 else { return }
+        guard IDKey.isOwnKey(id), work.allOwnKeys, let inWork = work.greatestID, KeyOrder.compare(inWork, id) <= 0 else { return }
         for group in uncommitted {
             guard group.allOwnKeys else { return }
-            if let greatest = group.greatestID, Writer.compare(greatest, id) >= 0 { return }
+            if let greatest = group.greatestID, KeyOrder.compare(greatest, id) >= 0 { return }
         }
         gapLower.replace(with: id)
         gapHasUpper = lookupHasSuccessor
@@ -404,15 +404,8 @@ final class Writer: @unchecked Sendable {
 
         func mayHold(_ key: UnsafeRawBufferPointer) -> Bool {
             guard let greatestID else { return false }
-            return greatestID.withUnsafeBytes { Writer.compare(key, $0) <= 0 }
+            return greatestID.withUnsafeBytes { KeyOrder.compare(key, $0) <= 0 }
         }
-    }
-
-    /// LMDB's default key order: bytes (memcmp), then the shorter first.
-    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
-        let common = min(a.count, b.count)
-        let order = common == 0 ? 0 : Int(memcmp(a.baseAddress!, b.baseAddress!, common))
-        return order != 0 ? order : a.count - b.count
     }
 
     /// The position of a record with this id, in this group, a group being committed, or

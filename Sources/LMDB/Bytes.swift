@@ -1,3 +1,22 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// LMDB's default order of keys: their bytes as `memcmp` compares them, then the shorter
+/// first. (Writers that sort keys before putting them, or tell from a key where it falls,
+/// compare as LMDB will.)
+public enum KeyOrder {
+    /// Negative, zero or positive as `a` sorts before, with or after `b`.
+    @inlinable
+    public static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let common = min(a.count, b.count)
+        let order = common == 0 ? 0 : Int(memcmp(a.baseAddress!, b.baseAddress!, common))
+        return order != 0 ? order : a.count - b.count
+    }
+}
+
 /// Big-endian integer keys: they sort in numeric order under LMDB's default byte comparison,
 /// so sequential positions can be written with `MDB_APPEND`.
 extension UInt64 {

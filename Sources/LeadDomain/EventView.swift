@@ -149,12 +149,19 @@ public struct EventView {
             self.name = name
             code = EventCodec.knownKeyCode(name)
         }
+
+        /// Whether a member whose name starts with `keyByte` (spelled out as `spelled`, when
+        /// not a one-byte code) is this field. A known name is always stored as its code.
+        @inline(__always)
+        func isNamed(_ keyByte: UInt8, _ spelled: UnsafeRawBufferPointer?) -> Bool {
+            guard let spelled else { return keyByte == code }
+            return code == nil && name.utf8.elementsEqual(spelled)
+        }
     }
 
     /// One field of `data`, decoded (`nil` when absent).
     public func value(_ field: Field) -> JSONValue? {
-        guard let (_, offset) = find(field) else { return nil }
-        return value(at: offset)
+        find(field).flatMap(value(at:))
     }
 
     /// The value whose tag is at `offset`, decoded.
@@ -176,8 +183,7 @@ public struct EventView {
 
     /// One field of `data`, as stored.
     func stored(_ field: Field) -> Stored {
-        guard let (_, offset) = find(field) else { return .missing }
-        return stored(at: offset)
+        find(field).map(stored(at:)) ?? .missing
     }
 
     /// The value whose tag is at `offset` (from `find` or `locate`), as stored.
@@ -203,10 +209,34 @@ public struct EventView {
     /// of `fields[i]`'s value (of its first member of that name, as `find`), or -1.
     func locate(_ fields: [Field], into offsets: UnsafeMutableBufferPointer<Int>) {
         offsets.initialize(repeating: -1)
+        var left = fields.count
+        forEachMember { keyByte, name, offset in
+            for index in fields.indices where offsets[index] < 0 && fields[index].isNamed(keyByte, name) {
+                offsets[index] = offset
+                left -= 1
+            }
+            return left > 0
+        }
+    }
+
+    /// The offset of the tag of `field`'s value (its first member of that name), if any.
+    private func find(_ field: Field) -> Int? {
+        var found: Int?
+        forEachMember { keyByte, name, offset in
+            if field.isNamed(keyByte, name) { found = offset }
+            return found == nil
+        }
+        return found
+    }
+
+    /// Calls `body` with each member of `data` in order — its name's first byte (a one-byte
+    /// code when 0x80 or more), the name spelled out (when not a code) and the offset of its
+    /// value's tag — while `body` returns true. Stops at the first malformed member.
+    @inline(__always)
+    private func forEachMember(_ body: (_ keyByte: UInt8, _ name: UnsafeRawBufferPointer?, _ valueOffset: Int) -> Bool) {
         var reader = EventCodec.Reader(bytes: payload, index: dataOffset + 1)
         guard let count = try? reader.varint() else { return }
-        var left = fields.count
-        for _ in 0..<count where left > 0 {
+        for _ in 0..<count {
             guard let keyByte = try? reader.byte() else { return }
             var name: UnsafeRawBufferPointer?
             if keyByte < 0x80 {
@@ -215,48 +245,8 @@ public struct EventView {
                 name = UnsafeRawBufferPointer(rebasing: payload[reader.index..<reader.index + length])
                 reader.index += length
             }
-            guard reader.index < payload.count else { return }
-            for index in fields.indices where offsets[index] < 0 {
-                let field = fields[index]
-                let matches: Bool
-                if let name {
-                    matches = field.code == nil && field.name.utf8.elementsEqual(name)
-                } else {
-                    matches = keyByte == field.code
-                }
-                if matches {
-                    offsets[index] = reader.index
-                    left -= 1
-                }
-            }
+            guard reader.index < payload.count, body(keyByte, name, reader.index) else { return }
             guard (try? reader.skipValue()) != nil else { return }
-        }
-    }
-
-    /// The tag and offset of a member's value.
-    private func find(_ field: Field) -> (UInt8, Int)? {
-        let code = field.code
-        var reader = EventCodec.Reader(bytes: payload, index: dataOffset + 1)
-        guard let count = try? reader.varint() else { return nil }
-        var name = field.name
-        return name.withUTF8 { wanted -> (UInt8, Int)? in
-            for _ in 0..<count {
-                guard let keyByte = try? reader.byte() else { return nil }
-                var matches: Bool
-                if keyByte >= 0x80 {
-                    matches = keyByte == code
-                } else {
-                    let length = keyByte == 0x7F ? ((try? reader.varint()) ?? -1) : Int(keyByte)
-                    guard length >= 0, reader.index + length <= payload.count else { return nil }
-                    matches = code == nil && length == wanted.count
-                        && memcmp(payload.baseAddress! + reader.index, wanted.baseAddress!, length) == 0
-                    reader.index += length
-                }
-                guard reader.index < payload.count else { return nil }
-                if matches { return (payload[reader.index], reader.index) }
-                guard (try? reader.skipValue()) != nil else { return nil }
-            }
-            return nil
         }
     }
 }

@@ -339,14 +339,23 @@ public enum JourneyCodec {
         }
     }
 
+    /// A signed difference as an unsigned value small when the difference is (zigzag:
+    /// 0, -1, 1, -2… as 0, 1, 2, 3…), and back.
+    private static func zigzag(_ delta: Int64) -> UInt64 {
+        UInt64(bitPattern: (delta << 1) ^ (delta >> 63))
+    }
+
+    private static func unzigzag(_ value: UInt64) -> Int64 {
+        Int64(bitPattern: value >> 1) ^ -Int64(bitPattern: value & 1)
+    }
+
     private static func writeDelta(_ delta: Int64, into out: inout ReservedBytes) {
-        EventCodec.writeVarint(UInt64(bitPattern: (delta << 1) ^ (delta >> 63)), into: &out)
+        EventCodec.writeVarint(zigzag(delta), into: &out)
     }
 
     private static func writeTime(_ time: Timestamp?, from base: Int64, into out: inout ReservedBytes) {
         guard let time else { return out.append(0) }
-        let delta = time.microseconds &- base
-        EventCodec.writeVarint(UInt64(bitPattern: (delta << 1) ^ (delta >> 63)) + 1, into: &out)
+        EventCodec.writeVarint(zigzag(time.microseconds &- base) + 1, into: &out)
     }
 
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(CodecError) -> Journey {
@@ -397,14 +406,12 @@ public enum JourneyCodec {
     }
 
     private static func delta(_ r: inout EventCodec.Reader) throws(CodecError) -> Int64 {
-        let value = try r.rawVarint()
-        return Int64(bitPattern: value >> 1) ^ -Int64(bitPattern: value & 1)
+        unzigzag(try r.rawVarint())
     }
 
     private static func time(_ r: inout EventCodec.Reader, from base: Int64) throws(CodecError) -> Timestamp? {
         let value = try r.rawVarint()
         guard value > 0 else { return nil }
-        let delta = Int64(bitPattern: (value - 1) >> 1) ^ -Int64(bitPattern: (value - 1) & 1)
-        return Timestamp(microseconds: base &+ delta)
+        return Timestamp(microseconds: base &+ unzigzag(value - 1))
     }
 }

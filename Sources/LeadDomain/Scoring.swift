@@ -145,7 +145,7 @@ public final class Scorer: @unchecked Sendable {
 
     /// The fit rules that hold on `profile`, with their points.
     public func fitHits(_ profile: JSONObject) -> [(rule: Int, points: Double)] {
-        fitChecks.indices.compactMap { holds(fitChecks[$0], on: profile[fitChecks[$0].field.name]) ? ($0, fitPointValues[$0]) : nil }
+        fitChecks.indices.compactMap { fitRule($0, holdsOn: profile) ? ($0, fitPointValues[$0]) : nil }
     }
 
     /// The fit points of a profile that is a stored event's data (a capture's), read in place:
@@ -159,6 +159,10 @@ public final class Scorer: @unchecked Sendable {
             }
             return points
         }
+    }
+
+    private func fitRule(_ index: Int, holdsOn profile: JSONObject) -> Bool {
+        holds(fitChecks[index], on: profile[fitChecks[index].field.name])
     }
 
     private func holds(_ check: Check, on value: JSONValue?) -> Bool {
@@ -249,7 +253,7 @@ public final class Scorer: @unchecked Sendable {
     /// evaluate a lead often keep them).
     public func fitPoints(_ profile: JSONObject) -> Double {
         var points = 0.0
-        for index in fitChecks.indices where holds(fitChecks[index], on: profile[fitChecks[index].field.name]) {
+        for index in fitChecks.indices where fitRule(index, holdsOn: profile) {
             points += fitPointValues[index]
         }
         return points

@@ -148,7 +148,7 @@ extension LeadStore {
         var simulated: [String: SimulatedLead] = [:]
         var latest = Timestamp(microseconds: .min)
         for shard in shards {
-            simulated.merge(shard.simulated) { first, _ in first }
+            for (lead, simulatedLead) in shard.simulated.all { simulated[lead] = simulatedLead }
             latest = max(latest, shard.latest)
         }
 
@@ -306,10 +306,9 @@ final class RescoreShard {
     let scorer: Scorer
     /// The time of the latest lead event seen.
     private(set) var latest = Timestamp(microseconds: .min)
-    private(set) var simulated: [String: SimulatedLead] = [:]
-    // The lead last looked up by its bytes: a lead's events often come in runs, and this
-    // spares making a `String` and hashing it for each.
-    private var recent: (lead: [UInt8], simulated: SimulatedLead)?
+    let simulated = LeadTable<SimulatedLead>()
+    /// The lead last looked up by its bytes.
+    private var recent = RecentLead<SimulatedLead>()
 
     init(rules: ScoringRules, scorer: Scorer) {
         self.rules = rules
@@ -337,11 +336,11 @@ final class RescoreShard {
         if view.type.isTouch {
             // Most of the log: applied without decoding the touch's data.
             let lead: SimulatedLead
-            if let recent, Dimensions.equal(recent.lead, record.stream) {
-                lead = recent.simulated
+            if let found = recent.value(record.stream) {
+                lead = found
             } else {
-                guard let found = simulated[record.streamString] else { return }
-                recent = (Array(record.stream), found)
+                guard let found = simulated.value(record.stream, hash: LeadTable<SimulatedLead>.hash(record.stream)) else { return }
+                recent.remember(found, as: record.stream)
                 lead = found
             }
             Lifecycle.applyTouch(at: view.at, to: &lead.state)
@@ -375,9 +374,10 @@ final class RescoreShard {
         if view.type == .leadCaptured {
             // A new lead, read in place (a capture of a known lead is refused).
             let lead = record.streamString
-            guard simulated[lead] == nil else { return }
+            let hash = LeadTable<SimulatedLead>.hash(lead)
+            guard simulated.value(lead, hash: hash) == nil else { return }
             let current = SimulatedLead(captured: view, lead: lead, position: record.position, scorer: scorer)
-            simulated[lead] = current
+            simulated.set(current, for: lead, hash: hash)
             scorer.record(view, position: record.position, into: &current.state.matches)
             settle(current, after: .leadCaptured, at: view.at, id: record.idString, lead: lead, position: record.position)
             return
@@ -385,7 +385,7 @@ final class RescoreShard {
         let event = try LeadStore.event(from: record)
         guard let lead = event.lead else { return }
         if event.type == .leadQualified && event.data["by"] == .string("rules") { return }
-        guard let current = simulated[lead] else { return }  // (only a capture starts a lead)
+        guard let current = simulated.value(lead) else { return }  // (only a capture starts a lead)
         if event.type == .leadEnriched { try current.loadProfile() }
         guard Lifecycle.refusal(of: event, given: current.state) == nil else { return }
         Lifecycle.apply(event, position: record.position, to: &current.state)

@@ -152,3 +152,34 @@ final class LeadTable<Value: AnyObject> {
         count = 0
     }
 }
+
+/// The lead last looked up by its id's bytes, and its value: a lead's events often come in
+/// runs, and a hit spares hashing the id. The id is copied over in place when it has the
+/// length of the one before (a store's ids mostly do): a new array per look-up that missed
+/// was an allocation each.
+struct RecentLead<Value: AnyObject> {
+    private(set) var value: Value?
+    private var lead: [UInt8] = []
+
+    /// The value remembered for exactly these id bytes, if any.
+    @inline(__always)
+    func value(_ bytes: UnsafeRawBufferPointer) -> Value? {
+        guard let value, Dimensions.equal(lead, bytes) else { return nil }
+        return value
+    }
+
+    /// Remembers `value` as the lead's (nil: forgets).
+    mutating func remember(_ value: Value?, as bytes: UnsafeRawBufferPointer) {
+        self.value = value
+        guard value != nil else { return }
+        if lead.count == bytes.count {
+            lead.withUnsafeMutableBytes { $0.copyMemory(from: bytes) }
+        } else {
+            lead = Array(bytes)
+        }
+    }
+
+    mutating func forget() {
+        value = nil
+    }
+}

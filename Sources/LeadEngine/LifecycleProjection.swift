@@ -104,11 +104,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     private var touched: [Slot] = []
     private var generation = 0
     private var touchedByGroup: [(sequence: UInt64, slots: [Slot])] = []
-    /// The slot of the lead last looked up by its bytes.
-    private var recent: Slot?
-    /// `recent`'s id, in memory kept from one lead to the next (a new array each time was
-    /// an allocation per look-up that missed).
-    private var recentLead: [UInt8] = []
+    /// The lead last looked up by its bytes.
+    private var recent = RecentLead<Slot>()
 
     var checkpointName: String? { Self.checkpoint }
 
@@ -151,14 +148,21 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     }
 
     /// `slot(of:in:)` by the lead's bytes, remembering the last one found: a lead's events
-    /// often come in runs, and this spares making a `String` and hashing it.
+    /// often come in runs, and this spares making a `String` and hashing it. (The check of
+    /// the last lead is inlined into the replay's loop; the rest is not.)
+    @inline(__always)
     private func slot(of lead: UnsafeRawBufferPointer, in txn: some TransactionReading) throws -> Slot? {
-        if let slot = recentSlot(lead) { return slot }
+        if let slot = recent.value(lead) { return slot }
+        return try slot(notRecent: lead, in: txn)
+    }
+
+    @inline(never)
+    private func slot(notRecent lead: UnsafeRawBufferPointer, in txn: some TransactionReading) throws -> Slot? {
         // A cached lead is found by its bytes; only a lead read from the table (or not
         // found) needs its id as a `String`.
         let hash = LeadTable<Slot>.hash(lead)
         let found = try slots.value(lead, hash: hash) ?? slot(of: String(decoding: lead, as: UTF8.self), in: txn)
-        remember(found, as: lead)
+        recent.remember(found, as: lead)
         return found
     }
 
@@ -273,24 +277,9 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     /// The slot of a lead touched in this transaction, if any (never reads the table).
     private func cachedSlot(_ lead: UnsafeRawBufferPointer) -> Slot? {
-        recentSlot(lead) ?? slots.value(lead, hash: LeadTable<Slot>.hash(lead))
+        recent.value(lead) ?? slots.value(lead, hash: LeadTable<Slot>.hash(lead))
     }
 
-    private func recentSlot(_ lead: UnsafeRawBufferPointer) -> Slot? {
-        guard let recent, Dimensions.equal(recentLead, lead) else { return nil }
-        return recent
-    }
-
-    private func remember(_ slot: Slot?, as lead: UnsafeRawBufferPointer) {
-        recent = slot
-        guard slot != nil else { return }
-        if recentLead.count == lead.count {
-            // (Copied over in place: the ids of a store are mostly of one length.)
-            recentLead.withUnsafeMutableBytes { $0.copyMemory(from: lead) }
-        } else {
-            recentLead = Array(lead)
-        }
-    }
 
     /// Caches a slot (see `touched`).
     private func cache(_ slot: Slot, as lead: String) {
@@ -421,7 +410,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         slot.journeyLoaded = true
         cache(slot, as: lead)
         missing.remove(lead)
-        remember(slot, as: leadBytes)
+        recent.remember(slot, as: leadBytes)
         slot.journey = try interner.withInterning(at: position) { intern in
             JourneyBuilder.captured(fields, at: view.at, position: position, intern: intern)
         }
@@ -513,7 +502,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         }
         order.sort { a, b in
             let (left, right) = (parts[a.part], parts[b.part])
-            return Self.precedes(left.bytes[left.rows[a.row].lead], right.bytes[right.rows[b.row].lead])
+            return KeyOrder.compare(left.bytes[left.rows[a.row].lead], right.bytes[right.rows[b.row].lead]) < 0
         }
         try txn.withCursor(leads) { leadCursor in
             try txn.withCursor(journeys) { journeyCursor in
@@ -525,16 +514,6 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
                 }
             }
         }
-    }
-
-    /// Byte order, LMDB's order of keys.
-    private static func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        let common = min(a.count, b.count)
-        if common > 0 {
-            let order = memcmp(a.baseAddress!, b.baseAddress!, common)
-            if order != 0 { return order < 0 }
-        }
-        return a.count < b.count
     }
 
     /// Encodes the leads the group changed and the dimension values it met, for its commit.
@@ -562,7 +541,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         }
         let retired = Retired(released)
         missing.removeAll(keepingCapacity: true)
-        recent = nil
+        recent.forget()
         // The leads let go are freed on another thread: this one (the log's sequencer) is
         // on every record's path, and freeing a few thousand states and journeys is a few
         // percent of its work.
@@ -602,7 +581,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         touched.removeAll()
         touchedByGroup.removeAll()
         generation += 1
-        recent = nil
+        recent.forget()
     }
 }
 
@@ -623,9 +602,3 @@ final class DecodedEvent: Sendable {
         attachment as? DecodedEvent
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

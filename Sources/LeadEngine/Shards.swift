@@ -86,7 +86,7 @@ final class ShardedWalk: @unchecked Sendable {
         self.environment = environment
         self.reader = reader
         self.shards = max(shards, 1)
-        sorted = (0..<self.shards).map { _ in SortedRecords(shards: max(shards, 1)) }
+        sorted = (0..<self.shards).map { [count = self.shards] _ in SortedRecords(shards: count) }
     }
 
     /// One shard's records of a walk, in log order (valid during the walk only).
