@@ -36,6 +36,11 @@ public final class EncodedBytes: @unchecked Sendable {
         return UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count)
     }
 
+    /// Forgets every value, keeping the memory for the next ones.
+    public func removeAll() {
+        count = 0
+    }
+
     /// Appends `bytes` as they are.
     public func append(_ bytes: UnsafeRawBufferPointer) -> Range<Int> {
         append(most: bytes.count) { $0.append(bytes: bytes) }

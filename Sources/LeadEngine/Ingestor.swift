@@ -59,38 +59,87 @@ public final class Ingestor {
     public let store: LeadStore
     public var format: InputFormat
     public var batchSize: Int
-    /// How many batches may be queued at the writer while the next one is parsed.
+    /// How many batches may be read ahead of their commit.
     public var maxInFlight = 8
-
+    /// How many threads transcode JSONL batches: one for each core, up to four.
+    public var transcoders = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
     public init(store: LeadStore, format: InputFormat = .jsonl, batchSize: Int = 20_000) {
         self.store = store
         self.format = format
         self.batchSize = max(1, batchSize)
     }
 
-    /// A batch parsed from consecutive lines, waiting for its commit.
-    private final class Batch: @unchecked Sendable {
+    /// A line of the input that is in a batch: its number and where its text is in the
+    /// batch's `text`.
+    struct Line {
+        var number: Int
+        var text: Range<Int>
+    }
+
+    /// Consecutive lines of the input: their text, then the records made of them, waiting for
+    /// their commit.
+    final class Batch: @unchecked Sendable {
+        /// The lines' bytes (without their line ends), one after another. Kept until the
+        /// batch is settled: a refused line goes to the rejects file as it was.
+        let text = EncodedBytes(capacity: 1 << 22)
+        /// The lines to transcode (JSONL; a CSV batch is parsed as it is read).
+        var pending: [Line] = []
         var records: PendingBatch
-        /// For each record: its line number and where its raw text is — in the input, if
-        /// the reader can read it again (only refused lines are), else in `raw`.
-        var lines: [(number: Int, start: Int, count: Int)] = []
-        var raw: [UInt8] = []
+        /// For each record, its line.
+        var lines: [Line] = []
+        /// The lines refused before the log saw them (not JSON, not a valid event), with the
+        /// reason; in line order.
+        var refused: [(line: Line, reason: String)] = []
+        /// Whether `records` is complete (set under the transcoders' lock).
+        var isTranscoded = false
         let done = DispatchSemaphore(value: 0)
         var result: Result<[AppendOutcome], any Error>?
 
         init(records: Int) {
             // (Bytes for a typical line's id, lead and payload, which is smaller than the line.)
             self.records = PendingBatch(reservingRecords: records, bytes: records * 224)
+            pending.reserveCapacity(records)
             lines.reserveCapacity(records)
+        }
+
+        /// Keeps the text of a line read from the input.
+        func keep(_ line: UnsafeRawBufferPointer, number: Int) -> Line {
+            Line(number: number, text: text.append(line))
+        }
+
+        /// Takes `line`'s record, or its refusal.
+        func take(_ parsed: Result<PendingRecord, EnvelopeError>, of line: Line) {
+            switch parsed {
+            case .success(let record):
+                records.append(record)
+                lines.append(line)
+            case .failure(let error):
+                refused.append((line, error.description))
+            }
+        }
+
+        /// Turns the pending JSONL lines into records (on a transcoder's thread).
+        func transcode(scratch: EventTranscoder.Scratch) {
+            for line in pending {
+                let bytes = text[line.text]
+                if Ingestor.transcode(jsonLine: bytes, scratch: scratch, into: &records) {
+                    lines.append(line)
+                } else {
+                    take(Result { () throws(EnvelopeError) in LeadStore.pending(try Ingestor.parseJSONLine(bytes)) }, of: line)
+                }
+            }
         }
 
         /// Empties a settled batch for the next lines, keeping its memory: a fresh batch's
         /// few megabytes cost a page fault per page as they fill, which was a twentieth of
         /// the reading thread's time.
         func reuse() -> Batch {
+            text.removeAll()
+            pending.removeAll(keepingCapacity: true)
             records.removeAll()
             lines.removeAll(keepingCapacity: true)
-            raw.removeAll(keepingCapacity: true)
+            refused.removeAll(keepingCapacity: true)
+            isTranscoded = false
             result = nil
             return self
         }
@@ -98,13 +147,14 @@ public final class Ingestor {
 
     /// Ingests one input (`-` for standard input). `rejects` receives every refused line.
     ///
-    /// The input is read and transcoded on a thread of its own at a lower scheduling priority
-    /// (this one waits for it, and `progress` is called there). Reading is the stage that can
-    /// run ahead: up to `maxInFlight` batches wait for the log's writer (see `Writer`), whose
-    /// stages each wait on the one before. On a machine with fewer cores than busy threads,
-    /// the writer's stages then run first whenever they have work, and the reader takes the
-    /// time left: on the project's 2-core machine a million lines took 1.40 s instead of 1.49 s
-    /// (the medians of six alternating runs each).
+    /// The input is read on a thread of its own, in batches of lines. Each JSONL batch is
+    /// transcoded whole by one of `transcoders` threads (one a core), and the batches go to
+    /// the log in input order, whichever thread finished them. Reading and transcoding run
+    /// at a lower scheduling priority (nice 10) than the log's writer: on a machine with fewer
+    /// cores than busy threads, the writer's stages run first whenever they have work, and
+    /// the transcoders take the time left, on every core. Up to `maxInFlight` batches are read
+    /// ahead of their commit; the reading thread settles them in order, and writes each
+    /// batch's refused lines to `rejects` in line order.
     public func ingest(path: String, rejects: RejectWriter, progress: ((IngestProgress) -> Void)? = nil) throws -> IngestSummary {
         let outcome = Outcome()
         let done = DispatchSemaphore(value: 0)
@@ -125,10 +175,7 @@ public final class Ingestor {
         init(_ body: @escaping () -> Void) { self.body = body }
 
         func run() {
-            #if os(Linux)
-            // On Linux a thread's nice value is its own (not the process's).
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
-            #endif
+            lowerThisThreadsPriority()
             // (For `top -H` and `perf`.)
             nameThisThread("ll-reader")
             body()
@@ -143,74 +190,86 @@ public final class Ingestor {
     private func ingestOnThisThread(path: String, rejects: RejectWriter, progress: ((IngestProgress) -> Void)?) throws -> IngestSummary {
         let reader = try LineReader(path: path)
         var csv: CSVEventReader? = format == .csv ? CSVEventReader() : nil
-        let scratch = EventTranscoder.Scratch()
         var summary = IngestSummary()
         var inFlight: [Batch] = []
         /// Settled batches, for reuse (see `Batch.reuse`).
         var settled: [Batch] = []
-        var batch = Batch(records: batchSize)
+        let log = store.log
+        let pool = Transcoders(count: transcoders) { batch in
+            // (In input order, on whichever thread finished the batch that was next.)
+            guard !batch.records.isEmpty else {
+                batch.result = .success([])
+                batch.done.signal()
+                return
+            }
+            log.submit(batch.records) { result in
+                batch.result = result
+                batch.done.signal()
+            }
+        }
+        defer { pool.stop() }
 
-        func rawLine(_ line: (number: Int, start: Int, count: Int), of batch: Batch) throws -> [UInt8] {
-            reader.canReread
-                ? try reader.reread(offset: line.start, count: line.count)
-                : Array(batch.raw[line.start..<line.start + line.count])
+        func reject(_ line: Line, of batch: Batch, _ reason: String) throws {
+            summary.rejected += 1
+            try rejects.reject(path: reader.path, line: line.number, reason: reason, raw: batch.text[line.text])
         }
 
+        /// Counts a committed batch and writes its refused lines, the log's refusals and the
+        /// earlier ones together, in line order.
         func settle(_ finished: Batch) throws {
             finished.done.wait()
             switch finished.result! {
             case .success(let outcomes):
+                var refused = finished.refused[...]
                 for (outcome, line) in zip(outcomes, finished.lines) {
+                    while let first = refused.first, first.line.number < line.number {
+                        try reject(first.line, of: finished, first.reason)
+                        refused.removeFirst()
+                    }
                     switch outcome {
                     case .appended: summary.appended += 1
                     case .duplicate: summary.duplicates += 1
-                    case .rejected(let reason):
-                        summary.rejected += 1
-                        try rejects.reject(path: reader.path, line: line.number, reason: reason, raw: rawLine(line, of: finished))
+                    case .rejected(let reason): try reject(line, of: finished, reason)
                     case .conflict(let expected, let actual):
-                        summary.rejected += 1
-                        try rejects.reject(path: reader.path, line: line.number, reason: "the lead has \(actual) events, expected \(expected)", raw: rawLine(line, of: finished))
+                        try reject(line, of: finished, "the lead has \(actual) events, expected \(expected)")
                     }
                 }
+                for (line, reason) in refused {
+                    try reject(line, of: finished, reason)
+                }
             case .failure(let error):
-                throw IngestFailure(path: reader.path, line: finished.lines.first?.number ?? reader.lineNumber, summary: summary, underlying: error)
+                let first = min(finished.lines.first?.number ?? .max, finished.refused.first?.line.number ?? .max)
+                throw IngestFailure(path: reader.path, line: first == .max ? reader.lineNumber : first, summary: summary, underlying: error)
             }
             if settled.count < 2 { settled.append(finished) }
         }
 
-        func submit() throws {
-            guard !batch.records.isEmpty else { return }
-            let submitted = batch
-            store.log.submit(submitted.records) { result in
-                submitted.result = result
-                submitted.done.signal()
-            }
-            // (The writer shares the records until it has stored them and let go of them;
-            // the batch is reused only after that.)
-            inFlight.append(submitted)
-            while inFlight.count >= maxInFlight {
-                try settle(inFlight.removeFirst())
-            }
-            batch = settled.popLast()?.reuse() ?? Batch(records: batchSize)
-            progress?(IngestProgress(path: reader.path, lines: reader.lineNumber, bytes: reader.bytesRead, totalBytes: reader.totalBytes, summary: summary))
-        }
-
         do {
-            // A batch at a time, with one closure for all its lines: the batch is a constant
-            // there, and nothing it captures is retained again for each line (a closure for
-            // each line, capturing the batch as a variable, cost several retains and releases
-            // per line, a twentieth of the reading thread).
             var ended = false
             while !ended {
-                let current = batch
-                ended = try !reader.forEachLine { line -> Bool in
-                    // (Whether the line counts as an input line: not blank, not a CSV header.)
-                    if try Self.take(line, into: current, csv: &csv, scratch: scratch, reader: reader, rejects: rejects, rejected: &summary.rejected) {
-                        summary.lines += 1
+                // A batch at a time, with one closure for all its lines: the batch is a
+                // constant there, and nothing it captures is retained again for each line.
+                let batch = settled.popLast()?.reuse() ?? Batch(records: batchSize)
+                var read = 0
+                ended = try !reader.forEachLine { bytes -> Bool in
+                    if Self.isBlank(bytes) { return true }
+                    if csv != nil {
+                        // (CSV is parsed here, in order: its first line is the header.)
+                        guard let row = csv!.event(fromLine: bytes) else { return true }
+                        batch.take(row.map(LeadStore.pending), of: batch.keep(bytes, number: reader.lineNumber))
+                    } else {
+                        batch.pending.append(batch.keep(bytes, number: reader.lineNumber))
                     }
-                    return current.records.count < batchSize
+                    read += 1
+                    return read < batchSize
                 }
-                try submit()
+                summary.lines += read
+                pool.enqueue(batch, transcoded: csv != nil)
+                inFlight.append(batch)
+                while inFlight.count >= maxInFlight {
+                    try settle(inFlight.removeFirst())
+                }
+                progress?(IngestProgress(path: reader.path, lines: reader.lineNumber, bytes: reader.bytesRead, totalBytes: reader.totalBytes, summary: summary))
             }
             while !inFlight.isEmpty {
                 try settle(inFlight.removeFirst())
@@ -236,41 +295,78 @@ public final class Ingestor {
         return summary
     }
 
-    /// Puts one input line's record into `batch`, or its rejection into `rejects`; returns
-    /// whether it counts as an input line (not blank, not a CSV header).
-    private static func take(
-        _ line: UnsafeRawBufferPointer, into batch: Batch, csv: inout CSVEventReader?, scratch: EventTranscoder.Scratch, reader: LineReader,
-        rejects: RejectWriter, rejected: inout Int
-    ) throws -> Bool {
-        if isBlank(line) { return false }
-        /// The line's record is in the batch: keep where the line is, for its outcome.
-        func noteLine() {
-            if reader.canReread {
-                batch.lines.append((reader.lineNumber, reader.lineOffset, line.count))
-            } else {
-                batch.lines.append((reader.lineNumber, batch.raw.count, line.count))
-                batch.raw.append(contentsOf: line)
+    /// The threads that transcode JSONL batches, each batch whole on one thread, and hand
+    /// every batch on (`handOn`) in the order it was enqueued.
+    final class Transcoders: @unchecked Sendable {
+        private let condition = NSCondition()
+        /// Batches to transcode, oldest first.
+        private var waiting: [Batch] = []
+        /// Batches enqueued and not handed on yet, oldest first.
+        private var unsent: [Batch] = []
+        private var stopping = false
+        private var running = 0
+        private let handOn: (Batch) -> Void
+
+        init(count: Int, handOn: @escaping (Batch) -> Void) {
+            self.handOn = handOn
+            running = count
+            for _ in 0..<count {
+                let thread = Thread { [self] in work() }
+                thread.stackSize = 8 << 20  // (the general path parses nested JSON recursively)
+                thread.start()
             }
         }
-        let parsed: Result<PendingRecord, EnvelopeError>
-        if csv != nil {
-            guard let row = csv!.event(fromLine: line) else { return false }
-            parsed = row.map(LeadStore.pending)
-        } else if transcode(jsonLine: line, scratch: scratch, into: &batch.records) {
-            noteLine()
-            return true
-        } else {
-            parsed = Result { () throws(EnvelopeError) in LeadStore.pending(try parseJSONLine(line)) }
+
+        /// Queues `batch`; one already `transcoded` (CSV) is only handed on in its turn.
+        func enqueue(_ batch: Batch, transcoded: Bool) {
+            condition.lock()
+            defer { condition.unlock() }
+            unsent.append(batch)
+            if transcoded {
+                batch.isTranscoded = true
+                handOnReady()
+            } else {
+                waiting.append(batch)
+                condition.signal()
+            }
         }
-        switch parsed {
-        case .success(let record):
-            batch.records.append(record)
-            noteLine()
-        case .failure(let error):
-            rejected += 1
-            try rejects.reject(path: reader.path, line: reader.lineNumber, reason: error.description, raw: line)
+
+        /// Lets the threads end once every batch is transcoded; returns when they have.
+        func stop() {
+            condition.lock()
+            defer { condition.unlock() }
+            stopping = true
+            condition.broadcast()
+            while running > 0 { condition.wait() }
         }
-        return true
+
+        private func work() {
+            lowerThisThreadsPriority()
+            nameThisThread("ll-transcoder")
+            let scratch = EventTranscoder.Scratch()
+            condition.lock()
+            while true {
+                while waiting.isEmpty && !stopping { condition.wait() }
+                guard !waiting.isEmpty else { break }
+                let batch = waiting.removeFirst()
+                condition.unlock()
+                batch.transcode(scratch: scratch)
+                condition.lock()
+                batch.isTranscoded = true
+                handOnReady()
+            }
+            running -= 1
+            condition.broadcast()
+            condition.unlock()
+        }
+
+        /// Hands on the oldest batches that are transcoded (with the lock held).
+        private func handOnReady() {
+            while let first = unsent.first, first.isTranscoded {
+                unsent.removeFirst()
+                handOn(first)
+            }
+        }
     }
 
     static func isBlank(_ line: UnsafeRawBufferPointer) -> Bool {
@@ -351,6 +447,14 @@ public final class RejectWriter {
             self.handle = nil
         }
     }
+}
+
+/// Lowers the calling thread's scheduling priority (nice 10), so that the log's writer runs
+/// first whenever it has work. On Linux a thread's nice value is its own, not the process's.
+func lowerThisThreadsPriority() {
+    #if os(Linux)
+    _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+    #endif
 }
 
 #if canImport(Glibc)

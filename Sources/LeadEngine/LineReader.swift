@@ -26,10 +26,6 @@ public final class LineReader {
     public private(set) var bytesRead = 0
     /// The file's size when known (regular files), for progress.
     public let totalBytes: Int?
-    /// Where the last line handed out starts in the input.
-    public private(set) var lineOffset = 0
-    /// Whether `reread` can fetch a line again (a regular file, not a pipe).
-    public var canReread: Bool { totalBytes != nil }
 
     /// Opens `path`, or standard input for `-`.
     public init(path: String, blockSize: Int = 1 << 20) throws {
@@ -66,7 +62,6 @@ public final class LineReader {
             if start < end, let newline = memchr(buffer.baseAddress! + start, 0x0A, end - start) {
                 let lineEnd = buffer.baseAddress!.distance(to: newline)
                 let line = trimCR(start, lineEnd)
-                lineOffset = bytesRead
                 bytesRead += lineEnd + 1 - start
                 start = lineEnd + 1
                 lineNumber += 1
@@ -75,7 +70,6 @@ public final class LineReader {
             if eof {
                 guard start < end else { return nil }
                 let line = trimCR(start, end)
-                lineOffset = bytesRead
                 bytesRead += end - start
                 start = end
                 lineNumber += 1
@@ -93,22 +87,6 @@ public final class LineReader {
             guard let goOn = try nextLine(body) else { return false }
             if !goOn { return true }
         }
-    }
-
-    /// Reads `count` bytes at `offset` of the input again (`canReread` inputs only).
-    public func reread(offset: Int, count: Int) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw Failure(path: path, errno: errno)
-            }
-            if got == 0 { break }
-            done += got
-        }
-        return Array(bytes[..<done])
     }
 
     private func trimCR(_ from: Int, _ to: Int) -> UnsafeRawBufferPointer {

@@ -96,4 +96,64 @@ struct IngestTests {
         #expect(try logContents(fast.store) == logContents(reference.store))
         #expect(try fast.store.projectionSnapshot().map(\.value) == reference.store.projectionSnapshot().map(\.value))
     }
+
+    /// Batches are transcoded on several threads but reach the log in input order: the log
+    /// and the projection do not depend on how many threads transcoded, or how finely the
+    /// input was cut.
+    @Test func theLogDoesNotDependOnHowManyThreadsTranscode() throws {
+        let dir = TemporaryDirectory("ingest")
+        let input = dir.file("events.jsonl")
+        let count = try Generator(leads: 300, seed: 23).write(to: input)
+        var logs: [[[String]]] = []
+        var projections: [[[UInt8]]] = []
+        for (transcoders, batchSize) in [(1, 20_000), (4, 57), (2, 1)] {
+            let test = try TestStore("threads-\(transcoders)")
+            let ingestor = Ingestor(store: test.store, batchSize: batchSize)
+            ingestor.transcoders = transcoders
+            let summary = try ingestor.ingest(path: input, rejects: RejectWriter(path: dir.file("rejects-\(transcoders).jsonl")))
+            #expect(summary.appended == count)
+            logs.append(try logContents(test.store))
+            projections.append(try test.store.projectionSnapshot().flatMap { [$0.key, $0.value] })
+        }
+        // (Compared as a whole: a failure prints which run differs, not every row.)
+        #expect(logs.map { $0 == logs[0] } == [true, true, true])
+        #expect(projections.map { $0 == projections[0] } == [true, true, true])
+    }
+
+    /// Lines refused while parsing (by a transcoder) and lines refused by the log (when the
+    /// batch is stored) go to the rejects file together, in line order, across batches.
+    @Test func refusedLinesAreWrittenInLineOrderWhateverRefusedThem() throws {
+        let dir = TemporaryDirectory("ingest")
+        var lines: [String] = []
+        var refusedLines: [Int] = []
+        for index in 1...120 {
+            let lead = "L-\(index)"
+            switch index % 4 {
+            case 0:  // not JSON: refused by a transcoder
+                lines.append(#"{"id":"x-\#(index)","type":"#)
+                refusedLines.append(lines.count)
+            case 1:  // refused by the lifecycle, when stored: accepted before any capture
+                lines.append(Events.line(Events.event(.salesAccepted, lead, id: "a-\(index)", at: "2026-03-03T10:00:00Z", actor: "ae")))
+                refusedLines.append(lines.count)
+            default:
+                lines.append(Events.line(Events.captured(lead, id: "c-\(index)")))
+            }
+            if index % 10 == 0 { lines.append("   ") }  // blank: not counted, not refused
+        }
+        let input = try dir.write("mixed.jsonl", lines.joined(separator: "\n"))
+        let test = try TestStore()
+        let rejectsPath = dir.file("rejects.jsonl")
+        let rejects = RejectWriter(path: rejectsPath)
+        let ingestor = Ingestor(store: test.store, batchSize: 7)
+        ingestor.transcoders = 3
+        let summary = try ingestor.ingest(path: input, rejects: rejects)
+        rejects.close()
+        #expect(summary.lines == 120)
+        #expect(summary.rejected == 60)
+        #expect(summary.appended == 60)
+        let rejected = try String(contentsOfFile: rejectsPath, encoding: .utf8)
+            .split(separator: "\n").map { try JSONParser.parse(String($0)) }
+        #expect(rejected.map { $0["line"] } == refusedLines.map { .number(Double($0)) })
+        #expect(rejected.map { $0["input"]?.stringValue } == refusedLines.map { lines[$0 - 1] })
+    }
 }
