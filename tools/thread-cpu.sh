@@ -12,9 +12,10 @@
 #   .build/release/leadledger generate --leads 49000 --out /tmp/events.jsonl
 #   tools/thread-cpu.sh --runs 6 /tmp/events.jsonl /tmp/before/leadledger .build/release/leadledger
 #
-# The threads are the ingest's reader (ll-reader), the log's sequencer, chainer and
-# committer (ll-sequencer, ll-chainer, ll-committer), the main thread (named after the
-# binary) and the dispatch threads that free retired leads (the rest). Each ingest goes into
+# The threads are the ingest's reader (ll-reader) and transcoders (ll-transcoder, all of them
+# together), the log's sequencer, chainer and committer (ll-sequencer, ll-chainer,
+# ll-committer), the main thread (named after the binary) and the dispatch threads that free
+# retired leads (the rest). Each ingest goes into
 # a fresh store in a temporary directory. Needs `perf` (linux-perf) and permission to use it.
 set -euo pipefail
 
@@ -55,8 +56,8 @@ for binary in "$@"; do
     { for (i = 2; i <= NF; i++) { split($i, kv, "="); sum[kv[1]] += kv[2]; total += kv[2] } n++ }
     END {
       printf "%s (%d runs, mean ms of CPU): total %d", binary, n, total / n
-      split("ll-reader ll-sequencer ll-chainer ll-committer main rest", order, " ")
-      for (i = 1; i <= 6; i++) printf "  %s %d", order[i], sum[order[i]] / n
+      split("ll-reader ll-transcoder ll-sequencer ll-chainer ll-committer main rest", order, " ")
+      for (i = 1; i <= 7; i++) printf "  %s %d", order[i], sum[order[i]] / n
       printf "\n"
     }'
 done
