@@ -5,8 +5,8 @@ import Darwin
 #endif
 
 /// Encoded values appended one after another into one growing buffer, each known by its byte
-/// range: a commit's or a replay chunk's rows (a lead's key, state and journey), without an
-/// array each. (An array a row cost an allocation, then a free on the writer's thread: a few
+/// range: a commit's or a replay chunk's rows (a lead's key, state and journey), or an ingest
+/// batch's lines, without an array each. (An array a row cost an allocation, then a free on the writer's thread: a few
 /// percent of a replay.)
 ///
 /// Appending may move the buffer: read ranges (`subscript`) once the appends are done.

@@ -238,8 +238,8 @@ public final class Ingestor {
                     try reject(line, of: finished, reason)
                 }
             case .failure(let error):
-                let first = min(finished.lines.first?.number ?? .max, finished.refused.first?.line.number ?? .max)
-                throw IngestFailure(path: reader.path, line: first == .max ? reader.lineNumber : first, summary: summary, underlying: error)
+                let first = [finished.lines.first?.number, finished.refused.first?.line.number].compactMap { $0 }.min()
+                throw IngestFailure(path: reader.path, line: first ?? reader.lineNumber, summary: summary, underlying: error)
             }
             if settled.count < 2 { settled.append(finished) }
         }

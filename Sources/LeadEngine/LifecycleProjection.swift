@@ -131,7 +131,11 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// its scoring matches brought up to the rules in force), read from the table if need be.
     private func slot(of lead: String, in txn: some TransactionReading) throws -> Slot? {
         let hash = LeadTable<Slot>.hash(lead)
-        if let slot = slots.value(lead, hash: hash) { return slot }
+        return try slots.value(lead, hash: hash) ?? uncachedSlot(lead, hash: hash, in: txn)
+    }
+
+    /// `slot(of:in:)` for a lead not cached, whose id hashes to `hash`.
+    private func uncachedSlot(_ lead: String, hash: UInt64, in txn: some TransactionReading) throws -> Slot? {
         if let knownLeads, !knownLeads.contains(hash) { return nil }
         if missing.contains(lead) { return nil }
         guard let stored = try Self.read(lead, from: leads, in: txn) else {
@@ -143,7 +147,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             try rescore(&slot.state, in: txn)
             slot.dirty = true
         }
-        cache(slot, as: lead)
+        cache(slot, as: lead, hash: hash)
         return slot
     }
 
@@ -161,7 +165,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         // A cached lead is found by its bytes; only a lead read from the table (or not
         // found) needs its id as a `String`.
         let hash = LeadTable<Slot>.hash(lead)
-        let found = try slots.value(lead, hash: hash) ?? slot(of: String(decoding: lead, as: UTF8.self), in: txn)
+        let found = try slots.value(lead, hash: hash) ?? uncachedSlot(String(decoding: lead, as: UTF8.self), hash: hash, in: txn)
         recent.remember(found, as: lead)
         return found
     }
@@ -281,9 +285,9 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     }
 
 
-    /// Caches a slot (see `touched`).
-    private func cache(_ slot: Slot, as lead: String) {
-        let hash = LeadTable<Slot>.hash(lead)
+    /// Caches a slot (see `touched`); `hash` is the lead's, when already known.
+    private func cache(_ slot: Slot, as lead: String, hash known: UInt64? = nil) {
+        let hash = known ?? LeadTable<Slot>.hash(lead)
         slots.set(slot, for: lead, hash: hash)
         knownLeads?.insert(hash)
         note(slot)
