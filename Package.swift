@@ -25,25 +25,34 @@ let package = Package(
             providers: [.apt(["liblmdb-dev"])]
         ),
         .target(name: "LMDB", dependencies: ["CLMDB"]),
+        // The system calls made outside LMDB (files, thread names and priorities, terminals).
+        .target(name: "LedgerSystem"),
         // SHA-256 with the x86 SHA extensions, for the log's hash chain (swift-crypto otherwise).
         .target(name: "CSHA256"),
         .target(name: "CByteScan"),
         .target(name: "LedgerJSON"),
         .target(
             name: "EventLog",
-            dependencies: ["LMDB", "CSHA256", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["LMDB", "LedgerSystem", "CSHA256", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .target(name: "LeadDomain", dependencies: ["LedgerJSON", "CByteScan"]),
-        .target(name: "LeadEngine", dependencies: ["CByteScan", "EventLog", "LeadDomain", "LedgerJSON", "LMDB", "Yams"]),
+        // Regular expressions of a common subset as byte automata (ICU's answers, without ICU).
+        .target(name: "SimpleRegex"),
+        .target(name: "LeadDomain", dependencies: ["LedgerJSON", "SimpleRegex"]),
+        // JSONL lines straight to stored records, without a JSON tree (the bulk ingest's parser).
+        .target(name: "EventTranscoder", dependencies: ["LeadDomain", "LedgerJSON", "CByteScan"]),
+        .target(
+            name: "LeadEngine",
+            dependencies: ["CByteScan", "EventLog", "EventTranscoder", "LeadDomain", "LedgerJSON", "LedgerSystem", "LMDB", "Yams"]
+        ),
         // `leadledger bench`: the engine measured beside a raw-LMDB baseline. The baseline is
         // written against the C API on purpose, so this target imports CLMDB too.
-        .target(name: "Bench", dependencies: ["CLMDB", "LMDB", "EventLog", "LeadDomain", "LeadEngine", "Reports"]),
+        .target(name: "Bench", dependencies: ["CLMDB", "LMDB", "LedgerSystem", "EventLog", "LeadDomain", "LeadEngine", "Reports"]),
         // Pure functions from projected data (journeys) to report models, and their renderers.
         .target(name: "Reports", dependencies: ["LeadDomain", "LedgerJSON"]),
         .target(
             name: "LeadLedgerCLI",
             dependencies: [
-                "LeadEngine", "Reports", "Bench", "EventLog", "LeadDomain", "LedgerJSON",
+                "LeadEngine", "Reports", "Bench", "EventLog", "LeadDomain", "LedgerJSON", "LedgerSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,13 +65,21 @@ let package = Package(
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"]),
         .testTarget(name: "LedgerJSONTests", dependencies: ["LedgerJSON"]),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "LeadDomainTests", dependencies: ["LeadDomain", "CByteScan", "LedgerJSON", "TestSupport", "LeadEngine"]),
+        .testTarget(
+            name: "LeadDomainTests",
+            dependencies: ["LeadDomain", "LedgerJSON", "TestSupport", "LeadEngine"]
+        ),
+        .testTarget(name: "SimpleRegexTests", dependencies: ["SimpleRegex"]),
+        .testTarget(
+            name: "EventTranscoderTests",
+            dependencies: ["EventTranscoder", "LeadDomain", "LeadEngine", "LedgerJSON", "CByteScan", "TestSupport"]
+        ),
         .testTarget(
             name: "LeadLedgerCLITests",
             dependencies: ["LeadLedgerCLI", "leadledger", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON", "LeadEngine"]
         ),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "LeadDomain", "LedgerJSON", "TestSupport"]),
-        .testTarget(name: "LeadEngineTests", dependencies: ["LeadEngine", "Reports", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON", "LMDB"]),
+        .testTarget(name: "LeadEngineTests", dependencies: ["LeadEngine", "EventTranscoder", "Reports", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON", "LMDB"]),
     ]
 )
 
@@ -70,8 +87,5 @@ for target in package.targets where target.type != .system && !["CSHA256", "CByt
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))
-    // Release builds check exclusive access at compile time only: the dynamic checks cost
-    // ~7% of replay (swift_beginAccess on every class-property access in the hot loops).
-    settings.append(.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)))
     target.swiftSettings = settings
 }

@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import LedgerSystem
 import LeadDomain
 import LeadEngine
 import LedgerJSON
@@ -268,20 +269,9 @@ public struct BenchRun {
         return seconds
     }
 
-    /// The current resident set (VmRSS), for locating memory peaks.
-    static func currentRSSMiB() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kb = Double(line.split(separator: " ").dropFirst().first ?? "")
-        else { return 0 }
-        return kb / 1024
-    }
+    static func currentRSSMiB() -> Double { System.residentMiB() }
 
-    static func peakRSSMiB() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_maxrss) / 1024
-    }
+    static func peakRSSMiB() -> Double { System.peakResidentMiB() }
 }
 
 public struct BenchFailure: Error, CustomStringConvertible {

@@ -6,8 +6,8 @@ public struct Envelope: Sendable, Hashable {
     public static let maxLeadBytes = 128
     public static let maxActorBytes = 128
     /// Longer `type` and `at` texts are refused before they are looked at.
-    static let maxTypeBytes = 64
-    static let maxTimeBytes = 64
+    package static let maxTypeBytes = 64
+    package static let maxTimeBytes = 64
     /// The stream that holds events that are not about a lead (`rules.published`).
     public static let systemStream = "$rules"
 

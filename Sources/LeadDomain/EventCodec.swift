@@ -40,7 +40,7 @@ public enum EventCodec {
     /// ingest path and `encode` assign codes from one table.
     /// (It runs for every `data` member ingested: the candidates of the name's length are
     /// compared as two words each, not with `memcmp`.)
-    static func knownKeyCode(_ key: UnsafeRawBufferPointer) -> UInt8? {
+    @usableFromInline package static func knownKeyCode(_ key: UnsafeRawBufferPointer) -> UInt8? {
         let count = key.count
         guard count < knownKeySignatures.count, let start = key.baseAddress else { return nil }
         let signature = keySignature(start, count)
@@ -104,7 +104,7 @@ public enum EventCodec {
     }
 
     /// The fixed ten bytes every payload starts with: version, type code, time.
-    static func writeHeader(type: EventType, at: Timestamp, into out: inout some ByteSink) {
+    @inlinable package static func writeHeader(type: EventType, at: Timestamp, into out: inout some ByteSink) {
         out.append(version)
         out.append(type.code)
         withUnsafeBytes(of: at.microseconds.littleEndian) { out.append(bytes: $0) }
@@ -140,15 +140,15 @@ public enum EventCodec {
         return object
     }
 
-    enum Tag {
-        static let null: UInt8 = 0
-        static let `false`: UInt8 = 1
-        static let `true`: UInt8 = 2
-        static let double: UInt8 = 3
-        static let string: UInt8 = 4
-        static let array: UInt8 = 5
-        static let object: UInt8 = 6
-        static let int32: UInt8 = 7
+    @usableFromInline package enum Tag {
+        @usableFromInline package static let null: UInt8 = 0
+        @usableFromInline package static let `false`: UInt8 = 1
+        @usableFromInline package static let `true`: UInt8 = 2
+        @usableFromInline package static let double: UInt8 = 3
+        @usableFromInline package static let string: UInt8 = 4
+        @usableFromInline package static let array: UInt8 = 5
+        @usableFromInline package static let object: UInt8 = 6
+        @usableFromInline package static let int32: UInt8 = 7
     }
 
     static func writeValue(_ value: JSONValue, into out: inout [UInt8]) {
@@ -180,7 +180,7 @@ public enum EventCodec {
     }
 
     /// The length prefix of a member name that has no one-byte code; its bytes follow.
-    static func writeKeyLength(_ count: Int, into out: inout some ByteSink) {
+    @inlinable package static func writeKeyLength(_ count: Int, into out: inout some ByteSink) {
         if count < 0x7F {
             out.append(UInt8(count))
         } else {
@@ -190,7 +190,7 @@ public enum EventCodec {
     }
 
     /// A JSON number: the int32 form when it is integral and fits, else the f64 bits.
-    static func writeNumber(_ number: Double, into out: inout some ByteSink) {
+    @inlinable package static func writeNumber(_ number: Double, into out: inout some ByteSink) {
         if let small = Int32(exactly: number) {
             out.append(Tag.int32)
             withUnsafeBytes(of: small.littleEndian) { out.append(bytes: $0) }
@@ -207,17 +207,17 @@ public enum EventCodec {
     }
 
     /// A string value from UTF-8 bytes (the transcoder's input, already checked).
-    static func writeString(utf8 bytes: UnsafeRawBufferPointer, into out: inout some ByteSink) {
+    @inlinable package static func writeString(utf8 bytes: UnsafeRawBufferPointer, into out: inout some ByteSink) {
         out.append(Tag.string)
         writeVarint(bytes.count, into: &out)
         out.append(bytes: bytes)
     }
 
-    static func writeVarint(_ value: Int, into out: inout some ByteSink) {
+    @inlinable package static func writeVarint(_ value: Int, into out: inout some ByteSink) {
         writeVarint(UInt64(value), into: &out)
     }
 
-    static func writeVarint(_ value: UInt64, into out: inout some ByteSink) {
+    @inlinable package static func writeVarint(_ value: UInt64, into out: inout some ByteSink) {
         var rest = value
         while rest >= 0x80 {
             out.append(UInt8(rest & 0x7F) | 0x80)
@@ -343,13 +343,13 @@ import Darwin
 
 /// Where `EventCodec` writes a payload: a growing array (the general path), or memory reserved
 /// for the whole payload in advance (`ReservedBytes`, the transcoder's).
-protocol ByteSink {
+@usableFromInline package protocol ByteSink {
     mutating func append(_ byte: UInt8)
     mutating func append(bytes: UnsafeRawBufferPointer)
 }
 
 extension Array: ByteSink where Element == UInt8 {
-    mutating func append(bytes: UnsafeRawBufferPointer) {
+    @inlinable package mutating func append(bytes: UnsafeRawBufferPointer) {
         append(contentsOf: bytes)
     }
 }
@@ -357,35 +357,35 @@ extension Array: ByteSink where Element == UInt8 {
 /// Memory reserved for a whole payload (or other encoded value), written without an array's
 /// growth and uniqueness checks. Whoever reserves it knows an upper bound of what will be
 /// written; going past it is a bug, caught here before any byte lands outside.
-struct ReservedBytes: ByteSink {
-    let base: UnsafeMutableRawPointer
-    let capacity: Int
-    private(set) var count = 0
+@usableFromInline package struct ReservedBytes: ByteSink {
+    @usableFromInline let base: UnsafeMutableRawPointer
+    @usableFromInline let capacity: Int
+    @usableFromInline package private(set) var count = 0
 
-    init(_ memory: UnsafeMutableRawBufferPointer) {
+    package init(_ memory: UnsafeMutableRawBufferPointer) {
         base = memory.baseAddress!
         capacity = memory.count
     }
 
-    mutating func append(_ byte: UInt8) {
+    @inlinable package mutating func append(_ byte: UInt8) {
         precondition(count < capacity, "a payload outgrew the memory reserved for it")
         base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
         count += 1
     }
 
-    mutating func append(bytes: UnsafeRawBufferPointer) {
+    @inlinable package mutating func append(bytes: UnsafeRawBufferPointer) {
         precondition(count + bytes.count <= capacity, "a payload outgrew the memory reserved for it")
         if let source = bytes.baseAddress { (base + count).copyMemory(from: source, byteCount: bytes.count) }
         count += bytes.count
     }
 
     /// A fixed-width integer's bytes, least significant first.
-    mutating func append<T: FixedWidthInteger>(littleEndian value: T) {
+    @inlinable package mutating func append<T: FixedWidthInteger>(littleEndian value: T) {
         let size = MemoryLayout<T>.size
         precondition(count + size <= capacity, "a payload outgrew the memory reserved for it")
         base.storeBytes(of: value.littleEndian, toByteOffset: count, as: T.self)
         count += size
     }
 
-    var written: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+    @usableFromInline package var written: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 }

@@ -70,7 +70,7 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
 
     /// The type whose wire name is exactly these bytes (the transcoder reads names in place;
     /// `init(rawValue:)` would need a `String` first).
-    init?(name: UnsafeRawBufferPointer) {
+    package init?(name: UnsafeRawBufferPointer) {
         guard let start = name.baseAddress else { return nil }
         for (type, wire) in Self.wireNames where wire.count == name.count && memcmp(start, wire, wire.count) == 0 {
             self = type

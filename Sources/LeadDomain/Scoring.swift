@@ -1,5 +1,6 @@
 import Foundation
 import LedgerJSON
+import SimpleRegex
 import Synchronization
 
 /// A behavior rule matched by one of a lead's events (kept in the lead's state, so a score

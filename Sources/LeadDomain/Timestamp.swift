@@ -58,7 +58,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// The parser behind `init(rfc3339:)`, on UTF-8 bytes: `EventTranscoder` reads `at` in
     /// place with it, so both ingest paths accept exactly the same times.
-    static func parse(_ b: UnsafeRawBufferPointer) -> Timestamp? {
+    package static func parse(_ b: UnsafeRawBufferPointer) -> Timestamp? {
         // YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)
         guard b.count >= 20 else { return nil }
         // (Inlined: it runs six times for every event ingested.)

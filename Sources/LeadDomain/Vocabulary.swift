@@ -23,7 +23,7 @@ public enum Vocabulary {
         public let required: Bool
         /// The name's one-byte code in the stored form (`EventCodec`), when it has one: the
         /// transcoder finds the field among a line's members by it.
-        let code: UInt8?
+        package let code: UInt8?
     }
 
     static func field(_ name: String, _ kind: FieldKind, required: Bool = false) -> Field {
@@ -103,7 +103,7 @@ public enum Vocabulary {
     /// A member of `data` as the rules see it: its JSON kind, and the number or the UTF-8 text.
     /// Generic over the text so that a parsed object (`String.UTF8View`) and the raw bytes of
     /// a line (`EventTranscoder`) are checked by the same code.
-    enum FieldValue<Text: Collection<UInt8>> {
+    package enum FieldValue<Text: Collection<UInt8>> {
         case null
         case bool(Bool)
         case number(Double)
@@ -113,7 +113,7 @@ public enum Vocabulary {
     }
 
     /// What the rules read of a `data` object.
-    protocol DataFields {
+    package protocol DataFields {
         associatedtype Text: Collection<UInt8>
         var isEmpty: Bool { get }
         /// The member named `field.name`, or `nil` when there is none.
@@ -121,7 +121,7 @@ public enum Vocabulary {
     }
 
     /// The first rule `data` breaks, in the order the general path reports them.
-    enum Problem {
+    package enum Problem {
         case missing(Field)
         case invalid(Field)
         case noProfileField
@@ -130,7 +130,7 @@ public enum Vocabulary {
 
     /// The single statement of the data rules; `validate` turns its answer into a message,
     /// `EventTranscoder` only needs to know whether there is one.
-    static func firstProblem(_ type: EventType, _ data: some DataFields) -> Problem? {
+    package static func firstProblem(_ type: EventType, _ data: some DataFields) -> Problem? {
         // (By index: `for field in` copies each field, its name and kind retained and
         // released, and this runs for every event ingested.)
         let fields = fields(of: type)

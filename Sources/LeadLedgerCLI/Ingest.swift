@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LeadEngine
 import LedgerJSON
+import LedgerSystem
 
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -65,19 +66,19 @@ struct Ingest: ParsableCommand {
                 progress.finish()
                 total += failure.summary
                 throw CLIError(failure.description + (total.rejected > 0 ? " (rejected lines so far are in \(writer.path))" : ""))
-            } catch let failure as LineReader.Failure {
+            } catch let failure as System.FileError {
                 progress.finish()
                 throw CLIError(failure.description)
             }
             total += summary
             if shared == nil {
-                writer.close()
+                try writer.close()
                 if writer.count > 0 { rejectFiles.append(writer.path) } else { Self.removeStale(writer.path) }
             }
         }
         progress.finish()
         if let shared {
-            shared.close()
+            try shared.close()
             if shared.count > 0 { rejectFiles.append(shared.path) }
         }
         print(render(total, rejectFiles: rejectFiles))

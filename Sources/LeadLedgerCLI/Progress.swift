@@ -1,4 +1,5 @@
 import Foundation
+import LedgerSystem
 
 /// A one-line progress display on stderr, redrawn at most five times a second, and only when
 /// stderr is a terminal (so logs and pipes stay clean).
@@ -8,7 +9,7 @@ final class Progress {
     private var drawn = false
     private let started = DispatchTime.now().uptimeNanoseconds
 
-    init(enabled: Bool = isatty(STDERR_FILENO) == 1) {
+    init(enabled: Bool = System.isTerminal(System.standardError)) {
         self.enabled = enabled
     }
 

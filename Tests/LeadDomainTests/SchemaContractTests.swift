@@ -2,20 +2,15 @@ import Foundation
 import LeadDomain
 import LedgerJSON
 import Testing
+import TestSupport
 
 /// The JSON Schemas in `Schemas/` are the contract: the engine must accept exactly the
 /// examples the schemas accept and refuse the ones they refuse (`tools/check-schemas.py`
 /// checks the same examples with a real JSON Schema validator).
 @Suite("Schema contract: the engine agrees with Schemas/examples")
 struct SchemaContractTests {
-    static let examples = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Schemas/examples")
-
     static func files(_ folder: String) -> [String] {
-        let directory = examples.appendingPathComponent(folder)
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.filter { $0.hasSuffix(".json") }.sorted().map { directory.appendingPathComponent($0).path }
+        SchemaExamples.files(folder)
     }
 
     func decode(_ path: String) throws -> Envelope {

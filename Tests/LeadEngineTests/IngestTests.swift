@@ -1,4 +1,5 @@
 import EventLog
+import EventTranscoder
 import Foundation
 import LeadDomain
 import LeadEngine
@@ -69,7 +70,7 @@ struct IngestTests {
         let rejectsPath = dir.file("rejects.jsonl")
         let rejects = RejectWriter(path: rejectsPath)
         let summary = try Ingestor(store: fast.store).ingest(path: input, rejects: rejects)
-        rejects.close()
+        try rejects.close()
         #expect(summary.appended == 3)
         #expect(summary.rejected == 3)
 
@@ -147,7 +148,7 @@ struct IngestTests {
         let ingestor = Ingestor(store: test.store, batchSize: 7)
         ingestor.transcoders = 3
         let summary = try ingestor.ingest(path: input, rejects: rejects)
-        rejects.close()
+        try rejects.close()
         #expect(summary.lines == 120)
         #expect(summary.rejected == 60)
         #expect(summary.appended == 60)

@@ -1,18 +1,7 @@
 import LeadDomain
 import LedgerJSON
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// A file could not be written (the rejects file, a generated data set).
-public struct FileWriteFailure: Error, CustomStringConvertible {
-    public let path: String
-    public let errno: Int32
-    public var description: String { "cannot write \(path): \(String(cString: strerror(errno)))" }
-}
+import LedgerSystem
 
 extension Generator {
     /// Writes the generated events as JSONL to `path` (`/dev/stdout` works), through a 1 MiB
@@ -20,14 +9,11 @@ extension Generator {
     /// after every flush. Returns how many events were written.
     @discardableResult
     public func write(to path: String, limit: Int? = nil, progress: (Int) -> Void = { _ in }) throws -> Int {
-        guard let file = fopen(path, "w") else { throw FileWriteFailure(path: path, errno: errno) }
-        defer { fclose(file) }
+        let file = try System.OutputFile(creating: path)
         var buffer: [UInt8] = []
         buffer.reserveCapacity(1 << 21)
         func flush() throws {
-            guard fwrite(buffer, 1, buffer.count, file) == buffer.count else {
-                throw FileWriteFailure(path: path, errno: errno)
-            }
+            try file.write(buffer)
             buffer.removeAll(keepingCapacity: true)
         }
         var count = 0
@@ -45,6 +31,7 @@ extension Generator {
             }
         } catch is Enough {}
         try flush()
+        try file.close()
         return count
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import EventTranscoder
 import LeadDomain
 import LeadEngine
 import LedgerJSON
@@ -43,7 +44,7 @@ struct EventTranscoderTests {
         #expect(Double(fast) / Double(lines.count) >= 0.99)
     }
 
-    @Test(arguments: SchemaContractTests.files("valid"))
+    @Test(arguments: SchemaExamples.files("valid"))
     func aValidSchemaExampleIsEitherLeftAloneOrStoredAlike(path: String) throws {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         // As written (indented over many lines) and as one JSONL line.
@@ -57,7 +58,7 @@ struct EventTranscoderTests {
         }
     }
 
-    @Test(arguments: SchemaContractTests.files("invalid"))
+    @Test(arguments: SchemaExamples.files("invalid"))
     func everyInvalidSchemaExampleIsLeftToTheGeneralPath(path: String) throws {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(EventTranscoder.transcode(text) == nil)

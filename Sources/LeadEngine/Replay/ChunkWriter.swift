@@ -1,5 +1,6 @@
 import Foundation
 import EventLog
+import LedgerSystem
 
 /// A replay's write transactions, one at a time, on a thread of its own: a chunk's write
 /// (mostly waiting for the disk) runs while the shards apply the next chunk. The write runs
@@ -28,7 +29,7 @@ final class ChunkWriter: @unchecked Sendable {
     }
 
     private func run() {
-        nameThisThread("ll-replay-write")
+        System.nameThisThread("ll-replay-write")
         condition.lock()
         defer { condition.unlock() }
         while true {

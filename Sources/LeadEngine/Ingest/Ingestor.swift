@@ -1,8 +1,10 @@
 import Dispatch
 import Foundation
 import EventLog
+import EventTranscoder
 import LeadDomain
 import LedgerJSON
+import LedgerSystem
 
 /// What an ingest run did.
 public struct IngestSummary: Sendable, Equatable {
@@ -175,9 +177,9 @@ public final class Ingestor {
         init(_ body: @escaping () -> Void) { self.body = body }
 
         func run() {
-            lowerThisThreadsPriority()
+            System.lowerThisThreadsPriority()
             // (For `top -H` and `perf`.)
-            nameThisThread("ll-reader")
+            System.nameThisThread("ll-reader")
             body()
         }
     }
@@ -341,8 +343,8 @@ public final class Ingestor {
         }
 
         private func work() {
-            lowerThisThreadsPriority()
-            nameThisThread("ll-transcoder")
+            System.lowerThisThreadsPriority()
+            System.nameThisThread("ll-transcoder")
             let scratch = EventTranscoder.Scratch()
             condition.lock()
             while true {
@@ -410,24 +412,16 @@ public final class Ingestor {
 /// first reject only.
 public final class RejectWriter {
     public let path: String
-    private var handle: UnsafeMutablePointer<FILE>?
+    private var file: System.OutputFile?
     public private(set) var count = 0
 
     public init(path: String) {
         self.path = path
     }
 
-    deinit {
-        close()
-    }
-
     public func reject(path input: String, line: Int, reason: String, raw: some Collection<UInt8>) throws {
-        if handle == nil {
-            guard let opened = fopen(path, "w") else {
-                throw FileWriteFailure(path: path, errno: errno)
-            }
-            handle = opened
-        }
+        let file = try self.file ?? System.OutputFile(creating: path)
+        self.file = file
         let record: JSONValue = [
             "file": .string(input), "line": .integer(line), "reason": .string(reason),
             "input": .string(String(decoding: raw, as: UTF8.self)),
@@ -435,26 +429,15 @@ public final class RejectWriter {
         var bytes: [UInt8] = []
         JSONWriter.write(record, into: &bytes)
         bytes.append(0x0A)
-        guard fwrite(bytes, 1, bytes.count, handle) == bytes.count else {
-            throw FileWriteFailure(path: path, errno: errno)
-        }
+        try file.write(bytes)
         count += 1
     }
 
-    public func close() {
-        if let handle {
-            fclose(handle)
-            self.handle = nil
-        }
+    /// Flushes and closes the file (a full disk shows here at the latest).
+    public func close() throws {
+        try file?.close()
+        file = nil
     }
-}
-
-/// Lowers the calling thread's scheduling priority (nice 10), so that the log's writer runs
-/// first whenever it has work. On Linux a thread's nice value is its own, not the process's.
-func lowerThisThreadsPriority() {
-    #if os(Linux)
-    _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
-    #endif
 }
 
 #if canImport(Glibc)

@@ -1,4 +1,6 @@
 import CByteScan
+import LeadDomain
+import LedgerJSON
 
 /// One JSONL event already in its stored form, with what the log keys it by.
 public struct Transcoded: Sendable, Equatable {

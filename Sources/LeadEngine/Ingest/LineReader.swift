@@ -1,3 +1,5 @@
+import LedgerSystem
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -8,15 +10,8 @@ import Darwin
 /// (without its `\n` or `\r\n`) with its 1-based number. Memory stays at about one block,
 /// whatever the input's size.
 public final class LineReader {
-    public struct Failure: Error, CustomStringConvertible {
-        public let path: String
-        public let errno: Int32
-        public var description: String { "cannot read \(path): \(String(cString: strerror(errno)))" }
-    }
-
-    public let path: String
-    private let fd: Int32
-    private let ownsDescriptor: Bool
+    public var path: String { input.path }
+    private let input: System.InputFile
     private var buffer: UnsafeMutableRawBufferPointer
     private var start = 0
     private var end = 0
@@ -29,30 +24,13 @@ public final class LineReader {
 
     /// Opens `path`, or standard input for `-`.
     public init(path: String, blockSize: Int = 1 << 20) throws {
-        if path == "-" {
-            fd = 0
-            ownsDescriptor = false
-            self.path = "<stdin>"
-            totalBytes = nil
-        } else {
-            let opened = open(path, O_RDONLY)
-            guard opened >= 0 else { throw Failure(path: path, errno: errno) }
-            var info = stat()
-            if fstat(opened, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
-                close(opened)
-                throw Failure(path: path, errno: EISDIR)
-            }
-            fd = opened
-            ownsDescriptor = true
-            self.path = path
-            totalBytes = (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : nil
-        }
+        input = path == "-" ? System.InputFile(standardInputNamed: "<stdin>") : try System.InputFile(path: path)
+        totalBytes = input.regularFileSize
         buffer = .allocate(byteCount: blockSize, alignment: 16)
     }
 
     deinit {
         buffer.deallocate()
-        if ownsDescriptor { close(fd) }
     }
 
     /// Calls `body` with the next line; returns `false` at the end of the input. The bytes
@@ -109,15 +87,8 @@ public final class LineReader {
             buffer.deallocate()
             buffer = bigger
         }
-        while true {
-            let count = read(fd, buffer.baseAddress! + end, buffer.count - end)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw Failure(path: path, errno: errno)
-            }
-            if count == 0 { eof = true }
-            end += count
-            return
-        }
+        let count = try input.read(into: buffer.baseAddress! + end, count: buffer.count - end)
+        if count == 0 { eof = true }
+        end += count
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import LeadDomain
+@testable import SimpleRegex
 
 @Suite("SimpleRegex: a fast matcher that answers like ICU")
 struct SimpleRegexTests {

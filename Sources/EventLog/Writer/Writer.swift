@@ -1,4 +1,5 @@
 import Foundation
+import LedgerSystem
 import LMDB
 
 /// The single writer, as a three-stage pipeline with group commit.
@@ -150,7 +151,7 @@ final class Writer: @unchecked Sendable {
     // MARK: Sequencer
 
     private func runSequencer() {
-        nameThisThread("ll-sequencer")
+        System.nameThisThread("ll-sequencer")
         while true {
             condition.lock()
             while queue.isEmpty && !stopping {
@@ -432,7 +433,7 @@ final class Writer: @unchecked Sendable {
     // MARK: Chainer
 
     private func runChainer() {
-        nameThisThread("ll-chainer")
+        System.nameThisThread("ll-chainer")
         while true {
             condition.lock()
             while prepared.isEmpty && !sequencerDone {
@@ -469,7 +470,7 @@ final class Writer: @unchecked Sendable {
     // MARK: Committer
 
     private func runCommitter() {
-        nameThisThread("ll-committer")
+        System.nameThisThread("ll-committer")
         while true {
             condition.lock()
             while chained.isEmpty && !(sequencerDone && chainerDone) {

@@ -48,7 +48,7 @@
 ///   ICU's word characters, whose ASCII part is `[A-Za-z0-9_]`.
 /// - Rejected as well: backreferences, lookaround, named groups, `\p{…}`, `\Q…\E`, `\x`, `\u`,
 ///   `\N`, `\A`, `\z`, `\Z`, `\G`, `\R`, `\X`, `\h`, `\v`, octal escapes, and unmatched `)`, `]`, `}`.
-struct SimpleRegex: Sendable {
+public struct SimpleRegex: Sendable {
     /// The byte classes, then the DFA's rows, then (for a pattern with `$`) the rows that
     /// assume `$` holds.
     /// - `table[byte]` (256 entries) is the byte's column.
@@ -76,7 +76,7 @@ struct SimpleRegex: Sendable {
 
     /// Compiles `pattern`; nil when it uses anything outside the supported subset (the caller
     /// then uses ICU), including a pattern ICU rejects.
-    init?(_ pattern: String) {
+    public init?(_ pattern: String) {
         var parser = Parser(Array(pattern.utf8))
         guard let tree = parser.parse() else { return nil }
         var compiler = Compiler()
@@ -92,14 +92,14 @@ struct SimpleRegex: Sendable {
     /// Whether the pattern matches somewhere in `text` (like `re.search`). Returns nil when the
     /// answer depends on non-ASCII text (a byte ≥ 0x80 reached before a match was found), so
     /// the caller falls back to ICU.
-    func search(_ text: String) -> Bool? {
+    public func search(_ text: String) -> Bool? {
         if let found = text.utf8.withContiguousStorageIfAvailable({ run($0) }) { return found }
         var copy = text
         return copy.withUTF8 { run($0) }
     }
 
     /// `search(_:)` on UTF-8 bytes.
-    func search(_ text: UnsafeRawBufferPointer) -> Bool? {
+    public func search(_ text: UnsafeRawBufferPointer) -> Bool? {
         run(text.assumingMemoryBound(to: UInt8.self))
     }
 

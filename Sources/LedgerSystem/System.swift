@@ -1,0 +1,184 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The operating-system calls LeadLedger makes outside LMDB, in one place (as swift-nio keeps
+/// its system calls): files read and written, thread names and priorities, terminals, memory.
+/// Callers get Swift types and errors that carry the path and the `errno`.
+public enum System {
+    /// A file could not be opened, read or written.
+    public struct FileError: Error, CustomStringConvertible, Sendable {
+        public enum Operation: Sendable { case read, write }
+        public let path: String
+        public let errno: Int32
+        public let operation: Operation
+
+        public init(path: String, errno: Int32, operation: Operation) {
+            self.path = path
+            self.errno = errno
+            self.operation = operation
+        }
+
+        public var description: String {
+            "cannot \(operation == .read ? "read" : "write") \(path): \(System.describe(errno))"
+        }
+    }
+
+    /// `strerror`'s words for an `errno`.
+    public static func describe(_ code: Int32) -> String {
+        String(cString: strerror(code))
+    }
+
+    // MARK: Threads
+
+    /// Names the calling thread, for `top -H` and `perf` (at most 15 bytes reach the OS).
+    ///
+    /// On Linux, Foundation's `Thread.current.name = …` reaches the OS only once the thread that
+    /// started this one has stored its handle, and a new thread can get there first: it then
+    /// keeps the name it inherited (a test saw a replay's writer named after a dispatch
+    /// worker). The kernel's file for the calling thread has no such race.
+    public static func nameThisThread(_ name: String) {
+        #if os(Linux)
+        guard let file = fopen("/proc/thread-self/comm", "w") else { return }
+        fputs(name, file)
+        fclose(file)
+        #endif
+    }
+
+    /// Lowers the calling thread's scheduling priority (nice 10), so that the log's writer runs
+    /// first whenever it has work. On Linux a thread's nice value is its own, not the process's.
+    public static func lowerThisThreadsPriority() {
+        #if os(Linux)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        #endif
+    }
+
+    // MARK: Terminals and memory
+
+    public static func isTerminal(_ descriptor: Int32) -> Bool {
+        isatty(descriptor) == 1
+    }
+
+    public static let standardInput: Int32 = STDIN_FILENO
+    public static let standardOutput: Int32 = STDOUT_FILENO
+    public static let standardError: Int32 = STDERR_FILENO
+
+    /// The current resident set (VmRSS) in MiB, for locating memory peaks; 0 where unknown.
+    public static func residentMiB() -> Double {
+        guard let file = fopen("/proc/self/status", "r") else { return 0 }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard text.hasPrefix("VmRSS:") else { continue }
+            let kb = text.dropFirst(6).split(separator: " ").first.flatMap { Double($0) } ?? 0
+            return kb / 1024
+        }
+        return 0
+    }
+
+    /// The process's peak resident set in MiB.
+    public static func peakResidentMiB() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        return Double(usage.ru_maxrss) / 1024
+    }
+
+    // MARK: Reading
+
+    /// A file opened for reading (or standard input), read in blocks.
+    public final class InputFile {
+        public let path: String
+        private let descriptor: Int32
+        private let owned: Bool
+        /// The size of a regular file, else nil (pipes, terminals, devices).
+        public let regularFileSize: Int?
+
+        /// Opens `path` for reading; a directory is refused with `EISDIR`.
+        public init(path: String) throws(FileError) {
+            let opened = open(path, O_RDONLY)
+            guard opened >= 0 else { throw FileError(path: path, errno: errno, operation: .read) }
+            var info = stat()
+            if fstat(opened, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+                close(opened)
+                throw FileError(path: path, errno: EISDIR, operation: .read)
+            }
+            self.path = path
+            descriptor = opened
+            owned = true
+            regularFileSize = (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : nil
+        }
+
+        /// Standard input, named `name` in errors.
+        public init(standardInputNamed name: String) {
+            path = name
+            descriptor = STDIN_FILENO
+            owned = false
+            regularFileSize = nil
+        }
+
+        deinit {
+            if owned { close(descriptor) }
+        }
+
+        /// Reads at most `count` bytes into `buffer`; 0 at the end of the input.
+        public func read(into buffer: UnsafeMutableRawPointer, count: Int) throws(FileError) -> Int {
+            while true {
+                let got = systemRead(descriptor, buffer, count)
+                if got >= 0 { return got }
+                if errno == EINTR { continue }
+                throw FileError(path: path, errno: errno, operation: .read)
+            }
+        }
+    }
+
+    // MARK: Writing
+
+    /// A file created (or truncated) for writing, buffered by the C library.
+    public final class OutputFile {
+        public let path: String
+        private var handle: UnsafeMutablePointer<FILE>?
+
+        public init(creating path: String) throws(FileError) {
+            guard let opened = fopen(path, "w") else { throw FileError(path: path, errno: errno, operation: .write) }
+            self.path = path
+            handle = opened
+        }
+
+        deinit {
+            if let handle { fclose(handle) }
+        }
+
+        public func write(_ bytes: UnsafeRawBufferPointer) throws(FileError) {
+            guard let handle else { throw FileError(path: path, errno: EBADF, operation: .write) }
+            guard bytes.isEmpty || fwrite(bytes.baseAddress, 1, bytes.count, handle) == bytes.count else {
+                throw FileError(path: path, errno: errno, operation: .write)
+            }
+        }
+
+        public func write(_ bytes: [UInt8]) throws(FileError) {
+            let result: Result<Void, FileError> = bytes.withUnsafeBytes { buffer in
+                Result { () throws(FileError) in try write(buffer) }
+            }
+            try result.get()
+        }
+
+        /// Flushes and closes the file; a failed flush (a full disk) is an error.
+        public func close() throws(FileError) {
+            guard let handle else { return }
+            self.handle = nil
+            guard fclose(handle) == 0 else { throw FileError(path: path, errno: errno, operation: .write) }
+        }
+    }
+}
+
+/// `read(2)`, under a name that the method `InputFile.read` does not shadow.
+private func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    read(descriptor, buffer, count)
+}
