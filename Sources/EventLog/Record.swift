@@ -148,13 +148,13 @@ enum RecordFormat {
     /// hash input is assembled in place (overwriting the record's header, then rewriting it)
     /// and hashed in one pass.
     static func seal(inPlace out: UnsafeMutableRawBufferPointer, position: UInt64, previousHash: ChainHash) -> ChainHash {
-        let spare = chainPrefixSize - headerSize
-        let start = out.baseAddress! - spare
+        let room = chainPrefixSize - headerSize
+        let start = out.baseAddress! - room
         let version = out[0]
         previousHash.withBytes { UnsafeMutableRawPointer(start).copyMemory(from: $0.baseAddress!, byteCount: hashSize) }
         (start + hashSize).storeBytes(of: position.bigEndian, as: UInt64.self)
         (start + hashSize + 8).storeBytes(of: version, as: UInt8.self)
-        let digest = ChainHash.sha256(UnsafeRawBufferPointer(start: start, count: spare + out.count))
+        let digest = ChainHash.sha256(UnsafeRawBufferPointer(start: start, count: room + out.count))
         out[0] = version
         digest.withBytes { UnsafeMutableRawBufferPointer(rebasing: out[1..<headerSize]).copyMemory(from: $0) }
         return digest

@@ -12,9 +12,9 @@ import Darwin
 /// Appending may move the buffer: read ranges (`subscript`) once the appends are done.
 /// Not thread-safe: one thread appends, then one reads (after a hand-over that orders them).
 public final class EncodedBytes: @unchecked Sendable {
-    private var base: UnsafeMutableRawPointer
-    private var capacity: Int
-    public private(set) var count = 0
+    @exclusivity(unchecked) private var base: UnsafeMutableRawPointer
+    @exclusivity(unchecked) private var capacity: Int
+    @exclusivity(unchecked) public private(set) var count = 0
 
     public init(capacity: Int = 1 << 16) {
         self.capacity = max(capacity, 64)

@@ -79,8 +79,8 @@ public enum Vocabulary {
     }
 
     /// The two `deal.closed` fields a rule spans: a won deal needs its amount.
-    static let dealOutcome = field("outcome", .oneOf(["won", "lost"]), required: true)
-    static let dealAmount = field("amount", .nonNegativeNumber)
+    @usableFromInline package static let dealOutcome = field("outcome", .oneOf(["won", "lost"]), required: true)
+    @usableFromInline package static let dealAmount = field("amount", .nonNegativeNumber)
 
     /// Checks an event's `data` against its type; the error names the field (`data.channel`).
     public static func validate(_ type: EventType, _ data: JSONObject) throws(EnvelopeError) {
@@ -103,7 +103,7 @@ public enum Vocabulary {
     /// A member of `data` as the rules see it: its JSON kind, and the number or the UTF-8 text.
     /// Generic over the text so that a parsed object (`String.UTF8View`) and the raw bytes of
     /// a line (`EventTranscoder`) are checked by the same code.
-    package enum FieldValue<Text: Collection<UInt8>> {
+    @usableFromInline package enum FieldValue<Text: Collection<UInt8>> {
         case null
         case bool(Bool)
         case number(Double)
@@ -113,7 +113,7 @@ public enum Vocabulary {
     }
 
     /// What the rules read of a `data` object.
-    package protocol DataFields {
+    @usableFromInline package protocol DataFields {
         associatedtype Text: Collection<UInt8>
         var isEmpty: Bool { get }
         /// The member named `field.name`, or `nil` when there is none.
@@ -121,7 +121,7 @@ public enum Vocabulary {
     }
 
     /// The first rule `data` breaks, in the order the general path reports them.
-    package enum Problem {
+    @usableFromInline package enum Problem {
         case missing(Field)
         case invalid(Field)
         case noProfileField
@@ -130,7 +130,7 @@ public enum Vocabulary {
 
     /// The single statement of the data rules; `validate` turns its answer into a message,
     /// `EventTranscoder` only needs to know whether there is one.
-    package static func firstProblem(_ type: EventType, _ data: some DataFields) -> Problem? {
+    @inlinable package static func firstProblem(_ type: EventType, _ data: some DataFields) -> Problem? {
         // (By index: `for field in` copies each field, its name and kind retained and
         // released, and this runs for every event ingested.)
         let fields = fields(of: type)
@@ -158,7 +158,7 @@ public enum Vocabulary {
     /// Whether a value has the field's kind. Text compares by bytes: the allowed values are
     /// ASCII letters and underscores, which no other Unicode text is canonically equal to,
     /// so this agrees with `String` equality.
-    static func accepts<Text>(_ value: FieldValue<Text>, as kind: FieldKind) -> Bool {
+    @inlinable package static func accepts<Text>(_ value: FieldValue<Text>, as kind: FieldKind) -> Bool {
         switch (kind, value) {
         case (.string, .string), (.boolean, .bool), (.number, .number), (.numberOrNull, .number), (.numberOrNull, .null),
              (.stringOrNull, .string), (.stringOrNull, .null):

@@ -7,27 +7,27 @@ final class PreparedGroup: @unchecked Sendable {
     /// The pipeline's epoch when it was prepared (see `Writer.epoch`).
     let epoch: UInt64
     /// (The committer lets go of their records once they are stored: see `Writer.runCommitter`.)
-    var requests: [Writer.Request]
-    var outcomes: [[AppendOutcome]] = []
+    @exclusivity(unchecked) var requests: [Writer.Request]
+    @exclusivity(unchecked) var outcomes: [[AppendOutcome]] = []
     /// The group's records as stored, back to back, each after a few spare bytes where its
     /// hash input was assembled in place (`RecordFormat.seal(inPlace:)`).
     let bytes: ByteBuffer
     /// Where each record is in `bytes`; `appendsID` when its id key sorts after every id
     /// stored or prepared before it (it is indexed with `MDB_APPEND`).
-    var entries: [(position: UInt64, offset: Int, count: Int, appendsID: Bool)] = []
+    @exclusivity(unchecked) var entries: [(position: UInt64, offset: Int, count: Int, appendsID: Bool)] = []
     /// The group's ids (entry indexes by id), so that later groups see them before they
     /// are committed. Built only when a lookup needs it: ids often arrive in order, and an
     /// id after the group's greatest one is not in the group.
     let ids: IDOverlay
     /// How many entries `ids` holds.
-    private var indexed = 0
+    @exclusivity(unchecked) private var indexed = 0
     /// The entry with the greatest id.
-    private var greatest: Int?
+    @exclusivity(unchecked) private var greatest: Int?
     /// Every id of the group is its own key (none is hashed), so ids and keys sort alike.
-    private(set) var allOwnKeys = true
-    var hookWrites: (@Sendable (WriteTransaction) throws -> Void)?
+    @exclusivity(unchecked) private(set) var allOwnKeys = true
+    @exclusivity(unchecked) var hookWrites: (@Sendable (WriteTransaction) throws -> Void)?
     /// The hash the group's first record is chained onto (the log's tip when it commits).
-    var previousHash = ChainHash.genesis
+    @exclusivity(unchecked) var previousHash = ChainHash.genesis
 
     init(sequence: UInt64, epoch: UInt64, requests: [Writer.Request], storage: (ByteBuffer, IDOverlay), records: Int) {
         self.sequence = sequence
@@ -72,9 +72,9 @@ final class PreparedGroup: @unchecked Sendable {
 /// A growable byte buffer whose storage moves only when it grows (unlike an array's, it can
 /// be written through a pointer without exclusivity checks or copies).
 final class ByteBuffer: @unchecked Sendable {
-    private var base: UnsafeMutableRawPointer
-    private var capacity: Int
-    private(set) var count = 0
+    @exclusivity(unchecked) private var base: UnsafeMutableRawPointer
+    @exclusivity(unchecked) private var capacity: Int
+    @exclusivity(unchecked) private(set) var count = 0
 
     init(capacity: Int) {
         self.capacity = max(capacity, 64)
@@ -134,10 +134,10 @@ final class ByteBuffer: @unchecked Sendable {
 /// open-addressing table from a 64-bit hash of the id to the record's entry index; a hash
 /// match is confirmed against the id in the record's bytes.
 final class IDOverlay: @unchecked Sendable {
-    private var hashes: UnsafeMutablePointer<UInt64>
-    private var indexes: UnsafeMutablePointer<Int32>
-    private var capacity: Int
-    private var count = 0
+    @exclusivity(unchecked) private var hashes: UnsafeMutablePointer<UInt64>
+    @exclusivity(unchecked) private var indexes: UnsafeMutablePointer<Int32>
+    @exclusivity(unchecked) private var capacity: Int
+    @exclusivity(unchecked) private var count = 0
 
     init(expected: Int) {
         capacity = Self.capacity(for: expected)

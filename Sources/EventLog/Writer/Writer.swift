@@ -18,10 +18,10 @@ import LMDB
 /// commits, and the write transaction holds nothing but LMDB work. (Hashing has a thread of
 /// its own because both neighbours are busier: the sequencer with validation and
 /// projection, the committer with LMDB and waiting for the disk.) A group that the hook (or
-/// an `expectedVersion`) says must see everything committed is run the old way instead: the
-/// sequencer waits for the committer to finish, then prepares and stores the group in one
-/// write transaction on its own thread. Write transactions begin and commit on one thread,
-/// always.
+/// an `expectedVersion`) says must see everything committed is serial: the sequencer waits for
+/// the committer to finish, then prepares the group as any other and stores each record as it
+/// is laid out, in one write transaction on its own thread. Write transactions begin and
+/// commit on one thread, always.
 ///
 /// If a commit fails, its group and every group prepared after it fail with the same error
 /// (their positions and hashes depended on it), and the sequencer starts again from what is
@@ -53,26 +53,14 @@ final class Writer: @unchecked Sendable {
     private var nextSequence: UInt64 = 1
     /// The prepared groups not yet seen committed, oldest first.
     private var uncommitted: [PreparedGroup] = []
-    /// Where new ids are told apart without a lookup (when `gapKnown`): no id key stored or
-    /// prepared so far lies strictly between `gapLower` and `gapUpper` (none at all above
-    /// `gapLower` when `gapHasUpper` is false). An id whose key falls in between is new, and
-    /// moves `gapLower` up to it; with no upper bound it also sorts after every key stored,
-    /// and is indexed by appending. Ids usually arrive in order, so nearly every one falls
-    /// in the gap — also when a few keys sort above them all (a published rules version's
-    /// `rules:…` above `L-…` leads): the first id after such a jump is looked up, and the
-    /// gap is moved there (`moveGap`).
-    /// (Buffers rather than arrays: the lower bound is replaced for nearly every record,
-    /// and an array's `removeAll` and `append(contentsOf:)` cost more than the copy.)
-    private let gapLower = ByteBuffer(capacity: 256)
-    private let gapUpper = ByteBuffer(capacity: 256)
-    private var gapHasUpper = false
-    private var gapKnown = false
+    /// Where new ids are told apart without a look-up.
+    private let gap = IDGap()
     /// What the last `storedPosition` found after a new id's key (see there).
     private let lookupSuccessor = ByteBuffer(capacity: 256)
     private var lookupHasSuccessor = false
     /// Buffers of committed groups, for the next ones (fresh memory costs a page fault per
     /// page).
-    private var spare: [(ByteBuffer, IDOverlay)] = []
+    private var reusableStorage: [(ByteBuffer, IDOverlay)] = []
     private var reportedCommitted: UInt64 = 0
     private var seenEpoch: UInt64 = 0
 
@@ -189,45 +177,22 @@ final class Writer: @unchecked Sendable {
         }
         if serial {
             drain()
-            renew()
+            catchUpWithCommitter()
             commitSerially(group)
-            // It indexed ids itself: learn the gap again from the next snapshot.
-            gapKnown = false
             return
         }
-        renew()
+        catchUpWithCommitter()
         let sequence = nextSequence
         nextSequence += 1
-        var records = 0
-        var capacity = 0
-        for request in group {
-            records += request.records.count
-            // (The header, the lengths and the room before each record for its hash input.)
-            capacity += request.records.byteCount + request.records.count * 64
-        }
-        let storage = spare.popLast() ?? (ByteBuffer(capacity: capacity), IDOverlay(expected: records))
-        storage.0.reset(capacity: capacity)
-        storage.1.reset(expected: records)
-        let work = PreparedGroup(sequence: sequence, epoch: seenEpoch, requests: group, storage: storage, records: records)
+        let work = newGroup(group, sequence: sequence)
         var last = lastPosition
         do {
             let recordedAt = Self.now()
             try environment.read { txn in
-                let snapshot = Snapshot(txn: txn, greatestID: try txn.withCursor(tables.ids) { try $0.last().map { Array($0.key) } })
-                if !gapKnown {
-                    // (Nothing is in flight here: the snapshot holds every key.)
-                    (snapshot.greatestID ?? []).withUnsafeBytes { gapLower.replace(with: $0) }
-                    gapHasUpper = false
-                    gapKnown = true
-                }
-                for request in group {
-                    var results: [AppendOutcome] = []
-                    results.reserveCapacity(request.records.count)
-                    try request.records.forEachView { _, record in
-                        results.append(try prepare(record, into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot))
-                    }
-                    work.outcomes.append(results)
-                }
+                let snapshot = try Snapshot(txn: txn, tables: tables)
+                // (Nothing is in flight when the gap is unknown: the snapshot holds every key.)
+                if !gap.isKnown { gap.start(above: snapshot.greatestID) }
+                try prepare(group, into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot, serial: nil)
             }
             work.hookWrites = try hook?.prepareCommit(sequence: sequence)
         } catch {
@@ -249,9 +214,29 @@ final class Writer: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Before a new snapshot: forget what the committer has stored since the last one (the
-    /// snapshot shows it), or start again if a commit failed.
-    private func renew() {
+    /// A group's buffers, sized for its requests (reused from a committed group if one is
+    /// kept).
+    private func newGroup(_ group: [Request], sequence: UInt64) -> PreparedGroup {
+        var records = 0
+        var capacity = 0
+        for request in group {
+            records += request.records.count
+            // (The header, the lengths and the room before each record for its hash input.)
+            capacity += request.records.byteCount + request.records.count * 64
+        }
+        let storage = reusableStorage.popLast() ?? (ByteBuffer(capacity: capacity), IDOverlay(expected: records))
+        storage.0.reset(capacity: capacity)
+        storage.1.reset(expected: records)
+        return PreparedGroup(sequence: sequence, epoch: seenEpoch, requests: group, storage: storage, records: records)
+    }
+
+    private func reuseStorage(of group: PreparedGroup) {
+        if reusableStorage.count < 2 * maxPrepared + 2 { reusableStorage.append((group.bytes, group.ids)) }
+    }
+
+    /// Before a new snapshot: forgets what the committer has stored since the last one (the
+    /// snapshot shows it), or starts again if a commit failed.
+    private func catchUpWithCommitter() {
         condition.lock()
         let committed = self.committed
         let failed = epoch != seenEpoch
@@ -264,7 +249,7 @@ final class Writer: @unchecked Sendable {
         guard committed > reportedCommitted else { return }
         while let oldest = uncommitted.first, oldest.sequence <= committed {
             uncommitted.removeFirst()
-            if spare.count < 2 * maxPrepared + 2 { spare.append((oldest.bytes, oldest.ids)) }
+            reuseStorage(of: oldest)
         }
         reportedCommitted = committed
         hook?.didCommit(through: committed)
@@ -283,7 +268,7 @@ final class Writer: @unchecked Sendable {
     private func reset() {
         hook?.didAbort()
         uncommitted.removeAll()
-        gapKnown = false
+        gap.forget()
         condition.lock()
         seenEpoch = epoch
         reportedCommitted = committed
@@ -296,31 +281,97 @@ final class Writer: @unchecked Sendable {
         }
     }
 
+    // MARK: Preparing records (both kinds of group)
+
+    /// What a group is prepared against: a transaction (a snapshot, or a serial group's write
+    /// transaction), and the greatest id key it held when the group began (ids often arrive in
+    /// order, and one that sorts after it is new without a look-up).
+    private struct Snapshot<Txn: TransactionReading> {
+        let txn: Txn
+        let greatestID: [UInt8]?
+
+        init(txn: Txn, tables: EventLog.Tables) throws {
+            self.txn = txn
+            greatestID = try txn.withCursor(tables.ids) { try $0.last().map { Array($0.key) } }
+        }
+
+        func mayHold(_ key: UnsafeRawBufferPointer) -> Bool {
+            guard let greatestID else { return false }
+            return greatestID.withUnsafeBytes { KeyOrder.compare(key, $0) <= 0 }
+        }
+    }
+
+    /// A serial group's records are chained and indexed in its write transaction as they are
+    /// laid out, so that the hook sees each of them there before the next is admitted.
+    private final class SerialWrite {
+        let txn: WriteTransaction
+        let tables: EventLog.Tables
+        var tip: Tip
+
+        init(txn: WriteTransaction, tables: EventLog.Tables, tip: Tip) {
+            self.txn = txn
+            self.tables = tables
+            self.tip = tip
+        }
+
+        func store(_ record: UnsafeMutableRawBufferPointer, position: UInt64) throws {
+            tip.hash = RecordFormat.seal(inPlace: record, position: position, previousHash: tip.hash)
+            tip.position = position
+            let bytes = UnsafeRawBufferPointer(record)
+            guard let view = RecordFormat.view(position: position, bytes: bytes) else { throw LogError.corruptRecord(position: position) }
+            try position.withBigEndianBytes { positionKey in
+                try txn.put(tables.events, key: positionKey, value: bytes, options: .append)
+                // The id was checked to be new; `noOverwrite` makes sure.
+                try IDKey.withKey(view.id) { key in try txn.put(tables.ids, key: key, value: positionKey, options: .noOverwrite) }
+                try txn.put(tables.streams, key: view.stream, value: positionKey, options: .appendDuplicate)
+            }
+        }
+    }
+
+    /// Prepares every record of `group` (and the hook's follow-ups) into `work`, advancing
+    /// `last`; a serial group's records are also stored as they go (`serial`).
+    private func prepare<Txn: TransactionReading>(
+        _ group: [Request], into work: PreparedGroup, last: inout UInt64, recordedAt: Int64, snapshot: Snapshot<Txn>, serial: SerialWrite?
+    ) throws {
+        for request in group {
+            var results: [AppendOutcome] = []
+            results.reserveCapacity(request.records.count)
+            try request.records.forEachView { _, record in
+                results.append(try prepare(record, into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot, serial: serial))
+            }
+            work.outcomes.append(results)
+        }
+    }
+
     /// Prepares one record (and the hook's follow-ups) into `work`, advancing `last`.
-    private func prepare(_ record: PendingView, into work: PreparedGroup, last: inout UInt64, recordedAt: Int64, snapshot: Snapshot) throws -> AppendOutcome {
-        let txn = snapshot.txn
+    private func prepare<Txn: TransactionReading>(
+        _ record: PendingView, into work: PreparedGroup, last: inout UInt64, recordedAt: Int64, snapshot: Snapshot<Txn>, serial: SerialWrite?
+    ) throws -> AppendOutcome {
         if let problem = Self.problem(with: record) {
             return .rejected(reason: problem)
         }
-        // Ids usually arrive in order: one whose key falls in the gap is new without a lookup.
-        let inGap = gapKnown && IDKey.withKey(record.id) { key in
-            KeyOrder.compare(key, gapLower.bytes) > 0 && (!gapHasUpper || KeyOrder.compare(key, gapUpper.bytes) < 0)
-        }
+        // Ids usually arrive in order: one whose key falls in the gap is new without a look-up.
+        let inGap = IDKey.withKey(record.id) { gap.contains($0) }
         if !inGap, let existing = try storedPosition(of: record.id, in: work, snapshot: snapshot) {
             return .duplicate(position: existing)
         }
-        return try admit(record, in: txn) { admitted, attachment in
+        if let expected = record.expectedVersion {
+            // (A group with an expected version is serial: its records are in `txn`.)
+            let actual = try EventLog.streamVersion(record.streamString, txn: snapshot.txn, tables: tables)
+            if actual != expected { return .conflict(expected: expected, actual: actual) }
+        }
+        return try admit(record, in: snapshot.txn) { admitted, attachment in
             // (A replacement keeps the id; should it not, its id is indexed as unchecked.)
             let sameID = admitted.id.baseAddress == record.id.baseAddress || admitted.id.elementsEqual(record.id)
-            return try lay(
+            return try layOut(
                 admitted, attachment: attachment, id: sameID ? (inGap ? .inGap : .lookedUp) : .unchecked, into: work, last: &last,
-                recordedAt: recordedAt, snapshot: snapshot)
+                recordedAt: recordedAt, snapshot: snapshot, serial: serial)
         }
     }
 
     /// How a record's id was found to be new.
     private enum NewID {
-        /// Its key falls in the gap (see `gapLower`).
+        /// Its key falls in the gap (see `IDGap`).
         case inGap
         /// It was looked up (`storedPosition`).
         case lookedUp
@@ -330,7 +381,7 @@ final class Writer: @unchecked Sendable {
     }
 
     /// After a looked-up id that turned out new: moves the gap to just above its key, up to
-    /// the next key the snapshot holds (which the lookup found) — if no prepared group holds
+    /// the next key the snapshot holds (which the look-up found) — if no prepared group holds
     /// a key in between, which is certain when every id of every group not yet committed is
     /// its own key and sorts before this one (ids arriving in order, after a jump).
     /// Otherwise the gap stays where it is (this key is outside it, so it still holds).
@@ -340,10 +391,7 @@ final class Writer: @unchecked Sendable {
             guard group.allOwnKeys else { return }
             if let greatest = group.greatestID, KeyOrder.compare(greatest, id) >= 0 { return }
         }
-        gapLower.replace(with: id)
-        gapHasUpper = lookupHasSuccessor
-        if lookupHasSuccessor { gapUpper.replace(with: lookupSuccessor.bytes) }
-        gapKnown = true
+        gap.move(above: id, successor: lookupHasSuccessor ? lookupSuccessor.bytes : nil)
     }
 
     /// Asks the hook about `record`, then has `store` store what it admitted: the record or
@@ -359,54 +407,41 @@ final class Writer: @unchecked Sendable {
         }
     }
 
-    /// `newID`: how the record's id was found to be new.
-    private func lay(
-        _ record: PendingView, attachment: (any RecordAttachment)?, id newID: NewID, into work: PreparedGroup, last: inout UInt64, recordedAt: Int64,
-        snapshot: Snapshot
+    /// Lays out an admitted record as stored, at the next position, then has the hook apply
+    /// it and prepares its follow-ups. `newID`: how the record's id was found to be new.
+    private func layOut<Txn: TransactionReading>(
+        _ record: PendingView, attachment: (any RecordAttachment)?, id newID: NewID, into work: PreparedGroup, last: inout UInt64,
+        recordedAt: Int64, snapshot: Snapshot<Txn>, serial: SerialWrite?
     ) throws -> AppendOutcome {
-        let txn = snapshot.txn
         let position = last + 1
         var followUps: [PendingRecord] = []
         let (id, stream, payload) = (record.id, record.stream, record.payload)
         let size = RecordFormat.size(idBytes: id.count, streamBytes: stream.count, payloadBytes: payload.count)
         // (With room before it for the chainer to hash it in place.)
-        let spare = RecordFormat.chainPrefixSize - RecordFormat.headerSize
-        let offset = work.bytes.grow(by: spare + size) + spare
+        let room = RecordFormat.chainPrefixSize - RecordFormat.headerSize
+        let offset = work.bytes.grow(by: room + size) + room
         let out = work.bytes.slice(offset, size)
         RecordFormat.layOut(into: out, recordedAt: recordedAt, id: id, stream: stream, payload: payload)
         // An id in the gap with no upper bound sorts after every key: it is indexed by appending.
-        let appendsID = newID == .inGap && !gapHasUpper
+        let appendsID = newID == .inGap && !gap.hasUpper
         if newID == .inGap {
-            IDKey.withKey(id) { key in
-                gapLower.replace(with: key)
-            }
+            IDKey.withKey(id) { key in gap.take(key) }
         }
         work.append(position: position, offset: offset, count: size, appendsID: appendsID, ownKey: IDKey.isOwnKey(id))
         if newID == .lookedUp {
             moveGap(to: id, in: work)
         }
+        try serial?.store(out, position: position)
         if let hook, let view = RecordFormat.view(position: position, bytes: UnsafeRawBufferPointer(out)) {
             // The view points into the group's buffer: use it before it grows.
-            try hook.didStore(view, attachment: attachment, in: txn)
+            try hook.didStore(view, attachment: attachment, in: snapshot.txn)
             followUps = try hook.followUps(after: view, attachment: attachment)
         }
         last = position
         for followUp in followUps {
-            _ = try followUp.withView { try prepare($0, into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot) }
+            _ = try followUp.withView { try prepare($0, into: work, last: &last, recordedAt: recordedAt, snapshot: snapshot, serial: serial) }
         }
         return .appended(position: position)
-    }
-
-    /// What a group is prepared against: a read transaction, and the greatest id key it
-    /// holds (ids often arrive in order, and one that sorts after it is new without a lookup).
-    private struct Snapshot {
-        let txn: ReadTransaction
-        let greatestID: [UInt8]?
-
-        func mayHold(_ key: UnsafeRawBufferPointer) -> Bool {
-            guard let greatestID else { return false }
-            return greatestID.withUnsafeBytes { KeyOrder.compare(key, $0) <= 0 }
-        }
     }
 
     /// The position of a record with this id, in this group, a group being committed, or
@@ -414,7 +449,9 @@ final class Writer: @unchecked Sendable {
     ///
     /// When the id is new, `lookupSuccessor` holds the first key the snapshot holds after its
     /// key, if any (`lookupHasSuccessor`), for `moveGap`: one descent of the index finds both.
-    private func storedPosition(of id: UnsafeRawBufferPointer, in work: PreparedGroup, snapshot: Snapshot) throws -> UInt64? {
+    private func storedPosition<Txn: TransactionReading>(
+        of id: UnsafeRawBufferPointer, in work: PreparedGroup, snapshot: Snapshot<Txn>
+    ) throws -> UInt64? {
         lookupHasSuccessor = false
         if let position = work.position(ofID: id) { return position }
         for group in uncommitted {
@@ -562,35 +599,32 @@ final class Writer: @unchecked Sendable {
     // MARK: Serial groups
 
     /// Prepares and stores a group in one write transaction on the sequencer's thread, with
-    /// nothing else in flight: the hook sees the group's own records in `txn`.
+    /// nothing else in flight, through the same preparation as every group: its records are
+    /// chained and indexed as they are laid out, so the hook sees the group's own records in
+    /// `txn` (a `rules.published` rescores leads from their streams).
     private func commitSerially(_ group: [Request]) {
         let sequence = nextSequence
         nextSequence += 1
         var attempt = 0
+        // Every id is looked up in the write transaction (the gap is learnt again after).
+        gap.forget()
+        defer { gap.forget() }
         do {
-            let (outcomes, newTip) = try environment.write { txn -> ([[AppendOutcome]], Tip) in
+            let (work, newTip) = try environment.write { txn -> (PreparedGroup, Tip) in
                 if attempt > 0 { hook?.didAbort() }
                 attempt += 1
-                let recordedAt = Self.now()
                 let before = try EventLog.readTip(txn, tables)
-                var tip = before
-                var outcomes: [[AppendOutcome]] = []
-                outcomes.reserveCapacity(group.count)
-                for request in group {
-                    var results: [AppendOutcome] = []
-                    results.reserveCapacity(request.records.count)
-                    try request.records.forEachView { _, record in
-                        results.append(try append(record, tip: &tip, recordedAt: recordedAt, txn: txn))
-                    }
-                    outcomes.append(results)
-                }
+                let serial = SerialWrite(txn: txn, tables: tables, tip: before)
+                let work = newGroup(group, sequence: sequence)
+                var last = before.position
+                try prepare(group, into: work, last: &last, recordedAt: Self.now(), snapshot: Snapshot(txn: txn, tables: tables), serial: serial)
                 if let hook {
                     try hook.prepareCommit(sequence: sequence)?(txn)
-                    if let name = hook.checkpointName, tip.position > before.position {
-                        try EventLog.setCheckpoint(name, to: tip.position, in: txn, tables: tables)
+                    if let name = hook.checkpointName, serial.tip.position > before.position {
+                        try EventLog.setCheckpoint(name, to: serial.tip.position, in: txn, tables: tables)
                     }
                 }
-                return (outcomes, tip)
+                return (work, serial.tip)
             }
             lastPosition = newTip.position
             condition.lock()
@@ -601,7 +635,8 @@ final class Writer: @unchecked Sendable {
             reportedCommitted = sequence
             hook?.didCommit(through: sequence)
             environment.releaseMappedPages()
-            for (request, result) in zip(group, outcomes) {
+            reuseStorage(of: work)
+            for (request, result) in zip(group, work.outcomes) {
                 request.completion(.success(result))
             }
         } catch {
@@ -610,66 +645,6 @@ final class Writer: @unchecked Sendable {
                 request.completion(.failure(error))
             }
         }
-    }
-
-    /// Stores one record (and the hook's follow-ups) in `txn`, advancing `tip`.
-    private func append(_ record: PendingView, tip: inout Tip, recordedAt: Int64, txn: WriteTransaction) throws -> AppendOutcome {
-        if let problem = Self.problem(with: record) {
-            return .rejected(reason: problem)
-        }
-        let position = tip.position + 1
-        // Claim the id first: a new id (the usual case) costs one descent of the id index.
-        let existing = try IDKey.withKey(record.id) { key in
-            try position.withBigEndianBytes { value in
-                try txn.insertOrFetch(tables.ids, key: key, value: value).map { UInt64(bigEndianBytes: $0) }
-            }
-        }
-        if let existing {
-            return .duplicate(position: existing)
-        }
-        /// A refused record gives its id back, so that a corrected copy can be stored later.
-        func releaseID() throws {
-            try IDKey.withKey(record.id) { key in _ = try txn.delete(tables.ids, key: key) }
-        }
-        if let expected = record.expectedVersion {
-            let actual = try EventLog.streamVersion(record.streamString, txn: txn, tables: tables)
-            if actual != expected {
-                try releaseID()
-                return .conflict(expected: expected, actual: actual)
-            }
-        }
-        let outcome = try admit(record, in: txn) { admitted, attachment in
-            try store(admitted, attachment: attachment, at: position, tip: &tip, recordedAt: recordedAt, txn: txn)
-        }
-        if case .rejected = outcome { try releaseID() }
-        return outcome
-    }
-
-    /// Stores an admitted record (its id is claimed) and the hook's follow-ups in `txn`.
-    private func store(
-        _ record: PendingView, attachment: (any RecordAttachment)?, at position: UInt64, tip: inout Tip, recordedAt: Int64, txn: WriteTransaction
-    ) throws -> AppendOutcome {
-        var followUps: [PendingRecord] = []
-        let (id, stream, payload) = (record.id, record.stream, record.payload)
-        let size = RecordFormat.size(idBytes: id.count, streamBytes: stream.count, payloadBytes: payload.count)
-        try position.withBigEndianBytes { positionKey in
-            try txn.reserve(tables.events, key: positionKey, size: size, options: .append) { out in
-                tip.hash = RecordFormat.write(
-                    into: out, position: position, previousHash: tip.hash,
-                    recordedAt: recordedAt, id: id, stream: stream, payload: payload)
-                if let hook, let view = RecordFormat.view(position: position, bytes: UnsafeRawBufferPointer(out)) {
-                    // The view points into the map: use it before the next write.
-                    try hook.didStore(view, attachment: attachment, in: txn)
-                    followUps = try hook.followUps(after: view, attachment: attachment)
-                }
-            }
-            try txn.put(tables.streams, key: stream, value: positionKey, options: .appendDuplicate)
-        }
-        tip.position = position
-        for followUp in followUps {
-            _ = try followUp.withView { try append($0, tip: &tip, recordedAt: recordedAt, txn: txn) }
-        }
-        return .appended(position: position)
     }
 
     /// When the log stores a group: milliseconds since 1970.

@@ -59,12 +59,12 @@ public struct IngestFailure: Error, CustomStringConvertible {
 /// one), and sends every refused line, with its number and the reason, to a rejects file.
 public final class Ingestor {
     public let store: LeadStore
-    public var format: InputFormat
-    public var batchSize: Int
+    @exclusivity(unchecked) public var format: InputFormat
+    @exclusivity(unchecked) public var batchSize: Int
     /// How many batches may be read ahead of their commit.
-    public var maxInFlight = 8
+    @exclusivity(unchecked) public var maxInFlight = 8
     /// How many threads transcode JSONL batches: one for each core, up to four.
-    public var transcoders = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
+    @exclusivity(unchecked) public var transcoders = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
     public init(store: LeadStore, format: InputFormat = .jsonl, batchSize: Int = 20_000) {
         self.store = store
         self.format = format
@@ -85,17 +85,17 @@ public final class Ingestor {
         /// batch is settled: a refused line goes to the rejects file as it was.
         let text = EncodedBytes(capacity: 1 << 22)
         /// The lines to transcode (JSONL; a CSV batch is parsed as it is read).
-        var pending: [Line] = []
-        var records: PendingBatch
+        @exclusivity(unchecked) var pending: [Line] = []
+        @exclusivity(unchecked) var records: PendingBatch
         /// For each record, its line.
-        var lines: [Line] = []
+        @exclusivity(unchecked) var lines: [Line] = []
         /// The lines refused before the log saw them (not JSON, not a valid event), with the
         /// reason; in line order.
-        var refused: [(line: Line, reason: String)] = []
+        @exclusivity(unchecked) var refused: [(line: Line, reason: String)] = []
         /// Whether `records` is complete (set under the transcoders' lock).
-        var isTranscoded = false
+        @exclusivity(unchecked) var isTranscoded = false
         let done = DispatchSemaphore(value: 0)
-        var result: Result<[AppendOutcome], any Error>?
+        @exclusivity(unchecked) var result: Result<[AppendOutcome], any Error>?
 
         init(records: Int) {
             // (Bytes for a typical line's id, lead and payload, which is smaller than the line.)

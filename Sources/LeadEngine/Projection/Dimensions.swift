@@ -18,16 +18,16 @@ import Darwin
 final class Dimensions {
     static let tableName = "dimensions"
     let table: Table
-    private var loaded = false
+    @exclusivity(unchecked) private var loaded = false
     /// id → value bytes; index 0 is "none".
-    private var names: [[UInt8]] = [[]]
+    @exclusivity(unchecked) private var names: [[UInt8]] = [[]]
     /// hash → the first id with that hash; further ids with the same hash in `collisions`.
-    private var byHash: [UInt64: UInt32] = [:]
-    private var collisions: [UInt64: [UInt32]] = [:]
+    @exclusivity(unchecked) private var byHash: [UInt64: UInt32] = [:]
+    @exclusivity(unchecked) private var collisions: [UInt64: [UInt32]] = [:]
     /// The first id assigned since the last `takeAssigned`.
-    private var firstPending: Int?
+    @exclusivity(unchecked) private var firstPending: Int?
     /// Recent lookups of the writer's thread.
-    private var recent = RecentIDs()
+    @exclusivity(unchecked) private var recent = RecentIDs()
 
     init(environment: Environment) throws {
         table = try environment.table(Self.tableName)
@@ -92,8 +92,8 @@ final class Dimensions {
     /// parallel replay call it concurrently.
     func lookup(_ bytes: UnsafeRawBufferPointer, hash: UInt64) -> UInt32? {
         guard let id = byHash[hash] else { return nil }
-        if Self.equal(names[Int(id)], bytes) { return id }
-        return collisions[hash]?.first { Self.equal(names[Int($0)], bytes) }
+        if names[Int(id)].hasSameBytes(as: bytes) { return id }
+        return collisions[hash]?.first { names[Int($0)].hasSameBytes(as: bytes) }
     }
 
     /// Gives the values the drafts met their ids, in the order a sequential replay would have
@@ -134,10 +134,6 @@ final class Dimensions {
         loaded = true
     }
 
-    static func equal(_ stored: [UInt8], _ bytes: UnsafeRawBufferPointer) -> Bool {
-        stored.count == bytes.count && stored.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
-    }
-
     static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         ByteHash.of(bytes)
     }
@@ -174,10 +170,10 @@ final class DimensionDraft {
     /// The bit that marks a provisional id (real ids stay below it).
     static let provisional: UInt32 = 0x8000_0000
     private let committed: Dimensions
-    private(set) var values: [[UInt8]] = []
+    @exclusivity(unchecked) private(set) var values: [[UInt8]] = []
     /// The position of the event that first met each value.
-    private(set) var firstSeen: [UInt64] = []
-    private var byHash: [UInt64: [Int]] = [:]
+    @exclusivity(unchecked) private(set) var firstSeen: [UInt64] = []
+    @exclusivity(unchecked) private var byHash: [UInt64: [Int]] = [:]
     private let recent = RecentIDs()
 
     init(committed: Dimensions) {
@@ -191,7 +187,7 @@ final class DimensionDraft {
         let id: UInt32
         if let known = committed.lookup(bytes, hash: hash) {
             id = known
-        } else if let index = byHash[hash]?.first(where: { Dimensions.equal(values[$0], bytes) }) {
+        } else if let index = byHash[hash]?.first(where: { values[$0].hasSameBytes(as: bytes) }) {
             id = Self.provisional | UInt32(index)
         } else {
             values.append(Array(bytes))

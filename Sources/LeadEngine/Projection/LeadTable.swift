@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 import EventLog
 import LMDB
 
@@ -164,7 +170,7 @@ struct RecentLead<Value: AnyObject> {
     /// The value remembered for exactly these id bytes, if any.
     @inline(__always)
     func value(_ bytes: UnsafeRawBufferPointer) -> Value? {
-        guard let value, Dimensions.equal(lead, bytes) else { return nil }
+        guard let value, lead.hasSameBytes(as: bytes) else { return nil }
         return value
     }
 
@@ -181,5 +187,14 @@ struct RecentLead<Value: AnyObject> {
 
     mutating func forget() {
         value = nil
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Whether these are exactly `bytes` (an id or a value kept as bytes, against one read in
+    /// place).
+    @inline(__always)
+    func hasSameBytes(as bytes: UnsafeRawBufferPointer) -> Bool {
+        count == bytes.count && (isEmpty || withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 })
     }
 }

@@ -32,7 +32,7 @@ public final class LeadStore: Sendable {
         var lifecycle: LifecycleProjection?
         self.log = try EventLog(path: path, options: options.log) { environment, reader in
             let rules = try environment.read { txn in try LifecycleProjection.currentRules(reader: reader, in: txn) }
-            let projection = try LifecycleProjection(environment: environment, reader: reader, scorer: rules.map(Scorer.init))
+            let projection = try LifecycleProjection(environment: environment, reader: reader, rules: rules)
             lifecycle = projection
             return projection
         }
@@ -76,111 +76,6 @@ public final class LeadStore: Sendable {
         }
     }
 
-    // MARK: Projections
-
-    /// Rebuilds every projection from position 1 and returns how many events it replayed.
-    /// `chunkSize` events are applied per write transaction, by `shards` threads (one per
-    /// core by default); neither changes what is stored.
-    @discardableResult
-    public func rebuildProjections(
-        chunkSize: UInt64 = 50_000, shards: Int = Shards.count, progress: ((UInt64, UInt64) -> Void)? = nil
-    ) throws -> UInt64 {
-        try log.setCheckpoint(LifecycleProjection.checkpoint, to: 0)
-        return try replay(chunkSize: chunkSize, shards: shards, progress: progress)
-    }
-
-    private func catchUp() throws {
-        let done = try log.checkpoint(LifecycleProjection.checkpoint)
-        guard try log.lastPosition > done else { return }
-        _ = try replay()
-    }
-
-    /// Applies the log from the projection's checkpoint to its end, in chunks of positions,
-    /// on every core. For each chunk, each shard (a share of the leads, see `Shards`) applies
-    /// its leads' events as `ShardedWalk` hands them over, meeting new dimension values in
-    /// a draft; then one write transaction gives those values their ids in log order, stores
-    /// every touched lead and moves the checkpoint — so the stored bytes are the ones a
-    /// sequential replay would store, and a crash mid-way resumes where it stopped.
-    ///
-    /// A chunk's write runs on another thread while the shards apply the next chunk (it is
-    /// mostly waiting for the disk). So the next chunk may read the table before the write
-    /// is committed: the shards keep the leads they changed cached until it is, and only
-    /// then let go of them (`dirtyRows(committing:)`, `didCommit(through:)`, as the log's
-    /// appends do). A lead is therefore either cached or stored when the next chunk reads it.
-    private func replay(chunkSize: UInt64 = 50_000, shards shardCount: Int = Shards.count, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
-        let chunkSize = max(chunkSize, 1)
-        // The projection's final state scores every lead under the rules in force at the end
-        // of the log, so the replay uses those from the start; it derives nothing (the
-        // engine's own events are in the log already).
-        let rules = try currentRules()
-        let environment = log.environment
-        let dimensions = try Dimensions(environment: environment)
-        let shards = try (0..<max(shardCount, 1)).map { _ in
-            let projection = try LifecycleProjection(environment: environment, reader: log.reader, scorer: nil, dimensions: dimensions)
-            projection.use(rules)
-            projection.derivesEvents = false
-            return projection
-        }
-        let last = try log.lastPosition
-        var next = try log.checkpoint(LifecycleProjection.checkpoint) + 1
-        if next == 1 {
-            // From the start (a rebuild, or a projection of another version): empty tables.
-            try environment.write { txn in try shards[0].clear(in: txn) }
-            for projection in shards { projection.replaysIntoEmptyTables() }
-        }
-        try environment.read { txn in try dimensions.prepare(in: txn) }
-        let first = next
-        let writer = ChunkWriter()
-        // Whatever happens, no write is left running when this returns.
-        defer { writer.finish() }
-        let walk = ShardedWalk(environment: environment, reader: log.reader, shards: shards.count)
-        var chunk: UInt64 = 0
-        while next <= last {
-            let end = last - next >= chunkSize ? next + chunkSize - 1 : last
-            chunk += 1
-            let drafts = shards.map { _ in DimensionDraft(committed: dimensions) }
-            try walk.run(from: next, through: end) { shard, records, txn in
-                let projection = shards[shard]
-                let interner = Interner.draft(drafts[shard])
-                try records.forEach { record in
-                    try projection.apply(
-                        stored: record.payload, id: record.id, lead: record.stream, position: record.position,
-                        in: txn, interner: interner)
-                }
-            }
-            environment.releaseMappedPages()
-            // New values get their ids; each shard encodes its leads with them. (If this fails,
-            // the replay stops, and `dimensions`, which only it uses, goes with it.)
-            let ids = try dimensions.settle(drafts)
-            let assigned = dimensions.takeAssigned()
-            let rows = try Shards.run(shards.count) { shard in
-                shards[shard].dirtyRows(dimensionIDs: ids[shard], committing: chunk)
-            }
-            // The previous chunk is stored: its leads may be read from the table now.
-            if let written = try writer.wait() {
-                for projection in shards { projection.didCommit(through: written.chunk) }
-                progress?(written.end, last)
-            }
-            let (leads, journeys, table, version) = (shards[0].leads, shards[0].journeys, dimensions.table, rules?.version)
-            writer.start(chunk: chunk, end: end) { [log, self] in
-                // (Run again from the start if the map grows: the same rows, the same ids.)
-                try environment.write { txn in
-                    try Dimensions.store(assigned, in: table, txn: txn)
-                    try LifecycleProjection.write(rows, leads: leads, journeys: journeys, in: txn)
-                    try log.setCheckpoint(LifecycleProjection.checkpoint, to: end, in: txn)
-                    try self.setScoresVersion(version, in: txn)
-                }
-            }
-            next = end + 1
-        }
-        if let written = try writer.wait() {
-            // The leads still cached are freed on other threads.
-            for projection in shards { projection.didCommit(through: written.chunk) }
-            progress?(written.end, last)
-        }
-        return last >= first ? last - first + 1 : 0
-    }
-
     /// The rules the projected scores were computed with (`nil`: none).
     func scoresVersion() throws -> String? {
         try log.environment.read { txn in
@@ -188,7 +83,7 @@ public final class LeadStore: Sendable {
         }
     }
 
-    private func setScoresVersion(_ version: String?, in txn: WriteTransaction) throws {
+    func setScoresVersion(_ version: String?, in txn: WriteTransaction) throws {
         let key = Array(Self.scoresVersionKey.utf8)
         if let version {
             try txn.put(meta, key: key, value: Array(version.utf8))

@@ -1,0 +1,62 @@
+import EventLog
+import LeadDomain
+import LMDB
+
+/// The leads a group (or replay chunk) changed, encoded for storing: each lead's key, state
+/// and journey as ranges of one buffer.
+struct LeadRows: Sendable {
+    struct Row {
+        var lead: Range<Int>
+        var state: Range<Int>
+        var journey: Range<Int>?
+    }
+
+    /// Written by the thread that encodes the rows, then only read (after a hand-over).
+    let bytes: EncodedBytes
+    var rows: [Row]
+
+    /// Encodes the changed leads among `touched` for group `sequence`: they are marked
+    /// unchanged and as last stored by it. `dimensionIDs` (a replay shard's settled draft)
+    /// replaces provisional dimension ids first.
+    static func encode(_ touched: [CachedLead], dimensionIDs: [UInt32]? = nil, committing sequence: UInt64) -> LeadRows {
+        var encoded = LeadRows(bytes: EncodedBytes(capacity: 512 * touched.count), rows: [])
+        encoded.rows.reserveCapacity(touched.count)
+        for cached in touched where cached.changed {
+            cached.changed = false
+            cached.sequence = sequence
+            if let dimensionIDs, !dimensionIDs.isEmpty {
+                cached.journey?.mapDimensions { DimensionDraft.resolve($0, with: dimensionIDs) }
+            }
+            let lead = cached.state.lead.withUTF8Bytes { encoded.bytes.append($0) }
+            let state = LeadStateCodec.encode(cached.state, profile: cached.encodedProfile, into: encoded.bytes)
+            let journey = cached.journey.map { JourneyCodec.encode($0, into: encoded.bytes) }
+            encoded.rows.append(Row(lead: lead, state: state, journey: journey))
+        }
+        return encoded
+    }
+
+    /// Stores encoded leads (every row of every part), in key order, which LMDB inserts
+    /// fastest: through cursors kept for all the rows, most keys land on the page the cursor
+    /// is already on, and LMDB then skips the descent from the root.
+    static func write(_ parts: [LeadRows], leads: Table, journeys: Table, in txn: WriteTransaction) throws {
+        var order: [(part: Int, row: Int)] = []
+        order.reserveCapacity(parts.reduce(0) { $0 + $1.rows.count })
+        for (part, rows) in parts.enumerated() {
+            for row in rows.rows.indices { order.append((part, row)) }
+        }
+        order.sort { a, b in
+            let (left, right) = (parts[a.part], parts[b.part])
+            return KeyOrder.compare(left.bytes[left.rows[a.row].lead], right.bytes[right.rows[b.row].lead]) < 0
+        }
+        try txn.withCursor(leads) { leadCursor in
+            try txn.withCursor(journeys) { journeyCursor in
+                for (part, index) in order {
+                    let (bytes, row) = (parts[part].bytes, parts[part].rows[index])
+                    let key = bytes[row.lead]
+                    try leadCursor.put(key: key, value: bytes[row.state])
+                    if let journey = row.journey { try journeyCursor.put(key: key, value: bytes[journey]) }
+                }
+            }
+        }
+    }
+}
