@@ -1,4 +1,4 @@
-import CLMDB
+internal import CLMDB
 import Foundation
 
 /// The raw-LMDB baseline: the same records, the same key layout (big-endian position keys

@@ -1,4 +1,4 @@
-import CByteScan
+internal import CByteScan
 import LeadDomain
 import LedgerJSON
 

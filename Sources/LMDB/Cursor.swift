@@ -1,4 +1,4 @@
-import CLMDB
+internal import CLMDB
 
 /// A key and value under a cursor. Both point into the memory map: valid until the
 /// transaction ends or the next write in it.

@@ -1,4 +1,4 @@
-import CLMDB
+internal import CLMDB
 
 /// The one error type of the LMDB layer: what went wrong (a named code) and which call
 /// reported it. `MDB_NOTFOUND` never becomes an error: lookups return `nil` instead.

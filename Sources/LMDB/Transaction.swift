@@ -1,4 +1,4 @@
-import CLMDB
+internal import CLMDB
 
 /// A named table (an LMDB "database") of an environment.
 public struct Table: Sendable, Hashable {
