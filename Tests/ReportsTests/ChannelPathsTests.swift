@@ -2,15 +2,13 @@ import Foundation
 import LedgerJSON
 import Reports
 import Testing
+import TestSupport
 
 @Suite("ChannelAttribution paths: parsing, heuristics against an independent computation, Markov")
 struct ChannelPathsTests {
-    static let dataset = "/work/shared/datasets/channel-paths.csv"
-    static var datasetPath: String {
-        // ../shared/datasets next to the repository (as on every machine of this project).
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return repository.deletingLastPathComponent().appendingPathComponent("shared/datasets/channel-paths.csv").path
-    }
+    /// The real 10,000-path data set (a copy of `../shared/datasets/channel-paths.csv`, kept
+    /// in the repository so that a clone alone runs these tests).
+    static let datasetPath = Fixtures.path("channel-paths.csv")
 
     /// The heuristic models computed the plain way, straight from the file's text: first and
     /// last channel take the row's conversions and value; linear gives each occurrence 1/n.
