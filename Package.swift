@@ -16,6 +16,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // CSV ingest: a maintained RFC 4180 reader that streams, skips a BOM and keeps line
+        // breaks inside quoted cells.
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // Debian's liblmdb-dev, through pkg-config. Only the LMDB target imports it.
@@ -42,7 +45,10 @@ let package = Package(
         .target(name: "EventTranscoder", dependencies: ["LeadDomain", "LedgerJSON", "CByteScan"]),
         .target(
             name: "LeadEngine",
-            dependencies: ["CByteScan", "EventLog", "EventTranscoder", "LeadDomain", "LedgerJSON", "LedgerSystem", "LMDB", "Yams"]
+            dependencies: [
+                "CByteScan", "EventLog", "EventTranscoder", "LeadDomain", "LedgerJSON", "LedgerSystem", "LMDB", "Yams",
+                .product(name: "CSV", package: "CSV.swift"),
+            ]
         ),
         // `leadledger bench`: the engine measured beside a raw-LMDB baseline. The baseline is
         // written against the C API on purpose, so this target imports CLMDB too.

@@ -12,7 +12,9 @@ struct Ingest: ParsableCommand {
             is skipped as a duplicate, and every refused line goes, with its line number and \
             the reason, to the rejects file (default <input>.rejects.jsonl, or \
             ./stdin.rejects.jsonl for stdin). Exit code: 0 when nothing was rejected, 2 when \
-            some lines were rejected (the rest is stored), 1 on a failure.
+            some lines were rejected (the rest is stored), 1 on a failure. CSV has a header row; \
+            a record may span lines (line breaks inside quoted cells) and is reported at its \
+            first line.
             """)
 
     @OptionGroup var storeOptions: StoreOptions
@@ -67,6 +69,9 @@ struct Ingest: ParsableCommand {
                 total += failure.summary
                 throw CLIError(failure.description + (total.rejected > 0 ? " (rejected lines so far are in \(writer.path))" : ""))
             } catch let failure as System.FileError {
+                progress.finish()
+                throw CLIError(failure.description)
+            } catch let failure as CSVInputFailure {
                 progress.finish()
                 throw CLIError(failure.description)
             }

@@ -3,6 +3,7 @@ import Foundation
 import LeadDomain
 import LeadEngine
 import LedgerJSON
+import LedgerSystem
 import Reports
 
 struct ReportCommand: ParsableCommand {
@@ -17,7 +18,9 @@ struct ReportOutput: ParsableArguments {
     @Option(help: "Output format: table, csv, json or html (a self-contained page with charts).")
     var format: OutputFormat = .table
 
-    @Option(help: ArgumentHelp("Write to this file instead of stdout (html defaults to ./leadledger-<report>.html).", valueName: "FILE"))
+    @Option(help: ArgumentHelp(
+        "Write to this file instead of stdout (html on a terminal goes to ./leadledger-<report>.html; redirected, to stdout).",
+        valueName: "FILE"))
     var out: String?
 
     func emit(_ report: Report) throws {
@@ -28,13 +31,18 @@ struct ReportOutput: ParsableArguments {
         case .json: text = JSONWriter.render(ReportRenderer.json(report))
         case .html: text = HTMLRenderer.page([report], title: report.title, subtitle: "LeadLedger report")
         }
-        let target = out ?? (format == .html ? "./leadledger-\(report.name).html" : nil)
+        // A page printed on a terminal is of no use, so there it goes to a file; redirected
+        // (`> page.html`, a pipe) it goes where the user sent it.
+        let onTerminal = System.isTerminal(System.standardOutput)
+        let target = out ?? (format == .html && onTerminal ? "./leadledger-\(report.name).html" : nil)
+        // (The same bytes either way: one line end after the text.)
+        let ended = text.hasSuffix("\n") ? text : text + "\n"
         guard let target else {
-            print(text)
+            print(ended, terminator: "")
             return
         }
         do {
-            try (text + (text.hasSuffix("\n") ? "" : "\n")).write(toFile: target, atomically: true, encoding: .utf8)
+            try ended.write(toFile: target, atomically: true, encoding: .utf8)
         } catch {
             throw CLIError("cannot write \(target): \((error as NSError).localizedDescription)")
         }

@@ -231,6 +231,14 @@ struct RulesContractTests {
         return ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted().map { directory.appendingPathComponent($0).path }
     }
 
+    /// The two tests below get one case per file: if the folder moved they would run none,
+    /// and pass. (Today: 5 valid and 31 invalid documents.)
+    @Test func theExamplesAreFound() {
+        #expect(Self.files("valid").count >= 5, "rules examples missing from \(Self.folder.path)/valid")
+        #expect(Self.files("invalid").count >= 30, "rules examples missing from \(Self.folder.path)/invalid")
+        #expect(Self.files("valid").contains(specRulesPath))
+    }
+
     @Test(arguments: files("valid"))
     func validDocumentsLoad(path: String) throws {
         _ = try RulesDocument.load(path: path)

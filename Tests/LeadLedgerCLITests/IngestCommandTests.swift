@@ -108,6 +108,42 @@ struct IngestCommandTests {
         #expect(rejects.contains("field \\\"at\\\""))
     }
 
+    /// `Tests/Fixtures/crm-export.csv`: a byte order mark, CRLF, quoted commas, `""` and line
+    /// breaks in quoted cells, and four invalid rows.
+    @Test func ingestsACRMExportFromAFileAndFromStdinWithRejectsOnTheirFirstLine() throws {
+        let dir = TemporaryDirectory("cli")
+        let text = try String(contentsOfFile: Fixtures.path("crm-export.csv"), encoding: .utf8)
+        let input = try dir.write("export.csv", text)
+        let store = dir.file("store")
+        let result = try LeadLedgerBinary.run(["ingest", input, "--store", store, "--format", "json"])
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(try json(result.stdout)["appended"] == .number(7))
+        #expect(try json(result.stdout)["rejected"] == .number(4))
+        #expect(result.stderr.contains("4 line(s) rejected; see \(input).rejects.jsonl"))
+        func lines(_ path: String) throws -> [JSONValue?] {
+            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { try JSONParser.parse(String($0))["line"] }
+        }
+        #expect(try lines(input + ".rejects.jsonl") == [9, 10, 12, 15])
+
+        let piped = try LeadLedgerBinary.run(["ingest", "-", "--format", "csv", "--format", "json", "--store", store], stdin: text, directory: dir.path)
+        #expect(piped.status == 2, "\(piped.stderr)")
+        #expect(try json(piped.stdout)["duplicates"] == .number(7))
+        #expect(try json(piped.stdout)["rejected"] == .number(4))
+        #expect(try lines(dir.file("stdin.rejects.jsonl")) == [9, 10, 12, 15])
+        let history = try LeadLedgerBinary.run(["lead", "history", "00Q5g00000AbCdE", "--store", store, "--format", "json"])
+        let rows = try #require(try json(history.stdout)["rows"]?.arrayValue)
+        #expect(rows.first?["data"]?["street"] == "1 Main St\nSuite 400\nSpringfield, IL 62701")
+    }
+
+    @Test func aCSVInputWithoutAnIdColumnFailsWithExitCodeOneNamingItsHeader() throws {
+        let dir = TemporaryDirectory("cli")
+        let input = try dir.write("contacts.csv", "Email,First Name\r\nzoe@acme.example,Zoë\r\n")
+        let result = try LeadLedgerBinary.run(["ingest", input, "--store", dir.file("store")])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(input) line 1: the header row names no \"id\" column (it names \"Email\", \"First Name\")"))
+        #expect(!FileManager.default.fileExists(atPath: input + ".rejects.jsonl"))
+    }
+
     @Test func aMissingInputFailsWithExitCodeOneAndStoresNothing() throws {
         let dir = TemporaryDirectory("cli")
         let result = try LeadLedgerBinary.run(["ingest", dir.file("nope.jsonl"), "--store", dir.file("store")])

@@ -65,6 +65,38 @@ struct ReportCommandTests {
         #expect(!page.contains("src="))
     }
 
+    /// `report ... --format html > page.html` gets the page: redirected, HTML goes to stdout
+    /// and nothing is said about files.
+    @Test func htmlGoesToStdoutWhenItIsRedirected() throws {
+        let dir = TemporaryDirectory("reports")
+        let store = try Self.store(dir)
+        let result = try LeadLedgerBinary.run(["report", "attribution", "--model", "linear", "--store", store, "--format", "html"], directory: dir.path)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("<!DOCTYPE html>"))
+        #expect(result.stdout.contains("<svg"))
+        #expect(result.stdout.hasSuffix("</html>\n"))
+        #expect(!result.stderr.contains("wrote"))
+        #expect(!result.stderr.contains(".html"))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("leadledger-attribution.html")))
+    }
+
+    /// On a terminal a page would scroll by as markup: it goes to ./leadledger-<report>.html,
+    /// and stderr says so.
+    @Test func htmlOnATerminalGoesToTheDefaultFileAndSaysWhere() throws {
+        let dir = TemporaryDirectory("reports")
+        let store = try Self.store(dir)
+        let result = try LeadLedgerBinary.runOnTerminal(["report", "funnel", "--store", store, "--format", "html"], directory: dir.path)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("wrote ./leadledger-funnel.html"))
+        #expect(!result.stdout.contains("<"))
+        let page = try String(contentsOfFile: dir.file("leadledger-funnel.html"), encoding: .utf8)
+        #expect(page.hasPrefix("<!DOCTYPE html>"))
+        // Other formats print on the terminal as before.
+        let table = try LeadLedgerBinary.runOnTerminal(["report", "funnel", "--store", store], directory: dir.path)
+        #expect(table.stdout.contains("leads"))
+        #expect(table.stderr.isEmpty)
+    }
+
     @Test func filtersNarrowTheConversions() throws {
         let dir = TemporaryDirectory("reports")
         let store = try Self.store(dir)

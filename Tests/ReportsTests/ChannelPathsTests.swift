@@ -2,15 +2,13 @@ import Foundation
 import LedgerJSON
 import Reports
 import Testing
+import TestSupport
 
 @Suite("ChannelAttribution paths: parsing, heuristics against an independent computation, Markov")
 struct ChannelPathsTests {
-    static let dataset = "/work/shared/datasets/channel-paths.csv"
-    static var datasetPath: String {
-        // ../shared/datasets next to the repository (as on every machine of this project).
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return repository.deletingLastPathComponent().appendingPathComponent("shared/datasets/channel-paths.csv").path
-    }
+    /// The real 10,000-path data set (a copy of `../shared/datasets/channel-paths.csv`, kept
+    /// in the repository so that a clone alone runs these tests).
+    static let datasetPath = Fixtures.path("channel-paths.csv")
 
     /// The heuristic models computed the plain way, straight from the file's text: first and
     /// last channel take the row's conversions and value; linear gives each occurrence 1/n.
@@ -77,14 +75,17 @@ struct ChannelPathsTests {
     }
 
     @Test func parseErrorsNameTheLine() {
-        #expect(throws: ChannelPaths.ParseError.self) { _ = try ChannelPaths(csv: "path;total_conversions;total_conversion_value;total_null\na > b;1;x;0\n") }
-        do {
-            _ = try ChannelPaths(csv: "path;total_conversions;total_conversion_value;total_null\na > b;1;2;0\nc;1;2\n")
-        } catch {
-            #expect(error.line == 3)
-            #expect(error.message.contains("4 fields"))
+        let notANumber = #expect(throws: ChannelPaths.ParseError.self) {
+            _ = try ChannelPaths(csv: "path;total_conversions;total_conversion_value;total_null\na > b;1;x;0\n")
         }
-        #expect(throws: ChannelPaths.ParseError.self) { _ = try ChannelPaths(csv: "a;b\n") }
+        #expect(notANumber?.line == 2)
+        let fieldShort = #expect(throws: ChannelPaths.ParseError.self) {
+            _ = try ChannelPaths(csv: "path;total_conversions;total_conversion_value;total_null\na > b;1;2;0\nc;1;2\n")
+        }
+        #expect(fieldShort?.line == 3)
+        #expect(fieldShort?.message.contains("4 fields") == true)
+        let noHeader = #expect(throws: ChannelPaths.ParseError.self) { _ = try ChannelPaths(csv: "a;b\n") }
+        #expect(noHeader?.line == 1)
     }
 
     @Test func exportParsesBackToTheSamePaths() throws {

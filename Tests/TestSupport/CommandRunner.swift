@@ -52,4 +52,26 @@ public enum LeadLedgerBinary {
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         return process
     }
+
+    /// Runs `leadledger` in `directory` with its stdout on a terminal, as in a user's shell,
+    /// and its stderr in a file. util-linux's `script` (in every Debian system) gives it the
+    /// pseudo-terminal; `stdout` is what the terminal showed (its line ends are `\r\n`).
+    public static func runOnTerminal(_ arguments: [String], directory: String) throws -> Result {
+        func quoted(_ word: String) -> String { "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let errorsFile = (directory as NSString).appendingPathComponent("terminal-run.stderr")
+        let command = ([url.path] + arguments).map(quoted).joined(separator: " ") + " 2>" + quoted(errorsFile)
+        let process = try start([], directory: directory)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["--quiet", "--return", "--command", command, "/dev/null"]
+        let output = Pipe()
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let screen = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let errors = (try? String(contentsOfFile: errorsFile, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(atPath: errorsFile)
+        return Result(status: process.terminationStatus, stdout: String(decoding: screen, as: UTF8.self), stderr: errors)
+    }
 }

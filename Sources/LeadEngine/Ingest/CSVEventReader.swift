@@ -5,44 +5,85 @@ import LedgerJSON
 /// columns `id`, `type`, `lead`, `at`, `actor`, and any other column as a `data` field
 /// (`channel` or `data.channel` alike). Empty cells are left out. Fields known to be numbers
 /// (`employees`, `annualRevenue`, `amount`, `score`) and booleans (`recycle`) are typed;
-/// everything else is a string. Quoted cells follow RFC 4180 but may not span lines.
-public struct CSVEventReader {
+/// everything else is a string. The CSV itself is RFC 4180 as CRM and Excel exports write it
+/// (see `CSVRecordReader`): a UTF-8 byte order mark, CRLF or LF, quoted cells with commas,
+/// `""` and line breaks. Blank lines, and rows whose cells are all empty, are skipped.
+public final class CSVEventReader {
     static let numericFields: Set<String> = ["employees", "annualRevenue", "amount", "score", "mql_threshold"]
     static let booleanFields: Set<String> = ["recycle"]
     static let envelopeColumns: Set<String> = ["id", "type", "lead", "at", "actor"]
 
+    private let records: CSVRecordReader
     private var header: [String]?
 
-    public init() {}
+    /// Opens `path`, or standard input for `-`.
+    public init(path: String) throws {
+        records = try CSVRecordReader(path: path)
+    }
 
-    /// The event of one line; `nil` for the header line.
-    public mutating func event(fromLine line: UnsafeRawBufferPointer) -> Result<Envelope, EnvelopeError>? {
-        let cells: [String]
-        switch Self.split(line) {
-        case .success(let value): cells = value
-        case .failure(let error): return .failure(error)
+    public var path: String { records.path }
+    /// The physical lines read so far.
+    public var lineNumber: Int { records.lineNumber }
+    public var bytesRead: Int { records.bytesRead }
+    public var totalBytes: Int? { records.totalBytes }
+
+    /// Calls `body` with each record's event (or why it is refused), the record's first line
+    /// and its text as it was (valid during the call), for as long as `body` returns `true`;
+    /// returns `false` once the input has ended. The header row and blank lines are not given.
+    public func forEachEvent(_ body: (Result<Envelope, EnvelopeError>, _ line: Int, _ text: UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
+        while true {
+            let goOn = try records.next { record -> Bool in
+                if record.text.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return true }
+                // (Excel writes a formatted but empty row as commas alone: nothing to store.)
+                if record.problem == nil, record.cells.allSatisfy(\.isEmpty) { return true }
+                guard let header else {
+                    try readHeader(record)
+                    return true
+                }
+                return try body(Self.event(record, header: header), record.line, record.text)
+            }
+            guard let goOn else { return false }
+            if !goOn { return true }
         }
-        guard let header else {
-            self.header = cells.map { $0.trimmingSpaces() }
-            return nil
+    }
+
+    private func readHeader(_ record: CSVRecordReader.Record) throws {
+        if let problem = record.problem {
+            let cell = problem.cell.map { "cell \($0 + 1) of " } ?? ""
+            throw CSVInputFailure(path: path, line: record.line, message: "\(cell)the header row: \(problem.message)")
         }
+        let names = record.cells.map { $0.trimmingSpaces() }
+        // Without these every row would be refused, each for the same reason: say it once.
+        for required in ["id", "type"] where !names.contains(required) {
+            throw CSVInputFailure(path: path, line: record.line, message: "the header row names no \"\(required)\" column (it names \(names.map { "\"\($0)\"" }.joined(separator: ", ")))")
+        }
+        header = names
+    }
+
+    /// The event of a row under `header`, or why it is refused.
+    static func event(_ record: CSVRecordReader.Record, header: [String]) -> Result<Envelope, EnvelopeError> {
+        if let problem = record.problem {
+            let column = problem.cell.map { $0 < header.count ? "column \"\(header[$0])\": " : "cell \($0 + 1): " } ?? ""
+            return .failure(EnvelopeError(field: nil, column + problem.message))
+        }
+        let cells = record.cells
         guard cells.count == header.count else {
             return .failure(EnvelopeError(field: nil, "the row has \(cells.count) cells but the header names \(header.count) columns"))
         }
         var object = JSONObject()
         var data = JSONObject()
         for (name, cell) in zip(header, cells) where !cell.isEmpty {
-            if Self.envelopeColumns.contains(name) {
+            if envelopeColumns.contains(name) {
                 object[name] = .string(cell)
                 continue
             }
             let field = name.hasPrefix("data.") ? String(name.dropFirst(5)) : name
-            if Self.numericFields.contains(field) {
+            if numericFields.contains(field) {
                 guard let number = Double(cell) else {
                     return .failure(EnvelopeError(field: "data.\(field)", "\"\(cell)\" is not a number"))
                 }
                 data[field] = .number(number)
-            } else if Self.booleanFields.contains(field) {
+            } else if booleanFields.contains(field) {
                 switch cell.lowercased() {
                 case "true", "yes", "1": data[field] = .bool(true)
                 case "false", "no", "0": data[field] = .bool(false)
@@ -54,44 +95,6 @@ public struct CSVEventReader {
         }
         if !data.isEmpty { object["data"] = .object(data) }
         return Result { () throws(EnvelopeError) in try Envelope(json: .object(object)) }
-    }
-
-    static func split(_ line: UnsafeRawBufferPointer) -> Result<[String], EnvelopeError> {
-        var cells: [String] = []
-        var cell: [UInt8] = []
-        var index = 0
-        var quoted = false
-        var wasQuoted = false
-        while index < line.count {
-            let byte = line[index]
-            if quoted {
-                if byte == UInt8(ascii: "\"") {
-                    if index + 1 < line.count && line[index + 1] == UInt8(ascii: "\"") {
-                        cell.append(byte)
-                        index += 1
-                    } else {
-                        quoted = false
-                    }
-                } else {
-                    cell.append(byte)
-                }
-            } else if byte == UInt8(ascii: ",") {
-                cells.append(String(decoding: cell, as: UTF8.self))
-                cell.removeAll(keepingCapacity: true)
-                wasQuoted = false
-            } else if byte == UInt8(ascii: "\"") && cell.isEmpty && !wasQuoted {
-                quoted = true
-                wasQuoted = true
-            } else {
-                cell.append(byte)
-            }
-            index += 1
-        }
-        if quoted {
-            return .failure(EnvelopeError(field: nil, "unterminated quoted cell (cells may not span lines)"))
-        }
-        cells.append(String(decoding: cell, as: UTF8.self))
-        return .success(cells)
     }
 }
 

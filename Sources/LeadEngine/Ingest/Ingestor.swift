@@ -11,7 +11,7 @@ public struct IngestSummary: Sendable, Equatable {
     public var appended = 0
     public var duplicates = 0
     public var rejected = 0
-    /// Lines read (blank lines excluded).
+    /// Lines read (blank lines excluded); for CSV, records (the header row excluded).
     public var lines = 0
 
     public init() {}
@@ -71,8 +71,8 @@ public final class Ingestor {
         self.batchSize = max(1, batchSize)
     }
 
-    /// A line of the input that is in a batch: its number and where its text is in the
-    /// batch's `text`.
+    /// A line of the input that is in a batch (for CSV, a record, which may span lines): its
+    /// (first) line number and where its text is in the batch's `text`.
     struct Line {
         var number: Int
         var text: Range<Int>
@@ -81,7 +81,7 @@ public final class Ingestor {
     /// Consecutive lines of the input: their text, then the records made of them, waiting for
     /// their commit.
     final class Batch: @unchecked Sendable {
-        /// The lines' bytes (without their line ends), one after another. Kept until the
+        /// The lines' (or CSV records') bytes (without their line ends), one after another. Kept until the
         /// batch is settled: a refused line goes to the rejects file as it was.
         let text = EncodedBytes(capacity: 1 << 22)
         /// The lines to transcode (JSONL; a CSV batch is parsed as it is read).
@@ -190,8 +190,21 @@ public final class Ingestor {
     }
 
     private func ingestOnThisThread(path: String, rejects: RejectWriter, progress: ((IngestProgress) -> Void)?) throws -> IngestSummary {
-        let reader = try LineReader(path: path)
-        var csv: CSVEventReader? = format == .csv ? CSVEventReader() : nil
+        // JSONL is read a line at a time; CSV a record at a time, which may span lines.
+        enum Source {
+            case jsonl(LineReader)
+            case csv(CSVEventReader)
+        }
+        let source: Source
+        let reader: any IngestInput
+        switch format {
+        case .jsonl:
+            let lines = try LineReader(path: path)
+            (source, reader) = (.jsonl(lines), lines)
+        case .csv:
+            let csv = try CSVEventReader(path: path)
+            (source, reader) = (.csv(csv), csv)
+        }
         var summary = IngestSummary()
         var inFlight: [Batch] = []
         /// Settled batches, for reuse (see `Batch.reuse`).
@@ -253,20 +266,27 @@ public final class Ingestor {
                 // constant there, and nothing it captures is retained again for each line.
                 let batch = settled.popLast()?.reuse() ?? Batch(records: batchSize)
                 var read = 0
-                ended = try !reader.forEachLine { bytes -> Bool in
-                    if Self.isBlank(bytes) { return true }
-                    if csv != nil {
-                        // (CSV is parsed here, in order: its first line is the header.)
-                        guard let row = csv!.event(fromLine: bytes) else { return true }
-                        batch.take(row.map(LeadStore.pending), of: batch.keep(bytes, number: reader.lineNumber))
-                    } else {
-                        batch.pending.append(batch.keep(bytes, number: reader.lineNumber))
+                let parsed: Bool
+                switch source {
+                case .csv(let csv):
+                    // (CSV is parsed here, in order: its first record is the header.)
+                    ended = try !csv.forEachEvent { event, line, text -> Bool in
+                        batch.take(event.map(LeadStore.pending), of: batch.keep(text, number: line))
+                        read += 1
+                        return read < batchSize
                     }
-                    read += 1
-                    return read < batchSize
+                    parsed = true
+                case .jsonl(let lines):
+                    ended = try !lines.forEachLine { bytes -> Bool in
+                        if Self.isBlank(bytes) { return true }
+                        batch.pending.append(batch.keep(bytes, number: lines.lineNumber))
+                        read += 1
+                        return read < batchSize
+                    }
+                    parsed = false
                 }
                 summary.lines += read
-                pool.enqueue(batch, transcoded: csv != nil)
+                pool.enqueue(batch, transcoded: parsed)
                 inFlight.append(batch)
                 while inFlight.count >= maxInFlight {
                     try settle(inFlight.removeFirst())
@@ -406,6 +426,19 @@ public final class Ingestor {
         return try Envelope(json: json)
     }
 }
+
+/// What ingest reads from, for progress and messages: a `LineReader` (JSONL) or a
+/// `CSVEventReader`.
+protocol IngestInput: AnyObject {
+    var path: String { get }
+    /// The physical lines read so far.
+    var lineNumber: Int { get }
+    var bytesRead: Int { get }
+    var totalBytes: Int? { get }
+}
+
+extension LineReader: IngestInput {}
+extension CSVEventReader: IngestInput {}
 
 /// Writes refused lines as JSONL — `{"file","line","reason","input"}` — so that nothing is
 /// lost: fix the lines and ingest the file again. The file is created (truncated) on the

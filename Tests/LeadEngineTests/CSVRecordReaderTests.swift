@@ -1,0 +1,58 @@
+import Foundation
+@testable import LeadEngine
+import Testing
+import TestSupport
+
+/// The record reader keeps each record's bytes while CSV.swift parses them: what it gives must
+/// not depend on where reads cut the input.
+@Suite("CSV records: the same whatever the read size")
+struct CSVRecordReaderTests {
+    struct Read: Equatable {
+        var line: Int
+        var cells: [String]
+        var text: [UInt8]
+        var problem: String?
+    }
+
+    func records(_ path: String, blockSize: Int) throws -> [Read] {
+        let reader = try CSVRecordReader(path: path, blockSize: blockSize)
+        var all: [Read] = []
+        while let record = try reader.next({ Read(line: $0.line, cells: $0.cells, text: Array($0.text), problem: $0.problem?.message) }) {
+            all.append(record)
+        }
+        return all
+    }
+
+    @Test func recordsDoNotDependOnTheReadSize() throws {
+        let dir = TemporaryDirectory("csv-records")
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("crm-export.csv"))))
+        bytes += Array("x,\"Zoë — 東京 🚀\r\nnext\",\"a \"bad\" one\"\ny,Ren".utf8) + [0xE9, 0xC3] + Array(",\"\"\r\nz,\"open\n".utf8)
+        let path = dir.file("mixed.csv")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let whole = try records(path, blockSize: 1 << 20)
+        #expect(whole.count == 17)
+        #expect(whole.map(\.line) == [1, 2, 6, 7, 8, 9, 10, 11, 12, 15, 16, 17, 20, 21, 22, 24, 25])
+        for blockSize in [16, 17, 31, 64, 1000] {
+            #expect(try records(path, blockSize: blockSize) == whole, "block size \(blockSize)")
+        }
+        let tail = Array(whole.suffix(3))
+        // (CSV.swift drops the character after a stray quote: the problem says so.)
+        #expect(tail[0].cells == ["x", "Zoë — 東京 🚀\r\nnext", "a \"ad\"one"])
+        #expect(tail[0].problem?.hasPrefix("a quoted cell must end with a quote") == true)
+        #expect(tail[1].problem?.hasPrefix("byte 0xE9 at line 24, byte 6 is not UTF-8") == true)
+        #expect(tail[2].cells == ["z", "open\n"])
+        #expect(tail[2].problem == "the quoted cell is not closed")
+        #expect(tail[2].text == Array("z,\"open\n".utf8))
+    }
+
+    @Test func aCharacterCutByTheEndOfTheInputIsNotUTF8() throws {
+        let dir = TemporaryDirectory("csv-records")
+        let path = dir.file("cut.csv")
+        try Data(Array("a,b\nc,".utf8) + [0xE2, 0x82]).write(to: URL(fileURLWithPath: path))  // € without its last byte
+        for blockSize in [16, 1 << 20] {
+            let read = try records(path, blockSize: blockSize)
+            #expect(read.map(\.cells) == [["a", "b"], ["c", "??"]])
+            #expect(read.last?.problem?.hasPrefix("byte 0xE2 at line 2, byte 3 is not UTF-8") == true)
+        }
+    }
+}
