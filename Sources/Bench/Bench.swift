@@ -39,7 +39,7 @@ public struct BenchRun {
         /// The baseline writing through cursors, as the engine does (what the target is
         /// checked against).
         public var baselineAppendSeconds = 0.0
-        /// The baseline writing with one `mdb_put` per record (before session 4, the only one).
+        /// The baseline writing with one `mdb_put` per record (a raw writer that keeps no cursor).
         public var baselinePutAppendSeconds = 0.0
         public var replaySeconds = 0.0
         public var baselineScanSeconds = 0.0
