@@ -10,7 +10,7 @@ struct CrashTests {
     /// The kill moments replay from the printed seed only if the generator is SplitMix64 as
     /// published (its first outputs for seed 0).
     @Test func theSeededGeneratorGivesSplitMix64sSequence() {
-        var random = SplitMix64(seed: 0)
+        var random = SeededRandom(seed: 0)
         #expect([random.next(), random.next(), random.next()] == [0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F])
     }
 
@@ -26,9 +26,9 @@ struct CrashTests {
         // are being committed (not before the first commit, not after the last). The moments
         // follow from the seed printed here: LEADLEDGER_TEST_SEED=<seed> replays them (the
         // machine's speed still decides what each kill interrupts).
-        let seed = try SplitMix64.testSeed()
+        let seed = try TestSeed.fromEnvironment()
         print("crash test: seed \(seed) (LEADLEDGER_TEST_SEED=\(seed) to repeat)")
-        var random = SplitMix64(seed: seed)
+        var random = SeededRandom(seed: seed)
         var delay = 0.4
         var storedAfterKills: [UInt64] = []
         var partialRounds = 0
