@@ -16,9 +16,10 @@ public final class CSVEventReader {
     private let records: CSVRecordReader
     private var header: [String]?
 
-    /// Opens `path`, or standard input for `-`.
-    public init(path: String) throws {
-        records = try CSVRecordReader(path: path)
+    /// Opens `path`, or standard input for `-`. `blockSize`: how much is read at a time (the
+    /// fuzz target in tools/fuzz makes it small, to cut records and characters at every place).
+    public init(path: String, blockSize: Int = 1 << 20) throws {
+        records = try CSVRecordReader(path: path, blockSize: blockSize)
     }
 
     public var path: String { records.path }
