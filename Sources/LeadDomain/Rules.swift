@@ -190,13 +190,14 @@ extension ScoringRules {
             for key in capObject.keys where key != "count" && key != "per_days" {
                 throw RulesError(rule: shown, field: "cap.\(key)", message: "unknown key; cap has count and per_days")
             }
-            guard case .number(let count)? = capObject["count"], count >= 1, count == count.rounded() else {
+            // (`Int(exactly:)`: a count past Int's range trapped when converted.)
+            guard case .number(let countValue)? = capObject["count"], let count = Int(exactly: countValue), count >= 1 else {
                 throw RulesError(rule: shown, field: "cap.count", message: "required, a whole number ≥ 1")
             }
             guard case .number(let days)? = capObject["per_days"], days > 0 else {
                 throw RulesError(rule: shown, field: "cap.per_days", message: "required, a number of days > 0")
             }
-            cap = BehaviorRule.Cap(count: Int(count), perDays: days)
+            cap = BehaviorRule.Cap(count: count, perDays: days)
         }
         return BehaviorRule(name: name, event: event, conditions: conditions, points: try points(rule, label: shown), cap: cap, label: shown)
     }
