@@ -60,7 +60,14 @@ public enum RulesDocument {
             case Tag.Name.null.rawValue: return .null
             case Tag.Name.bool.rawValue: return node.bool.map(JSONValue.bool) ?? .string(scalar.string)
             case Tag.Name.int.rawValue: return node.int.map { .number(Double($0)) } ?? .string(scalar.string)
-            case Tag.Name.float.rawValue: return node.float.map(JSONValue.number) ?? .string(scalar.string)
+            case Tag.Name.float.rawValue:
+                guard let number = node.float else { return .string(scalar.string) }
+                // JSON has no infinity or NaN (the JSON parser refuses them too): rules with them
+                // would be stored, shown and read back as something else, or score as NaN.
+                guard number.isFinite else {
+                    throw Failure(path: path, message: "line \((node.mark?.line).map(String.init) ?? "?"): \(scalar.string) is not a finite number")
+                }
+                return .number(number)
             default: return .string(scalar.string)
             }
         case .sequence(let sequence):
