@@ -64,7 +64,7 @@ run() {
   local status=0
   # New inputs go to the first corpus directory (under .build); the seeds are only read.
   # (Swift's own crash backtracer is off: libFuzzer and ASan report, and it trips ASan.)
-  SWIFT_BACKTRACE=enable=no nice -n 19 "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="$(max_len "$target")" \
+  SWIFT_BACKTRACE=enable=no LSAN_OPTIONS="suppressions=$fuzz_dir/lsan.supp:print_suppressions=0" nice -n 19 "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="$(max_len "$target")" \
     -print_final_stats=1 -artifact_prefix="$crashes/" "${dict[@]}" "$@" "$work" "$fuzz_dir/corpus/$target" >"$log" 2>&1 || status=$?
   local runs rate corpus
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
