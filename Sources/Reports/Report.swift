@@ -148,6 +148,9 @@ public enum ReportRenderer {
     }
 
     static func grouped(_ number: Double, decimals: Int) -> String {
+        // Past Int64's range the digits below cannot be converted (that trapped: a won deal
+        // of 1e19 crashed every table report); such a number, infinity or NaN is shown as is.
+        guard number.isFinite, abs(number) < 9.2e18 else { return "\(number)" }
         let scale = pow10(decimals)
         let rounded = (abs(number) * scale).rounded() / scale
         let whole = Int64(rounded.rounded(.towardZero))
