@@ -45,8 +45,12 @@ max_len() {
 build() {
   local start=$SECONDS
   echo "fuzz: building the fuzz targets (release, -sanitize=fuzzer,address) in tools/fuzz/.build" >&2
+  # Both forms: -Xswiftc instruments the Swift code for coverage (SwiftPM's --sanitize=fuzzer
+  # alone does not, so libFuzzer would mutate blindly), and --sanitize=fuzzer makes SwiftPM
+  # leave the executables' entry point alone (with -Xswiftc alone it renames `main` to
+  # FuzzX_main and the link fails: libFuzzer brings `main`).
   nice -n 19 swift build -c release --scratch-path "$fuzz_dir/.build" \
-    --sanitize=fuzzer --sanitize=address >&2
+    --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address >&2
   echo "fuzz: built in $((SECONDS - start)) s" >&2
 }
 
