@@ -31,7 +31,7 @@ struct Audit: ParsableCommand {
             lead: lead, actor: actor, typePrefix: type,
             since: try since.map { try parseTime($0, option: "--since") },
             until: try until.map { try parseTime($0, option: "--until") })
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         if let lead, try store.lead(lead) == nil {
             throw CLIError("unknown lead \(lead)")

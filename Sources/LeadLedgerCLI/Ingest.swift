@@ -46,7 +46,7 @@ struct Ingest: ParsableCommand {
 
     func run() throws {
         let inputs = files.isEmpty ? ["-"] : files
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForWriting()
         defer { store.close() }
         let ingestor = Ingestor(store: store)
         let progress = Progress()
@@ -67,6 +67,17 @@ struct Ingest: ParsableCommand {
             } catch let failure as IngestFailure {
                 progress.finish()
                 total += failure.summary
+                try? writer.close()
+                if summaryAsJSON {
+                    // Scripts learn exactly where it stopped: the stored part is lines
+                    // 1…storedThroughLine of this input.
+                    var json = summaryJSON(total, rejectFiles: rejectFiles + (writer.count > 0 ? [writer.path] : []))
+                    json["failed"] = .object([
+                        "file": .string(failure.path), "storedThroughLine": .integer(failure.settledThroughLine),
+                        "stoppedAtLine": .integer(failure.line), "error": .string(StoreFault.describe(failure.underlying, store: failure.store)),
+                    ])
+                    print(JSONWriter.render(.object(json)))
+                }
                 throw CLIError(failure.description + (total.rejected > 0 ? " (rejected lines so far are in \(writer.path))" : ""))
             } catch let failure as System.FileError {
                 progress.finish()
@@ -103,14 +114,17 @@ struct Ingest: ParsableCommand {
         try? FileManager.default.removeItem(atPath: path)
     }
 
+    private func summaryJSON(_ summary: IngestSummary, rejectFiles: [String]) -> JSONObject {
+        [
+            "appended": .integer(summary.appended), "duplicates": .integer(summary.duplicates),
+            "rejected": .integer(summary.rejected), "lines": .integer(summary.lines),
+            "rejectsFiles": .array(rejectFiles.map(JSONValue.string)),
+        ]
+    }
+
     private func render(_ summary: IngestSummary, rejectFiles: [String]) -> String {
         if summaryAsJSON {
-            let json: JSONValue = [
-                "appended": .integer(summary.appended), "duplicates": .integer(summary.duplicates),
-                "rejected": .integer(summary.rejected), "lines": .integer(summary.lines),
-                "rejectsFiles": .array(rejectFiles.map(JSONValue.string)),
-            ]
-            return JSONWriter.render(json)
+            return JSONWriter.render(.object(summaryJSON(summary, rejectFiles: rejectFiles)))
         }
         return "appended \(summary.appended.grouped), duplicates \(summary.duplicates.grouped), rejected \(summary.rejected.grouped)"
     }

@@ -25,7 +25,7 @@ struct LeadShow: ParsableCommand {
 
     func run() throws {
         let time = try asOf.map { try parseTime($0, option: "--as-of") }
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         let found = try time.map { try store.lead(id, asOf: $0) } ?? store.lead(id)
         guard let state = found else {
@@ -49,7 +49,7 @@ struct LeadHistory: ParsableCommand {
     @OptionGroup var output: FormatOptions
 
     func run() throws {
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         let rows = try store.history(of: id)
         guard !rows.isEmpty else { throw CLIError("unknown lead \(id)") }

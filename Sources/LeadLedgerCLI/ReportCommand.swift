@@ -97,7 +97,7 @@ struct AttributionReportCommand: ParsableCommand {
 
     func run() throws {
         let window = try range.range()
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         var accumulator = AttributionAccumulator(settings: AttributionSettings(
             model: model, by: by, from: window.from, to: window.to, halfLifeDays: halfLife, lookbackDays: lookback, order: order))
@@ -116,7 +116,7 @@ struct FunnelReport: ParsableCommand {
 
     func run() throws {
         var funnel = FunnelAccumulator(grouping: by, range: try range.range())
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         try eachJourney(store) { funnel.add($0, name: $1) }
         try output.emit(funnel.report())
@@ -132,7 +132,7 @@ struct QualityReport: ParsableCommand {
 
     func run() throws {
         var quality = QualityAccumulator(grouping: by, range: try range.range())
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         try eachJourney(store) { quality.add($0, name: $1) }
         try output.emit(quality.report())
@@ -152,7 +152,7 @@ struct SLAReport: ParsableCommand {
 
     func run() throws {
         var sla = SLAAccumulator(withinHours: within, range: try range.range(), now: .now)
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         let names = try store.dimensionNames()
         try store.forEachJourney { _, journey in sla.add(journey) }
@@ -168,7 +168,7 @@ struct MonthlyReport: ParsableCommand {
 
     func run() throws {
         var monthly = MonthlyAccumulator(range: try range.range())
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         try store.forEachJourney { _, journey in monthly.add(journey) }
         try output.emit(monthly.report())
@@ -191,7 +191,7 @@ struct PlanReport: ParsableCommand {
         var funnel = FunnelAccumulator(grouping: .source, range: window)
         var won = 0
         var wonRevenue = 0.0
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         try eachJourney(store) { journey, name in
             funnel.add(journey, name: name)
@@ -217,7 +217,7 @@ struct PathsReport: ParsableCommand {
 
     func run() throws {
         var paths = PathsAccumulator(by: by, range: try range.range())
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         let names = try store.dimensionNames()
         try store.forEachJourney { _, journey in paths.add(journey) }

@@ -27,7 +27,7 @@ struct Rescore: ParsableCommand {
     func run() throws {
         let time = try asOf.map { try parseTime($0, option: "--as-of") }
         let document = try RulesDocument.load(path: self.rules)
-        let store = try storeOptions.open()
+        let store = try apply ? storeOptions.openForWriting() : storeOptions.openForReading()
         defer { store.close() }
         let report = try store.rescore(with: document, asOf: time)
         print(Self.render(report, format: output.format))

@@ -24,7 +24,7 @@ struct ScoreExplain: ParsableCommand {
 
     func run() throws {
         let time = try asOf.map { try parseTime($0, option: "--as-of") }
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         guard try store.lead(id) != nil else { throw CLIError("unknown lead \(id)") }
         guard let rules = try store.currentRules() else {

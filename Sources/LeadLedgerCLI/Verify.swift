@@ -12,7 +12,7 @@ struct Verify: ParsableCommand {
     @OptionGroup var output: FormatOptions
 
     func run() throws {
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         let progress = Progress()
         let report = try store.log.verify { position in

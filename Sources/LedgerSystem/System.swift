@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -88,6 +90,74 @@ public enum System {
         getrusage(RUSAGE_SELF, &usage)
         #endif
         return Double(usage.ru_maxrss) / 1024
+    }
+
+    // MARK: Processes and file systems
+
+    public static var processID: Int32 { getpid() }
+
+    /// The free bytes of the file system holding `path` (for unprivileged users), if known.
+    public static func freeBytes(atPath path: String) -> UInt64? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize)
+    }
+
+    /// An exclusive advisory lock on a file (`flock`), held until `unlock` or until the process
+    /// ends — also when it is killed, so a crashed holder never leaves a stale lock. What the
+    /// holder writes into the file (`describeHolder`) tells waiting processes who holds it.
+    public final class FileLock: @unchecked Sendable {
+        public let path: String
+        private let descriptor: Int32
+
+        /// Opens (creating if needed) the lock file; takes no lock yet.
+        public init(path: String) throws(FileError) {
+            let opened = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard opened >= 0 else { throw FileError(path: path, errno: errno, operation: .write) }
+            self.path = path
+            descriptor = opened
+        }
+
+        deinit {
+            close(descriptor)
+        }
+
+        /// Takes the lock if it is free; false if another process holds it.
+        public func tryLock() -> Bool {
+            while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            return true
+        }
+
+        /// Waits for the lock.
+        public func lock() throws(FileError) {
+            while flock(descriptor, LOCK_EX) != 0 {
+                if errno == EINTR { continue }
+                throw FileError(path: path, errno: errno, operation: .write)
+            }
+        }
+
+        public func unlock() {
+            _ = flock(descriptor, LOCK_UN)
+        }
+
+        /// What the holder wrote of itself (one line), or nil.
+        public func holder() -> String? {
+            var buffer = [UInt8](repeating: 0, count: 1024)
+            let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { return nil }
+            let text = String(decoding: buffer[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return text.isEmpty ? nil : text
+        }
+
+        /// Writes who holds the lock (call it once the lock is taken).
+        public func describeHolder(_ text: String) {
+            _ = ftruncate(descriptor, 0)
+            let bytes = Array((text + "\n").utf8)
+            _ = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+        }
     }
 
     // MARK: Reading

@@ -155,6 +155,7 @@ struct ScoringStoreTests {
         let lastBefore = try test.store.log.lastPosition
         let now = Events.at("2026-11-20T00:00:00Z")
         let qualified = try test.store.apply(try easierRules(), actor: "mops", at: now)
+        let afterApply = try test.store.log.lastPosition
 
         let after = try test.store.log.records(from: 1, limit: Int(lastBefore))
         #expect(after == before)
@@ -167,9 +168,15 @@ struct ScoringStoreTests {
             #expect(state.stages.last?.at == now)
             #expect((try test.store.score(of: lead, asOf: now)?.score ?? 0) >= 40)
         }
-        // A second apply of the same version is refused.
+        // The same document again resumes (an interrupted --apply): nobody qualifies twice.
+        #expect(try test.store.apply(try easierRules(), actor: "mops", at: now).isEmpty)
+        #expect(try test.store.log.lastPosition == afterApply)
+        // Another document under the same version is refused.
+        var changed = try easierRules().document
+        changed["mql_threshold"] = .number(41)
+        let other = try ScoringRules(document: .object(changed))
         #expect(throws: ScoringError.alreadyPublished(version: "2026-11-b")) {
-            _ = try test.store.apply(try easierRules(), actor: "mops", at: now)
+            _ = try test.store.apply(other, actor: "mops", at: now)
         }
     }
 

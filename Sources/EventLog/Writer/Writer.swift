@@ -36,6 +36,7 @@ final class Writer: @unchecked Sendable {
 
     struct Request {
         var records: PendingBatch
+        var chain: AppendChain?
         var completion: Completion
     }
 
@@ -105,14 +106,14 @@ final class Writer: @unchecked Sendable {
         committer.start()
     }
 
-    func submit(_ records: PendingBatch, completion: @escaping Completion) {
+    func submit(_ records: PendingBatch, chain: AppendChain? = nil, completion: @escaping Completion) {
         condition.lock()
         if stopping {
             condition.unlock()
             completion(.failure(LogError.closed))
             return
         }
-        queue.append(Request(records: records, completion: completion))
+        queue.append(Request(records: records, chain: chain, completion: completion))
         condition.broadcast()
         condition.unlock()
     }
@@ -167,7 +168,10 @@ final class Writer: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func process(_ group: [Request]) {
+    private func process(_ requests: [Request]) {
+        catchUpWithCommitter()
+        let group = withoutFailedChains(requests)
+        guard !group.isEmpty else { return }
         let serial = group.contains { request in
             if request.records.hasExpectedVersions { return true }
             guard let hook else { return false }
@@ -178,10 +182,10 @@ final class Writer: @unchecked Sendable {
         if serial {
             drain()
             catchUpWithCommitter()
-            commitSerially(group)
+            let group = withoutFailedChains(group)
+            if !group.isEmpty { commitSerially(group) }
             return
         }
-        catchUpWithCommitter()
         let sequence = nextSequence
         nextSequence += 1
         let work = newGroup(group, sequence: sequence)
@@ -200,7 +204,7 @@ final class Writer: @unchecked Sendable {
             // start again from what is stored.
             drain()
             reset()
-            for request in group { request.completion(.failure(error)) }
+            fail(group, error)
             return
         }
         lastPosition = last
@@ -212,6 +216,33 @@ final class Writer: @unchecked Sendable {
         prepared.append(work)
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// The requests whose chain has not failed; the others are answered with the failure.
+    /// (Called after `catchUpWithCommitter`: a chain that fails after this point fails in a
+    /// commit of an older epoch, and so takes every group prepared now down with it.)
+    private func withoutFailedChains(_ requests: [Request]) -> [Request] {
+        condition.lock()
+        let failed = requests.map { $0.chain?.failure }
+        condition.unlock()
+        guard failed.contains(where: { $0 != nil }) else { return requests }
+        var kept: [Request] = []
+        for (request, failure) in zip(requests, failed) {
+            if let failure {
+                request.completion(.failure(LogError.earlierRequestFailed(String(describing: failure))))
+            } else {
+                kept.append(request)
+            }
+        }
+        return kept
+    }
+
+    /// Answers a failed group's requests, after marking their chains failed.
+    private func fail(_ group: [Request], _ error: any Error) {
+        condition.lock()
+        for request in group where request.chain?.failure == nil { request.chain?.failure = error }
+        condition.unlock()
+        for request in group { request.completion(.failure(error)) }
     }
 
     /// A group's buffers, sized for its requests (reused from a committed group if one is
@@ -540,6 +571,10 @@ final class Writer: @unchecked Sendable {
                 epoch += 1
                 lastFailure = failure
             }
+            if let failure {
+                // (In the same critical section as the epoch: see `withoutFailedChains`.)
+                for request in work.requests where request.chain?.failure == nil { request.chain?.failure = failure }
+            }
             condition.broadcast()
             condition.unlock()
 
@@ -641,9 +676,7 @@ final class Writer: @unchecked Sendable {
             }
         } catch {
             reset()
-            for request in group {
-                request.completion(.failure(error))
-            }
+            fail(group, error)
         }
     }
 
@@ -660,4 +693,14 @@ final class Writer: @unchecked Sendable {
         if record.stream.count > RecordFormat.maxKeyBytes { return "the stream name is longer than \(RecordFormat.maxKeyBytes) bytes" }
         return nil
     }
+}
+
+/// Requests that must be stored in order, all or a prefix: once one fails, the writer stores
+/// none of the later ones (they fail with `LogError.earlierRequestFailed`). A bulk ingest
+/// submits its batches in one chain, so its stored part is always a prefix of its input.
+public final class AppendChain: @unchecked Sendable {
+    /// The first failure, set under the writer's lock.
+    var failure: (any Error)?
+
+    public init() {}
 }

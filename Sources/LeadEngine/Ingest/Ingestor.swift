@@ -37,20 +37,28 @@ public enum InputFormat: String, Sendable, CaseIterable {
     case csv
 }
 
-/// Ingest stopped on a failure of the store (not of the input): what was stored before it
-/// stays stored, and a re-run skips it as duplicates.
+/// Ingest stopped on a failure of the store (not of the input). The stored part is always a
+/// prefix of the input, in input order: every line before `line` is settled (stored, a
+/// duplicate, or in the rejects file), nothing from `line` on is stored, and a re-run of the
+/// same input resumes (the stored lines count as duplicates).
 public struct IngestFailure: Error, CustomStringConvertible {
     public var path: String
-    /// The first line of the batch that failed.
+    /// The first line of the batch that failed: where the ingest stopped.
     public var line: Int
     public var summary: IngestSummary
     public var underlying: any Error
+    /// The store's directory, named with the cause.
+    public var store: String
+
+    /// The last line settled before the failure (0: none).
+    public var settledThroughLine: Int { max(line - 1, 0) }
 
     public var description: String {
-        let stored = summary.appended == 0
-            ? "nothing from \(path) was stored"
-            : "\(summary.appended) events were stored before it; re-running the same input skips them as duplicates"
-        return "storing the batch starting at \(path) line \(line) failed: \(underlying) — \(stored)"
+        let cause = StoreFault.describe(underlying, store: store)
+        let stored = line <= 1
+            ? "nothing of \(path) was stored"
+            : "stored lines 1–\(settledThroughLine) of \(path) (\(summary.appended) events appended)"
+        return "\(stored); stopped at line \(line): \(cause). Re-running the same input resumes there: the stored lines count as duplicates"
     }
 }
 
@@ -206,6 +214,8 @@ public final class Ingestor {
             (source, reader) = (.csv(csv), csv)
         }
         var summary = IngestSummary()
+        // The batches form one chain: once one fails, the log stores none after it.
+        let chain = AppendChain()
         var inFlight: [Batch] = []
         /// Settled batches, for reuse (see `Batch.reuse`).
         var settled: [Batch] = []
@@ -217,7 +227,7 @@ public final class Ingestor {
                 batch.done.signal()
                 return
             }
-            log.submit(batch.records) { result in
+            log.submit(batch.records, chain: chain) { result in
                 batch.result = result
                 batch.done.signal()
             }
@@ -254,7 +264,7 @@ public final class Ingestor {
                 }
             case .failure(let error):
                 let first = [finished.lines.first?.number, finished.refused.first?.line.number].compactMap { $0 }.min()
-                throw IngestFailure(path: reader.path, line: first ?? reader.lineNumber, summary: summary, underlying: error)
+                throw IngestFailure(path: reader.path, line: first ?? reader.lineNumber, summary: summary, underlying: error, store: store.path)
             }
             if settled.count < 2 { settled.append(finished) }
         }
@@ -297,13 +307,10 @@ public final class Ingestor {
                 try settle(inFlight.removeFirst())
             }
         } catch {
-            // Let the batches already queued finish (they may commit), so the summary in the
-            // error counts everything that was stored.
+            // The batches still in flight come after the failure: the chain keeps the log
+            // from storing any of them. Wait for their answers before the pool stops.
             for pending in inFlight {
                 pending.done.wait()
-                if case .success(let outcomes)? = pending.result {
-                    summary.appended += outcomes.filter { $0.position != nil }.count
-                }
             }
             if var failure = error as? IngestFailure {
                 failure.summary = summary

@@ -22,13 +22,45 @@ public final class LeadStore: Sendable {
     public struct Options: Sendable {
         public var log = EventLog.Options()
         public init() {}
+
+        /// Options to open an existing store for reading only: no writer lock is taken (so a
+        /// reader never waits for a writer), nothing is created or caught up, and a store on
+        /// read-only media can be read.
+        public static var reading: Options {
+            var options = Options()
+            options.log.readOnly = true
+            return options
+        }
     }
 
-    /// Opens (or creates) the store at `path`. If the lifecycle projection is behind the log
-    /// (a store written before it existed, or a crash between an append and a rebuild), it is
-    /// caught up from its checkpoint first.
+    /// Opens (or creates) the store at `path` for writing — taking its writer lock, see
+    /// `EventLog.Options.waitForWriter` — or opens an existing one for reading
+    /// (`Options.reading`). Opened for writing, a lifecycle projection behind the log (a store
+    /// written before it existed, or a crash between an append and a rebuild) is caught up
+    /// from its checkpoint first.
     public init(path: String, options: Options = Options()) throws {
         self.path = path
+        if options.log.readOnly {
+            do {
+                self.log = try EventLog(path: path, options: options.log)
+            } catch let error as LMDBError where error.code == .notFound {
+                throw StoreError.noStore(path)
+            }
+            self.lifecycle = nil
+            do {
+                self.leads = try log.environment.table(LifecycleProjection.tableName)
+                self.meta = try log.environment.table("meta")
+                // Every table is opened now: a table first opened inside a read transaction
+                // would not be valid in that transaction.
+                for name in [LifecycleProjection.journeysTableName, Dimensions.tableName] {
+                    _ = try log.environment.table(name)
+                }
+            } catch {
+                log.close()
+                throw error
+            }
+            return
+        }
         var lifecycle: LifecycleProjection?
         self.log = try EventLog(path: path, options: options.log) { environment, reader in
             let rules = try environment.read { txn in try LifecycleProjection.currentRules(reader: reader, in: txn) }
@@ -45,6 +77,15 @@ public final class LeadStore: Sendable {
         } catch {
             log.close()
             throw error
+        }
+    }
+
+    /// Whether the projections reflect the whole log under the rules in force (a store opened
+    /// for writing always does; one opened for reading may not, if a writer stopped between
+    /// an append and its rebuild).
+    public var projectionsAreCurrent: Bool {
+        get throws {
+            try log.checkpoint(LifecycleProjection.checkpoint) >= log.lastPosition && currentRules()?.version == scoresVersion()
         }
     }
 
@@ -204,5 +245,17 @@ public struct AuditFilter: Sendable {
         if let since, event.at < since { return false }
         if let until, event.at >= until { return false }
         return true
+    }
+}
+
+/// Opening a store failed for a reason of the store itself.
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    /// A read found no store at the path (reads never create one).
+    case noStore(String)
+
+    public var description: String {
+        switch self {
+        case .noStore(let path): return "no LeadLedger store at \(path)"
+        }
     }
 }
