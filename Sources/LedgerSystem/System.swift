@@ -30,7 +30,9 @@ public enum System {
 
     /// `strerror`'s words for an `errno`.
     public static func describe(_ code: Int32) -> String {
-        String(cString: strerror(code))
+        // ("No space left on device" → "no space left on device": it goes inside a sentence.)
+        let words = String(cString: strerror(code))
+        return words.prefix(1).lowercased() + words.dropFirst()
     }
 
     // MARK: Threads

@@ -151,7 +151,7 @@ struct CSVIngestTests {
             (utf16, "\(utf16): is UTF-16 or UTF-32 text"),
             (noID, "\(noID) line 3: the header row names no \"id\" column (it names \"lead\", \"type\", \"at\")"),
             (badHeader, "\(badHeader) line 1: cell 2 of the header row: the quoted cell is not closed"),
-            (dir.file("missing.csv"), "\(dir.file("missing.csv")): cannot read it: No such file or directory"),
+            (dir.file("missing.csv"), "\(dir.file("missing.csv")): cannot read it: no such file or directory"),
         ]
         for (path, message) in cases {
             let error = #expect(throws: CSVInputFailure.self) {

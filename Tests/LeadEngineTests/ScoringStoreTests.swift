@@ -148,6 +148,24 @@ struct ScoringStoreTests {
         #expect(Set(counts(current)).count > 2)
     }
 
+    /// `rescore --apply` killed after publishing and before its qualifications: a re-run with
+    /// the same document qualifies exactly whom an uninterrupted apply qualifies.
+    @Test func anApplyInterruptedAfterPublishingResumes() throws {
+        let events = generated(200, seed: 23)
+        let now = Events.at("2026-11-20T00:00:00Z")
+        let whole = try TestStore()
+        _ = try whole.append(events)
+        let expected = try whole.store.apply(try easierRules(), actor: "mops", at: now)
+        #expect(!expected.isEmpty)
+
+        let interrupted = try TestStore()
+        _ = try interrupted.append(events)
+        try interrupted.store.publishRules(try easierRules(), actor: "mops", at: now)
+        let resumed = try interrupted.store.apply(try easierRules(), actor: "mops", at: now)
+        #expect(resumed == expected)
+        #expect(try interrupted.store.projectionSnapshot().map(\.value) == whole.store.projectionSnapshot().map(\.value))
+    }
+
     @Test func applyPublishesQualifiesAndKeepsEveryEarlierEventByteIdentical() throws {
         let test = try TestStore()
         _ = try test.append(generated(200, seed: 23))
