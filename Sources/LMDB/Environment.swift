@@ -196,6 +196,15 @@ public final class Environment: @unchecked Sendable {
         return nil
     }
 
+    /// Writes a consistent copy of the environment into the existing, empty directory `path`
+    /// (`mdb_env_copy2`) while writers go on; `compact` leaves free pages out (and so the
+    /// contents of freed pages).
+    public func copy(to path: String, compact: Bool) throws(LMDBError) {
+        try resizeLock.withReadLock { () throws(LMDBError) in
+            try check(mdb_env_copy2(env, path, compact ? UInt32(MDB_CP_COMPACT) : 0), "mdb_env_copy2 \(path)")
+        }
+    }
+
     /// Flushes the map to disk (useful after writes with `durable == false`).
     public func sync() throws(LMDBError) {
         try check(mdb_env_sync(env, 1), "mdb_env_sync")
