@@ -23,19 +23,20 @@ extension LeadStore {
     public func verifyProjections(deep: Bool = false, scratch: String? = nil, progress: ((String) -> Void)? = nil) throws -> [ProjectionProblem] {
         var problems: [ProjectionProblem] = []
         let last = try log.lastPosition
-        let checkpoint = try log.checkpoint(LifecycleProjection.checkpoint)
+        let tables = projectionTables
+        let checkpoint = try log.checkpoint(tables.checkpoint)
         if checkpoint < last {
-            problems.append(ProjectionProblem(table: LifecycleProjection.tableName, problem: "the projections stop at position \(checkpoint) of \(last): run leadledger rebuild"))
+            problems.append(ProjectionProblem(table: "leads", problem: "the projections stop at position \(checkpoint) of \(last): run leadledger rebuild"))
         }
         if try currentRules()?.version != scoresVersion() {
-            problems.append(ProjectionProblem(table: LifecycleProjection.tableName, problem: "the scores are not under the rules in force: run leadledger rebuild"))
+            problems.append(ProjectionProblem(table: "leads", problem: "the scores are not under the rules in force: run leadledger rebuild"))
         }
         progress?("decoding the lead rows")
         if let problem = try firstUndecodable(leads, decode: { key, value in _ = try LeadStateCodec.decode(value, lead: key) }) {
             problems.append(problem)
         }
         progress?("decoding the journeys")
-        let journeys = try log.environment.table(LifecycleProjection.journeysTableName)
+        let journeys = try log.environment.table(tables.journeys)
         if let problem = try firstUndecodable(journeys, decode: { _, value in _ = try JourneyCodec.decode(value) }) {
             problems.append(problem)
         }
@@ -50,9 +51,10 @@ extension LeadStore {
         let fresh = try LeadStore(path: directory)
         defer { fresh.close() }
         try fresh.rebuildProjections()
-        for name in [LifecycleProjection.tableName, LifecycleProjection.journeysTableName, Dimensions.tableName] {
-            progress?("comparing \(name) with the replay")
-            if let problem = try firstDifference(in: name, from: fresh) { problems.append(problem) }
+        let theirs = fresh.projectionTables
+        for (name, other) in [(tables.leads, theirs.leads), (tables.journeys, theirs.journeys), (tables.dimensions, theirs.dimensions)] {
+            progress?("comparing \(ProjectionTables.baseName(name)) with the replay")
+            if let problem = try firstDifference(in: name, and: other, from: fresh) { problems.append(problem) }
         }
         return problems
     }
@@ -72,7 +74,7 @@ extension LeadStore {
                         do {
                             try decode(key, current.value)
                         } catch {
-                            return (ProjectionProblem(table: table.name, key: key, problem: "cannot be decoded (\(error)): run leadledger rebuild"), nil)
+                            return (ProjectionProblem(table: ProjectionTables.baseName(table.name), key: key, problem: "cannot be decoded (\(error)): run leadledger rebuild"), nil)
                         }
                         last = Array(current.key)
                         count += 1
@@ -90,9 +92,9 @@ extension LeadStore {
 
     /// The first row in which `name` differs between this store and `other`, walking both
     /// in key order in chunks.
-    private func firstDifference(in name: String, from other: LeadStore) throws -> ProjectionProblem? {
+    private func firstDifference(in name: String, and otherName: String, from other: LeadStore) throws -> ProjectionProblem? {
         let mine = try log.environment.table(name)
-        let theirs = try other.log.environment.table(name)
+        let theirs = try other.log.environment.table(otherName)
         func chunk(_ store: LeadStore, _ table: Table, after: [UInt8]?) throws -> [([UInt8], [UInt8])] {
             try store.log.environment.read { txn in
                 try txn.withCursor(table) { cursor in
@@ -118,14 +120,14 @@ extension LeadStore {
                 if a.0 != b.0 {
                     let first = a.0.withUnsafeBytes { x in b.0.withUnsafeBytes { y in KeyOrder.compare(x, y) } } < 0 ? a.0 : b.0
                     let side = first == a.0 ? "is stored but a replay does not make it" : "is missing (a replay makes it)"
-                    return ProjectionProblem(table: name, key: label(first), problem: "\(side): run leadledger rebuild")
+                    return ProjectionProblem(table: ProjectionTables.baseName(name), key: label(first), problem: "\(side): run leadledger rebuild")
                 }
-                return ProjectionProblem(table: name, key: label(a.0), problem: "differs from what a replay of the log makes: run leadledger rebuild")
+                return ProjectionProblem(table: ProjectionTables.baseName(name), key: label(a.0), problem: "differs from what a replay of the log makes: run leadledger rebuild")
             }
             if left.count != right.count {
                 let extra = left.count > right.count ? left[right.count].0 : right[left.count].0
                 let side = left.count > right.count ? "is stored but a replay does not make it" : "is missing (a replay makes it)"
-                return ProjectionProblem(table: name, key: label(extra), problem: "\(side): run leadledger rebuild")
+                return ProjectionProblem(table: ProjectionTables.baseName(name), key: label(extra), problem: "\(side): run leadledger rebuild")
             }
             guard let last = left.last else { return nil }
             after = last.0

@@ -1,5 +1,6 @@
 import Dispatch
 import EventLog
+import Synchronization
 import LeadDomain
 import LedgerJSON
 import LMDB
@@ -9,15 +10,21 @@ import LMDB
 public final class LeadStore: Sendable {
     public let log: EventLog
     public let path: String
-    let leads: Table
-    /// Small facts about the projections (which rules the scores are under).
+    /// Small facts about the projections (which generation is current, which rules the
+    /// scores are under).
     let meta: Table
     /// The log's append hook (the writer's threads use it; tests look at its cache when the
     /// writer is idle).
     let lifecycle: LifecycleProjection?
-    static let scoresVersionKey = "scores.rulesVersion"
-    /// The checkpoint of the lead projection.
-    public static let projectionCheckpoint = LifecycleProjection.checkpoint
+    /// The generation of projection tables in force, and its `leads` table (a rebuild from
+    /// position 1 switches generations: see `ProjectionTables`).
+    private let current: Mutex<(tables: ProjectionTables, leads: Table)>
+
+    var projectionTables: ProjectionTables { current.withLock { $0.tables } }
+    var leads: Table { current.withLock { $0.leads } }
+
+    /// The checkpoint of the lead projection in force.
+    public var projectionCheckpoint: String { projectionTables.checkpoint }
 
     public struct Options: Sendable {
         public var log = EventLog.Options()
@@ -48,13 +55,14 @@ public final class LeadStore: Sendable {
             }
             self.lifecycle = nil
             do {
-                self.leads = try log.environment.table(LifecycleProjection.tableName)
                 self.meta = try log.environment.table("meta")
+                let tables = try Self.currentTables(meta: meta, in: log.environment)
                 // Every table is opened now: a table first opened inside a read transaction
                 // would not be valid in that transaction.
-                for name in [LifecycleProjection.journeysTableName, Dimensions.tableName] {
+                for name in [tables.journeys, tables.dimensions] {
                     _ = try log.environment.table(name)
                 }
+                self.current = Mutex((tables, try log.environment.table(tables.leads)))
             } catch {
                 log.close()
                 throw error
@@ -62,16 +70,21 @@ public final class LeadStore: Sendable {
             return
         }
         var lifecycle: LifecycleProjection?
+        var opened: (meta: Table, tables: ProjectionTables)?
         self.log = try EventLog(path: path, options: options.log) { environment, reader in
+            let meta = try environment.table("meta")
+            let tables = try Self.currentTables(meta: meta, in: environment)
+            opened = (meta, tables)
             let rules = try environment.read { txn in try LifecycleProjection.currentRules(reader: reader, in: txn) }
-            let projection = try LifecycleProjection(environment: environment, reader: reader, rules: rules)
+            let projection = try LifecycleProjection(environment: environment, reader: reader, rules: rules, tables: tables)
             lifecycle = projection
             return projection
         }
         self.lifecycle = lifecycle
         do {
-            self.leads = try log.environment.table(LifecycleProjection.tableName)
-            self.meta = try log.environment.table("meta")
+            guard let opened else { throw LogError.closed }
+            self.meta = opened.meta
+            self.current = Mutex((opened.tables, try log.environment.table(opened.tables.leads)))
             try catchUp()
             try refreshScoresIfNeeded()
         } catch {
@@ -80,12 +93,27 @@ public final class LeadStore: Sendable {
         }
     }
 
+    /// The generation of projection tables in force, as `meta` records it.
+    static func currentTables(meta: Table, in environment: Environment) throws -> ProjectionTables {
+        let stored = try environment.read { txn in
+            try txn.get(meta, key: Array(ProjectionTables.generationKey.utf8)).map { String(decoding: $0, as: UTF8.self) }
+        }
+        return ProjectionTables(generation: stored.flatMap { Int($0) } == 1 ? 1 : 0)
+    }
+
+    /// After a rebuild made `tables` current: every reader and the writer's hook use them.
+    func adopt(_ tables: ProjectionTables) throws {
+        let leads = try log.environment.table(tables.leads)
+        current.withLock { $0 = (tables, leads) }
+        try lifecycle?.retarget(tables, environment: log.environment)
+    }
+
     /// Whether the projections reflect the whole log under the rules in force (a store opened
     /// for writing always does; one opened for reading may not, if a writer stopped between
     /// an append and its rebuild).
     public var projectionsAreCurrent: Bool {
         get throws {
-            try log.checkpoint(LifecycleProjection.checkpoint) >= log.lastPosition && currentRules()?.version == scoresVersion()
+            try log.checkpoint(projectionTables.checkpoint) >= log.lastPosition && currentRules()?.version == scoresVersion()
         }
     }
 
@@ -119,13 +147,14 @@ public final class LeadStore: Sendable {
 
     /// The rules the projected scores were computed with (`nil`: none).
     func scoresVersion() throws -> String? {
-        try log.environment.read { txn in
-            try txn.get(meta, key: Array(Self.scoresVersionKey.utf8)).map { String(decoding: $0, as: UTF8.self) }
+        let key = Array(projectionTables.scoresVersionKey.utf8)
+        return try log.environment.read { txn in
+            try txn.get(meta, key: key).map { String(decoding: $0, as: UTF8.self) }
         }
     }
 
-    func setScoresVersion(_ version: String?, in txn: WriteTransaction) throws {
-        let key = Array(Self.scoresVersionKey.utf8)
+    func setScoresVersion(_ version: String?, of tables: ProjectionTables, in txn: WriteTransaction) throws {
+        let key = Array(tables.scoresVersionKey.utf8)
         if let version {
             try txn.put(meta, key: key, value: Array(version.utf8))
         } else {
@@ -152,14 +181,16 @@ public final class LeadStore: Sendable {
     /// Every projection table (leads, journeys, dimensions) as stored bytes, in key order,
     /// each key prefixed with its table's name — for byte-for-byte comparisons.
     public func projectionSnapshot() throws -> [(key: [UInt8], value: [UInt8])] {
-        let tables = [leads] + (try [LifecycleProjection.journeysTableName, Dimensions.tableName].map { try log.environment.table($0) })
+        let names = projectionTables
+        let tables = try [names.leads, names.journeys, names.dimensions].map { try log.environment.table($0) }
         return try log.environment.read { txn in
             var rows: [(key: [UInt8], value: [UInt8])] = []
             for table in tables {
+                let label = Array(ProjectionTables.baseName(table.name).utf8)
                 try txn.withCursor(table) { cursor in
                     var entry = try cursor.first()
                     while let current = entry {
-                        rows.append((Array(table.name.utf8) + [0] + Array(current.key), Array(current.value)))
+                        rows.append((label + [0] + Array(current.key), Array(current.value)))
                         entry = try cursor.next()
                     }
                 }
