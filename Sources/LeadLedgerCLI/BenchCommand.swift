@@ -81,7 +81,8 @@ struct BenchCommand: ParsableCommand {
     }
 
     func table(_ r: BenchRun.Result) -> String {
-        func rate(_ x: Double) -> String { Int(x.rounded()).grouped + "/s" }
+        // (A stage measured as taking no time has no rate an integer holds.)
+        func rate(_ x: Double) -> String { Int(exactly: x.rounded()).map { $0.grouped + "/s" } ?? "-" }
         func check(_ ok: Bool) -> String { ok ? "ok" : "MISSES" }
         let rounds = r.rounds.map { String(format: "%.2f", $0.ratio) }.joined(separator: ", ")
         var lines = [

@@ -78,7 +78,7 @@ struct Demo: ParsableCommand {
         try ExampleRules.spec.write(toFile: rulesFile, atomically: true, encoding: .utf8)
         let rules = try RulesDocument.load(path: rulesFile)
         try leadStore.publishRules(rules, actor: "demo", at: .now)
-        print("published \(rules.version) from \(rulesFile): MQL at \(Int(rules.mqlThreshold)) points, every lead rescored")
+        print("published \(rules.version) from \(rulesFile): MQL at \(JSONWriter.render(.number(rules.mqlThreshold))) points, every lead rescored")
 
         let story = try storyLead(in: leadStore)
         section("6. One lead's story: \(story) (leadledger lead show \(story); lead history \(story))")
