@@ -82,6 +82,10 @@ public final class CSVEventReader {
                 guard let number = Double(cell) else {
                     return .failure(EnvelopeError(field: "data.\(field)", "\"\(cell)\" is not a number"))
                 }
+                // (`Double(_:)` also reads `inf`, `nan` and `1e400`, which JSON cannot spell.)
+                guard number.isFinite else {
+                    return .failure(EnvelopeError(field: "data.\(field)", "\"\(cell)\" is not a finite number"))
+                }
                 data[field] = .number(number)
             } else if booleanFields.contains(field) {
                 switch cell.lowercased() {
