@@ -30,10 +30,16 @@ struct Ingest: ParsableCommand {
     @Option(help: ArgumentHelp("Where refused lines go (one file for all inputs).", valueName: "FILE"))
     var rejects: String?
 
+    @Option(name: .customLong("max-line-bytes"), parsing: .unconditional, help: ArgumentHelp(
+        "The longest line (CSV: record) accepted, in bytes, from 1,024 to 1,073,741,824 (default 1,048,576). A longer one is refused with its line number and only its first KiB in the rejects file (\"inputTruncated\": true), and reading goes on at the next line.",
+        valueName: "N"))
+    var maxLineBytes: Int = Ingestor.defaultMaxLineBytes
+
     func validate() throws {
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("stdin (-) can be read only once") }
         if format.filter(\.isInput).count > 1 { throw ValidationError("give one input format: jsonl or csv") }
         if format.filter({ !$0.isInput }).count > 1 { throw ValidationError("give one summary format: table or json") }
+        try OptionCheck.whole(maxLineBytes, "--max-line-bytes", in: Ingestor.maxLineBytesRange)
     }
 
     private var summaryAsJSON: Bool { format.contains(.json) }
@@ -49,6 +55,7 @@ struct Ingest: ParsableCommand {
         let store = try storeOptions.open()
         defer { store.close() }
         let ingestor = Ingestor(store: store)
+        ingestor.maxLineBytes = maxLineBytes
         let progress = Progress()
         let shared = rejects.map(RejectWriter.init(path:))
         var total = IngestSummary()

@@ -43,6 +43,8 @@ struct OptionTests {
         Case(["bench", "--events", "-100"], "--events must be between 100 and 100,000,000, found -100"),
         Case(["bench", "--events", "9223372036854775807"], "--events must be between 100 and 100,000,000, found 9223372036854775807"),
         Case(["bench", "--rounds", "-1"], "--rounds must be between 1 and 20, found -1"),
+        Case(["ingest", "--max-line-bytes", "-1"], "--max-line-bytes must be between 1,024 and 1,073,741,824, found -1"),
+        Case(["ingest", "--max-line-bytes", "1023"], "--max-line-bytes must be between 1,024 and 1,073,741,824, found 1023"),
         Case(["report", "funnel", "--from", "-1"], "--from -1 is not a time"),
         Case(["report", "monthly", "--to", "2026-02-30"], "--to 2026-02-30 is not a time"),
         Case(["report", "funnel", "--from", "2026-05-01", "--to", "2026-03-01"], "--from 2026-05-01T00:00:00Z is not before --to 2026-03-01T00:00:00Z"),
@@ -71,7 +73,8 @@ struct OptionTests {
         let dir = TemporaryDirectory("options")
         let store = dir.file("store")
         let input = try dir.write("events.jsonl", Events.line(Events.captured("L-1")) + "\n")
-        #expect(try LeadLedgerBinary.run(["ingest", input, "--store", store]).status == 0)
+        #expect(try LeadLedgerBinary.run(["ingest", input, "--store", store, "--max-line-bytes", "1024"]).status == 0)
+        #expect(try LeadLedgerBinary.run(["ingest", input, "--store", store, "--max-line-bytes", "1073741824"]).status == 0)
         for arguments in [
             ["report", "plan", "--revenue", "1e15"],
             ["report", "plan", "--revenue", "0.01"],
