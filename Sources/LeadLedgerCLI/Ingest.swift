@@ -52,6 +52,10 @@ struct Ingest: ParsableCommand {
 
     func run() throws {
         let inputs = files.isEmpty ? ["-"] : files
+        // (It reads as empty now: /dev/null is in its place. See System.standardDescriptorsAtStart.)
+        if inputs.contains("-") && System.standardInputWasClosed {
+            throw CLIError("standard input is closed; give the events as a FILE argument (- or no FILE reads standard input)")
+        }
         let store = try storeOptions.open()
         defer { store.close() }
         let ingestor = Ingestor(store: store)
