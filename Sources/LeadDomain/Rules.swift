@@ -51,6 +51,10 @@ public struct BehaviorRule: Sendable, Hashable {
         public var count: Int
         public var perDays: Double
 
+        /// The largest `count` and `perDays` a document may give (`rules.schema.json` says so too).
+        public static let maximumCount = 1_000_000.0
+        public static let maximumDays = 36_500.0
+
         public init(count: Int, perDays: Double) {
             self.count = count
             self.perDays = perDays
@@ -190,13 +194,15 @@ extension ScoringRules {
             for key in capObject.keys where key != "count" && key != "per_days" {
                 throw RulesError(rule: shown, field: "cap.\(key)", message: "unknown key; cap has count and per_days")
             }
-            guard case .number(let count)? = capObject["count"], count >= 1, count == count.rounded() else {
-                throw RulesError(rule: shown, field: "cap.count", message: "required, a whole number ≥ 1")
+            // (Bounded: a window is turned into microseconds, a count into an Int.)
+            guard case .number(let number)? = capObject["count"], number >= 1, number <= BehaviorRule.Cap.maximumCount,
+                  let count = Int(exactly: number) else {
+                throw RulesError(rule: shown, field: "cap.count", message: "required, a whole number from 1 to 1,000,000")
             }
-            guard case .number(let days)? = capObject["per_days"], days > 0 else {
-                throw RulesError(rule: shown, field: "cap.per_days", message: "required, a number of days > 0")
+            guard case .number(let days)? = capObject["per_days"], days > 0, days <= BehaviorRule.Cap.maximumDays else {
+                throw RulesError(rule: shown, field: "cap.per_days", message: "required, a number of days > 0 and at most 36,500")
             }
-            cap = BehaviorRule.Cap(count: Int(count), perDays: days)
+            cap = BehaviorRule.Cap(count: count, perDays: days)
         }
         return BehaviorRule(name: name, event: event, conditions: conditions, points: try points(rule, label: shown), cap: cap, label: shown)
     }

@@ -30,14 +30,14 @@ struct Demo: ParsableCommand {
     @Option(help: ArgumentHelp("The demo store directory (recreated each run).", valueName: "DIR"))
     var store: String = "./leadledger-demo"
 
-    @Option(help: "How many leads to generate.")
+    @Option(parsing: .unconditional, help: "How many leads to generate (at most 10,000,000).")
     var leads: Int = 5_000
 
-    @Option(help: "The generator's seed.")
+    @Option(parsing: .unconditional, help: "The generator's seed (0 to 2^64 - 1).")
     var seed: UInt64 = 42
 
     func validate() throws {
-        guard leads > 0 else { throw ValidationError("--leads must be at least 1") }
+        try OptionCheck.whole(leads, "--leads", in: OptionCheck.leads)
     }
 
     func run() throws {
@@ -78,7 +78,7 @@ struct Demo: ParsableCommand {
         try ExampleRules.spec.write(toFile: rulesFile, atomically: true, encoding: .utf8)
         let rules = try RulesDocument.load(path: rulesFile)
         try leadStore.publishRules(rules, actor: "demo", at: .now)
-        print("published \(rules.version) from \(rulesFile): MQL at \(Int(rules.mqlThreshold)) points, every lead rescored")
+        print("published \(rules.version) from \(rulesFile): MQL at \(JSONWriter.render(.number(rules.mqlThreshold))) points, every lead rescored")
 
         let story = try storyLead(in: leadStore)
         section("6. One lead's story: \(story) (leadledger lead show \(story); lead history \(story))")

@@ -49,3 +49,10 @@ func parseTime(_ text: String, option: String) throws -> Timestamp {
     }
     return time
 }
+
+/// Refuses a time range that holds nothing: `from` must be before `to` ([from, to)).
+func checkOrder(_ from: Timestamp?, _ fromOption: String, _ to: Timestamp?, _ toOption: String) throws {
+    if let from, let to, from >= to {
+        throw CLIError("\(fromOption) \(from.rfc3339) is not before \(toOption) \(to.rfc3339): the range would hold nothing")
+    }
+}

@@ -13,12 +13,12 @@ struct Generate: ParsableCommand {
             the lifecycle, about 20 per lead. The same --seed gives the same bytes.
             """)
 
-    @Option(help: "How many leads.") var leads: Int
-    @Option(help: "The random seed.") var seed: UInt64 = 42
+    @Option(parsing: .unconditional, help: "How many leads (at most 10,000,000).") var leads: Int
+    @Option(parsing: .unconditional, help: "The random seed (0 to 2^64 - 1).") var seed: UInt64 = 42
     @Option(help: ArgumentHelp("Write here instead of stdout.", valueName: "FILE")) var out: String?
 
     func validate() throws {
-        guard leads > 0 else { throw ValidationError("--leads must be at least 1") }
+        try OptionCheck.whole(leads, "--leads", in: OptionCheck.leads)
     }
 
     func run() throws {

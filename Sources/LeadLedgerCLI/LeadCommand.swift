@@ -19,7 +19,7 @@ struct LeadShow: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
     @Argument(help: "The lead's id.") var id: String
-    @Option(name: .customLong("as-of"), help: ArgumentHelp("A past time (RFC 3339 or a date).", valueName: "TIME"))
+    @Option(name: .customLong("as-of"), parsing: .unconditional, help: ArgumentHelp("A past time (RFC 3339 or a date).", valueName: "TIME"))
     var asOf: String?
     @OptionGroup var output: FormatOptions
 

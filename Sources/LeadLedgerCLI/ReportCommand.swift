@@ -52,11 +52,13 @@ struct ReportOutput: ParsableArguments {
 
 /// `--from` / `--to`.
 struct RangeOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("From this time on (RFC 3339 or a date).", valueName: "TIME")) var from: String?
-    @Option(help: ArgumentHelp("Before this time (RFC 3339 or a date).", valueName: "TIME")) var to: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("From this time on (RFC 3339 or a date).", valueName: "TIME")) var from: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Before this time (RFC 3339 or a date).", valueName: "TIME")) var to: String?
 
     func range() throws -> TimeRange {
-        TimeRange(from: try from.map { try parseTime($0, option: "--from") }, to: try to.map { try parseTime($0, option: "--to") })
+        let range = TimeRange(from: try from.map { try parseTime($0, option: "--from") }, to: try to.map { try parseTime($0, option: "--to") })
+        try checkOrder(range.from, "--from", range.to, "--to")
+        return range
     }
 }
 
@@ -84,15 +86,15 @@ struct AttributionReportCommand: ParsableCommand {
     @Option(help: "The attribution model.") var model: AttributionModel
     @Option(help: "Group by channel, campaign, source or content.") var by: TouchField = .channel
     @OptionGroup var range: RangeOptions
-    @Option(name: .customLong("half-life"), help: "time-decay: days for a touch's weight to halve.") var halfLife: Double = 7
-    @Option(help: "Only touches within this many days before the conversion.") var lookback: Double?
-    @Option(help: "markov: the chain's order.") var order: Int = 1
+    @Option(name: .customLong("half-life"), parsing: .unconditional, help: "time-decay: days for a touch's weight to halve (at most 36,500).") var halfLife: Double = 7
+    @Option(parsing: .unconditional, help: "Only touches within this many days before the conversion (at most 36,500).") var lookback: Double?
+    @Option(parsing: .unconditional, help: "markov: the chain's order (1 to 4).") var order: Int = 1
     @OptionGroup var output: ReportOutput
 
     func validate() throws {
-        guard halfLife > 0 else { throw ValidationError("--half-life must be > 0 days") }
-        guard order >= 1 && order <= 4 else { throw ValidationError("--order must be 1 to 4") }
-        if let lookback, lookback <= 0 { throw ValidationError("--lookback must be > 0 days") }
+        try OptionCheck.positive(halfLife, "--half-life", atMost: OptionCheck.maximumDays, unit: "days")
+        try OptionCheck.whole(order, "--order", in: 1...4)
+        if let lookback { try OptionCheck.positive(lookback, "--lookback", atMost: OptionCheck.maximumDays, unit: "days") }
     }
 
     func run() throws {
@@ -142,12 +144,12 @@ struct QualityReport: ParsableCommand {
 struct SLAReport: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sla", abstract: "Time from handoff to sales' first response, and breaches per owner.")
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: "The SLA in hours.") var within: Double = 24
+    @Option(parsing: .unconditional, help: "The SLA in hours (at most 876,000).") var within: Double = 24
     @OptionGroup var range: RangeOptions
     @OptionGroup var output: ReportOutput
 
     func validate() throws {
-        guard within > 0 else { throw ValidationError("--within must be > 0 hours") }
+        try OptionCheck.positive(within, "--within", atMost: OptionCheck.maximumHours, unit: "hours")
     }
 
     func run() throws {
@@ -178,12 +180,12 @@ struct MonthlyReport: ParsableCommand {
 struct PlanReport: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "plan", abstract: "Reverse funnel: the leads and MQLs a revenue goal needs at the measured rates.")
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: "The revenue goal.") var revenue: Double
+    @Option(parsing: .unconditional, help: "The revenue goal (at most 10^15).") var revenue: Double
     @OptionGroup var range: RangeOptions
     @OptionGroup var output: ReportOutput
 
     func validate() throws {
-        guard revenue > 0 else { throw ValidationError("--revenue must be > 0") }
+        try OptionCheck.positive(revenue, "--revenue", atMost: OptionCheck.maximumRevenue)
     }
 
     func run() throws {

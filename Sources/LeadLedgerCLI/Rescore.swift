@@ -19,7 +19,7 @@ struct Rescore: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "The rules document to replay under (.yaml, .yml or .json).") var rules: String
     @Flag(help: "Publish the rules and qualify now the leads that reach the threshold.") var apply = false
-    @Option(name: .customLong("as-of"), help: ArgumentHelp("Evaluate the score distribution at this time (default: the latest event's time, so that the same log gives the same report).", valueName: "TIME"))
+    @Option(name: .customLong("as-of"), parsing: .unconditional, help: ArgumentHelp("Evaluate the score distribution at this time (default: the latest event's time, so that the same log gives the same report).", valueName: "TIME"))
     var asOf: String?
     @Option(help: "Who applies (recorded as the actor of the events --apply appends).") var actor: String = "leadledger-cli"
     @OptionGroup var output: FormatOptions

@@ -18,7 +18,7 @@ struct ScoreExplain: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
     @Argument(help: "The lead's id.") var id: String
-    @Option(name: .customLong("as-of"), help: ArgumentHelp("Score at this time (default: now).", valueName: "TIME"))
+    @Option(name: .customLong("as-of"), parsing: .unconditional, help: ArgumentHelp("Score at this time (default: now).", valueName: "TIME"))
     var asOf: String?
     @OptionGroup var output: FormatOptions
 

@@ -59,6 +59,47 @@ public enum System {
         #endif
     }
 
+    // MARK: Standard descriptors
+
+    /// What the process found of its standard descriptors (0, 1, 2) when it started.
+    public struct StandardDescriptors: Sendable {
+        /// The descriptors that were closed; each is now /dev/null.
+        public let closed: [Int32]
+        /// A closed descriptor that could not be occupied, and the `errno` of opening /dev/null.
+        public let failure: (descriptor: Int32, errno: Int32)?
+    }
+
+    /// The standard descriptors that were closed when the process started, each occupied with
+    /// /dev/null the first time this is read — which `main` does before anything else.
+    ///
+    /// A descriptor the caller closed (`leadledger ingest <&-`, `2>&-`) is the lowest free
+    /// number, so the next file opened gets it: LMDB's lock file became standard input and
+    /// was ingested, and messages to a closed stderr were written over the start of
+    /// lock.mdb or into data.mdb. With /dev/null in their place no file gets those numbers;
+    /// `standardInputWasClosed` lets the commands that read standard input refuse.
+    public static let standardDescriptorsAtStart: StandardDescriptors = occupyClosedStandardDescriptors()
+
+    /// Whether standard input was closed when the process started (it reads as empty now).
+    public static var standardInputWasClosed: Bool { standardDescriptorsAtStart.closed.contains(STDIN_FILENO) }
+
+    private static func occupyClosedStandardDescriptors() -> StandardDescriptors {
+        var closed: [Int32] = []
+        for descriptor in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] {
+            guard fcntl(descriptor, F_GETFD) == -1, errno == EBADF else { continue }
+            // (The lowest free number: this one, unless a lower one was closed and failed.)
+            let opened = open("/dev/null", descriptor == STDIN_FILENO ? O_RDONLY : O_WRONLY)
+            guard opened >= 0 else { return StandardDescriptors(closed: closed, failure: (descriptor, errno)) }
+            if opened != descriptor {
+                let moved = dup2(opened, descriptor)
+                let code = errno
+                close(opened)
+                guard moved == descriptor else { return StandardDescriptors(closed: closed, failure: (descriptor, code)) }
+            }
+            closed.append(descriptor)
+        }
+        return StandardDescriptors(closed: closed, failure: nil)
+    }
+
     // MARK: Terminals and memory
 
     public static func isTerminal(_ descriptor: Int32) -> Bool {

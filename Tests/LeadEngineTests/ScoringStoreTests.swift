@@ -269,6 +269,20 @@ struct RulesContractTests {
         _ = try RulesDocument.load(path: path)
     }
 
+    /// A rules document is JSON data (it is published as an event's `data`): YAML's `.inf`
+    /// and `.nan` are refused, naming the line, and so are numbers no integer holds.
+    @Test(arguments: [
+        ("mql_threshold: .inf\n", "line 2: .inf is not a finite number"),
+        ("mql_threshold: 60\nbehavior:\n  - event: touch.chat\n    points: .NaN\n", "line 5: .NaN is not a finite number"),
+        ("mql_threshold: 60\nbehavior:\n  - event: touch.chat\n    points: 5\n    cap: { count: .inf, per_days: 3 }\n", "line 6: .inf is not a finite number"),
+        ("mql_threshold: 60\nbehavior:\n  - event: touch.chat\n    points: 5\n    cap: { count: 1e30, per_days: 3 }\n", #"field "cap.count": required, a whole number from 1 to 1,000,000"#),
+        ("mql_threshold: 60\nbehavior:\n  - event: touch.chat\n    points: 5\n    cap: { count: 2, per_days: 1e300 }\n", #"field "cap.per_days": required, a number of days > 0 and at most 36,500"#),
+    ])
+    func numbersNoScoreCanUseAreRefused(body: String, message: String) {
+        let error = #expect(throws: RulesDocument.Failure.self) { _ = try RulesDocument.parse("version: v\n" + body, path: "r.yaml") }
+        #expect(error?.description.contains(message) == true, "\(String(describing: error))")
+    }
+
     @Test(arguments: files("invalid"))
     func invalidDocumentsAreRefusedWithTheirPath(path: String) {
         let error = #expect(throws: RulesDocument.Failure.self) { _ = try RulesDocument.load(path: path) }

@@ -73,6 +73,13 @@ public final class Ingestor {
     @exclusivity(unchecked) public var maxInFlight = 8
     /// How many threads transcode JSONL batches: one for each core, up to four.
     @exclusivity(unchecked) public var transcoders = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
+    /// The longest line (CSV: record) accepted, in bytes without its line end. A longer one is
+    /// refused with its line number and its first KiB, and not kept: memory stays bounded
+    /// whatever the input (see `LineReader`).
+    @exclusivity(unchecked) public var maxLineBytes = Ingestor.defaultMaxLineBytes
+    public static let defaultMaxLineBytes = 1 << 20
+    /// What `maxLineBytes` may be: from 1 KiB to 1 GiB.
+    public static let maxLineBytesRange = 1024...(1 << 30)
     public init(store: LeadStore, format: InputFormat = .jsonl, batchSize: Int = 20_000) {
         self.store = store
         self.format = format
@@ -84,6 +91,8 @@ public final class Ingestor {
     struct Line {
         var number: Int
         var text: Range<Int>
+        /// Whether the line was longer than `maxLineBytes`: `text` is its first bytes only.
+        var isTooLong = false
     }
 
     /// Consecutive lines of the input: their text, then the records made of them, waiting for
@@ -102,6 +111,8 @@ public final class Ingestor {
         @exclusivity(unchecked) var refused: [(line: Line, reason: String)] = []
         /// Whether `records` is complete (set under the transcoders' lock).
         @exclusivity(unchecked) var isTranscoded = false
+        /// The reason a line that is too long is refused with.
+        @exclusivity(unchecked) var tooLongReason = ""
         let done = DispatchSemaphore(value: 0)
         @exclusivity(unchecked) var result: Result<[AppendOutcome], any Error>?
 
@@ -113,8 +124,8 @@ public final class Ingestor {
         }
 
         /// Keeps the text of a line read from the input.
-        func keep(_ line: UnsafeRawBufferPointer, number: Int) -> Line {
-            Line(number: number, text: text.append(line))
+        func keep(_ line: UnsafeRawBufferPointer, number: Int, isTooLong: Bool = false) -> Line {
+            Line(number: number, text: text.append(line), isTooLong: isTooLong)
         }
 
         /// Takes `line`'s record, or its refusal.
@@ -131,6 +142,10 @@ public final class Ingestor {
         /// Turns the pending JSONL lines into records (on a transcoder's thread).
         func transcode(scratch: EventTranscoder.Scratch) {
             for line in pending {
+                if line.isTooLong {
+                    refused.append((line, tooLongReason))
+                    continue
+                }
                 let bytes = text[line.text]
                 if Ingestor.transcode(jsonLine: bytes, scratch: scratch, into: &records) {
                     lines.append(line)
@@ -207,10 +222,10 @@ public final class Ingestor {
         let reader: any IngestInput
         switch format {
         case .jsonl:
-            let lines = try LineReader(path: path)
+            let lines = try LineReader(path: path, maxLineBytes: maxLineBytes)
             (source, reader) = (.jsonl(lines), lines)
         case .csv:
-            let csv = try CSVEventReader(path: path)
+            let csv = try CSVEventReader(path: path, maxRecordBytes: maxLineBytes)
             (source, reader) = (.csv(csv), csv)
         }
         var summary = IngestSummary()
@@ -236,7 +251,7 @@ public final class Ingestor {
 
         func reject(_ line: Line, of batch: Batch, _ reason: String) throws {
             summary.rejected += 1
-            try rejects.reject(path: reader.path, line: line.number, reason: reason, raw: batch.text[line.text])
+            try rejects.reject(path: reader.path, line: line.number, reason: reason, raw: batch.text[line.text], truncated: line.isTooLong)
         }
 
         /// Counts a committed batch and writes its refused lines, the log's refusals and the
@@ -275,21 +290,26 @@ public final class Ingestor {
                 // A batch at a time, with one closure for all its lines: the batch is a
                 // constant there, and nothing it captures is retained again for each line.
                 let batch = settled.popLast()?.reuse() ?? Batch(records: batchSize)
+                batch.tooLongReason = "line is longer than \(maxLineBytes) bytes (--max-line-bytes)"
                 var read = 0
                 let parsed: Bool
                 switch source {
                 case .csv(let csv):
                     // (CSV is parsed here, in order: its first record is the header.)
                     ended = try !csv.forEachEvent { event, line, text -> Bool in
-                        batch.take(event.map(LeadStore.pending), of: batch.keep(text, number: line))
+                        batch.take(event.map(LeadStore.pending), of: batch.keep(text, number: line, isTooLong: csv.recordIsTooLong))
                         read += 1
                         return read < batchSize
                     }
                     parsed = true
                 case .jsonl(let lines):
                     ended = try !lines.forEachLine { bytes -> Bool in
-                        if Self.isBlank(bytes) { return true }
-                        batch.pending.append(batch.keep(bytes, number: lines.lineNumber))
+                        if lines.lineIsTooLong {
+                            batch.pending.append(batch.keep(bytes, number: lines.lineNumber, isTooLong: true))
+                        } else {
+                            if Self.isBlank(bytes) { return true }
+                            batch.pending.append(batch.keep(bytes, number: lines.lineNumber))
+                        }
                         read += 1
                         return read < batchSize
                     }
@@ -448,8 +468,9 @@ extension LineReader: IngestInput {}
 extension CSVEventReader: IngestInput {}
 
 /// Writes refused lines as JSONL — `{"file","line","reason","input"}` — so that nothing is
-/// lost: fix the lines and ingest the file again. The file is created (truncated) on the
-/// first reject only.
+/// lost: fix the lines and ingest the file again. A line too long to keep has its first bytes
+/// in `input` and `"inputTruncated": true`. The file is created (truncated) on the first
+/// reject only.
 public final class RejectWriter {
     public let path: String
     private var file: System.OutputFile?
@@ -459,15 +480,16 @@ public final class RejectWriter {
         self.path = path
     }
 
-    public func reject(path input: String, line: Int, reason: String, raw: some Collection<UInt8>) throws {
+    public func reject(path input: String, line: Int, reason: String, raw: some Collection<UInt8>, truncated: Bool = false) throws {
         let file = try self.file ?? System.OutputFile(creating: path)
         self.file = file
-        let record: JSONValue = [
+        var record: JSONObject = [
             "file": .string(input), "line": .integer(line), "reason": .string(reason),
             "input": .string(String(decoding: raw, as: UTF8.self)),
         ]
+        if truncated { record["inputTruncated"] = true }
         var bytes: [UInt8] = []
-        JSONWriter.write(record, into: &bytes)
+        JSONWriter.write(.object(record), into: &bytes)
         bytes.append(0x0A)
         try file.write(bytes)
         count += 1

@@ -60,7 +60,13 @@ public enum RulesDocument {
             case Tag.Name.null.rawValue: return .null
             case Tag.Name.bool.rawValue: return node.bool.map(JSONValue.bool) ?? .string(scalar.string)
             case Tag.Name.int.rawValue: return node.int.map { .number(Double($0)) } ?? .string(scalar.string)
-            case Tag.Name.float.rawValue: return node.float.map(JSONValue.number) ?? .string(scalar.string)
+            case Tag.Name.float.rawValue:
+                guard let number = node.float else { return .string(scalar.string) }
+                // (The document is published as JSON, which has no infinities and no NaN.)
+                guard number.isFinite else {
+                    throw Failure(path: path, message: "line \((node.mark?.line).map(String.init) ?? "?"): \(scalar.string) is not a finite number")
+                }
+                return .number(number)
             default: return .string(scalar.string)
             }
         case .sequence(let sequence):
