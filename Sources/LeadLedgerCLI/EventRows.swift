@@ -6,12 +6,7 @@ import LedgerJSON
 /// one row per event in table and CSV.
 enum EventRows {
     static func json(_ row: LoggedEvent) -> JSONValue {
-        [
-            "position": .integer(row.position), "at": .string(row.event.at.rfc3339),
-            "recordedAt": .string(row.recordedAt.rfc3339), "type": .string(row.event.type.rawValue),
-            "lead": .nullable(row.event.lead), "actor": .nullable(row.event.actor),
-            "id": .string(row.event.id), "data": .object(row.event.data),
-        ]
+        LeadJSON.event(row)
     }
 
     static func render(_ rows: [LoggedEvent], format: OutputFormat) -> String {

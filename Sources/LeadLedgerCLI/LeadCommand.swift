@@ -59,17 +59,7 @@ struct LeadHistory: ParsableCommand {
 
 enum LeadRendering {
     static func json(_ state: LeadState, score: Double?) -> JSONValue {
-        [
-            "lead": .string(state.lead), "stage": .string(state.stage.rawValue), "owner": .nullable(state.owner),
-            "score": score.map(JSONValue.number) ?? .null, "rulesVersion": .nullable(state.rulesVersion),
-            "profile": .object(state.profile),
-            "stages": .array(state.stages.map { change in
-                ["stage": .string(change.stage.rawValue), "at": .string(change.at.rfc3339), "type": .string(change.type.rawValue),
-                 "actor": .nullable(change.actor), "position": .integer(change.position)]
-            }),
-            "capturedAt": .string(state.capturedAt.rfc3339), "lastActivityAt": .string(state.lastActivityAt.rfc3339),
-            "touches": .integer(state.touches), "events": .integer(state.events), "opportunity": .nullable(state.opportunity),
-        ]
+        LeadJSON.lead(state, score: score)
     }
 
     static func render(_ state: LeadState, score: Double?, format: OutputFormat) -> String {

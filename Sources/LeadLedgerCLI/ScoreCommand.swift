@@ -35,15 +35,7 @@ struct ScoreExplain: ParsableCommand {
         }
         switch output.format {
         case .json, .html:
-            print(JSONWriter.render([
-                "lead": .string(id), "score": .number(breakdown.score), "fit": .number(breakdown.fit),
-                "engagement": .number(breakdown.engagement), "rulesVersion": .string(rules.version),
-                "asOf": .string((time ?? .now).rfc3339),
-                "hits": .array(breakdown.hits.map { hit in
-                    ["rule": .string(hit.rule), "points": .number(hit.points), "at": .nullable(hit.at?.rfc3339),
-                     "position": hit.position.map { .integer($0) } ?? .null]
-                }),
-            ]))
+            print(JSONWriter.render(LeadJSON.score(lead: id, breakdown, rulesVersion: rules.version, asOf: time ?? .now)))
         case .csv, .table:
             var table = TextTable(columns: ["rule", "points", "at", "position"])
             table.numeric = [1, 3]
