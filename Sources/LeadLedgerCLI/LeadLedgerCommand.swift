@@ -24,6 +24,8 @@ public struct LeadLedgerCommand: ParsableCommand {
             ReportCommand.self,
             AttributionPaths.self,
             BenchCommand.self,
+            Serve.self,
+            KeysCommand.self,
         ]
     )
 

@@ -26,8 +26,9 @@ struct StoreOptions: ParsableArguments {
 
     /// Opens the store for a command that writes: takes the store's writer lock, waiting for
     /// another writer (saying who) unless `--no-wait`, and creates the store if need be.
-    func openForWriting() throws -> LeadStore {
+    func openForWriting(holding detail: String? = nil) throws -> LeadStore {
         var options = LeadStore.Options()
+        options.log.writerDetail = detail
         if !noWait {
             options.log.waitForWriter = { notice in printToStderr(notice) }
         }

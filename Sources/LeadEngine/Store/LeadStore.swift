@@ -238,6 +238,36 @@ public final class LeadStore: Sendable {
     }
 }
 
+extension LeadStore {
+    /// One page of `audit`: up to `limit` matching events after position `after`, and the
+    /// position to ask for the next page from (nil when there is no more). A page reads only
+    /// as far as it needs.
+    public func auditPage(_ filter: AuditFilter, after: UInt64, limit: Int) throws -> (rows: [LoggedEvent], next: UInt64?) {
+        struct Full: Error {}
+        var rows: [LoggedEvent] = []
+        let wanted = max(limit, 1)
+        func visit(_ record: RecordView) throws {
+            guard record.position > after else { return }
+            if let prefix = filter.typePrefix {
+                let header = try EventCodec.header(record.payload)
+                guard header.type.rawValue.hasPrefix(prefix) else { return }
+            }
+            let row = try LoggedEvent(record: record)
+            guard filter.matches(row.event) else { return }
+            rows.append(row)
+            if rows.count == wanted { throw Full() }
+        }
+        do {
+            if let lead = filter.lead {
+                try log.forEach(stream: lead, visit)
+            } else {
+                try log.forEach(from: after + 1, visit)
+            }
+        } catch is Full {}
+        return (rows, rows.count == wanted ? rows.last?.position : nil)
+    }
+}
+
 /// An event as stored: its position and when the log recorded it.
 public struct LoggedEvent: Sendable, Hashable {
     public var position: UInt64
