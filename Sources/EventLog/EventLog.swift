@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import LMDB
+import Synchronization
 
 /// The append-only log: gapless positions from 1, a per-stream index, a durable idempotency
 /// index, a SHA-256 hash chain, checkpoints — all in one LMDB environment.
@@ -31,6 +32,7 @@ public final class EventLog: @unchecked Sendable {
     let tables: Tables
     /// Nil when the log is open read-only.
     private let writer: Writer?
+    private let observers = CommitObservers()
     private let writerLock: WriterLock?
 
     struct Tables: Sendable {
@@ -89,7 +91,10 @@ public final class EventLog: @unchecked Sendable {
             } else {
                 let hook = try makeHook?(environment, LogReader(tables: tables))
                 let tip = try environment.read { txn in try Self.readTip(txn, tables) }
-                self.writer = Writer(environment: environment, tables: tables, hook: hook, tip: tip, maxRecordsPerCommit: options.maxRecordsPerCommit)
+                let observers = self.observers
+                self.writer = Writer(
+                    environment: environment, tables: tables, hook: hook, tip: tip, maxRecordsPerCommit: options.maxRecordsPerCommit,
+                    committedThrough: { observers.notify($0) })
             }
             self.writerLock = lock
         } catch {
@@ -197,6 +202,12 @@ public final class EventLog: @unchecked Sendable {
             return
         }
         writer.submit(batch, chain: chain, completion: completion)
+    }
+
+    /// Calls `observer` with the last position after every commit of this process's writer
+    /// (on the writer's thread: keep it short — a live stream wakes its readers with it).
+    public func observeCommits(_ observer: @escaping @Sendable (UInt64) -> Void) {
+        observers.add(observer)
     }
 
     /// How many write transactions have stored appends since the log was opened.
@@ -514,4 +525,17 @@ public enum LogError: Error, CustomStringConvertible, Equatable {
 
 final class ResultBox: @unchecked Sendable {
     var result: Result<[AppendOutcome], any Error>?
+}
+
+/// The log's commit observers.
+final class CommitObservers: Sendable {
+    private let observers = Mutex<[@Sendable (UInt64) -> Void]>([])
+
+    func add(_ observer: @escaping @Sendable (UInt64) -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
+    func notify(_ position: UInt64) {
+        for observer in observers.withLock({ $0 }) { observer(position) }
+    }
 }

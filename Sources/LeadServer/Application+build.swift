@@ -1,3 +1,4 @@
+import EventLog
 import Hummingbird
 import LeadEngine
 import Logging
@@ -29,6 +30,9 @@ public func buildRouter(store: LeadStore, keys: KeyStore, metrics: ServerMetrics
     EventsController(store: store, limits: limits, metrics: metrics).add(to: ingest)
 
     let read = router.group("v1").add(middleware: AuthMiddleware(keys: keys, needed: .read))
+    let signal = CommitSignal(head: (try? store.log.lastPosition) ?? 0)
+    store.log.observeCommits { signal.committed(through: $0) }
+    StreamController(store: store, signal: signal).add(to: read)
     LeadsController(store: store).add(to: read)
     AuditController(store: store).add(to: read)
     LogController(store: store).add(to: read)

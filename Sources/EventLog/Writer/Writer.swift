@@ -89,7 +89,14 @@ final class Writer: @unchecked Sendable {
     private var chainerDone = false
     private var started = false
 
-    init(environment: Environment, tables: EventLog.Tables, hook: (any AppendHook)?, tip: Tip, maxRecordsPerCommit: Int) {
+    /// Told the last position after each commit (the log's commit observers).
+    private let committedThrough: @Sendable (UInt64) -> Void
+
+    init(
+        environment: Environment, tables: EventLog.Tables, hook: (any AppendHook)?, tip: Tip, maxRecordsPerCommit: Int,
+        committedThrough: @escaping @Sendable (UInt64) -> Void = { _ in }
+    ) {
+        self.committedThrough = committedThrough
         self.environment = environment
         self.tables = tables
         self.hook = hook
@@ -582,6 +589,7 @@ final class Writer: @unchecked Sendable {
                 for request in work.requests { request.completion(.failure(failure)) }
             } else {
                 environment.releaseMappedPages()
+                if let last = work.entries.last?.position { committedThrough(last) }
                 // The records are stored: let go of them before answering, so that an
                 // appender reusing its batch's memory (bulk ingest) finds it its own.
                 for index in work.requests.indices {
@@ -670,6 +678,7 @@ final class Writer: @unchecked Sendable {
             reportedCommitted = sequence
             hook?.didCommit(through: sequence)
             environment.releaseMappedPages()
+            committedThrough(newTip.position)
             reuseStorage(of: work)
             for (request, result) in zip(group, work.outcomes) {
                 request.completion(.success(result))

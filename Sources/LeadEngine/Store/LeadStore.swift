@@ -243,11 +243,20 @@ extension LeadStore {
     /// position to ask for the next page from (nil when there is no more). A page reads only
     /// as far as it needs.
     public func auditPage(_ filter: AuditFilter, after: UInt64, limit: Int) throws -> (rows: [LoggedEvent], next: UInt64?) {
+        let page = try scan(filter, after: after, limit: limit)
+        return (page.rows, page.next)
+    }
+
+    /// `auditPage`, and the last position it looked at (matching or not): where a follower
+    /// of the log (the server's stream) goes on from.
+    public func scan(_ filter: AuditFilter, after: UInt64, limit: Int) throws -> (rows: [LoggedEvent], next: UInt64?, scannedThrough: UInt64) {
         struct Full: Error {}
         var rows: [LoggedEvent] = []
+        var scanned = after
         let wanted = max(limit, 1)
         func visit(_ record: RecordView) throws {
             guard record.position > after else { return }
+            scanned = record.position
             if let prefix = filter.typePrefix {
                 let header = try EventCodec.header(record.payload)
                 guard header.type.rawValue.hasPrefix(prefix) else { return }
@@ -264,7 +273,7 @@ extension LeadStore {
                 try log.forEach(from: after + 1, visit)
             }
         } catch is Full {}
-        return (rows, rows.count == wanted ? rows.last?.position : nil)
+        return (rows, rows.count == wanted ? rows.last?.position : nil, scanned)
     }
 }
 
