@@ -36,6 +36,7 @@ public func buildRouter(store: LeadStore, keys: KeyStore, metrics: ServerMetrics
     LeadsController(store: store).add(to: read)
     AuditController(store: store).add(to: read)
     LogController(store: store).add(to: read)
+    ReportsController(store: store).add(to: read)
     return router
 }
 

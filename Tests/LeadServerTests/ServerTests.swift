@@ -192,4 +192,44 @@ struct ServerTests {
             #expect(positions == Array(1...120))
         }
     }
+
+    @Test func reportsAnswerInJSONCSVAndHTML() async throws {
+        let fixture = try Fixture()
+        var events: [Envelope] = []
+        Generator(leads: 60, seed: 3).generate { events.append($0) }
+        _ = try fixture.test.append(events)
+        let read: HTTPFields = [.authorization: "Bearer \(fixture.readKey)"]
+        try await fixture.application().test(.router) { client in
+            try await client.execute(uri: "/v1/reports/funnel", method: .get, headers: read) { response in
+                #expect(response.status == .ok)
+                let body = try Self.json(response)
+                #expect(body["report"] == "funnel")
+                #expect((body["rows"]?.arrayValue?.count ?? 0) > 0)
+            }
+            try await client.execute(uri: "/v1/reports/attribution?model=w-shaped&by=campaign", method: .get, headers: read) { response in
+                let body = try Self.json(response)
+                #expect(body["model"] == "w-shaped")
+                #expect(body["by"] == "campaign")
+            }
+            var csv = read
+            csv[.accept] = "text/csv"
+            try await client.execute(uri: "/v1/reports/monthly", method: .get, headers: csv) { response in
+                #expect(response.headers[.contentType]?.hasPrefix("text/csv") == true)
+            }
+            var html = read
+            html[.accept] = "text/html"
+            try await client.execute(uri: "/v1/reports/sla?within=48", method: .get, headers: html) { response in
+                #expect(String(buffer: response.body).hasPrefix("<!DOCTYPE html>"))
+            }
+            try await client.execute(uri: "/v1/reports/paths", method: .get, headers: read) { response in
+                #expect(String(buffer: response.body).hasPrefix("path;total_conversions;total_conversion_value;total_null"))
+            }
+            try await client.execute(uri: "/v1/reports/attribution?model=psychic", method: .get, headers: read) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("model=psychic is not one of"))
+            }
+            try await client.execute(uri: "/v1/reports/plan?revenue=-5", method: .get, headers: read) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/v1/reports/horoscope", method: .get, headers: read) { #expect($0.status == .notFound) }
+        }
+    }
 }
