@@ -41,15 +41,7 @@ struct Rescore: ParsableCommand {
     static func render(_ report: RescoreReport, format: OutputFormat) -> String {
         switch format {
         case .json, .html:
-            return JSONWriter.render([
-                "rulesVersion": .string(report.rulesVersion), "baseVersion": .nullable(report.baseVersion),
-                "newlyQualified": .array(report.newlyQualified.map(JSONValue.string)),
-                "noLongerQualified": .array(report.noLongerQualified.map(JSONValue.string)),
-                "moved": .array(report.moved.map { ["lead": .string($0.lead), "from": .string($0.from.rfc3339), "to": .string($0.to.rfc3339)] }),
-                "leads": .integer(report.leads), "qualifiedNow": .integer(report.qualifiedNow), "qualifiedProposed": .integer(report.qualifiedProposed),
-                "asOf": .string(report.asOf.rfc3339),
-                "distribution": .array(report.distribution.map { ["bucket": .string($0.label), "current": $0.current.map { .integer($0) } ?? .null, "proposed": .integer($0.proposed)] }),
-            ])
+            return JSONWriter.render(LeadJSON.rescore(report))
         case .csv:
             var table = TextTable(columns: ["lead", "change", "from", "to"])
             table.rows += report.newlyQualified.map { [$0, "newly_qualified", "", ""] }

@@ -25,9 +25,10 @@ public func buildRouter(store: LeadStore, keys: KeyStore, metrics: ServerMetrics
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: MetricsMiddleware())
     HealthController(store: store, metrics: metrics).add(to: router)
+    let gate = WriteGate()
 
     let ingest = router.group("v1").add(middleware: AuthMiddleware(keys: keys, needed: .ingest))
-    EventsController(store: store, limits: limits, metrics: metrics).add(to: ingest)
+    EventsController(store: store, limits: limits, metrics: metrics, gate: gate).add(to: ingest)
 
     let read = router.group("v1").add(middleware: AuthMiddleware(keys: keys, needed: .read))
     let signal = CommitSignal(head: (try? store.log.lastPosition) ?? 0)
@@ -37,6 +38,8 @@ public func buildRouter(store: LeadStore, keys: KeyStore, metrics: ServerMetrics
     AuditController(store: store).add(to: read)
     LogController(store: store).add(to: read)
     ReportsController(store: store).add(to: read)
+    let admin = router.group("v1").add(middleware: AuthMiddleware(keys: keys, needed: .admin))
+    RulesController(store: store, gate: gate, keys: keys).add(read: read, admin: admin)
     return router
 }
 

@@ -232,4 +232,47 @@ struct ServerTests {
             try await client.execute(uri: "/v1/reports/horoscope", method: .get, headers: read) { #expect($0.status == .notFound) }
         }
     }
+
+    @Test func rulesArePublishedByAdminsAndRescoredByReaders() async throws {
+        let fixture = try Fixture()
+        var events: [Envelope] = []
+        Generator(leads: 80, seed: 4).generate { events.append($0) }
+        _ = try fixture.test.append(events)
+        let spec = try String(contentsOf: SchemaExamples.folder.appendingPathComponent("rules/valid/spec-example.yaml"), encoding: .utf8)
+        let easier = spec.replacingOccurrences(of: "2026-11-a", with: "2026-11-b").replacingOccurrences(of: "mql_threshold: 60", with: "mql_threshold: 40")
+        let read: HTTPFields = [.authorization: "Bearer \(fixture.readKey)"]
+        let admin: HTTPFields = [.authorization: "Bearer \(fixture.adminKey)"]
+        try await fixture.application().test(.router) { client in
+            try await client.execute(uri: "/v1/rules", method: .get, headers: read) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/v1/rules", method: .post, headers: read, body: ByteBuffer(string: spec)) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/v1/rules", method: .post, headers: admin, body: ByteBuffer(string: spec)) { response in
+                #expect(response.status == .created)
+            }
+            try await client.execute(uri: "/v1/rules", method: .post, headers: admin, body: ByteBuffer(string: spec)) { response in
+                #expect(response.status == .ok)
+                let body = try Self.json(response)
+                #expect(body["alreadyPublished"] == true)
+            }
+            try await client.execute(uri: "/v1/rules", method: .post, headers: admin, body: ByteBuffer(string: "version: x\n")) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/v1/rules", method: .get, headers: read) { response in
+                let body = try Self.json(response)
+                #expect(body["version"] == "2026-11-a")
+            }
+            try await client.execute(uri: "/v1/rescore", method: .post, headers: read, body: ByteBuffer(string: easier)) { response in
+                #expect(response.status == .ok)
+                let body = try Self.json(response)
+                #expect(body["rulesVersion"] == "2026-11-b")
+                #expect(body["baseVersion"] == "2026-11-a")
+            }
+            try await client.execute(uri: "/v1/rescore?apply=true", method: .post, headers: read, body: ByteBuffer(string: easier)) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/v1/rescore?apply=true", method: .post, headers: admin, body: ByteBuffer(string: easier)) { response in
+                #expect(response.status == .ok)
+                let body = try Self.json(response)
+                #expect(body["applied"] == true)
+            }
+        }
+        #expect(try fixture.test.store.currentRules()?.version == "2026-11-b")
+        #expect(try fixture.test.store.log.verify().isValid)
+        #expect(try fixture.test.store.verifyProjections().isEmpty)
+    }
 }

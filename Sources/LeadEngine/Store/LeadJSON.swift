@@ -41,4 +41,17 @@ public enum LeadJSON {
             }),
         ]
     }
+
+    /// `rescore`.
+    public static func rescore(_ report: RescoreReport) -> JSONValue {
+        [
+            "rulesVersion": .string(report.rulesVersion), "baseVersion": .nullable(report.baseVersion),
+            "newlyQualified": .array(report.newlyQualified.map(JSONValue.string)),
+            "noLongerQualified": .array(report.noLongerQualified.map(JSONValue.string)),
+            "moved": .array(report.moved.map { ["lead": .string($0.lead), "from": .string($0.from.rfc3339), "to": .string($0.to.rfc3339)] }),
+            "leads": .integer(report.leads), "qualifiedNow": .integer(report.qualifiedNow), "qualifiedProposed": .integer(report.qualifiedProposed),
+            "asOf": .string(report.asOf.rfc3339),
+            "distribution": .array(report.distribution.map { ["bucket": .string($0.label), "current": $0.current.map { .integer($0) } ?? .null, "proposed": .integer($0.proposed)] }),
+        ]
+    }
 }

@@ -13,6 +13,7 @@ struct EventsController {
     let store: LeadStore
     let limits: ServerConfiguration.Limits
     let metrics: ServerMetrics
+    let gate: WriteGate
 
     func add(to group: RouterGroup<LeadRequestContext>) {
         group.post("events", use: append)
@@ -43,7 +44,8 @@ struct EventsController {
         }
         let stored: [AppendOutcome]
         do {
-            stored = records.isEmpty ? [] : try await store.log.append(records)
+            let (log, batch) = (store.log, records)
+            stored = batch.isEmpty ? [] : try await gate.withAppend { try await log.append(batch) }
         } catch {
             // The client sent nothing wrong: a store that cannot commit is the server's fault.
             context.logger.error("append failed", metadata: ["error": .string(StoreFault.describe(error, store: store.path))])
