@@ -26,6 +26,8 @@ public func buildRouter(store: LeadStore, keys: KeyStore, metrics: ServerMetrics
     router.add(middleware: MetricsMiddleware())
     HealthController(store: store, metrics: metrics).add(to: router)
     let gate = WriteGate()
+    let dashboard = router.group("").add(middleware: AuthMiddleware(keys: keys, needed: .read, browser: true))
+    DashboardController(store: store).add(to: dashboard)
 
     let ingest = router.group("v1").add(middleware: AuthMiddleware(keys: keys, needed: .ingest))
     EventsController(store: store, limits: limits, metrics: metrics, gate: gate).add(to: ingest)

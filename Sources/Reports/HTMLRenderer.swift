@@ -5,9 +5,12 @@ import LedgerJSON
 public enum HTMLRenderer {
     static let palette = ["#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#0ea5e9", "#84cc16", "#f97316"]
 
-    public static func page(_ reports: [Report], title: String, subtitle: String? = nil) -> String {
+    /// `preamble` is HTML placed before the reports (the server's dashboard puts its model
+    /// selector there); the caller escapes what it holds.
+    public static func page(_ reports: [Report], title: String, subtitle: String? = nil, preamble: String? = nil) -> String {
         var body = "<h1>\(escape(title))</h1>\n"
         if let subtitle { body += "<p class=\"sub\">\(escape(subtitle))</p>\n" }
+        if let preamble { body += preamble + "\n" }
         for report in reports { body += section(report) }
         return """
             <!DOCTYPE html>

@@ -143,6 +143,45 @@ struct ServeCommandTests {
         #expect(again.stop() == 0)
     }
 
+    /// The dashboard in a real browser (headless Chromium): every chart drawn, nothing
+    /// loaded from the network, the model selector working.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "needs Debian's chromium"))
+    func theDashboardDrawsItsChartsInABrowser() throws {
+        let dir = TemporaryDirectory("dashboard")
+        let store = dir.file("store")
+        let input = try dir.write("events.jsonl", Self.lines(leads: 300, seed: 3).joined(separator: "\n") + "\n")
+        #expect(try LeadLedgerBinary.run(["ingest", input, "--store", store]).status == 0)
+        let key = try Self.key("read", store: store)
+        let server = try LiveServer(store: store, directory: dir)
+        defer { _ = server.stop() }
+        // Without a key: the browser is asked for credentials.
+        let refused = try Self.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", server.url + "/"])
+        #expect(refused.stdout == "401")
+
+        let browser = Process()
+        browser.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
+        browser.arguments = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=" + dir.file("chromium"),
+            "--dump-dom", "http://viewer:\(key)@127.0.0.1:\(server.port)/?model=markov",
+        ]
+        let output = Pipe()
+        browser.standardOutput = output
+        browser.standardError = FileHandle.nullDevice
+        try browser.run()
+        let dom = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        browser.waitUntilExit()
+        #expect(browser.terminationStatus == 0)
+        for report in ["attribution", "funnel", "quality", "sla", "monthly"] {
+            #expect(dom.contains("data-report=\"\(report)\""), "\(report) missing from the page")
+        }
+        #expect(dom.components(separatedBy: "<svg").count - 1 >= 5)
+        #expect(dom.contains("<option value=\"markov\" selected"))
+        #expect(dom.contains("markov model"))
+        for external in ["src=\"http", "href=\"http", "<script", "<link", "url(http"] {
+            #expect(!dom.contains(external), "the page loads \(external)")
+        }
+    }
+
     /// Posters keep sending while the server is killed with SIGKILL: after a restart, every
     /// event whose request was answered 200 is in the log, exactly once.
     @Test func aKilledServerKeepsEveryAcknowledgedEvent() throws {
