@@ -20,6 +20,9 @@ struct HealthController {
                 throw Problem(.serviceUnavailable, "the store cannot be read: \(StoreFault.describe(error, store: store.path))")
             }
         }
+        router.get("openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+        }
         router.get("metrics") { _, _ in
             metrics.logHead.record(Int64(clamping: (try? store.log.lastPosition) ?? 0))
             var bytes: [UInt8] = []
