@@ -71,6 +71,48 @@ struct GenerateAndBenchTests {
         #expect(result.stderr.contains("--rounds must be between 1 and 20"))
     }
 
+    /// `--end` and `--days` bound the history; `--rules` makes it begin with their
+    /// publication and fit live scoring under them: ingested alone, nothing is refused.
+    @Test func generateTakesAnEndAPeriodAndRules() throws {
+        let dir = TemporaryDirectory("generate")
+        let file = dir.file("ruled.jsonl")
+        let rules = "\(Self.repository)/Schemas/examples/rules/valid/spec-example.yaml"
+        let generated = try LeadLedgerBinary.run(["generate", "--leads", "300", "--seed", "4", "--end", "2026-02-01", "--days", "120", "--rules", rules, "--out", file])
+        #expect(generated.status == 0, "\(generated.stderr)")
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+        let events = try lines.map { try JSONParser.parse(String($0)) }
+        #expect(events.first?["type"] == "rules.published")
+        #expect(events.first?["at"] == "2025-10-04T00:00:00Z")
+        let times = events.compactMap { $0["at"]?.stringValue }
+        #expect(times.count == events.count)
+        // (Times are printed in UTC to the second: they compare as text.)
+        #expect(times.allSatisfy { $0 >= "2025-10-04T00:00:00Z" && $0 <= "2026-02-01T00:00:00Z" })
+
+        let checker = Process()
+        checker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        checker.arguments = ["python3", "\(Self.repository)/tools/check-schemas.py", "--events", file]
+        checker.standardOutput = FileHandle.nullDevice
+        checker.standardError = FileHandle.nullDevice
+        try checker.run()
+        checker.waitUntilExit()
+        #expect(checker.terminationStatus == 0)
+
+        let ingested = try LeadLedgerBinary.run(["ingest", file, "--store", dir.file("store"), "--format", "json"])
+        #expect(ingested.status == 0, "\(ingested.stderr)")
+        let summary = try JSONParser.parse(ingested.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(summary["rejected"] == 0)
+        #expect(summary["appended"] == .number(Double(lines.count)))
+        let shown = try LeadLedgerBinary.run(["rules", "show", "--store", dir.file("store"), "--format", "json"])
+        #expect(try JSONParser.parse(shown.stdout.trimmingCharacters(in: .whitespacesAndNewlines))["version"] == "2026-11-a")
+
+        let badDays = try LeadLedgerBinary.run(["generate", "--leads", "3", "--days", "0"])
+        #expect(badDays.status != 0)
+        #expect(badDays.stderr.contains("--days must be between 1 and 3650"))
+        let badEnd = try LeadLedgerBinary.run(["generate", "--leads", "3", "--end", "soon"])
+        #expect(badEnd.status == 1)
+        #expect(badEnd.stderr.contains("--end soon is not a time"))
+    }
+
     @Test func demoRunsEndToEndAndWritesTheReport() throws {
         let dir = TemporaryDirectory("demo")
         let store = dir.file("demo-store")
