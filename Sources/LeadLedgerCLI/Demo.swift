@@ -10,9 +10,10 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run LeadLedger end to end on a generated data set, in a demo store.",
         discussion: """
-            Generates a year of realistic B2B lead history ending now (or at --end), publishes \
-            the spec's scoring rules, ingests the history (live scoring qualifies leads as their \
-            events arrive and stamps every handoff with the lead's score), shows that a second \
+            Generates a year of realistic B2B lead history, and the quarter before it, ending \
+            now (or at --end), publishes the spec's scoring rules, ingests the history (live \
+            scoring qualifies leads as their events arrive and stamps every handoff with the \
+            lead's score), shows that a second \
             ingest stores nothing twice, verifies the log, tells one lead's story, lists the \
             handoff audit, shows a rescore diff under a changed rule, prints the W-shaped \
             attribution and writes the closed-loop report as an HTML page, every model side by \
@@ -39,18 +40,18 @@ struct Demo: ParsableCommand {
     @Option(help: "The generator's seed.")
     var seed: UInt64 = 42
 
-    @Option(help: ArgumentHelp("The end of the history (RFC 3339 or a date; default now). It begins on the first of the month a year earlier.", valueName: "TIME"))
+    @Option(help: ArgumentHelp("The end of the history (RFC 3339 or a date; default now). It begins on the first of the month fifteen months earlier: the year the monthly report shows and the quarter before it.", valueName: "TIME"))
     var end: String?
 
     func validate() throws {
         guard leads > 0 else { throw ValidationError("--leads must be at least 1") }
     }
 
-    /// The history's start: the first of the month a year before `end`'s month, so that the
-    /// monthly report shows twelve whole months and the month to date.
+    /// The history's start: the first of the month fifteen months before `end`'s. The reports
+    /// show the year before `end`'s month; the quarter before it fills the pipeline, so that
+    /// deals close from the year's first month as they do in a business that is running.
     static func start(ending end: Timestamp) -> Timestamp {
-        let c = end.components
-        return Timestamp(rfc3339: String(format: "%04d-%02d-01T00:00:00Z", c.year - 1, c.month)) ?? end.adding(days: -365)
+        end.monthStart(monthsBefore: 15)
     }
 
     func run() throws {
@@ -63,7 +64,7 @@ struct Demo: ParsableCommand {
         let rules = try RulesDocument.load(path: rulesFile)
         let progress = Progress()
 
-        section("1. Generate a year of history: \(leads.grouped) leads from \(start.date) to \(end.date) (seed \(seed))")
+        section("1. Generate a year of history and the quarter before it: \(leads.grouped) leads from \(start.date) to \(end.date) (seed \(seed))")
         var generator = Generator(leads: leads, seed: seed, end: end, days: start.days(until: end))
         // Told as live scoring under the rules will see it (the demo publishes them itself).
         generator.rules = rules

@@ -3,9 +3,11 @@ import LedgerJSON
 
 /// The closed-loop page, from one walk over the journeys: every model side by side (by
 /// channel, then by campaign) first, then the W-shaped and Markov attributions, the funnel,
-/// lead quality, the sales SLA and monthly leads against bookings.
+/// lead quality, the sales SLA and monthly leads against bookings over the twelve whole
+/// months before `now`'s (a month to date would draw as a fall at the end of every line).
 public struct ClosedLoopReport: Sendable {
-    /// The time the SLA counts unanswered handoffs up to, and the monthly report's "to date".
+    /// The time the SLA counts unanswered handoffs up to; the monthly report ends with the
+    /// month before its month.
     public let now: Timestamp
     private var byChannel = AttributionComparison(settings: AttributionSettings(model: .wShaped, by: .channel))
     private var byCampaign = AttributionComparison(settings: AttributionSettings(model: .wShaped, by: .campaign))
@@ -14,11 +16,12 @@ public struct ClosedLoopReport: Sendable {
     private var funnel = FunnelAccumulator(grouping: .source)
     private var quality = QualityAccumulator(grouping: .source)
     private var sla: SLAAccumulator
-    private var monthly = MonthlyAccumulator()
+    private var monthly: MonthlyAccumulator
 
     public init(now: Timestamp, slaWithinHours: Double = 24) {
         self.now = now
         sla = SLAAccumulator(withinHours: slaWithinHours, now: now)
+        monthly = MonthlyAccumulator(range: TimeRange(from: now.monthStart(monthsBefore: 12), to: now.monthStart()))
     }
 
     public mutating func add(_ journey: Journey, name: (UInt32) -> String) {
@@ -35,8 +38,9 @@ public struct ClosedLoopReport: Sendable {
     /// The page's reports, in its order.
     public func reports(name: (UInt32) -> String) -> [Report] {
         var months = monthly.report()
-        if let last = months.rows.last?.key, last == now.yearMonth {
-            months.notes.append("\(last) is the month to date: the data runs to \(now.date).")
+        months.title = "Monthly leads vs bookings, the twelve whole months to \(now.monthStart(monthsBefore: 1).yearMonth)"
+        if now > now.monthStart() {
+            months.notes.append("\(now.yearMonth) runs to \(now.date): the month to date is left out.")
         }
         return [
             byChannel.report(name: name), byCampaign.report(name: name), wShaped.report(name: name), markov.report(name: name),

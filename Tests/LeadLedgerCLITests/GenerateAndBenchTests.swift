@@ -127,11 +127,11 @@ struct GenerateAndBenchTests {
         let end = "2026-05-14T10:23:45Z"
         let result = try LeadLedgerBinary.run(["demo", "--store", store, "--leads", "400", "--end", end])
         #expect(result.status == 0, "\(result.stderr)")
-        for section in ["1. Generate a year of history", "2. Publish the spec's scoring rules first", "3. Ingest", "4. Ingest the same file again",
+        for section in ["1. Generate a year of history and the quarter before it", "2. Publish the spec's scoring rules first", "3. Ingest", "4. Ingest the same file again",
                         "5. Verify", "6. One lead's story", "7. The handoff audit", "8. What if", "9. Which channels", "10. The closed-loop report"] {
             #expect(result.stdout.contains(section), "missing section \(section)")
         }
-        #expect(result.stdout.contains("from 2025-05-01 to 2026-05-14"))
+        #expect(result.stdout.contains("from 2025-02-01 to 2026-05-14"))
         // Live scoring qualified leads during the ingest, and nothing was refused.
         let ingest = Self.section(3, of: result.stdout)
         #expect(ingest.contains("rejected 0"), "\(ingest)")
@@ -145,12 +145,13 @@ struct GenerateAndBenchTests {
         let counts = audit.split(separator: "\n").last { $0.contains("handoffs carry") }?.split(separator: " ") ?? []
         #expect(counts.count > 3 && counts[0] == counts[2] && counts[0] != "0", "\(audit)")
 
-        // The history ends at --end: nothing after it, captures from the first of the month a year before.
+        // The history ends at --end: nothing after it, captures from the first of the month
+        // fifteen months before (the reports' year and the quarter that fills its pipeline).
         let events = try String(contentsOfFile: (store as NSString).appendingPathComponent("demo-events.jsonl"), encoding: .utf8)
             .split(separator: "\n").map { try JSONParser.parse(String($0)) }
         let times = events.compactMap { $0["at"]?.stringValue }
         #expect(times.count == events.count)
-        #expect(times.allSatisfy { $0 >= "2025-05-01T00:00:00Z" && $0 <= end })
+        #expect(times.allSatisfy { $0 >= "2025-02-01T00:00:00Z" && $0 <= end })
 
         // The page: every model side by side first (by channel, then by campaign), the SLA on it.
         let pageFile = (store as NSString).appendingPathComponent("leadledger-report.html")
@@ -161,6 +162,11 @@ struct GenerateAndBenchTests {
         let reports = page.components(separatedBy: "data-report=\"").dropFirst().map { $0.prefix { $0 != "\"" } }
         #expect(reports == ["attribution-models", "attribution-models", "attribution", "attribution", "funnel", "quality", "sla", "monthly"])
         #expect(page.contains("Sales follow-up SLA"))
+        // The monthly report: the twelve whole months before the end's month.
+        let monthly = try #require(page.components(separatedBy: "data-report=\"monthly\"").last)
+        let months = monthly.components(separatedBy: "<tr><td>").dropFirst().map { String($0.prefix(7)) }
+        #expect(months == (0..<12).map { Events.at(end).monthStart(monthsBefore: 12 - $0).yearMonth })
+        #expect(monthly.contains("2026-05 runs to 2026-05-14: the month to date is left out."))
         #expect(!page.contains("<script") && !page.contains("<link") && !page.contains("src="))
 
         // The same seed and --end give the same data and the same page, byte for byte.
