@@ -23,13 +23,14 @@ struct ReportOutput: ParsableArguments {
         valueName: "FILE"))
     var out: String?
 
-    func emit(_ report: Report) throws {
+    /// Writes `report`; an HTML page also shows `alsoOnPage` after it.
+    func emit(_ report: Report, alsoOnPage: [Report] = []) throws {
         let text: String
         switch format {
         case .table: text = ReportRenderer.table(report)
         case .csv: text = ReportRenderer.csv(report)
         case .json: text = JSONWriter.render(ReportRenderer.json(report))
-        case .html: text = HTMLRenderer.page([report], title: report.title, subtitle: "LeadLedger report")
+        case .html: text = HTMLRenderer.page([report] + alsoOnPage, title: report.title, subtitle: "LeadLedger report")
         }
         // A page printed on a terminal is of no use, so there it goes to a file; redirected
         // (`> page.html`, a pipe) it goes where the user sent it.
@@ -101,11 +102,18 @@ struct AttributionReportCommand: ParsableCommand {
         let window = try range.range()
         let store = try storeOptions.openForReading()
         defer { store.close() }
-        var accumulator = AttributionAccumulator(settings: AttributionSettings(
-            model: model, by: by, from: window.from, to: window.to, halfLifeDays: halfLife, lookbackDays: lookback, order: order))
+        let settings = AttributionSettings(
+            model: model, by: by, from: window.from, to: window.to, halfLifeDays: halfLife, lookbackDays: lookback, order: order)
+        var accumulator = AttributionAccumulator(settings: settings)
+        // The page also puts every model side by side, with the same settings.
+        var comparison = output.format == .html ? AttributionComparison(settings: settings) : nil
         let names = try store.dimensionNames()
-        try store.forEachJourney { _, journey in accumulator.add(journey) }
-        try output.emit(accumulator.report { names[$0] ?? "#\($0)" })
+        try store.forEachJourney { _, journey in
+            accumulator.add(journey)
+            comparison?.add(journey)
+        }
+        let name: (UInt32) -> String = { names[$0] ?? "#\($0)" }
+        try output.emit(accumulator.report(name: name), alsoOnPage: comparison.map { [$0.report(name: name)] } ?? [])
     }
 }
 

@@ -39,6 +39,9 @@ public struct Report: Sendable {
         case funnel([String])
         /// Lines over the rows (in order) for these columns, and bars for `barColumn`.
         case lines([String], barColumn: String?)
+        /// Grouped columns: one group for each of the first `limit` rows, one column in each
+        /// group for each of these columns (a legend names them).
+        case compare([String], limit: Int)
     }
 
     public var name: String

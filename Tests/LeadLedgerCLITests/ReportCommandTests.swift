@@ -63,6 +63,27 @@ struct ReportCommandTests {
         #expect(!page.contains("<script"))
         #expect(!page.contains("<link"))
         #expect(!page.contains("src="))
+        // The page asked for comes first; every model side by side after it, by the same field.
+        let sections = page.components(separatedBy: "data-report=\"").dropFirst().map { $0.prefix { $0 != "\"" } }
+        #expect(sections == ["attribution", "attribution-models"])
+        #expect(page.contains("Won deals by campaign, every model side by side"))
+        #expect(page.contains("chart compare"))
+    }
+
+    /// The model comparison is only on the page: the JSON, CSV and table of an attribution
+    /// report keep their shapes.
+    @Test func attributionJSONKeepsItsShape() throws {
+        let dir = TemporaryDirectory("reports")
+        let store = try Self.store(dir)
+        for model in ["w-shaped", "markov"] {
+            let report = try json(LeadLedgerBinary.run(["report", "attribution", "--model", model, "--store", store, "--format", "json"]))
+            #expect(report.objectValue.map { Set($0.keys) } == ["report", "model", "by", "from", "to", "halfLifeDays", "lookbackDays", "order", "rows", "totals"])
+            let row = try #require(report["rows"]?.arrayValue?.first?.objectValue)
+            #expect(Set(row.keys) == Set(["key", "conversions", "revenue", "share"] + (model == "markov" ? ["removalEffect"] : [])))
+            #expect(report["totals"]?.objectValue.map { Set($0.keys) } == ["conversions", "revenue", "share"])
+        }
+        let csv = try LeadLedgerBinary.run(["report", "attribution", "--model", "linear", "--store", store, "--format", "csv"])
+        #expect(csv.stdout.hasPrefix("key,conversions,revenue,share\n"))
     }
 
     /// `report ... --format html > page.html` gets the page: redirected, HTML goes to stdout
