@@ -157,6 +157,10 @@ struct Demo: ParsableCommand {
         print("     leadledger report sla --within 24 --store \(store)")
         print("     leadledger report attribution --model markov --by campaign --store \(store) --format html")
         print("     leadledger audit --store \(store) --actor ae-carla --type sales.")
+        print("\nServe this store and open its dashboard:")
+        print("     leadledger keys create --role read --name viewer --store \(store)   # prints the key once")
+        print("     leadledger serve --store \(store) --port 8080")
+        print("     then open http://127.0.0.1:8080/ (any user name, the key as the password)")
         if !report.isValid || first.rejected > 0 { throw ExitCode.failure }
     }
 

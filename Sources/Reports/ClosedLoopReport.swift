@@ -18,8 +18,11 @@ public struct ClosedLoopReport: Sendable {
     private var sla: SLAAccumulator
     private var monthly: MonthlyAccumulator
 
-    public init(now: Timestamp, slaWithinHours: Double = 24) {
+    /// `model` is the attribution shown after the comparison, beside Markov (W-shaped unless
+    /// a reader of the dashboard picks another).
+    public init(now: Timestamp, slaWithinHours: Double = 24, model: AttributionModel = .wShaped) {
         self.now = now
+        wShaped = AttributionAccumulator(settings: AttributionSettings(model: model, by: .channel))
         sla = SLAAccumulator(withinHours: slaWithinHours, now: now)
         monthly = MonthlyAccumulator(range: TimeRange(from: now.monthStart(monthsBefore: 12), to: now.monthStart()))
     }

@@ -4,9 +4,9 @@ import LeadDomain
 import LeadEngine
 import Reports
 
-/// `GET /`: the closed-loop dashboard, rendered from the store on each request —
-/// attribution under the chosen model (`?model=`, a selector on the page), funnel, lead
-/// quality, SLA and monthly — self-contained like the HTML report (inline SVG, no script,
+/// `GET /`: the closed-loop dashboard, rendered from the store on each request — the
+/// closed-loop page of the demo and the CLI (every model compared, the chosen model
+/// (`?model=`, a selector on the page) and Markov, funnel, lead quality, SLA, monthly) — self-contained like the HTML report (inline SVG, no script,
 /// nothing loaded from the network). A browser opens it with the key as the password of the
 /// credentials it asks for.
 struct DashboardController {
@@ -20,18 +20,8 @@ struct DashboardController {
         let chosen = try Query.choice(request, "model", AttributionModel.self) ?? .wShaped
         let names = try store.dimensionNames()
         let name: (UInt32) -> String = { names[$0] ?? "#\($0)" }
-        var attribution = AttributionAccumulator(settings: AttributionSettings(model: chosen))
-        var funnel = FunnelAccumulator(grouping: .source)
-        var quality = QualityAccumulator()
-        var sla = SLAAccumulator(withinHours: 24, now: .now)
-        var monthly = MonthlyAccumulator()
-        try store.forEachJourney { _, journey in
-            attribution.add(journey)
-            funnel.add(journey, name: name)
-            quality.add(journey, name: name)
-            sla.add(journey)
-            monthly.add(journey)
-        }
+        var closedLoop = ClosedLoopReport(now: .now, model: chosen)
+        try store.forEachJourney { _, journey in closedLoop.add(journey, name: name) }
         let options = AttributionModel.allCases.map { model in
             "<option value=\"\(model.rawValue)\"\(model == chosen ? " selected" : "")>\(HTMLRenderer.escape(model.rawValue))</option>"
         }.joined()
@@ -41,7 +31,7 @@ struct DashboardController {
             """
         let position = (try? store.log.lastPosition) ?? 0
         let html = HTMLRenderer.page(
-            [attribution.report(name: name), funnel.report(), quality.report(), sla.report(name: name), monthly.report()],
+            closedLoop.reports(name: name),
             title: "LeadLedger — closed loop", subtitle: "Live from the store at position \(position)", preamble: selector)
         return Response(
             status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
