@@ -3,7 +3,9 @@
 # - liblmdb-dev and pkg-config: the LMDB library the CLMDB target links through pkg-config;
 # - curl and chromium: the server's tests talk to a live `leadledger serve` over real HTTP,
 #   and load its dashboard in a headless browser;
-# - Python's jsonschema: tools/check-schemas.py checks the schemas with a real validator.
+# - Python's jsonschema, openapi-spec-validator and schemathesis: the schemas and the HTTP API
+#   are checked against their contracts with real validators (tools/check-schemas.py,
+#   tools/schemathesis.sh).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -21,7 +23,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import jsonschema, referencing" 2>/dev/null; then
-  echo "setup: installing jsonschema for the schema checks" >&2
-  python3 -m pip install --quiet jsonschema
+if ! python3 -c "import jsonschema, referencing, openapi_spec_validator, schemathesis" 2>/dev/null; then
+  echo "setup: installing jsonschema, openapi-spec-validator and schemathesis for the contract checks" >&2
+  python3 -m pip install --quiet --root-user-action=ignore jsonschema openapi-spec-validator schemathesis
 fi

@@ -1,5 +1,5 @@
 /// The OpenAPI 3.1 description of the API, served at `/openapi.yaml`: the text of
-/// `Schemas/openapi.yaml` (a test checks they are the same; edit that file, then copy it here).
+/// `Schemas/openapi.yaml`, copied by tools/embed-openapi.sh (a test checks they are the same).
 enum OpenAPIDocument {
     static let yaml = #"""
 openapi: 3.1.0
@@ -414,5 +414,6 @@ components:
               status: {type: string, enum: [appended, duplicate, rejected]}
               position: {type: integer, minimum: 1}
               reason: {type: string}
+
 """#
 }

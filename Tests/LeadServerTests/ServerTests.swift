@@ -275,4 +275,16 @@ struct ServerTests {
         #expect(try fixture.test.store.log.verify().isValid)
         #expect(try fixture.test.store.verifyProjections().isEmpty)
     }
+
+    /// The description the server serves is `Schemas/openapi.yaml`, the contract.
+    @Test func theServedOpenAPIDescriptionIsTheSchemasOne() async throws {
+        let fixture = try Fixture()
+        let contract = try String(contentsOf: SchemaExamples.folder.deletingLastPathComponent().appendingPathComponent("openapi.yaml"), encoding: .utf8)
+        try await fixture.application().test(.router) { client in
+            try await client.execute(uri: "/openapi.yaml", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == contract, "Sources/LeadServer/OpenAPIDocument.swift is not Schemas/openapi.yaml: copy it there")
+            }
+        }
+    }
 }

@@ -57,9 +57,9 @@ struct AuditController {
     }
 
     @Sendable func audit(_ request: Request, context: LeadRequestContext) async throws -> Response {
-        let query = request.uri.queryParameters
+        // (An empty parameter is no filter: `lead=` is what a form sends for "any lead".)
         let filter = AuditFilter(
-            lead: query["lead"].map(String.init), actor: query["actor"].map(String.init), typePrefix: query["type"].map(String.init),
+            lead: Query.text(request, "lead"), actor: Query.text(request, "actor"), typePrefix: Query.text(request, "type"),
             since: try Query.time(request, "since"), until: try Query.time(request, "until"))
         let after = try Query.integer(request, "after", in: 0...UInt64.max) ?? 0
         let limit = try Query.integer(request, "limit", in: 1...1_000) ?? 100

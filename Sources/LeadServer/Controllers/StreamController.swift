@@ -97,7 +97,7 @@ struct StreamController {
             }
             after = position
         }
-        let filter = AuditFilter(typePrefix: request.uri.queryParameters["type"].map(String.init))
+        let filter = AuditFilter(typePrefix: Query.text(request, "type"))
         let (store, signal, start) = (self.store, self.signal, after)
         let headers: HTTPFields = sse
             ? [.contentType: "text/event-stream", .cacheControl: "no-cache"]
