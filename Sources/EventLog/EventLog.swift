@@ -204,9 +204,9 @@ public final class EventLog: @unchecked Sendable {
         writer.submit(batch, chain: chain, completion: completion)
     }
 
-    /// Calls `observer` with the last position after every commit of this process's writer
-    /// (on the writer's thread: keep it short — a live stream wakes its readers with it).
-    public func observeCommits(_ observer: @escaping @Sendable (UInt64) -> Void) {
+    /// Calls `observer` after every commit of this process's writer (on the writer's thread:
+    /// keep it short — a live stream wakes its readers with it, metrics count it).
+    public func observeCommits(_ observer: @escaping @Sendable (Commit) -> Void) {
         observers.add(observer)
     }
 
@@ -529,13 +529,13 @@ final class ResultBox: @unchecked Sendable {
 
 /// The log's commit observers.
 final class CommitObservers: Sendable {
-    private let observers = Mutex<[@Sendable (UInt64) -> Void]>([])
+    private let observers = Mutex<[@Sendable (Commit) -> Void]>([])
 
-    func add(_ observer: @escaping @Sendable (UInt64) -> Void) {
+    func add(_ observer: @escaping @Sendable (Commit) -> Void) {
         observers.withLock { $0.append(observer) }
     }
 
-    func notify(_ position: UInt64) {
-        for observer in observers.withLock({ $0 }) { observer(position) }
+    func notify(_ commit: Commit) {
+        for observer in observers.withLock({ $0 }) { observer(commit) }
     }
 }

@@ -34,8 +34,11 @@ public func buildRouter(store: LeadStore, keys: KeyStore, metrics: ServerMetrics
 
     let read = router.group("v1").add(middleware: AuthMiddleware(keys: keys, needed: .read))
     let signal = CommitSignal(head: (try? store.log.lastPosition) ?? 0)
-    store.log.observeCommits { signal.committed(through: $0) }
-    StreamController(store: store, signal: signal).add(to: read)
+    store.log.observeCommits { commit in
+        signal.committed(through: commit.lastPosition)
+        metrics.recordCommit(commit)
+    }
+    StreamController(store: store, signal: signal, metrics: metrics).add(to: read)
     LeadsController(store: store).add(to: read)
     AuditController(store: store).add(to: read)
     LogController(store: store).add(to: read)

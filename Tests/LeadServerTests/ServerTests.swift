@@ -117,6 +117,12 @@ struct ServerTests {
             try await client.execute(uri: "/v1/leads/L-1", method: .get, headers: [.authorization: "Bearer \(fixture.readKey)"]) { #expect($0.status == .unauthorized) }
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                for name in ["leadledger_events_appended_total", "leadledger_commit_seconds_bucket", "leadledger_commit_records_bucket", "leadledger_log_head_position", "leadledger_stream_subscribers"] {
+                    #expect(text.contains(name), "\(name) missing from /metrics")
+                }
+            }
         }
     }
 

@@ -90,11 +90,11 @@ final class Writer: @unchecked Sendable {
     private var started = false
 
     /// Told the last position after each commit (the log's commit observers).
-    private let committedThrough: @Sendable (UInt64) -> Void
+    private let committedThrough: @Sendable (Commit) -> Void
 
     init(
         environment: Environment, tables: EventLog.Tables, hook: (any AppendHook)?, tip: Tip, maxRecordsPerCommit: Int,
-        committedThrough: @escaping @Sendable (UInt64) -> Void = { _ in }
+        committedThrough: @escaping @Sendable (Commit) -> Void = { _ in }
     ) {
         self.committedThrough = committedThrough
         self.environment = environment
@@ -561,6 +561,7 @@ final class Writer: @unchecked Sendable {
             condition.unlock()
 
             var failure = stale
+            let started = ContinuousClock.now
             if failure == nil {
                 do {
                     try environment.write { txn in try store(work, in: txn) }
@@ -589,7 +590,9 @@ final class Writer: @unchecked Sendable {
                 for request in work.requests { request.completion(.failure(failure)) }
             } else {
                 environment.releaseMappedPages()
-                if let last = work.entries.last?.position { committedThrough(last) }
+                if let last = work.entries.last?.position {
+                    committedThrough(Commit(lastPosition: last, records: work.entries.count, duration: ContinuousClock.now - started))
+                }
                 // The records are stored: let go of them before answering, so that an
                 // appender reusing its batch's memory (bulk ingest) finds it its own.
                 for index in work.requests.indices {
@@ -678,7 +681,7 @@ final class Writer: @unchecked Sendable {
             reportedCommitted = sequence
             hook?.didCommit(through: sequence)
             environment.releaseMappedPages()
-            committedThrough(newTip.position)
+            committedThrough(Commit(lastPosition: newTip.position, records: work.entries.count, duration: .zero))
             reuseStorage(of: work)
             for (request, result) in zip(group, work.outcomes) {
                 request.completion(.success(result))
@@ -712,4 +715,12 @@ public final class AppendChain: @unchecked Sendable {
     var failure: (any Error)?
 
     public init() {}
+}
+
+/// A commit that landed: the log's last position after it, how many records it stored and
+/// how long its write transaction took (zero for a serial group, which is not timed).
+public struct Commit: Sendable {
+    public var lastPosition: UInt64
+    public var records: Int
+    public var duration: Duration
 }

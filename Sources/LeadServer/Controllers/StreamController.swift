@@ -5,6 +5,7 @@ import HTTPTypes
 import LeadDomain
 import LeadEngine
 import LedgerJSON
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 
@@ -81,6 +82,7 @@ final class CommitSignal: Sendable {
 struct StreamController {
     let store: LeadStore
     let signal: CommitSignal
+    let metrics: ServerMetrics
     static let heartbeat: Duration = .seconds(15)
     static let pageSize = 1_000
 
@@ -98,12 +100,14 @@ struct StreamController {
             after = position
         }
         let filter = AuditFilter(typePrefix: Query.text(request, "type"))
-        let (store, signal, start) = (self.store, self.signal, after)
+        let (store, signal, start, metrics) = (self.store, self.signal, after, self.metrics)
         let headers: HTTPFields = sse
             ? [.contentType: "text/event-stream", .cacheControl: "no-cache"]
             : [.contentType: "application/x-ndjson", .cacheControl: "no-cache"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var cursor = start
+            metrics.streams.increment()
+            defer { metrics.streams.decrement() }
             try await withGracefulShutdownHandler {
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
                     let page = try store.scan(filter, after: cursor, limit: Self.pageSize)
