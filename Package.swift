@@ -11,6 +11,11 @@ let package = Package(
         .executable(name: "leadledger", targets: ["leadledger"]),
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "LeadDomain", targets: ["LeadDomain"]),
+        // What the fuzz targets in tools/fuzz (a package of their own, so that a normal build
+        // never builds them) test: a package can only depend on another's products.
+        .library(name: "LedgerJSON", targets: ["LedgerJSON"]),
+        .library(name: "EventTranscoder", targets: ["EventTranscoder"]),
+        .library(name: "LeadEngine", targets: ["LeadEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

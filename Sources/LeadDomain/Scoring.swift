@@ -273,12 +273,16 @@ public final class Scorer: @unchecked Sendable {
                 let rule = rules.behavior[match.rule]
                 counted[index] = false
                 if let cap = rule.cap {
-                    let windowStart = match.at.microseconds - Int64(cap.perDays * Double(Timestamp.microsecondsPerDay))
+                    // The window in microseconds. One longer than Int64 holds (per_days past
+                    // about 100 million) is longer than any two times are apart, and is not
+                    // converted: that trapped, on every scored event once such rules were published.
+                    let window = cap.perDays * Double(Timestamp.microsecondsPerDay)
+                    let windowMicros = window < 9.2e18 ? Int64(window) : Int64.max
                     // The same rule's counted hits in the window: matches are in time order,
                     // so they are the ones just before this one.
                     var recent = 0
                     var earlier = index - 1
-                    while earlier >= 0 && matches[earlier].at.microseconds > windowStart {
+                    while earlier >= 0 && match.at.microseconds - matches[earlier].at.microseconds < windowMicros {
                         if counted[earlier] && matches[earlier].rule == match.rule { recent += 1 }
                         earlier -= 1
                     }

@@ -105,6 +105,22 @@ struct ScoringTests {
         #expect(evaluate(scorer, events: [view("04"), view("03"), view("02"), view("01")], at: "2026-03-05T00:00:00Z").hits.map(\.at?.date) == ["2026-03-01", "2026-03-02", "2026-03-03"])
     }
 
+    /// Found by the rules fuzz target: a window longer than Int64 microseconds hold trapped
+    /// when converted, on every scored event once such rules were published (so a store whose
+    /// log held them could not be opened). Documents now refuse windows past 36,500 days; the
+    /// longest allowed, set straight into a rule, still holds every earlier hit of the years
+    /// timestamps allow without trapping.
+    @Test(arguments: [36_500.0])
+    func aCapWindowLongerThanAnySpanCoversEveryEarlierHit(perDays: Double) throws {
+        let scorer = try Self.scorer(Self.rules(behavior: [["event": "touch.email_click", "points": 5, "cap": ["count": 2, "per_days": .number(perDays)]]]))
+        let clicks = ["2026-03-01", "2026-03-02", "2030-01-01", "2120-01-01"].map { day in
+            Events.event(.touchEmailClick, "L", id: day, at: "\(day)T00:00:00Z", ["channel": "email"])
+        }
+        let score = evaluate(scorer, events: clicks, at: "2120-01-01T00:00:00Z")
+        // Two hits in any hundred years: 2030 and 2120 fall in the first two's window.
+        #expect(score.hits.map(\.at?.date) == ["2026-03-01", "2026-03-02"])
+    }
+
     @Test func eachCappedRuleCountsOnlyItsOwnCountedHits() throws {
         let scorer = try Self.scorer(Self.rules(behavior: [
             ["event": "touch.page_view", "where": ["url": ["contains": "/pricing"]], "points": 10, "cap": ["count": 2, "per_days": 30]],
@@ -248,6 +264,9 @@ struct ScoringTests {
         (["version": "v", "mql_threshold": 1, "fit": [["when": ["field": "title", "like": "x"], "points": 1]]], "rule fit[0], field \"when.like\": unknown operator"),
         (["version": "v", "mql_threshold": 1, "behavior": [["event": "touch.teleport", "points": 1]]], "rule behavior[0], field \"event\": unknown event type"),
         (["version": "v", "mql_threshold": 1, "behavior": [["event": "touch.chat", "points": 1, "cap": ["count": 0, "per_days": 3]]]], "rule behavior[0], field \"cap.count\""),
+        // (Found by the rules fuzz target: a count past Int's range trapped when converted.)
+        (["version": "v", "mql_threshold": 1, "behavior": [["event": "touch.chat", "points": 1, "cap": ["count": 1e300, "per_days": 3]]]], "rule behavior[0], field \"cap.count\""),
+        (["version": "v", "mql_threshold": 1, "behavior": [["event": "touch.chat", "points": 1, "cap": ["count": 9.3e18, "per_days": 3]]]], "rule behavior[0], field \"cap.count\""),
         (["version": "v", "mql_threshold": 1, "behavior": [["name": "chatty", "event": "touch.chat"]]], "rule chatty, field \"points\": required"),
         (["version": "v", "mql_threshold": 1, "decay": ["half_life_days": -1]], "field \"decay.half_life_days\""),
         (["version": "v", "mql_threshold": 1, "treshold": 3], "field \"treshold\": unknown key"),

@@ -40,6 +40,24 @@ struct TimestampTests {
         #expect(Timestamp(rfc3339: text) == nil)
     }
 
+    /// Found by the timestamp fuzz target (tools/fuzz): an offset could move a time out of
+    /// the years 0000–9999, and the UTC text it was stored and shown as (`10000-01-01T…Z`,
+    /// `00-1-12-31T…Z`) was not RFC 3339 and did not read back.
+    @Test(arguments: ["9999-12-31T23:59:59.999999999-23:59", "9999-12-31T23:00:00-01:00", "0000-01-01T00:00:00+00:01",
+                      "0000-01-01T00:59:59.999+01:00"])
+    func refusesTimesOutsideTheYearsUTCCanWrite(text: String) {
+        #expect(Timestamp(rfc3339: text) == nil)
+    }
+
+    @Test func theFirstAndLastWritableInstantsReadBack() throws {
+        for text in ["0000-01-01T00:00:00Z", "0000-01-01T01:00:00+01:00", "9999-12-31T23:59:59.999999Z", "9999-12-31T22:59:59.999999-01:00"] {
+            let time = try #require(Timestamp(rfc3339: text), "\(text)")
+            #expect(Timestamp(rfc3339: time.rfc3339) == time, "\(text) → \(time.rfc3339)")
+        }
+        #expect(Timestamp(rfc3339: "0000-01-01T00:00:00Z") == .earliest)
+        #expect(Timestamp(rfc3339: "9999-12-31T23:59:59.999999Z") == .latest)
+    }
+
     @Test func commandLineDatesMayBeBareDays() {
         #expect(Timestamp(dateOrDateTime: "2026-03-01")?.rfc3339 == "2026-03-01T00:00:00Z")
         #expect(Timestamp(dateOrDateTime: "2026-03-01T08:00:00Z")?.rfc3339 == "2026-03-01T08:00:00Z")

@@ -55,4 +55,29 @@ struct CSVRecordReaderTests {
             #expect(read.last?.problem?.hasPrefix("byte 0xE2 at line 2, byte 3 is not UTF-8") == true)
         }
     }
+
+    /// Found by the CSV fuzz target (tools/fuzz): after the reader skipped one byte order mark,
+    /// CSV.swift skipped the next itself, so a file saved twice with one had a header whose
+    /// cells lacked the bytes its text had ("cannot be read as CSV"), and a file of marks
+    /// alone was not read to its end.
+    @Test func everyLeadingByteOrderMarkIsSkipped() throws {
+        let dir = TemporaryDirectory("csv-records")
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        let path = dir.file("marks.csv")
+        let rows = Array("id,type,lead,at,channel\nt-1,touch.chat,L-1,2026-03-01T10:15:00Z,chat\n".utf8)
+        for marks in 1...3 {
+            try Data(Array(repeating: bom, count: marks).joined() + rows).write(to: URL(fileURLWithPath: path))
+            for blockSize in [16, 1 << 20] {
+                let read = try records(path, blockSize: blockSize)
+                #expect(read.map(\.cells) == [["id", "type", "lead", "at", "channel"], ["t-1", "touch.chat", "L-1", "2026-03-01T10:15:00Z", "chat"]])
+                #expect(read.allSatisfy { $0.problem == nil }, "\(marks) marks, blocks of \(blockSize)")
+            }
+        }
+        try Data(bom + bom).write(to: URL(fileURLWithPath: path))
+        for blockSize in [16, 1 << 20] {
+            let reader = try CSVEventReader(path: path, blockSize: blockSize)
+            #expect(try reader.forEachEvent { _, _, _ in true } == false)
+            #expect(reader.bytesRead == 6)
+        }
+    }
 }

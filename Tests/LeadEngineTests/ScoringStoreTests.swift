@@ -283,6 +283,17 @@ struct RulesContractTests {
         #expect(error?.description.contains(message) == true, "\(String(describing: error))")
     }
 
+    /// Found by the rules fuzz target: YAML's `.inf` and `.nan` (and floats too large for a
+    /// double) were taken as numbers JSON cannot hold: the rules were stored, then shown and
+    /// read back as null, or scored every lead NaN.
+    @Test(arguments: ["mql_threshold: .inf", "mql_threshold: -.Inf", "mql_threshold: .nan", "mql_threshold: 1.0e+400",
+                      "mql_threshold: 1\nfit:\n  - when: { field: employees, gte: .nan }\n    points: 1",
+                      "mql_threshold: 1\nbehavior:\n  - event: touch.chat\n    points: .inf"])
+    func numbersJSONCannotHoldAreRefused(yaml: String) throws {
+        let error = #expect(throws: RulesDocument.Failure.self) { _ = try RulesDocument.parse("version: v\n" + yaml, path: "r.yaml") }
+        #expect(error?.message.contains("is not a finite number") == true, "\(String(describing: error))")
+    }
+
     @Test(arguments: files("invalid"))
     func invalidDocumentsAreRefusedWithTheirPath(path: String) {
         let error = #expect(throws: RulesDocument.Failure.self) { _ = try RulesDocument.load(path: path) }

@@ -17,9 +17,10 @@ public final class CSVEventReader {
     private var header: [String]?
 
     /// Opens `path`, or standard input for `-`. A record longer than `maxRecordBytes` is refused
-    /// (`recordIsTooLong`) and not kept.
-    public init(path: String, maxRecordBytes: Int = .max) throws {
-        records = try CSVRecordReader(path: path, maxRecordBytes: maxRecordBytes)
+    /// (`recordIsTooLong`) and not kept. `blockSize`: how much is read at a time (the fuzz
+    /// target in tools/fuzz makes it small, to cut records and characters at every place).
+    public init(path: String, maxRecordBytes: Int = .max, blockSize: Int = 1 << 20) throws {
+        records = try CSVRecordReader(path: path, blockSize: blockSize, maxRecordBytes: maxRecordBytes)
     }
 
     public var path: String { records.path }

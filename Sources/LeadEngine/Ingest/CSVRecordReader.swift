@@ -249,18 +249,26 @@ final class RecordStream: InputStream {
     /// The input's bytes given out with records so far.
     var released: Int { base + recordStart }
 
-    /// Skips a UTF-8 byte order mark (CRM and Excel exports start with one); refuses UTF-16
-    /// and UTF-32, whose bytes would reach the parser as text with NULs between.
+    /// Skips a UTF-8 byte order mark (CRM and Excel exports start with one), or several (a
+    /// file saved again by a tool that adds one): CSV.swift skips one at the start of what it
+    /// is given, so a second one left to it would be missing from the cells but not from the
+    /// record's text. Refuses UTF-16 and UTF-32, whose bytes would reach the parser as text
+    /// with NULs between.
     private func skipByteOrderMark() throws {
         while end < 4 && fill() {}
         if let failure { throw failure }
         let start = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<end]))
-        if start.starts(with: [0xEF, 0xBB, 0xBF]) {
-            recordStart = 3
-            handed = 3
-            checked = 3
-        } else if start.starts(with: [0xFF, 0xFE]) || start.starts(with: [0xFE, 0xFF]) || start.starts(with: [0x00, 0x00, 0xFE, 0xFF]) {
+        if start.starts(with: [0xFF, 0xFE]) || start.starts(with: [0xFE, 0xFF]) || start.starts(with: [0x00, 0x00, 0xFE, 0xFF]) {
             throw CSVInputFailure(path: path, line: nil, message: "is UTF-16 or UTF-32 text (it starts with that byte order mark); export it as UTF-8 CSV")
+        }
+        while true {
+            while end - recordStart < 3 && fill() {}  // (`fill` may move the kept bytes to the front)
+            if let failure { throw failure }
+            guard end - recordStart >= 3, buffer[recordStart] == 0xEF, buffer[recordStart + 1] == 0xBB, buffer[recordStart + 2] == 0xBF
+            else { return }
+            recordStart += 3
+            handed = recordStart
+            checked = recordStart
         }
     }
 

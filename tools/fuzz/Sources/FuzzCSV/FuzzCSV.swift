@@ -1,0 +1,69 @@
+import FuzzSupport
+import LeadDomain
+import LeadEngine
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The CSV ingest reader (`CSVEventReader` over `CSVRecordReader` and CSV.swift) on any bytes
+/// given as a file: no crash, no hang, and the same events, line numbers, record texts and
+/// failure whether the file is read in one block or in small ones (which cut records and
+/// UTF-8 sequences at every place).
+let path = "/tmp/leadledger-fuzz-csv-\(getpid()).csv"
+
+struct Row: Equatable {
+    var event: Result<Envelope, EnvelopeError>
+    var line: Int
+    var text: [UInt8]
+}
+
+struct Read: Equatable {
+    var rows: [Row] = []
+    var failure: String?
+    var lineNumber = 0
+    var bytesRead = 0
+}
+
+func read(blockSize: Int) -> Read {
+    var read = Read()
+    do {
+        let reader = try CSVEventReader(path: path, blockSize: blockSize)
+        while try reader.forEachEvent({ event, line, text in
+            read.rows.append(Row(event: event, line: line, text: Array(text)))
+            return read.rows.count % 3 != 0  // stop and go on now and then, as ingest does per batch
+        }) {}
+        read.lineNumber = reader.lineNumber
+        read.bytesRead = reader.bytesRead
+    } catch {
+        read.failure = "\(error)"
+    }
+    return read
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzCSV(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let input = UnsafeRawBufferPointer(start: data, count: size)
+    let file = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    guard file >= 0 else { fatalError("cannot write \(path)") }
+    var written = 0
+    while written < size {
+        let count = write(file, data + written, size - written)
+        guard count > 0 else { fatalError("cannot write \(path)") }
+        written += count
+    }
+    close(file)
+    let whole = read(blockSize: 1 << 16)  // (more than -max_len: the whole input in one read)
+    let blockSize = 16 + size % 48
+    let small = read(blockSize: blockSize)
+    unlink(path)
+    guard small == whole else {
+        finding("read in blocks of \(blockSize) bytes:\n\(small)\nin one block:\n\(whole)", input: input)
+    }
+    if whole.failure == nil, whole.bytesRead != size {
+        finding("read \(whole.bytesRead) of \(size) bytes", input: input)
+    }
+    return 0
+}
