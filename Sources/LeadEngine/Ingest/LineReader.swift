@@ -17,22 +17,22 @@ public final class LineReader {
     public static let keptBytes = 1024
     public var path: String { input.path }
     private let input: System.InputFile
-    private var buffer: UnsafeMutableRawBufferPointer
-    private var start = 0
-    private var end = 0
-    private var eof = false
-    public private(set) var lineNumber = 0
+    @exclusivity(unchecked) private var buffer: UnsafeMutableRawBufferPointer
+    @exclusivity(unchecked) private var start = 0
+    @exclusivity(unchecked) private var end = 0
+    @exclusivity(unchecked) private var eof = false
+    @exclusivity(unchecked) public private(set) var lineNumber = 0
     /// Bytes consumed so far (for progress).
-    public private(set) var bytesRead = 0
+    @exclusivity(unchecked) public private(set) var bytesRead = 0
     /// The file's size when known (regular files), for progress.
     public let totalBytes: Int?
     /// The longest line handed out whole, in bytes (without its line end).
     public let maxLineBytes: Int
     /// Whether the line being handed out was longer than `maxLineBytes`: it is then its first
     /// bytes only, at most `keptBytes` and cut at a character's start.
-    public private(set) var lineIsTooLong = false
+    @exclusivity(unchecked) public private(set) var lineIsTooLong = false
     /// The bytes kept of the last line that was too long.
-    private var keptPrefix: [UInt8] = []
+    @exclusivity(unchecked) private var keptPrefix: [UInt8] = []
 
     /// Opens `path`, or standard input for `-`.
     public init(path: String, blockSize: Int = 1 << 20, maxLineBytes: Int = .max) throws {

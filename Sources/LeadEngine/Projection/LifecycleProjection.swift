@@ -16,11 +16,11 @@ import LMDB
 /// group is committed.
 final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// The generation of tables it reads and writes (see `ProjectionTables`).
-    private(set) var tables: ProjectionTables
-    private(set) var leads: Table
+    @exclusivity(unchecked) private(set) var tables: ProjectionTables
+    @exclusivity(unchecked) private(set) var leads: Table
     /// lead → its journey (attribution and funnel inputs).
-    private(set) var journeys: Table
-    private(set) var dimensions: Dimensions
+    @exclusivity(unchecked) private(set) var journeys: Table
+    @exclusivity(unchecked) private(set) var dimensions: Dimensions
     let reader: LogReader
     /// Live scoring under the rules in force (the latest `rules.published`), if any.
     @exclusivity(unchecked) private(set) var live: LiveScorer?
