@@ -21,6 +21,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // The server: Hummingbird 2 on swift-nio, its lifecycle, logs and Prometheus metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // CSV ingest: a maintained RFC 4180 reader that streams, skips a BOM and keeps line
         // breaks inside quoted cells.
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
@@ -60,11 +67,29 @@ let package = Package(
         .target(name: "Bench", dependencies: ["CLMDB", "LMDB", "LedgerSystem", "EventLog", "LeadDomain", "LeadEngine", "Reports"]),
         // Pure functions from projected data (journeys) to report models, and their renderers.
         .target(name: "Reports", dependencies: ["LeadDomain", "LedgerJSON"]),
+        // `leadledger serve`: the HTTP API over a store (controllers over small protocols).
+        .target(
+            name: "LeadServer",
+            dependencies: [
+                "LeadEngine", "EventLog", "LeadDomain", "LedgerJSON", "LedgerSystem", "Reports",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .target(
             name: "LeadLedgerCLI",
             dependencies: [
-                "LeadEngine", "Reports", "Bench", "EventLog", "LeadDomain", "LedgerJSON", "LedgerSystem",
+                "LeadEngine", "LeadServer", "Reports", "Bench", "EventLog", "LeadDomain", "LedgerJSON", "LedgerSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(
@@ -88,6 +113,13 @@ let package = Package(
         .testTarget(
             name: "LeadLedgerCLITests",
             dependencies: ["LeadLedgerCLI", "leadledger", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON", "LeadEngine"]
+        ),
+        .testTarget(
+            name: "LeadServerTests",
+            dependencies: [
+                "LeadServer", "LeadEngine", "EventLog", "LeadDomain", "LedgerJSON", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "LeadDomain", "LedgerJSON", "TestSupport"]),
         .testTarget(name: "LeadEngineTests", dependencies: ["LeadEngine", "EventTranscoder", "Reports", "TestSupport", "EventLog", "LeadDomain", "LedgerJSON", "LMDB"]),

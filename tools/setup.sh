@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Installs what LeadLedger needs beyond Swift: Debian's liblmdb-dev (the LMDB library the
-# CLMDB target links through pkg-config) and Python's jsonschema (for tools/check-schemas.py).
+# Installs what LeadLedger needs beyond Swift, from Debian and PyPI:
+# - liblmdb-dev and pkg-config: the LMDB library the CLMDB target links through pkg-config;
+# - curl and chromium: the server's tests talk to a live `leadledger serve` over real HTTP,
+#   and load its dashboard in a headless browser;
+# - Python's jsonschema, openapi-spec-validator and schemathesis: the schemas and the HTTP API
+#   are checked against their contracts with real validators (tools/check-schemas.py,
+#   tools/schemathesis.sh).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -8,13 +13,17 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-if ! pkg-config --exists lmdb 2>/dev/null; then
-  echo "setup: installing liblmdb-dev" >&2
+missing=()
+pkg-config --exists lmdb 2>/dev/null || missing+=(liblmdb-dev pkg-config)
+command -v curl >/dev/null || missing+=(curl)
+command -v chromium >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
   as_root apt-get update -qq
-  as_root apt-get install -y -qq liblmdb-dev pkg-config >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import jsonschema, referencing" 2>/dev/null; then
-  echo "setup: installing jsonschema for the schema checks" >&2
-  python3 -m pip install --quiet jsonschema
+if ! python3 -c "import jsonschema, referencing, openapi_spec_validator, schemathesis" 2>/dev/null; then
+  echo "setup: installing jsonschema, openapi-spec-validator and schemathesis for the contract checks" >&2
+  python3 -m pip install --quiet --root-user-action=ignore jsonschema openapi-spec-validator schemathesis
 fi

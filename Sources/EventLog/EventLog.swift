@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import LMDB
+import Synchronization
 
 /// The append-only log: gapless positions from 1, a per-stream index, a durable idempotency
 /// index, a SHA-256 hash chain, checkpoints — all in one LMDB environment.
@@ -16,12 +17,23 @@ public final class EventLog: @unchecked Sendable {
         /// The most records the writer stores in one transaction (several requests are
         /// combined up to this; a single larger request still commits in one transaction).
         public var maxRecordsPerCommit = 100_000
+        /// Opens an existing log for reading only: no writer lock, no writer, nothing created.
+        public var readOnly = false
+        /// When another process holds the store's writer lock: nil fails at once
+        /// (`LogError.writerBusy`); else wait, after calling this with who holds it.
+        public var waitForWriter: (@Sendable (String) -> Void)?
+        /// Said of this process in the writer lock, for those who wait (e.g. a server's
+        /// address); the pid and command line are always there.
+        public var writerDetail: String?
         public init() {}
     }
 
     public let environment: Environment
     let tables: Tables
-    private let writer: Writer
+    /// Nil when the log is open read-only.
+    private let writer: Writer?
+    private let observers = CommitObservers()
+    private let writerLock: WriterLock?
 
     struct Tables: Sendable {
         /// position (big-endian u64) → record
@@ -37,21 +49,57 @@ public final class EventLog: @unchecked Sendable {
     /// Opens (creating if needed) the log in directory `path`. `makeHook`, if given, builds
     /// the hook that validates and projects inside every write transaction; it may open its
     /// own tables in the environment.
+    ///
+    /// Opened for writing, it first takes the store's writer lock (see `WriterLock` and
+    /// `Options.waitForWriter`); opened read-only (`Options.readOnly`), it needs an existing
+    /// log and takes no lock, so readers never wait.
     public init(path: String, options: Options = Options(), makeHook: ((Environment, LogReader) throws -> any AppendHook)? = nil) throws {
-        let environment = try Environment(path: path, options: options.environment)
+        var environmentOptions = options.environment
+        environmentOptions.readOnly = options.readOnly
+        // A store that held events and has lost its data file is damage, not a new store.
+        let head = LogHead.read(directory: path)
+        if let head, head.position > 0 {
+            // (A damaged data file is reported by the environment's own check.)
+            if case .success(let dataFile) = Result(catching: { () throws(DataFile.Damage) in try DataFile.inspect(path + "/data.mdb") }),
+               (dataFile?.bytes ?? 0) == 0 {
+                throw LogError.damaged(store: path, problem: "its data file (data.mdb) is \(dataFile == nil ? "missing" : "empty"), but its log held \(head.position) events when last closed")
+            }
+        }
+        let lock = options.readOnly ? nil : try WriterLock(
+            directory: path, holder: WriterLock.describeThisProcess(options.writerDetail),
+            wait: options.waitForWriter.map { .wait(notice: $0) } ?? .fail)
+        let environment: Environment
+        do {
+            environment = try Environment(path: path, options: environmentOptions)
+        } catch {
+            lock?.release()
+            throw error
+        }
         do {
             let tables = Tables(
                 events: try environment.table("events"),
                 ids: try environment.table("ids"),
                 streams: try environment.table("streams", options: [.duplicateKeys, .fixedSizeValues]),
                 checkpoints: try environment.table("checkpoints"))
-            let hook = try makeHook?(environment, LogReader(tables: tables))
-            let tip = try environment.read { txn in try Self.readTip(txn, tables) }
             self.environment = environment
             self.tables = tables
-            self.writer = Writer(environment: environment, tables: tables, hook: hook, tip: tip, maxRecordsPerCommit: options.maxRecordsPerCommit)
+            if let head {
+                try Self.check(head, against: environment, tables: tables, store: path)
+            }
+            if options.readOnly {
+                self.writer = nil
+            } else {
+                let hook = try makeHook?(environment, LogReader(tables: tables))
+                let tip = try environment.read { txn in try Self.readTip(txn, tables) }
+                let observers = self.observers
+                self.writer = Writer(
+                    environment: environment, tables: tables, hook: hook, tip: tip, maxRecordsPerCommit: options.maxRecordsPerCommit,
+                    committedThrough: { observers.notify($0) })
+            }
+            self.writerLock = lock
         } catch {
             environment.close()
+            lock?.release()
             throw error
         }
     }
@@ -60,10 +108,43 @@ public final class EventLog: @unchecked Sendable {
         close()
     }
 
-    /// Stops the writer (after the queued appends are done) and closes the environment.
+    /// Whether the log was opened read-only.
+    public var isReadOnly: Bool { writer == nil }
+
+    /// Stops the writer (after the queued appends are done), records the log's head (see
+    /// `LogHead`), closes the environment and lets go of the writer lock.
     public func close() {
+        guard let writer else {
+            environment.close()
+            return
+        }
         writer.stop()
+        if let tip = try? environment.read({ txn in try Self.readTip(txn, tables) }) {
+            LogHead(position: tip.position, hash: tip.hash).write(directory: environment.path)
+        }
         environment.close()
+        writerLock?.release()
+    }
+
+    /// The log must hold its recorded head: the same hash at the same position.
+    private static func check(_ head: LogHead, against environment: Environment, tables: Tables, store: String) throws {
+        guard head.position > 0 else { return }
+        try environment.read { txn in
+            let tip = try readTip(txn, tables)
+            guard tip.position >= head.position else {
+                throw LogError.damaged(store: store, problem: "its log ends at position \(tip.position), but it held \(head.position) events when last closed: \(head.position - tip.position) events were lost")
+            }
+            let found = try head.position.withBigEndianBytes { key in try txn.get(tables.events, key: key) }
+            guard let found, let view = RecordFormat.view(position: head.position, bytes: found), ChainHash(bytes: view.hash) == head.hash else {
+                throw LogError.damaged(store: store, problem: "the record at position \(head.position) is not the one its log held when last closed (another hash): the log was replaced or damaged")
+            }
+        }
+    }
+
+    /// The writer, or `LogError.readOnly` for a log opened read-only.
+    private func writerForAppending() throws -> Writer {
+        guard let writer else { throw LogError.readOnly(store: environment.path) }
+        return writer
     }
 
     /// The last position and the chain's hash there, as `txn` sees the log.
@@ -83,13 +164,15 @@ public final class EventLog: @unchecked Sendable {
     /// Appends `records` in order, in one durable transaction (possibly shared with other
     /// callers' records), and returns one outcome per record.
     public func append(_ records: [PendingRecord]) async throws -> [AppendOutcome] {
-        try await withCheckedThrowingContinuation { continuation in
+        let writer = try writerForAppending()
+        return try await withCheckedThrowingContinuation { continuation in
             writer.submit(PendingBatch(records)) { continuation.resume(with: $0) }
         }
     }
 
     /// The blocking form of `append`, for callers that are not async (the CLI's bulk ingest).
     public func appendAndWait(_ records: [PendingRecord]) throws -> [AppendOutcome] {
+        let writer = try writerForAppending()
         let done = DispatchSemaphore(value: 0)
         let box = ResultBox()
         writer.submit(PendingBatch(records)) { result in
@@ -102,17 +185,33 @@ public final class EventLog: @unchecked Sendable {
 
     /// Queues `records` and calls `completion` on the writer thread after the commit. Lets a
     /// producer parse the next batch while this one is being written.
-    public func submit(_ records: [PendingRecord], completion: @escaping @Sendable (Result<[AppendOutcome], any Error>) -> Void) {
-        writer.submit(PendingBatch(records), completion: completion)
+    public func submit(
+        _ records: [PendingRecord], chain: AppendChain? = nil, completion: @escaping @Sendable (Result<[AppendOutcome], any Error>) -> Void
+    ) {
+        submit(PendingBatch(records), chain: chain, completion: completion)
     }
 
     /// `submit` for records packed in a batch (bulk ingest writes them straight into one).
-    public func submit(_ batch: PendingBatch, completion: @escaping @Sendable (Result<[AppendOutcome], any Error>) -> Void) {
-        writer.submit(batch, completion: completion)
+    /// Requests of one `chain` are stored in order, and once one of them fails, none after it
+    /// is stored: a bulk ingest's stored part is always a prefix of its input.
+    public func submit(
+        _ batch: PendingBatch, chain: AppendChain? = nil, completion: @escaping @Sendable (Result<[AppendOutcome], any Error>) -> Void
+    ) {
+        guard let writer else {
+            completion(.failure(LogError.readOnly(store: environment.path)))
+            return
+        }
+        writer.submit(batch, chain: chain, completion: completion)
+    }
+
+    /// Calls `observer` after every commit of this process's writer (on the writer's thread:
+    /// keep it short — a live stream wakes its readers with it, metrics count it).
+    public func observeCommits(_ observer: @escaping @Sendable (Commit) -> Void) {
+        observers.add(observer)
     }
 
     /// How many write transactions have stored appends since the log was opened.
-    public var commits: Int { writer.commits }
+    public var commits: Int { writer?.commits ?? 0 }
 
     // MARK: Reading
 
@@ -395,6 +494,14 @@ public enum LogError: Error, CustomStringConvertible, Equatable {
     case outOfSequence(expected: UInt64, prepared: UInt64)
     /// The writer chained records onto a hash that is not the log's last (the same cause).
     case chainedOffTip(position: UInt64)
+    /// Another process (or this one) holds the store's writer lock.
+    case writerBusy(store: String, holder: String)
+    /// An append to a log opened read-only.
+    case readOnly(store: String)
+    /// An earlier request of the same chain failed, so this one was not stored.
+    case earlierRequestFailed(String)
+    /// The store's files do not hold what its log held: events were lost.
+    case damaged(store: String, problem: String)
 
     public var description: String {
         switch self {
@@ -404,10 +511,31 @@ public enum LogError: Error, CustomStringConvertible, Equatable {
             return "the writer prepared records from position \(prepared), but the log's next position is \(expected); nothing of this batch was stored"
         case .chainedOffTip(let position):
             return "the writer chained the records from position \(position) onto a hash the log does not end with; nothing of this batch was stored"
+        case .writerBusy(let store, let holder):
+            return "the store at \(store) is being written by \(holder); one writer at a time (without --no-wait, a write command waits its turn)"
+        case .readOnly(let store):
+            return "the store at \(store) is open for reading only"
+        case .earlierRequestFailed(let cause):
+            return "not stored: an earlier batch of the same input failed (\(cause))"
+        case .damaged(let store, let problem):
+            return "the store at \(store) is damaged: \(problem)"
         }
     }
 }
 
 final class ResultBox: @unchecked Sendable {
     var result: Result<[AppendOutcome], any Error>?
+}
+
+/// The log's commit observers.
+final class CommitObservers: Sendable {
+    private let observers = Mutex<[@Sendable (Commit) -> Void]>([])
+
+    func add(_ observer: @escaping @Sendable (Commit) -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
+    func notify(_ commit: Commit) {
+        for observer in observers.withLock({ $0 }) { observer(commit) }
+    }
 }

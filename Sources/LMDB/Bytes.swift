@@ -8,6 +8,15 @@ import Darwin
 /// first. (Writers that sort keys before putting them, or tell from a key where it falls,
 /// compare as LMDB will.)
 public enum KeyOrder {
+    /// LMDB's longest key (its default build: 511 bytes).
+    public static let maxKeyBytes = 511
+
+    /// Whether a key of this length can be stored at all.
+    @inline(__always)
+    public static func isStorable(_ key: UnsafeRawBufferPointer) -> Bool {
+        key.count > 0 && key.count <= maxKeyBytes
+    }
+
     /// Negative, zero or positive as `a` sorts before, with or after `b`.
     @inlinable
     public static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {

@@ -40,7 +40,11 @@ public struct Cursor {
     public func current() throws(LMDBError) -> CursorEntry? { try get(MDB_GET_CURRENT) }
 
     /// Moves to exactly `key` (its first value in a duplicate-key table).
-    public func seek(_ key: UnsafeRawBufferPointer) throws(LMDBError) -> CursorEntry? { try get(MDB_SET_KEY, key: key) }
+    public func seek(_ key: UnsafeRawBufferPointer) throws(LMDBError) -> CursorEntry? {
+        // (No stored key is empty or longer than LMDB's limit; see `TransactionReading.get`.)
+        guard KeyOrder.isStorable(key) else { return nil }
+        return try get(MDB_SET_KEY, key: key)
+    }
     /// Moves to the first key at or after `key`.
     public func seek(atLeast key: UnsafeRawBufferPointer) throws(LMDBError) -> CursorEntry? { try get(MDB_SET_RANGE, key: key) }
     /// Moves to the exact pair (duplicate-key tables).

@@ -23,6 +23,9 @@ public final class Environment: @unchecked Sendable {
         public var maxReaders: Int = 126
         /// `false` skips the fsync at commit (`MDB_NOSYNC`): only for throwaway stores.
         public var durable: Bool = true
+        /// Opens an existing environment for reading only (`MDB_RDONLY`): nothing is created,
+        /// and an environment on read-only media is read without LMDB's lock file.
+        public var readOnly: Bool = false
 
         public init() {}
     }
@@ -45,10 +48,23 @@ public final class Environment: @unchecked Sendable {
     private let releaseCalls = Mutex<Int>(0)
 
     public init(path: String, options: Options = Options()) throws(LMDBError) {
+        if options.readOnly {
+            guard FileManager.default.fileExists(atPath: path + "/data.mdb") else { throw LMDBError(code: .notFound, call: "open \(path)") }
+        } else {
+            do {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                throw LMDBError(code: .system(EACCES), call: "mkdir \(path)")
+            }
+        }
+        // A data file shorter than its meta pages say is a SIGBUS once mapped: refuse it first.
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            _ = try DataFile.inspect(path + "/data.mdb")
         } catch {
-            throw LMDBError(code: .system(EACCES), call: "mkdir \(path)")
+            throw LMDBError(code: .damaged(error.description), call: "open \(path)")
+        }
+        if !options.readOnly {
+            try Self.allocateLockFile(path + "/lock.mdb")
         }
         let canonical = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
         let claimed = Environment.openPaths.withLock { $0.insert(canonical).inserted }
@@ -64,10 +80,19 @@ public final class Environment: @unchecked Sendable {
                 try check(mdb_env_set_mapsize(handle, options.mapSize), "mdb_env_set_mapsize")
                 var flags = UInt32(MDB_NOTLS)
                 if !options.durable { flags |= UInt32(MDB_NOSYNC) }
-                try check(mdb_env_open(handle, canonical, flags, 0o644), "mdb_env_open \(canonical)")
-                // Clear reader slots left behind by processes that died (e.g. SIGKILL).
-                var dead: Int32 = 0
-                try check(mdb_reader_check(handle, &dead), "mdb_reader_check")
+                if options.readOnly { flags |= UInt32(MDB_RDONLY) }
+                var rc = mdb_env_open(handle, canonical, flags, 0o644)
+                if rc == EROFS && options.readOnly {
+                    // Read-only media: no lock file can be made there, and no writer can run
+                    // there either, so the environment is read without one.
+                    rc = mdb_env_open(handle, canonical, flags | UInt32(MDB_NOLOCK), 0o644)
+                }
+                try check(rc, "mdb_env_open \(canonical)")
+                if !options.readOnly {
+                    // Clear reader slots left behind by processes that died (e.g. SIGKILL).
+                    var dead: Int32 = 0
+                    try check(mdb_reader_check(handle, &dead), "mdb_reader_check")
+                }
             } catch {
                 mdb_env_close(handle)
                 throw error
@@ -86,6 +111,23 @@ public final class Environment: @unchecked Sendable {
         close()
     }
 
+    /// LMDB sizes its lock file with `ftruncate` and then writes it through a map: on a full
+    /// disk the file has no blocks, and the first write is a SIGBUS. Its blocks are allocated
+    /// here first, so a full disk is an error (ENOSPC) instead.
+    private static func allocateLockFile(_ path: String) throws(LMDBError) {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return }  // (LMDB's open reports it, with its cause.)
+        defer { Glibc.close(descriptor) }
+        // 126 readers take 8 KiB; twice that leaves room.
+        let bytes = 16 << 10
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, Int(info.st_size) < bytes else { return }
+        let rc = posix_fallocate(descriptor, 0, off_t(bytes))
+        if rc != 0 && rc != EOPNOTSUPP && rc != EINVAL {
+            throw LMDBError(code: .system(rc), call: "allocate \(path)")
+        }
+    }
+
     /// Closes the environment. Every transaction must have ended.
     public func close() {
         let wasOpen = state.withLock { state -> Bool in
@@ -98,6 +140,9 @@ public final class Environment: @unchecked Sendable {
         }
         _ = Environment.openPaths.withLock { $0.remove(path) }
     }
+
+    /// Whether the environment was opened read-only.
+    public var isReadOnly: Bool { options.readOnly }
 
     /// The current size of the memory map in bytes.
     public var mapSize: Int {
@@ -151,6 +196,15 @@ public final class Environment: @unchecked Sendable {
         return nil
     }
 
+    /// Writes a consistent copy of the environment into the existing, empty directory `path`
+    /// (`mdb_env_copy2`) while writers go on; `compact` leaves free pages out (and so the
+    /// contents of freed pages).
+    public func copy(to path: String, compact: Bool) throws(LMDBError) {
+        try resizeLock.withReadLock { () throws(LMDBError) in
+            try check(mdb_env_copy2(env, path, compact ? UInt32(MDB_CP_COMPACT) : 0), "mdb_env_copy2 \(path)")
+        }
+    }
+
     /// Flushes the map to disk (useful after writes with `durable == false`).
     public func sync() throws(LMDBError) {
         try check(mdb_env_sync(env, 1), "mdb_env_sync")
@@ -163,10 +217,27 @@ public final class Environment: @unchecked Sendable {
         if let cached = state.withLock({ $0.tables[name] }) {
             return cached
         }
-        let table = try write { txn -> Table in
-            var dbi: MDB_dbi = 0
-            try check(mdb_dbi_open(txn.txn, name, UInt32(options.rawValue) | UInt32(MDB_CREATE), &dbi), "mdb_dbi_open \(name)")
-            return Table(dbi: dbi, name: name, options: options)
+        let table: Table
+        if self.options.readOnly {
+            // Opened in a read transaction that commits, so the handle outlives it.
+            table = try resizeLock.withReadLock { () throws -> Table in
+                let txn = try beginTransaction(readOnly: true)
+                var dbi: MDB_dbi = 0
+                let rc = mdb_dbi_open(txn, name, UInt32(options.rawValue), &dbi)
+                guard rc == MDB_SUCCESS else {
+                    mdb_txn_abort(txn)
+                    if rc == MDB_NOTFOUND { throw LMDBError(code: .damaged("\(path) has no table \(name)"), call: "mdb_dbi_open \(name)") }
+                    throw LMDBError(returnCode: rc, call: "mdb_dbi_open \(name)")
+                }
+                try check(mdb_txn_commit(txn), "mdb_txn_commit")
+                return Table(dbi: dbi, name: name, options: options)
+            }
+        } else {
+            table = try write { txn -> Table in
+                var dbi: MDB_dbi = 0
+                try check(mdb_dbi_open(txn.txn, name, UInt32(options.rawValue) | UInt32(MDB_CREATE), &dbi), "mdb_dbi_open \(name)")
+                return Table(dbi: dbi, name: name, options: options)
+            }
         }
         state.withLock { $0.tables[name] = table }
         return table
@@ -204,6 +275,7 @@ public final class Environment: @unchecked Sendable {
     /// and `body` run again from the start: it must not have effects outside the transaction
     /// that a second run would repeat.
     public func write<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
+        guard !options.readOnly else { throw LMDBError(code: .readOnly, call: "write \(path)") }
         while true {
             do {
                 return try resizeLock.withReadLock {
@@ -221,7 +293,7 @@ public final class Environment: @unchecked Sendable {
                         }
                         throw error
                     }
-                    try check(mdb_txn_commit(raw), "mdb_txn_commit")
+                    try check(mdb_txn_commit(raw), "mdb_txn_commit \(path)")
                     return result
                 }
             } catch let error as LMDBError where error.code == .mapFull {

@@ -1,5 +1,11 @@
 internal import CLMDB
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The one error type of the LMDB layer: what went wrong (a named code) and which call
 /// reported it. `MDB_NOTFOUND` never becomes an error: lookups return `nil` instead.
 public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -30,6 +36,12 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         case alreadyOpen
         /// A transaction or cursor was used after its scope ended, or the environment is closed.
         case closed
+        /// The data file is damaged (truncated, or not an LMDB file): its description.
+        case damaged(String)
+        /// There is no environment to open read-only at this path.
+        case notFound
+        /// A write in an environment opened read-only.
+        case readOnly
     }
 
     public let code: Code
@@ -51,10 +63,31 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
             return "\(call): the environment is already open in this process"
         case .closed:
             return "\(call): the environment is closed"
+        case .damaged(let problem):
+            return problem
+        case .notFound:
+            return "\(call): there is no LMDB environment there"
+        case .readOnly:
+            return "\(call): the environment is open read-only"
         case .system(let errno):
-            return "\(call): \(String(cString: mdb_strerror(errno))) (errno \(errno))"
+            return "\(call): \(Self.words(errno)) (errno \(errno))"
         default:
             return "\(call): \(String(cString: mdb_strerror(code.returnCode)))"
+        }
+    }
+}
+
+extension LMDBError {
+    /// An operating-system error in words: what an operator reads, not a constant's name.
+    public static func words(_ errno: Int32) -> String {
+        switch errno {
+        case ENOSPC: return "no space left on device"
+        case EDQUOT: return "disk quota exceeded"
+        case EIO: return "I/O error"
+        case EACCES, EPERM: return "permission denied"
+        case EROFS: return "read-only file system"
+        case ENOENT: return "no such file or directory"
+        default: return String(cString: mdb_strerror(errno))
         }
     }
 }
@@ -107,7 +140,7 @@ extension LMDBError.Code {
         case .badValueSize: return MDB_BAD_VALSIZE
         case .badTable: return MDB_BAD_DBI
         case .system(let errno): return errno
-        case .alreadyOpen, .closed: return MDB_INVALID
+        case .alreadyOpen, .closed, .damaged, .notFound, .readOnly: return MDB_INVALID
         }
     }
 }

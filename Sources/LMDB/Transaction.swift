@@ -43,6 +43,9 @@ public struct TransactionHandle {
 extension TransactionReading {
     /// The value stored under `key`, or `nil` when there is none.
     public func get(_ table: Table, key: UnsafeRawBufferPointer) throws(LMDBError) -> UnsafeRawBufferPointer? {
+        // No key is stored empty or longer than LMDB's limit: asking for one finds nothing
+        // (LMDB would answer MDB_BAD_VALSIZE, an error a lookup by a user's id must not be).
+        guard KeyOrder.isStorable(key) else { return nil }
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val()
         let rc = mdb_get(handle.txn, table.dbi, &k, &v)

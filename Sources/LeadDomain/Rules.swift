@@ -51,6 +51,10 @@ public struct BehaviorRule: Sendable, Hashable {
         public var count: Int
         public var perDays: Double
 
+        /// The largest `count` and `perDays` a document may give (`rules.schema.json` says so too).
+        public static let maximumCount = 1_000_000.0
+        public static let maximumDays = 36_500.0
+
         public init(count: Int, perDays: Double) {
             self.count = count
             self.perDays = perDays
@@ -190,12 +194,13 @@ extension ScoringRules {
             for key in capObject.keys where key != "count" && key != "per_days" {
                 throw RulesError(rule: shown, field: "cap.\(key)", message: "unknown key; cap has count and per_days")
             }
-            // (`Int(exactly:)`: a count past Int's range trapped when converted.)
-            guard case .number(let countValue)? = capObject["count"], let count = Int(exactly: countValue), count >= 1 else {
-                throw RulesError(rule: shown, field: "cap.count", message: "required, a whole number ≥ 1")
+            // (Bounded: a window is turned into microseconds, a count into an Int.)
+            guard case .number(let number)? = capObject["count"], number >= 1, number <= BehaviorRule.Cap.maximumCount,
+                  let count = Int(exactly: number) else {
+                throw RulesError(rule: shown, field: "cap.count", message: "required, a whole number from 1 to 1,000,000")
             }
-            guard case .number(let days)? = capObject["per_days"], days > 0 else {
-                throw RulesError(rule: shown, field: "cap.per_days", message: "required, a number of days > 0")
+            guard case .number(let days)? = capObject["per_days"], days > 0, days <= BehaviorRule.Cap.maximumDays else {
+                throw RulesError(rule: shown, field: "cap.per_days", message: "required, a number of days > 0 and at most 36,500")
             }
             cap = BehaviorRule.Cap(count: count, perDays: days)
         }

@@ -181,6 +181,15 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         return "\(pad(c.year, 4))-\(pad(c.month, 2))"
     }
 
+    /// The first instant (UTC) of the month `months` months before this time's month:
+    /// `2026-05-14T10:00:00Z` gives `2026-05-01T00:00:00Z`, and with 12 `2025-05-01T00:00:00Z`.
+    public func monthStart(monthsBefore months: Int = 0) -> Timestamp {
+        let c = components
+        let index = c.year * 12 + (c.month - 1) - months
+        let year = index >= 0 ? index / 12 : (index - 11) / 12
+        return Timestamp(rfc3339: "\(pad(year, 4))-\(pad(index - year * 12 + 1, 2))-01T00:00:00Z") ?? self
+    }
+
     /// `2026-03-01`
     public var date: String {
         let c = components

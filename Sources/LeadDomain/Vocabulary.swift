@@ -7,15 +7,26 @@ public enum Vocabulary {
     public enum FieldKind: Sendable, Equatable {
         case string
         case nonEmptyString
-        case nonNegativeInteger
-        case nonNegativeNumber
+        /// A whole number from 0 to the bound.
+        case nonNegativeInteger(atMost: Double)
+        /// A number from 0 to the bound.
+        case nonNegativeNumber(atMost: Double)
+        /// A finite number.
         case number
         case boolean
         case oneOf([String])
         case currency
+        /// A finite number, or null.
         case numberOrNull
         case stringOrNull
     }
+
+    /// The largest amount (a deal's, an opportunity's) and annual revenue accepted: no company
+    /// or deal comes near 10^15, and sums of such amounts stay far from what a double or a
+    /// report's integers hold. `Schemas/event-data.schema.json` states the same bounds.
+    public static let maximumAmount: Double = 1e15
+    /// The largest head count accepted (`employees`): more than any company has.
+    public static let maximumEmployees: Double = 10_000_000
 
     public struct Field: Sendable {
         public let name: String
@@ -33,7 +44,7 @@ public enum Vocabulary {
     public static let profileFields: [Field] = [
         field("email", .string), field("firstName", .string), field("lastName", .string), field("title", .string),
         field("company", .string), field("domain", .string), field("industry", .string),
-        field("employees", .nonNegativeInteger), field("annualRevenue", .nonNegativeNumber),
+        field("employees", .nonNegativeInteger(atMost: maximumEmployees)), field("annualRevenue", .nonNegativeNumber(atMost: maximumAmount)),
         field("country", .string), field("region", .string), field("campaign", .string), field("channel", .string),
     ]
 
@@ -70,7 +81,7 @@ public enum Vocabulary {
         case .salesAccepted, .salesQualified: return [field("note", .string)]
         case .salesRejected: return [field("reason", .oneOf(rejectionReasons), required: true), field("note", .string), field("recycle", .boolean)]
         case .opportunityOpened:
-            return [field("opportunity", .nonEmptyString, required: true), field("amount", .nonNegativeNumber), field("currency", .currency)]
+            return [field("opportunity", .nonEmptyString, required: true), field("amount", .nonNegativeNumber(atMost: maximumAmount)), field("currency", .currency)]
         case .dealClosed:
             return [field("opportunity", .nonEmptyString, required: true), dealOutcome,
                     dealAmount, field("currency", .currency), field("reason", .string)]
@@ -80,7 +91,7 @@ public enum Vocabulary {
 
     /// The two `deal.closed` fields a rule spans: a won deal needs its amount.
     @usableFromInline package static let dealOutcome = field("outcome", .oneOf(["won", "lost"]), required: true)
-    @usableFromInline package static let dealAmount = field("amount", .nonNegativeNumber)
+    @usableFromInline package static let dealAmount = field("amount", .nonNegativeNumber(atMost: maximumAmount))
 
     /// Checks an event's `data` against its type; the error names the field (`data.channel`).
     public static func validate(_ type: EventType, _ data: JSONObject) throws(EnvelopeError) {
@@ -160,15 +171,17 @@ public enum Vocabulary {
     /// so this agrees with `String` equality.
     @inlinable package static func accepts<Text>(_ value: FieldValue<Text>, as kind: FieldKind) -> Bool {
         switch (kind, value) {
-        case (.string, .string), (.boolean, .bool), (.number, .number), (.numberOrNull, .number), (.numberOrNull, .null),
-             (.stringOrNull, .string), (.stringOrNull, .null):
+        case (.string, .string), (.boolean, .bool), (.numberOrNull, .null), (.stringOrNull, .string), (.stringOrNull, .null):
             return true
+        case (.number, .number(let number)), (.numberOrNull, .number(let number)):
+            return number.isFinite
         case (.nonEmptyString, .string(let text)):
             return !text.isEmpty
-        case (.nonNegativeInteger, .number(let number)):
-            return number >= 0 && number == number.rounded()
-        case (.nonNegativeNumber, .number(let number)):
-            return number >= 0
+        case (.nonNegativeInteger(let maximum), .number(let number)):
+            // (Not NaN: every comparison with it is false.)
+            return number >= 0 && number <= maximum && number == number.rounded()
+        case (.nonNegativeNumber(let maximum), .number(let number)):
+            return number >= 0 && number <= maximum
         case (.oneOf(let allowed), .string(let text)):
             return allowed.contains { $0.utf8.elementsEqual(text) }
         case (.currency, .string(let text)):
@@ -200,10 +213,12 @@ public enum Vocabulary {
         switch (kind, value) {
         case (.nonEmptyString, .string):
             return "must not be empty"
-        case (.nonNegativeInteger, .number):
-            return "must be a whole number ≥ 0, found \(JSONWriter.render(value))"
-        case (.nonNegativeNumber, .number):
-            return "must be ≥ 0, found \(JSONWriter.render(value))"
+        case (.nonNegativeInteger(let maximum), .number(let number)):
+            return "must be a whole number from 0 to \(bound(maximum)), found \(shown(number))"
+        case (.nonNegativeNumber(let maximum), .number(let number)):
+            return "must be a number from 0 to \(bound(maximum)), found \(shown(number))"
+        case (.number, .number(let number)), (.numberOrNull, .number(let number)):
+            return "must be a finite number, found \(shown(number))"
         case (.oneOf(let allowed), .string(let text)):
             return "\"\(text)\" is not one of \(allowed.joined(separator: ", "))"
         case (.currency, .string(let text)):
@@ -211,6 +226,17 @@ public enum Vocabulary {
         default:
             return "must be \(expected(kind)), found \(value.typeName)"
         }
+    }
+
+    /// A bound in a message, as people write it.
+    static func bound(_ number: Double) -> String {
+        number == maximumAmount ? "10^15" : number == maximumEmployees ? "10,000,000" : JSONWriter.render(.number(number))
+    }
+
+    /// A value in a message: as JSON spells it, and what JSON cannot spell (`inf`, `nan`) as
+    /// Swift does.
+    static func shown(_ number: Double) -> String {
+        number.isFinite ? JSONWriter.render(.number(number)) : "\(number)"
     }
 
     static func expected(_ kind: FieldKind) -> String {

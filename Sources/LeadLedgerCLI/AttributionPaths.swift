@@ -14,14 +14,14 @@ struct AttributionPaths: ParsableCommand {
 
     @Option(help: ArgumentHelp("The paths CSV.", valueName: "FILE")) var paths: String
     @Option(help: "first-touch, last-touch, linear, position-based or markov.") var model: AttributionModel
-    @Option(help: "markov: the chain's order.") var order: Int = 1
+    @Option(parsing: .unconditional, help: "markov: the chain's order (1 to 4).") var order: Int = 1
     @OptionGroup var output: ReportOutput
 
     func validate() throws {
         guard model.worksOnPaths else {
             throw ValidationError("--model \(model.rawValue) needs touch times and milestones, which a paths file does not have; use first-touch, last-touch, linear, position-based or markov (or `leadledger report attribution` on a store)")
         }
-        guard order >= 1 && order <= 4 else { throw ValidationError("--order must be 1 to 4") }
+        try OptionCheck.whole(order, "--order", in: 1...4)
     }
 
     func run() throws {

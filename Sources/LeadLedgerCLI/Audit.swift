@@ -16,8 +16,8 @@ struct Audit: ParsableCommand {
     @Option(help: "Only this lead's events.") var lead: String?
     @Option(help: "Only events recorded by this actor.") var actor: String?
     @Option(help: ArgumentHelp("Only types starting with this.", valueName: "PREFIX")) var type: String?
-    @Option(help: ArgumentHelp("From this time on (RFC 3339 or a date).", valueName: "TIME")) var since: String?
-    @Option(help: ArgumentHelp("Before this time (RFC 3339 or a date).", valueName: "TIME")) var until: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("From this time on (RFC 3339 or a date).", valueName: "TIME")) var since: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Before this time (RFC 3339 or a date).", valueName: "TIME")) var until: String?
     @OptionGroup var output: FormatOptions
 
     func validate() throws {
@@ -31,7 +31,8 @@ struct Audit: ParsableCommand {
             lead: lead, actor: actor, typePrefix: type,
             since: try since.map { try parseTime($0, option: "--since") },
             until: try until.map { try parseTime($0, option: "--until") })
-        let store = try storeOptions.open()
+        try checkOrder(filter.since, "--since", filter.until, "--until")
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         if let lead, try store.lead(lead) == nil {
             throw CLIError("unknown lead \(lead)")

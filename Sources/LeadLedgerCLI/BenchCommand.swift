@@ -20,16 +20,16 @@ struct BenchCommand: ParsableCommand {
             Build with -c release: `swift run -c release leadledger bench`.
             """)
 
-    @Option(help: "How many events.") var events: Int = 1_000_000
+    @Option(parsing: .unconditional, help: "How many events (100 to 100,000,000).") var events: Int = 1_000_000
     @Option(help: ArgumentHelp("Work directory (removed afterwards unless --keep).", valueName: "DIR"))
     var directory: String?
     @Flag(help: "Keep the work directory.") var keep = false
-    @Option(help: "How many times to measure the ingest and the cursor baseline.") var rounds: Int = 3
+    @Option(parsing: .unconditional, help: "How many times to measure the ingest and the cursor baseline (1 to 20).") var rounds: Int = 3
     @Option(help: "Output format: table or json.") var format: OutputFormat = .table
 
     func validate() throws {
-        guard events >= 100 else { throw ValidationError("--events must be at least 100") }
-        guard (1...20).contains(rounds) else { throw ValidationError("--rounds must be between 1 and 20") }
+        try OptionCheck.whole(events, "--events", in: OptionCheck.benchEvents)
+        try OptionCheck.whole(rounds, "--rounds", in: 1...20)
         guard format == .table || format == .json else { throw ValidationError("--format must be table or json") }
     }
 
@@ -81,7 +81,8 @@ struct BenchCommand: ParsableCommand {
     }
 
     func table(_ r: BenchRun.Result) -> String {
-        func rate(_ x: Double) -> String { Int(x.rounded()).grouped + "/s" }
+        // (A stage measured as taking no time has no rate an integer holds.)
+        func rate(_ x: Double) -> String { Int(exactly: x.rounded()).map { $0.grouped + "/s" } ?? "-" }
         func check(_ ok: Bool) -> String { ok ? "ok" : "MISSES" }
         let rounds = r.rounds.map { String(format: "%.2f", $0.ratio) }.joined(separator: ", ")
         var lines = [

@@ -10,11 +10,15 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run LeadLedger end to end on a generated data set, in a demo store.",
         discussion: """
-            Generates a realistic B2B lead history, ingests it, shows that a second ingest \
-            stores nothing twice, verifies the log, publishes the spec's scoring rules, tells one \
-            lead's story, lists the handoff audit, shows a rescore diff under a changed rule, \
-            prints the W-shaped attribution and writes the closed-loop report as an HTML page. \
-            Uses ./leadledger-demo unless --store is given; the demo store is recreated each run.
+            Generates a year of realistic B2B lead history, and the quarter before it, ending \
+            now (or at --end), publishes the spec's scoring rules, ingests the history (live \
+            scoring qualifies leads as their events arrive and stamps every handoff with the \
+            lead's score), shows that a second \
+            ingest stores nothing twice, verifies the log, tells one lead's story, lists the \
+            handoff audit, shows a rescore diff under a changed rule, prints the W-shaped \
+            attribution and writes the closed-loop report as an HTML page, every model side by \
+            side first. Uses ./leadledger-demo unless --store is given; the demo store is \
+            recreated each run. The same --seed and --end give the same data and the same page.
             """)
 
     static let marker = ".leadledger-demo"
@@ -30,32 +34,55 @@ struct Demo: ParsableCommand {
     @Option(help: ArgumentHelp("The demo store directory (recreated each run).", valueName: "DIR"))
     var store: String = "./leadledger-demo"
 
-    @Option(help: "How many leads to generate.")
+    @Option(parsing: .unconditional, help: "How many leads to generate (at most 10,000,000).")
     var leads: Int = 5_000
 
-    @Option(help: "The generator's seed.")
+    @Option(parsing: .unconditional, help: "The generator's seed (0 to 2^64 - 1).")
     var seed: UInt64 = 42
 
+    @Option(help: ArgumentHelp("The end of the history (RFC 3339 or a date; default now). It begins on the first of the month fifteen months earlier: the year the monthly report shows and the quarter before it.", valueName: "TIME"))
+    var end: String?
+
     func validate() throws {
-        guard leads > 0 else { throw ValidationError("--leads must be at least 1") }
+        try OptionCheck.whole(leads, "--leads", in: OptionCheck.leads)
+    }
+
+    /// The history's start: the first of the month fifteen months before `end`'s. The reports
+    /// show the year before `end`'s month; the quarter before it fills the pipeline, so that
+    /// deals close from the year's first month as they do in a business that is running.
+    static func start(ending end: Timestamp) -> Timestamp {
+        end.monthStart(monthsBefore: 15)
     }
 
     func run() throws {
+        let end = try end.map { try parseTime($0, option: "--end") } ?? Timestamp.now.truncatedToSeconds
+        let start = Self.start(ending: end)
         try prepareStore()
         let dataFile = (store as NSString).appendingPathComponent("demo-events.jsonl")
+        let rulesFile = (store as NSString).appendingPathComponent("rules-2026-11-a.yaml")
+        try ExampleRules.spec.write(toFile: rulesFile, atomically: true, encoding: .utf8)
+        let rules = try RulesDocument.load(path: rulesFile)
         let progress = Progress()
 
-        section("1. Generate \(leads.grouped) leads (seed \(seed))")
-        let count = try Generator(leads: leads, seed: seed).write(to: dataFile) { progress.update("generating: \($0.grouped) events") }
+        section("1. Generate a year of history and the quarter before it: \(leads.grouped) leads from \(start.date) to \(end.date) (seed \(seed))")
+        var generator = Generator(leads: leads, seed: seed, end: end, days: start.days(until: end))
+        // Told as live scoring under the rules will see it (the demo publishes them itself).
+        generator.rules = rules
+        generator.beginsWithRules = false
+        let count = try generator.write(to: dataFile) { progress.update("generating: \($0.grouped) events") }
         progress.finish()
-        print("wrote \(count.grouped) events to \(dataFile)")
+        print("wrote \(count.grouped) events to \(dataFile): captures, touches and deals up to \(end.rfc3339), none after it")
 
         let leadStore = try LeadStore(path: store)
         defer { leadStore.close() }
+
+        section("2. Publish the spec's scoring rules first (leadledger rules publish \(rulesFile))")
+        try leadStore.publishRules(rules, actor: "mops-alice", at: start)
+        print("published \(rules.version) as of \(start.date): from now on every event is scored as it arrives; a lead reaching \(Int(rules.mqlThreshold)) points becomes an MQL, and every handoff is stamped with the lead's score")
+
         let ingestor = Ingestor(store: leadStore)
         let rejects = RejectWriter(path: dataFile + ".rejects.jsonl")
-
-        section("2. Ingest them")
+        section("3. Ingest the history (leadledger ingest \(dataFile))")
         let started = Date()
         let first = try ingestor.ingest(path: dataFile, rejects: rejects) { state in
             progress.update("ingesting: \(state.lines.grouped) lines, \(state.summary.appended.grouped) appended")
@@ -63,22 +90,20 @@ struct Demo: ParsableCommand {
         progress.finish()
         let seconds = Date().timeIntervalSince(started)
         print("appended \(first.appended.grouped), duplicates \(first.duplicates.grouped), rejected \(first.rejected.grouped) in \(String(format: "%.2f", seconds)) s")
+        var byRules = 0, byHand = 0
+        try leadStore.audit(AuditFilter(typePrefix: "lead.qualified")) { row in
+            if row.event.data["by"] == .string("rules") { byRules += 1 } else { byHand += 1 }
+        }
+        print("live scoring qualified \(byRules.grouped) leads as MQLs (lead.qualified by rules); marketing qualified \(byHand.grouped) more by hand")
 
-        section("3. Ingest the same file again: every event is already in the log")
+        section("4. Ingest the same file again: every event is already in the log")
         let second = try ingestor.ingest(path: dataFile, rejects: rejects)
         print("appended \(second.appended.grouped), duplicates \(second.duplicates.grouped), rejected \(second.rejected.grouped)")
 
-        section("4. Verify the hash chain and the indexes")
+        section("5. Verify the hash chain and the indexes (leadledger verify)")
         let report = try leadStore.log.verify { position in progress.update("verifying: \(Int(position).grouped)") }
         progress.finish()
         print(report.isValid ? "ok: \(Int(report.records).grouped) events verified" : "FAILED: \(report.failure!)")
-
-        section("5. Publish the spec's scoring rules (leadledger rules publish rules.yaml)")
-        let rulesFile = (store as NSString).appendingPathComponent("rules-2026-11-a.yaml")
-        try ExampleRules.spec.write(toFile: rulesFile, atomically: true, encoding: .utf8)
-        let rules = try RulesDocument.load(path: rulesFile)
-        try leadStore.publishRules(rules, actor: "demo", at: .now)
-        print("published \(rules.version) from \(rulesFile): MQL at \(Int(rules.mqlThreshold)) points, every lead rescored")
 
         let story = try storyLead(in: leadStore)
         section("6. One lead's story: \(story) (leadledger lead show \(story); lead history \(story))")
@@ -88,10 +113,16 @@ struct Demo: ParsableCommand {
         print("")
         print(EventRows.render(try leadStore.history(of: story), format: .table))
 
-        section("7. The handoff audit: who handed off what, to whom, when (first 10 of leadledger audit --type lead.handed_off)")
+        section("7. The handoff audit: who handed off what, to whom, when, at what score (leadledger audit --type lead.handed_off)")
         var handoffs: [LoggedEvent] = []
-        try leadStore.audit(AuditFilter(typePrefix: "lead.handed_off")) { if handoffs.count < 10 { handoffs.append($0) } }
-        print(EventRows.render(handoffs, format: .table))
+        var stamped = 0, total = 0
+        try leadStore.audit(AuditFilter(typePrefix: "lead.handed_off")) { row in
+            total += 1
+            if row.event.data["rulesVersion"]?.stringValue != nil, row.event.data["score"]?.doubleValue != nil { stamped += 1 }
+            if handoffs.count < 10 { handoffs.append(row) }
+        }
+        print(Self.handoffTable(handoffs))
+        print("\(stamped.grouped) of \(total.grouped) handoffs carry the lead's score at the handoff and the rules version in force")
 
         section("8. What if demo requests were worth 60 and the MQL threshold were 50? (leadledger rescore --rules changed.yaml)")
         let changedFile = (store as NSString).appendingPathComponent("rules-2026-11-b.yaml")
@@ -100,48 +131,78 @@ struct Demo: ParsableCommand {
         print(Rescore.render(try leadStore.rescore(with: changed), format: .table))
 
         section("9. Which channels produced won revenue? W-shaped attribution (leadledger report attribution --model w-shaped)")
+        var closedLoop = ClosedLoopReport(now: end)
+        try eachJourney(leadStore) { journey, name in closedLoop.add(journey, name: name) }
         let names = try leadStore.dimensionNames()
-        let name: (UInt32) -> String = { names[$0] ?? "#\($0)" }
-        var attribution = AttributionAccumulator(settings: AttributionSettings(model: .wShaped, by: .channel))
-        var byCampaign = AttributionAccumulator(settings: AttributionSettings(model: .wShaped, by: .campaign))
-        var markov = AttributionAccumulator(settings: AttributionSettings(model: .markov, by: .channel))
-        var funnel = FunnelAccumulator(grouping: .source)
-        var quality = QualityAccumulator(grouping: .source)
-        var monthly = MonthlyAccumulator()
-        try leadStore.forEachJourney { _, journey in
-            attribution.add(journey)
-            byCampaign.add(journey)
-            markov.add(journey)
-            funnel.add(journey, name: name)
-            quality.add(journey, name: name)
-            monthly.add(journey)
+        let reports = closedLoop.reports { names[$0] ?? "#\($0)" }
+        if let wShaped = reports.first(where: { $0.name == "attribution" && $0.model == AttributionModel.wShaped.rawValue }) {
+            print(ReportRenderer.table(wShaped))
         }
-        let wShaped = attribution.report(name: name)
-        print(ReportRenderer.table(wShaped))
+        if let models = reports.first(where: { $0.name == "attribution-models" }) {
+            print("\nThe models disagree (share of the won deals, lowest and highest of the \(AttributionComparison.models.count) models):")
+            print(Self.spreadLines(models, top: 4))
+        }
 
         section("10. The closed-loop report as a page with charts")
-        let reports = [wShaped, byCampaign.report(name: name), markov.report(name: name), funnel.report(), quality.report(), monthly.report()]
         let htmlFile = (store as NSString).appendingPathComponent("leadledger-report.html")
-        try HTMLRenderer.page(reports, title: "LeadLedger closed-loop report", subtitle: "Demo data: \(leads.grouped) leads, seed \(seed)")
+        try HTMLRenderer.page(
+            reports, title: "LeadLedger closed-loop report",
+            subtitle: "Demo data: \(leads.grouped) leads captured from \(start.date) to \(end.date), seed \(seed); scoring rules \(rules.version)")
             .write(toFile: htmlFile, atomically: true, encoding: .utf8)
-        print("wrote \(htmlFile) — open it in a browser (attribution, Markov, funnel, lead quality, monthly)")
+        print("wrote \(htmlFile) — open it in a browser: every model side by side (by channel and by campaign), W-shaped, Markov, funnel, lead quality, sales SLA, monthly")
 
         print("\nTry: leadledger lead show \(story) --store \(store) --format json")
         print("     leadledger score explain \(story) --store \(store)")
         print("     leadledger rescore --rules \(changedFile) --store \(store) --apply")
-        print("     leadledger report funnel --by cohort --store \(store)")
+        print("     leadledger report sla --within 24 --store \(store)")
         print("     leadledger report attribution --model markov --by campaign --store \(store) --format html")
         print("     leadledger audit --store \(store) --actor ae-carla --type sales.")
-        if !report.isValid { throw ExitCode.failure }
+        print("\nServe this store and open its dashboard:")
+        print("     leadledger keys create --role read --name viewer --store \(store)   # prints the key once")
+        print("     leadledger serve --store \(store) --port 8080")
+        print("     then open http://127.0.0.1:8080/ (any user name, the key as the password)")
+        if !report.isValid || first.rejected > 0 { throw ExitCode.failure }
     }
 
-    /// The first lead that went all the way to a won deal: the most instructive story.
-    private func storyLead(in store: LeadStore) throws -> String {
-        var found: String?
-        try store.audit(AuditFilter(typePrefix: "deal.closed")) { row in
-            if found == nil, row.event.data["outcome"] == .string("won") { found = row.event.lead }
+    /// Handoffs with their stamps in columns of their own (the audit's data column is cut
+    /// to fit a terminal).
+    static func handoffTable(_ rows: [LoggedEvent]) -> String {
+        var table = TextTable(columns: ["position", "at", "lead", "by", "to", "score", "rules"])
+        table.numeric = [0, 5]
+        for row in rows {
+            let data = row.event.data
+            table.rows.append([
+                String(row.position), row.event.at.rfc3339, row.event.lead ?? "", row.event.actor ?? "",
+                data["to"]?.stringValue ?? "", data["score"]?.doubleValue.map { String(format: "%.1f", $0) } ?? "null",
+                data["rulesVersion"]?.stringValue ?? "null",
+            ])
         }
-        return found ?? "L-000001"
+        return rows.isEmpty ? "(no handoffs)" : table.renderTable()
+    }
+
+    /// For the `top` keys of a comparison: the lowest and the highest share, and the models.
+    static func spreadLines(_ report: Report, top: Int) -> String {
+        report.rows.prefix(top).map { row in
+            let shares = report.columns.enumerated().compactMap { index, column -> (String, Double)? in
+                guard column.name != "spread", case .number(let share) = row.values[index] else { return nil }
+                return (column.title, share)
+            }
+            guard let low = shares.min(by: { $0.1 < $1.1 }), let high = shares.max(by: { $0.1 < $1.1 }) else { return "  \(row.key)" }
+            return "  \(row.key): \(ReportRenderer.format(.number(low.1), .ratio)) (\(low.0)) to \(ReportRenderer.format(.number(high.1), .ratio)) (\(high.0))"
+        }.joined(separator: "\n")
+    }
+
+    /// The first lead that live scoring qualified and that went all the way to a won deal
+    /// (else the first won): the most instructive story.
+    private func storyLead(in store: LeadStore) throws -> String {
+        var won: [String] = []
+        try store.audit(AuditFilter(typePrefix: "deal.closed")) { row in
+            if won.count < 200, row.event.data["outcome"] == .string("won"), let lead = row.event.lead { won.append(lead) }
+        }
+        for lead in won.sorted() where try store.history(of: lead).contains(where: { $0.event.actor == LiveScoring.actor }) {
+            return lead
+        }
+        return won.min() ?? "L-000001"
     }
 
     private func section(_ title: String) {

@@ -6,12 +6,7 @@ import LedgerJSON
 /// one row per event in table and CSV.
 enum EventRows {
     static func json(_ row: LoggedEvent) -> JSONValue {
-        [
-            "position": .integer(row.position), "at": .string(row.event.at.rfc3339),
-            "recordedAt": .string(row.recordedAt.rfc3339), "type": .string(row.event.type.rawValue),
-            "lead": .nullable(row.event.lead), "actor": .nullable(row.event.actor),
-            "id": .string(row.event.id), "data": .object(row.event.data),
-        ]
+        LeadJSON.event(row)
     }
 
     static func render(_ rows: [LoggedEvent], format: OutputFormat) -> String {
@@ -48,4 +43,11 @@ func parseTime(_ text: String, option: String) throws -> Timestamp {
         throw CLIError("\(option) \(text) is not a time: use RFC 3339 (2026-03-01T10:15:00Z) or a date (2026-03-01)")
     }
     return time
+}
+
+/// Refuses a time range that holds nothing: `from` must be before `to` ([from, to)).
+func checkOrder(_ from: Timestamp?, _ fromOption: String, _ to: Timestamp?, _ toOption: String) throws {
+    if let from, let to, from >= to {
+        throw CLIError("\(fromOption) \(from.rfc3339) is not before \(toOption) \(to.rfc3339): the range would hold nothing")
+    }
 }

@@ -30,10 +30,16 @@ struct Ingest: ParsableCommand {
     @Option(help: ArgumentHelp("Where refused lines go (one file for all inputs).", valueName: "FILE"))
     var rejects: String?
 
+    @Option(name: .customLong("max-line-bytes"), parsing: .unconditional, help: ArgumentHelp(
+        "The longest line (CSV: record) accepted, in bytes, from 1,024 to 1,073,741,824 (default 1,048,576). A longer one is refused with its line number and only its first KiB in the rejects file (\"inputTruncated\": true), and reading goes on at the next line.",
+        valueName: "N"))
+    var maxLineBytes: Int = Ingestor.defaultMaxLineBytes
+
     func validate() throws {
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("stdin (-) can be read only once") }
         if format.filter(\.isInput).count > 1 { throw ValidationError("give one input format: jsonl or csv") }
         if format.filter({ !$0.isInput }).count > 1 { throw ValidationError("give one summary format: table or json") }
+        try OptionCheck.whole(maxLineBytes, "--max-line-bytes", in: Ingestor.maxLineBytesRange)
     }
 
     private var summaryAsJSON: Bool { format.contains(.json) }
@@ -46,9 +52,14 @@ struct Ingest: ParsableCommand {
 
     func run() throws {
         let inputs = files.isEmpty ? ["-"] : files
-        let store = try storeOptions.open()
+        // (It reads as empty now: /dev/null is in its place. See System.standardDescriptorsAtStart.)
+        if inputs.contains("-") && System.standardInputWasClosed {
+            throw CLIError("standard input is closed; give the events as a FILE argument (- or no FILE reads standard input)")
+        }
+        let store = try storeOptions.openForWriting()
         defer { store.close() }
         let ingestor = Ingestor(store: store)
+        ingestor.maxLineBytes = maxLineBytes
         let progress = Progress()
         let shared = rejects.map(RejectWriter.init(path:))
         var total = IngestSummary()
@@ -67,6 +78,17 @@ struct Ingest: ParsableCommand {
             } catch let failure as IngestFailure {
                 progress.finish()
                 total += failure.summary
+                try? writer.close()
+                if summaryAsJSON {
+                    // Scripts learn exactly where it stopped: the stored part is lines
+                    // 1…storedThroughLine of this input.
+                    var json = summaryJSON(total, rejectFiles: rejectFiles + (writer.count > 0 ? [writer.path] : []))
+                    json["failed"] = .object([
+                        "file": .string(failure.path), "storedThroughLine": .integer(failure.settledThroughLine),
+                        "stoppedAtLine": .integer(failure.line), "error": .string(StoreFault.describe(failure.underlying, store: failure.store)),
+                    ])
+                    print(JSONWriter.render(.object(json)))
+                }
                 throw CLIError(failure.description + (total.rejected > 0 ? " (rejected lines so far are in \(writer.path))" : ""))
             } catch let failure as System.FileError {
                 progress.finish()
@@ -103,14 +125,17 @@ struct Ingest: ParsableCommand {
         try? FileManager.default.removeItem(atPath: path)
     }
 
+    private func summaryJSON(_ summary: IngestSummary, rejectFiles: [String]) -> JSONObject {
+        [
+            "appended": .integer(summary.appended), "duplicates": .integer(summary.duplicates),
+            "rejected": .integer(summary.rejected), "lines": .integer(summary.lines),
+            "rejectsFiles": .array(rejectFiles.map(JSONValue.string)),
+        ]
+    }
+
     private func render(_ summary: IngestSummary, rejectFiles: [String]) -> String {
         if summaryAsJSON {
-            let json: JSONValue = [
-                "appended": .integer(summary.appended), "duplicates": .integer(summary.duplicates),
-                "rejected": .integer(summary.rejected), "lines": .integer(summary.lines),
-                "rejectsFiles": .array(rejectFiles.map(JSONValue.string)),
-            ]
-            return JSONWriter.render(json)
+            return JSONWriter.render(.object(summaryJSON(summary, rejectFiles: rejectFiles)))
         }
         return "appended \(summary.appended.grouped), duplicates \(summary.duplicates.grouped), rejected \(summary.rejected.grouped)"
     }

@@ -19,13 +19,13 @@ struct LeadShow: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
     @Argument(help: "The lead's id.") var id: String
-    @Option(name: .customLong("as-of"), help: ArgumentHelp("A past time (RFC 3339 or a date).", valueName: "TIME"))
+    @Option(name: .customLong("as-of"), parsing: .unconditional, help: ArgumentHelp("A past time (RFC 3339 or a date).", valueName: "TIME"))
     var asOf: String?
     @OptionGroup var output: FormatOptions
 
     func run() throws {
         let time = try asOf.map { try parseTime($0, option: "--as-of") }
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         let found = try time.map { try store.lead(id, asOf: $0) } ?? store.lead(id)
         guard let state = found else {
@@ -49,7 +49,7 @@ struct LeadHistory: ParsableCommand {
     @OptionGroup var output: FormatOptions
 
     func run() throws {
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         let rows = try store.history(of: id)
         guard !rows.isEmpty else { throw CLIError("unknown lead \(id)") }
@@ -59,17 +59,7 @@ struct LeadHistory: ParsableCommand {
 
 enum LeadRendering {
     static func json(_ state: LeadState, score: Double?) -> JSONValue {
-        [
-            "lead": .string(state.lead), "stage": .string(state.stage.rawValue), "owner": .nullable(state.owner),
-            "score": score.map(JSONValue.number) ?? .null, "rulesVersion": .nullable(state.rulesVersion),
-            "profile": .object(state.profile),
-            "stages": .array(state.stages.map { change in
-                ["stage": .string(change.stage.rawValue), "at": .string(change.at.rfc3339), "type": .string(change.type.rawValue),
-                 "actor": .nullable(change.actor), "position": .integer(change.position)]
-            }),
-            "capturedAt": .string(state.capturedAt.rfc3339), "lastActivityAt": .string(state.lastActivityAt.rfc3339),
-            "touches": .integer(state.touches), "events": .integer(state.events), "opportunity": .nullable(state.opportunity),
-        ]
+        LeadJSON.lead(state, score: score)
     }
 
     static func render(_ state: LeadState, score: Double?, format: OutputFormat) -> String {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LedgerSystem
 
 /// `leadledger`: the root command. Each subcommand lives in its own file.
 public struct LeadLedgerCommand: ParsableCommand {
@@ -23,8 +24,21 @@ public struct LeadLedgerCommand: ParsableCommand {
             ReportCommand.self,
             AttributionPaths.self,
             BenchCommand.self,
+            Serve.self,
+            KeysCommand.self,
         ]
     )
 
     public init() {}
+
+    /// Puts /dev/null on each standard descriptor the caller closed (see
+    /// `System.standardDescriptorsAtStart`); call it before anything opens a file. If one
+    /// cannot be occupied, the store's files could become the program's input or output:
+    /// it refuses to run (exit code 1).
+    public static func occupyClosedStandardDescriptors() {
+        guard let failure = System.standardDescriptorsAtStart.failure else { return }
+        let name = ["input", "output", "error"][Int(failure.descriptor)]
+        exit(withError: CLIError(
+            "standard \(name) (descriptor \(failure.descriptor)) is closed and /dev/null cannot be opened in its place: \(System.describe(failure.errno)); run leadledger with it open"))
+    }
 }

@@ -10,7 +10,7 @@ struct Rebuild: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForWriting()
         defer { store.close() }
         let progress = Progress()
         let started = Date()

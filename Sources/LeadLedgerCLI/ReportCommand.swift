@@ -23,13 +23,14 @@ struct ReportOutput: ParsableArguments {
         valueName: "FILE"))
     var out: String?
 
-    func emit(_ report: Report) throws {
+    /// Writes `report`; an HTML page also shows `alsoOnPage` after it.
+    func emit(_ report: Report, alsoOnPage: [Report] = []) throws {
         let text: String
         switch format {
         case .table: text = ReportRenderer.table(report)
         case .csv: text = ReportRenderer.csv(report)
         case .json: text = JSONWriter.render(ReportRenderer.json(report))
-        case .html: text = HTMLRenderer.page([report], title: report.title, subtitle: "LeadLedger report")
+        case .html: text = HTMLRenderer.page([report] + alsoOnPage, title: report.title, subtitle: "LeadLedger report")
         }
         // A page printed on a terminal is of no use, so there it goes to a file; redirected
         // (`> page.html`, a pipe) it goes where the user sent it.
@@ -52,11 +53,13 @@ struct ReportOutput: ParsableArguments {
 
 /// `--from` / `--to`.
 struct RangeOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("From this time on (RFC 3339 or a date).", valueName: "TIME")) var from: String?
-    @Option(help: ArgumentHelp("Before this time (RFC 3339 or a date).", valueName: "TIME")) var to: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("From this time on (RFC 3339 or a date).", valueName: "TIME")) var from: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Before this time (RFC 3339 or a date).", valueName: "TIME")) var to: String?
 
     func range() throws -> TimeRange {
-        TimeRange(from: try from.map { try parseTime($0, option: "--from") }, to: try to.map { try parseTime($0, option: "--to") })
+        let range = TimeRange(from: try from.map { try parseTime($0, option: "--from") }, to: try to.map { try parseTime($0, option: "--to") })
+        try checkOrder(range.from, "--from", range.to, "--to")
+        return range
     }
 }
 
@@ -84,26 +87,33 @@ struct AttributionReportCommand: ParsableCommand {
     @Option(help: "The attribution model.") var model: AttributionModel
     @Option(help: "Group by channel, campaign, source or content.") var by: TouchField = .channel
     @OptionGroup var range: RangeOptions
-    @Option(name: .customLong("half-life"), help: "time-decay: days for a touch's weight to halve.") var halfLife: Double = 7
-    @Option(help: "Only touches within this many days before the conversion.") var lookback: Double?
-    @Option(help: "markov: the chain's order.") var order: Int = 1
+    @Option(name: .customLong("half-life"), parsing: .unconditional, help: "time-decay: days for a touch's weight to halve (at most 36,500).") var halfLife: Double = 7
+    @Option(parsing: .unconditional, help: "Only touches within this many days before the conversion (at most 36,500).") var lookback: Double?
+    @Option(parsing: .unconditional, help: "markov: the chain's order (1 to 4).") var order: Int = 1
     @OptionGroup var output: ReportOutput
 
     func validate() throws {
-        guard halfLife > 0 else { throw ValidationError("--half-life must be > 0 days") }
-        guard order >= 1 && order <= 4 else { throw ValidationError("--order must be 1 to 4") }
-        if let lookback, lookback <= 0 { throw ValidationError("--lookback must be > 0 days") }
+        try OptionCheck.positive(halfLife, "--half-life", atMost: OptionCheck.maximumDays, unit: "days")
+        try OptionCheck.whole(order, "--order", in: 1...4)
+        if let lookback { try OptionCheck.positive(lookback, "--lookback", atMost: OptionCheck.maximumDays, unit: "days") }
     }
 
     func run() throws {
         let window = try range.range()
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
-        var accumulator = AttributionAccumulator(settings: AttributionSettings(
-            model: model, by: by, from: window.from, to: window.to, halfLifeDays: halfLife, lookbackDays: lookback, order: order))
+        let settings = AttributionSettings(
+            model: model, by: by, from: window.from, to: window.to, halfLifeDays: halfLife, lookbackDays: lookback, order: order)
+        var accumulator = AttributionAccumulator(settings: settings)
+        // The page also puts every model side by side, with the same settings.
+        var comparison = output.format == .html ? AttributionComparison(settings: settings) : nil
         let names = try store.dimensionNames()
-        try store.forEachJourney { _, journey in accumulator.add(journey) }
-        try output.emit(accumulator.report { names[$0] ?? "#\($0)" })
+        try store.forEachJourney { _, journey in
+            accumulator.add(journey)
+            comparison?.add(journey)
+        }
+        let name: (UInt32) -> String = { names[$0] ?? "#\($0)" }
+        try output.emit(accumulator.report(name: name), alsoOnPage: comparison.map { [$0.report(name: name)] } ?? [])
     }
 }
 
@@ -116,7 +126,7 @@ struct FunnelReport: ParsableCommand {
 
     func run() throws {
         var funnel = FunnelAccumulator(grouping: by, range: try range.range())
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         try eachJourney(store) { funnel.add($0, name: $1) }
         try output.emit(funnel.report())
@@ -132,7 +142,7 @@ struct QualityReport: ParsableCommand {
 
     func run() throws {
         var quality = QualityAccumulator(grouping: by, range: try range.range())
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         try eachJourney(store) { quality.add($0, name: $1) }
         try output.emit(quality.report())
@@ -142,17 +152,17 @@ struct QualityReport: ParsableCommand {
 struct SLAReport: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sla", abstract: "Time from handoff to sales' first response, and breaches per owner.")
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: "The SLA in hours.") var within: Double = 24
+    @Option(parsing: .unconditional, help: "The SLA in hours (at most 876,000).") var within: Double = 24
     @OptionGroup var range: RangeOptions
     @OptionGroup var output: ReportOutput
 
     func validate() throws {
-        guard within > 0 else { throw ValidationError("--within must be > 0 hours") }
+        try OptionCheck.positive(within, "--within", atMost: OptionCheck.maximumHours, unit: "hours")
     }
 
     func run() throws {
         var sla = SLAAccumulator(withinHours: within, range: try range.range(), now: .now)
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         let names = try store.dimensionNames()
         try store.forEachJourney { _, journey in sla.add(journey) }
@@ -168,7 +178,7 @@ struct MonthlyReport: ParsableCommand {
 
     func run() throws {
         var monthly = MonthlyAccumulator(range: try range.range())
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         try store.forEachJourney { _, journey in monthly.add(journey) }
         try output.emit(monthly.report())
@@ -178,12 +188,12 @@ struct MonthlyReport: ParsableCommand {
 struct PlanReport: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "plan", abstract: "Reverse funnel: the leads and MQLs a revenue goal needs at the measured rates.")
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: "The revenue goal.") var revenue: Double
+    @Option(parsing: .unconditional, help: "The revenue goal (at most 10^15).") var revenue: Double
     @OptionGroup var range: RangeOptions
     @OptionGroup var output: ReportOutput
 
     func validate() throws {
-        guard revenue > 0 else { throw ValidationError("--revenue must be > 0") }
+        try OptionCheck.positive(revenue, "--revenue", atMost: OptionCheck.maximumRevenue)
     }
 
     func run() throws {
@@ -191,7 +201,7 @@ struct PlanReport: ParsableCommand {
         var funnel = FunnelAccumulator(grouping: .source, range: window)
         var won = 0
         var wonRevenue = 0.0
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         try eachJourney(store) { journey, name in
             funnel.add(journey, name: name)
@@ -217,7 +227,7 @@ struct PathsReport: ParsableCommand {
 
     func run() throws {
         var paths = PathsAccumulator(by: by, range: try range.range())
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         let names = try store.dimensionNames()
         try store.forEachJourney { _, journey in paths.add(journey) }

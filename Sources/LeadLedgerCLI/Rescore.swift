@@ -19,7 +19,7 @@ struct Rescore: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "The rules document to replay under (.yaml, .yml or .json).") var rules: String
     @Flag(help: "Publish the rules and qualify now the leads that reach the threshold.") var apply = false
-    @Option(name: .customLong("as-of"), help: ArgumentHelp("Evaluate the score distribution at this time (default: the latest event's time, so that the same log gives the same report).", valueName: "TIME"))
+    @Option(name: .customLong("as-of"), parsing: .unconditional, help: ArgumentHelp("Evaluate the score distribution at this time (default: the latest event's time, so that the same log gives the same report).", valueName: "TIME"))
     var asOf: String?
     @Option(help: "Who applies (recorded as the actor of the events --apply appends).") var actor: String = "leadledger-cli"
     @OptionGroup var output: FormatOptions
@@ -27,7 +27,7 @@ struct Rescore: ParsableCommand {
     func run() throws {
         let time = try asOf.map { try parseTime($0, option: "--as-of") }
         let document = try RulesDocument.load(path: self.rules)
-        let store = try storeOptions.open()
+        let store = try apply ? storeOptions.openForWriting() : storeOptions.openForReading()
         defer { store.close() }
         let report = try store.rescore(with: document, asOf: time)
         print(Self.render(report, format: output.format))
@@ -41,15 +41,7 @@ struct Rescore: ParsableCommand {
     static func render(_ report: RescoreReport, format: OutputFormat) -> String {
         switch format {
         case .json, .html:
-            return JSONWriter.render([
-                "rulesVersion": .string(report.rulesVersion), "baseVersion": .nullable(report.baseVersion),
-                "newlyQualified": .array(report.newlyQualified.map(JSONValue.string)),
-                "noLongerQualified": .array(report.noLongerQualified.map(JSONValue.string)),
-                "moved": .array(report.moved.map { ["lead": .string($0.lead), "from": .string($0.from.rfc3339), "to": .string($0.to.rfc3339)] }),
-                "leads": .integer(report.leads), "qualifiedNow": .integer(report.qualifiedNow), "qualifiedProposed": .integer(report.qualifiedProposed),
-                "asOf": .string(report.asOf.rfc3339),
-                "distribution": .array(report.distribution.map { ["bucket": .string($0.label), "current": $0.current.map { .integer($0) } ?? .null, "proposed": .integer($0.proposed)] }),
-            ])
+            return JSONWriter.render(LeadJSON.rescore(report))
         case .csv:
             var table = TextTable(columns: ["lead", "change", "from", "to"])
             table.rows += report.newlyQualified.map { [$0, "newly_qualified", "", ""] }

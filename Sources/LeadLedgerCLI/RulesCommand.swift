@@ -27,13 +27,17 @@ struct RulesPublish: ParsableCommand {
 
     func run() throws {
         let rules = try RulesDocument.load(path: file)
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForWriting()
         defer { store.close() }
         switch try store.publishRules(rules, actor: actor, at: .now) {
         case .appended(let position):
             print("published rules \(rules.version) at position \(position): threshold \(JSONWriter.render(.number(rules.mqlThreshold))), \(rules.fit.count) fit and \(rules.behavior.count) behavior rules")
-        case .duplicate:
-            throw CLIError("rules version \(rules.version) was already published; give the changed document a new version")
+        case .duplicate(let position):
+            guard try store.isPublished(rules, at: position) else {
+                throw CLIError("rules version \(rules.version) was already published with another document; give the changed document a new version")
+            }
+            // (An interrupted publish is completed by publishRules: every lead is rescored.)
+            print("rules \(rules.version) were already published at position \(position), with this document; every lead is scored under them")
         case .rejected(let reason):
             throw CLIError(reason)
         case .conflict:
@@ -49,7 +53,7 @@ struct RulesShow: ParsableCommand {
     @OptionGroup var output: FormatOptions
 
     func run() throws {
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         guard let rules = try store.currentRules() else {
             throw CLIError("no rules are published in \(storeOptions.path); publish some with: leadledger rules publish FILE")

@@ -18,13 +18,13 @@ struct ScoreExplain: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
     @Argument(help: "The lead's id.") var id: String
-    @Option(name: .customLong("as-of"), help: ArgumentHelp("Score at this time (default: now).", valueName: "TIME"))
+    @Option(name: .customLong("as-of"), parsing: .unconditional, help: ArgumentHelp("Score at this time (default: now).", valueName: "TIME"))
     var asOf: String?
     @OptionGroup var output: FormatOptions
 
     func run() throws {
         let time = try asOf.map { try parseTime($0, option: "--as-of") }
-        let store = try storeOptions.open()
+        let store = try storeOptions.openForReading()
         defer { store.close() }
         guard try store.lead(id) != nil else { throw CLIError("unknown lead \(id)") }
         guard let rules = try store.currentRules() else {
@@ -35,15 +35,7 @@ struct ScoreExplain: ParsableCommand {
         }
         switch output.format {
         case .json, .html:
-            print(JSONWriter.render([
-                "lead": .string(id), "score": .number(breakdown.score), "fit": .number(breakdown.fit),
-                "engagement": .number(breakdown.engagement), "rulesVersion": .string(rules.version),
-                "asOf": .string((time ?? .now).rfc3339),
-                "hits": .array(breakdown.hits.map { hit in
-                    ["rule": .string(hit.rule), "points": .number(hit.points), "at": .nullable(hit.at?.rfc3339),
-                     "position": hit.position.map { .integer($0) } ?? .null]
-                }),
-            ]))
+            print(JSONWriter.render(LeadJSON.score(lead: id, breakdown, rulesVersion: rules.version, asOf: time ?? .now)))
         case .csv, .table:
             var table = TextTable(columns: ["rule", "points", "at", "position"])
             table.numeric = [1, 3]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EventLog
 import Foundation
 import LeadEngine
 
@@ -20,11 +21,55 @@ struct StoreOptions: ParsableArguments {
         return Self.defaultPath
     }
 
-    func open() throws -> LeadStore {
+    @Flag(name: .customLong("no-wait"), help: "Write commands: fail at once, naming the holder, when another process is writing the store (default: wait for it).")
+    var noWait = false
+
+    /// Opens the store for a command that writes: takes the store's writer lock, waiting for
+    /// another writer (saying who) unless `--no-wait`, and creates the store if need be.
+    func openForWriting(holding detail: String? = nil) throws -> LeadStore {
+        var options = LeadStore.Options()
+        options.log.writerDetail = detail
+        if !noWait {
+            options.log.waitForWriter = { notice in printToStderr(notice) }
+        }
         do {
-            return try LeadStore(path: path)
+            return try LeadStore(path: path, options: options)
         } catch {
-            throw CLIError("cannot open the store at \(path): \(error)")
+            throw CLIError(Self.describe(error, path: path))
+        }
+    }
+
+    /// Opens an existing store for a command that only reads: never creates one, never waits
+    /// for a writer, works on read-only media. If a writer stopped before the projections
+    /// caught up with the log, they are caught up here when no one is writing (or read as
+    /// they are, with a warning).
+    func openForReading() throws -> LeadStore {
+        let store: LeadStore
+        do {
+            store = try LeadStore(path: path, options: .reading)
+        } catch {
+            throw CLIError(Self.describe(error, path: path))
+        }
+        guard (try? store.projectionsAreCurrent) == false else { return store }
+        store.close()
+        var options = LeadStore.Options()
+        options.log.waitForWriter = nil
+        if let writable = try? LeadStore(path: path, options: options) {
+            return writable
+        }
+        printToStderr("warning: the projections of \(path) are behind its log, and the store cannot be caught up now (another process is writing it, or it is read-only); showing them as they are")
+        do {
+            return try LeadStore(path: path, options: .reading)
+        } catch {
+            throw CLIError(Self.describe(error, path: path))
+        }
+    }
+
+    static func describe(_ error: any Error, path: String) -> String {
+        switch error {
+        case let error as StoreError: return error.description
+        case let error as LogError: return error.description
+        default: return "cannot open the store at \(path): \(StoreFault.describe(error, store: path))"
         }
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -28,7 +30,9 @@ public enum System {
 
     /// `strerror`'s words for an `errno`.
     public static func describe(_ code: Int32) -> String {
-        String(cString: strerror(code))
+        // ("No space left on device" → "no space left on device": it goes inside a sentence.)
+        let words = String(cString: strerror(code))
+        return words.prefix(1).lowercased() + words.dropFirst()
     }
 
     // MARK: Threads
@@ -53,6 +57,47 @@ public enum System {
         #if os(Linux)
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
         #endif
+    }
+
+    // MARK: Standard descriptors
+
+    /// What the process found of its standard descriptors (0, 1, 2) when it started.
+    public struct StandardDescriptors: Sendable {
+        /// The descriptors that were closed; each is now /dev/null.
+        public let closed: [Int32]
+        /// A closed descriptor that could not be occupied, and the `errno` of opening /dev/null.
+        public let failure: (descriptor: Int32, errno: Int32)?
+    }
+
+    /// The standard descriptors that were closed when the process started, each occupied with
+    /// /dev/null the first time this is read — which `main` does before anything else.
+    ///
+    /// A descriptor the caller closed (`leadledger ingest <&-`, `2>&-`) is the lowest free
+    /// number, so the next file opened gets it: LMDB's lock file became standard input and
+    /// was ingested, and messages to a closed stderr were written over the start of
+    /// lock.mdb or into data.mdb. With /dev/null in their place no file gets those numbers;
+    /// `standardInputWasClosed` lets the commands that read standard input refuse.
+    public static let standardDescriptorsAtStart: StandardDescriptors = occupyClosedStandardDescriptors()
+
+    /// Whether standard input was closed when the process started (it reads as empty now).
+    public static var standardInputWasClosed: Bool { standardDescriptorsAtStart.closed.contains(STDIN_FILENO) }
+
+    private static func occupyClosedStandardDescriptors() -> StandardDescriptors {
+        var closed: [Int32] = []
+        for descriptor in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] {
+            guard fcntl(descriptor, F_GETFD) == -1, errno == EBADF else { continue }
+            // (The lowest free number: this one, unless a lower one was closed and failed.)
+            let opened = open("/dev/null", descriptor == STDIN_FILENO ? O_RDONLY : O_WRONLY)
+            guard opened >= 0 else { return StandardDescriptors(closed: closed, failure: (descriptor, errno)) }
+            if opened != descriptor {
+                let moved = dup2(opened, descriptor)
+                let code = errno
+                close(opened)
+                guard moved == descriptor else { return StandardDescriptors(closed: closed, failure: (descriptor, code)) }
+            }
+            closed.append(descriptor)
+        }
+        return StandardDescriptors(closed: closed, failure: nil)
     }
 
     // MARK: Terminals and memory
@@ -88,6 +133,74 @@ public enum System {
         getrusage(RUSAGE_SELF, &usage)
         #endif
         return Double(usage.ru_maxrss) / 1024
+    }
+
+    // MARK: Processes and file systems
+
+    public static var processID: Int32 { getpid() }
+
+    /// The free bytes of the file system holding `path` (for unprivileged users), if known.
+    public static func freeBytes(atPath path: String) -> UInt64? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize)
+    }
+
+    /// An exclusive advisory lock on a file (`flock`), held until `unlock` or until the process
+    /// ends — also when it is killed, so a crashed holder never leaves a stale lock. What the
+    /// holder writes into the file (`describeHolder`) tells waiting processes who holds it.
+    public final class FileLock: @unchecked Sendable {
+        public let path: String
+        private let descriptor: Int32
+
+        /// Opens (creating if needed) the lock file; takes no lock yet.
+        public init(path: String) throws(FileError) {
+            let opened = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard opened >= 0 else { throw FileError(path: path, errno: errno, operation: .write) }
+            self.path = path
+            descriptor = opened
+        }
+
+        deinit {
+            close(descriptor)
+        }
+
+        /// Takes the lock if it is free; false if another process holds it.
+        public func tryLock() -> Bool {
+            while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            return true
+        }
+
+        /// Waits for the lock.
+        public func lock() throws(FileError) {
+            while flock(descriptor, LOCK_EX) != 0 {
+                if errno == EINTR { continue }
+                throw FileError(path: path, errno: errno, operation: .write)
+            }
+        }
+
+        public func unlock() {
+            _ = flock(descriptor, LOCK_UN)
+        }
+
+        /// What the holder wrote of itself (one line), or nil.
+        public func holder() -> String? {
+            var buffer = [UInt8](repeating: 0, count: 1024)
+            let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { return nil }
+            let text = String(decoding: buffer[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return text.isEmpty ? nil : text
+        }
+
+        /// Writes who holds the lock (call it once the lock is taken).
+        public func describeHolder(_ text: String) {
+            _ = ftruncate(descriptor, 0)
+            let bytes = Array((text + "\n").utf8)
+            _ = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+        }
     }
 
     // MARK: Reading

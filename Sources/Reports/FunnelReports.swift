@@ -142,7 +142,11 @@ public struct QualityAccumulator: Sendable {
         count { $0.leads += 1 }
         if !journey.handoffs.isEmpty { count { $0.handedOff += 1 } }
         count { $0.accepted += journey.accepts }
-        for rejection in journey.rejections { count { $0.rejected[Int(rejection.reason)] += 1 } }
+        for rejection in journey.rejections {
+            // (A reason code past the list, which no engine writes, counts as "other".)
+            let reason = min(Int(rejection.reason), Vocabulary.rejectionReasons.count - 1)
+            count { $0.rejected[reason] += 1 }
+        }
         groups[key] = group
     }
 
@@ -288,7 +292,10 @@ public struct MonthlyAccumulator: Sendable {
 /// goal needs at the measured conversion rates and average deal size.
 public enum ReverseFunnel {
     public static func plan(revenue goal: Double, counts: [Int], rates: [Double?], wonRevenue: Double, won: Int) -> Report {
-        let averageDeal = won > 0 ? wonRevenue / Double(won) : nil
+        // An average deal of nothing (or one no double can hold) gives no plan: the goal would
+        // need infinitely many deals.
+        var averageDeal = won > 0 ? wonRevenue / Double(won) : nil
+        if let average = averageDeal, !(average > 0 && average.isFinite) { averageDeal = nil }
         var needed = Array(repeating: JSONValue.null, count: Journey.funnel.count)
         var usable = averageDeal != nil
         if let averageDeal {
@@ -318,6 +325,6 @@ public enum ReverseFunnel {
             chart: .funnel(["needed"]),
             notes: usable
                 ? ["needed = the stage below divided by the measured rate to it, rounded up; won deals = goal / average deal (\(ReportRenderer.format(.number(averageDeal ?? 0), .money)))."]
-                : ["not enough history: the plan needs won deals and a measured rate for every stage."])
+                : ["not enough history: the plan needs won deals with revenue and a measured rate for every stage."])
     }
 }

@@ -5,10 +5,21 @@ import LedgerJSON
 public enum HTMLRenderer {
     static let palette = ["#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#0ea5e9", "#84cc16", "#f97316"]
 
-    public static func page(_ reports: [Report], title: String, subtitle: String? = nil) -> String {
+    /// The models' colours in a comparison (ten, told apart side by side).
+    static let comparePalette = ["#1d4ed8", "#0ea5e9", "#14b8a6", "#16a34a", "#84cc16", "#eab308", "#f97316", "#dc2626", "#db2777", "#7c3aed"]
+
+    /// `preamble` is HTML placed before the reports (the server's dashboard puts its model
+    /// selector there); the caller escapes what it holds.
+    public static func page(_ reports: [Report], title: String, subtitle: String? = nil, preamble: String? = nil) -> String {
         var body = "<h1>\(escape(title))</h1>\n"
         if let subtitle { body += "<p class=\"sub\">\(escape(subtitle))</p>\n" }
-        for report in reports { body += section(report) }
+        if let preamble { body += preamble + "\n" }
+        let ids = sectionIDs(reports)
+        if reports.count > 2 {
+            // A page of several reports opens with what is on it.
+            body += "<nav class=\"toc\">" + zip(reports, ids).map { "<a href=\"#\($1)\">\(escape($0.title))</a>" }.joined(separator: " · ") + "</nav>\n"
+        }
+        for (report, id) in zip(reports, ids) { body += section(report, id: id) }
         return """
             <!DOCTYPE html>
             <html lang="en">
@@ -24,7 +35,8 @@ public enum HTMLRenderer {
             table { border-collapse: collapse; margin-top: 1rem; font-variant-numeric: tabular-nums; }
             th, td { padding: .25rem .6rem; border-bottom: 1px solid #f3f4f6; text-align: right; white-space: nowrap; }
             th:first-child, td:first-child { text-align: left; } th { background: #f9fafb; } tr.total td { font-weight: 600; border-top: 2px solid #d1d5db; }
-            svg text { font-size: 12px; fill: #374151; } .table { overflow-x: auto; }
+            svg text { font-size: 12px; fill: #374151; } svg .axis { fill: #6b7280; font-size: 11px; } .table { overflow-x: auto; }
+            nav.toc { margin: 1rem 0 0; line-height: 1.9; } nav.toc a { color: #1d4ed8; text-decoration: none; } nav.toc a:hover { text-decoration: underline; }
             </style>
             </head>
             <body>
@@ -34,8 +46,27 @@ public enum HTMLRenderer {
             """
     }
 
-    static func section(_ report: Report) -> String {
-        var html = "<section class=\"report\" data-report=\"\(escape(report.name))\">\n<h2>\(escape(report.title))</h2>\n"
+    /// An id for each section, from its title (unique on the page).
+    static func sectionIDs(_ reports: [Report]) -> [String] {
+        var seen: [String: Int] = [:]
+        return reports.map { report in
+            var slug = ""
+            for character in report.title.lowercased() {
+                if character.isASCII && (character.isLetter || character.isNumber) {
+                    slug.append(character)
+                } else if !slug.isEmpty && slug.last != "-" {
+                    slug.append("-")
+                }
+            }
+            while slug.last == "-" { slug.removeLast() }
+            if slug.isEmpty { slug = "report" }
+            seen[slug, default: 0] += 1
+            return seen[slug]! == 1 ? slug : "\(slug)-\(seen[slug]!)"
+        }
+    }
+
+    static func section(_ report: Report, id: String? = nil) -> String {
+        var html = "<section class=\"report\" data-report=\"\(escape(report.name))\"\(id.map { " id=\"\(escape($0))\"" } ?? "")>\n<h2>\(escape(report.title))</h2>\n"
         if let chart = report.chart {
             html += "<div class=\"charts\">\n" + charts(chart, report) + "</div>\n"
         }
@@ -67,7 +98,92 @@ public enum HTMLRenderer {
             return funnel(title: "All leads", items: items)
         case .lines(let columns, let barColumn):
             return lines(report: report, columns: columns, barColumn: barColumn)
+        case .compare(let columns, let limit):
+            return compare(report: report, columns: columns, limit: limit)
         }
+    }
+
+    /// Grouped columns: for each of the first `limit` rows a group, in it one column per
+    /// compared column (the models), on a shared axis of shares; a legend above names them.
+    static func compare(report: Report, columns: [String], limit: Int) -> String {
+        let rows = Array(report.rows.prefix(max(limit, 0)))
+        guard !rows.isEmpty, !columns.isEmpty else { return "" }
+        let titles = columns.map { name in report.columns.first { $0.name == name }?.title ?? name }
+        let kinds = columns.map { name in report.columns.first { $0.name == name }?.kind ?? .ratio }
+        let width = 1060.0, left = 46.0, right = 6.0
+        let plotWidth = width - left - right
+        // The legend flows in lines above the plot.
+        var legend = ""
+        var x = left, y = 12.0
+        for (index, title) in titles.enumerated() {
+            let itemWidth = 18 + Double(title.count) * 7
+            if x + itemWidth > width - right {
+                x = left
+                y += 18
+            }
+            legend += "<rect x=\"\(format(x))\" y=\"\(format(y - 9))\" width=\"11\" height=\"11\" rx=\"2\" fill=\"\(comparePalette[index % comparePalette.count])\"/>"
+            legend += "<text x=\"\(format(x + 15))\" y=\"\(format(y + 1))\">\(escape(title))</text>\n"
+            x += itemWidth + 14
+        }
+        let top = y + 24, plotHeight = 250.0
+        let height = top + plotHeight + 40
+        let values = rows.map { row in columns.map { number(report.value(row, $0)) ?? 0 } }
+        let maximum = max(values.joined().max() ?? 0, 1e-9)
+        let step = [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1].first { maximum / $0 <= 6 } ?? 1
+        let axisMax = (maximum / step).rounded(.up) * step
+        // (The section's heading names the chart.)
+        let caption = report.rows.count > rows.count
+            ? "The first \(rows.count) of \(report.rows.count) (all in the table)"
+            : nil
+        var svg = "<figure class=\"chart compare\">" + (caption.map { "<figcaption>\(escape($0))</figcaption>" } ?? "") + "\n"
+        svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(escape(report.title))\">\n"
+        svg += legend
+        var tick = 0.0
+        while tick <= axisMax + step / 2 {
+            let lineY = top + plotHeight - plotHeight * tick / axisMax
+            svg += "<line x1=\"\(Int(left))\" y1=\"\(format(lineY))\" x2=\"\(Int(width - right))\" y2=\"\(format(lineY))\" stroke=\"\(tick == 0 ? "#9ca3af" : "#eef0f3")\"/>"
+            svg += "<text class=\"axis\" x=\"\(Int(left - 6))\" y=\"\(format(lineY + 4))\" text-anchor=\"end\">\(escape(kinds[0] == .ratio ? "\(Int((tick * 100).rounded()))%" : ReportRenderer.format(.number(tick), kinds[0])))</text>\n"
+            tick += step
+        }
+        let groupWidth = plotWidth / Double(rows.count)
+        let barWidth = groupWidth * 0.84 / Double(columns.count)
+        for (group, row) in rows.enumerated() {
+            let groupX = left + Double(group) * groupWidth + groupWidth * 0.08
+            for (index, value) in values[group].enumerated() {
+                let barHeight = plotHeight * max(value, 0) / axisMax
+                let tip = "\(row.key), \(titles[index]): \(ReportRenderer.format(.number(value), kinds[index]))"
+                svg += "<rect x=\"\(format(groupX + Double(index) * barWidth))\" y=\"\(format(top + plotHeight - barHeight))\" width=\"\(format(max(barWidth - 1, 1)))\" height=\"\(format(barHeight))\" fill=\"\(comparePalette[index % comparePalette.count])\"><title>\(escape(tip))</title></rect>"
+            }
+            svg += "\n"
+            let center = left + (Double(group) + 0.5) * groupWidth
+            for (line, text) in wrap(row.key, width: max(Int(groupWidth / 7), 4), lines: 2).enumerated() {
+                svg += "<text x=\"\(format(center))\" y=\"\(format(top + plotHeight + 16 + Double(line) * 14))\" text-anchor=\"middle\">\(escape(text))<title>\(escape(row.key))</title></text>\n"
+            }
+        }
+        return svg + "</svg></figure>\n"
+    }
+
+    /// `text` in at most `lines` lines of at most `width` characters, broken at spaces where it
+    /// can be; what does not fit ends in an ellipsis.
+    static func wrap(_ text: String, width: Int, lines: Int) -> [String] {
+        var result: [String] = []
+        var current = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: true).map(String.init) {
+            if current.isEmpty {
+                current = word
+            } else if current.count + 1 + word.count <= width {
+                current += " " + word
+            } else {
+                result.append(current)
+                current = word
+            }
+        }
+        if !current.isEmpty { result.append(current) }
+        if result.count > lines {
+            result = Array(result.prefix(lines))
+            result[lines - 1] += "…"
+        }
+        return result.map { truncate($0, width) }
     }
 
     static func bars(title: String, items: [(String, Double)], kind: Report.Kind, color: String) -> String {
@@ -146,8 +262,20 @@ public enum HTMLRenderer {
 
     static func table(_ report: Report) -> String {
         var html = "<div class=\"table\"><table>\n<thead><tr><th>\(escape(report.keyTitle))</th>" + report.columns.map { "<th>\(escape($0.title))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+        // A comparison's cells are shaded by their value, so the table reads as a heat map.
+        var shaded: Set<String> = []
+        if case .compare(let columns, _) = report.chart { shaded = Set(columns) }
+        let hottest = max(report.rows.flatMap { row in
+            zip(report.columns, row.values).compactMap { shaded.contains($0.name) ? number($1) : nil }
+        }.max() ?? 0, 1e-9)
         for row in report.rows {
-            html += "<tr><td>\(escape(row.key))</td>" + zip(report.columns, row.values).map { "<td>\(escape(ReportRenderer.format($1, $0.kind)))</td>" }.joined() + "</tr>\n"
+            html += "<tr><td>\(escape(row.key))</td>" + zip(report.columns, row.values).map { column, value in
+                guard shaded.contains(column.name), let share = number(value), share > 0 else {
+                    return "<td>\(escape(ReportRenderer.format(value, column.kind)))</td>"
+                }
+                let alpha = String(((0.06 + 0.5 * min(share / hottest, 1)) * 100).rounded() / 100)
+                return "<td style=\"background: rgba(37, 99, 235, \(alpha))\">\(escape(ReportRenderer.format(value, column.kind)))</td>"
+            }.joined() + "</tr>\n"
         }
         if !report.totals.isEmpty {
             html += "<tr class=\"total\"><td>total</td>" + report.columns.map { column in

@@ -39,6 +39,9 @@ public struct Report: Sendable {
         case funnel([String])
         /// Lines over the rows (in order) for these columns, and bars for `barColumn`.
         case lines([String], barColumn: String?)
+        /// Grouped columns: one group for each of the first `limit` rows, one column in each
+        /// group for each of these columns (a legend names them).
+        case compare([String], limit: Int)
     }
 
     public var name: String
@@ -125,15 +128,18 @@ public enum ReportRenderer {
     }
 
     /// A value for people: money with two decimals and thousands separators, ratios as %.
+    /// A number no double can hold (a sum past 1.8e308, or nothing) is shown as missing, as
+    /// the JSON form gives it as null.
     public static func format(_ value: JSONValue, _ kind: Report.Kind) -> String {
         guard case .number(let number) = value else {
             if case .null = value { return "-" }
             return plain(value)
         }
+        guard number.isFinite else { return "-" }
         switch kind {
         case .count: return grouped(number, decimals: number == number.rounded() ? 0 : 2)
         case .money: return grouped(number, decimals: 2)
-        case .ratio: return grouped(number * 100, decimals: 1) + "%"
+        case .ratio: return (number * 100).isFinite ? grouped(number * 100, decimals: 1) + "%" : "-"
         case .days, .hours, .number: return grouped(number, decimals: number == number.rounded() && abs(number) >= 100 ? 0 : 2)
         case .text: return plain(value)
         }
@@ -147,13 +153,14 @@ public enum ReportRenderer {
         }
     }
 
+    /// Below 10^18 with thousands separators and `decimals` decimals (a double's digits past
+    /// the 16th or so are its own, not the data's); from there on in the shortest form that
+    /// reads back as the same double (`1e+19`), as no integer type holds it; not a number: `-`.
     static func grouped(_ number: Double, decimals: Int) -> String {
-        // Past Int64's range the digits below cannot be converted (that trapped: a won deal
-        // of 1e19 crashed every table report); such a number, infinity or NaN is shown as is.
-        guard number.isFinite, abs(number) < 9.2e18 else { return "\(number)" }
+        guard number.isFinite else { return "-" }
         let scale = pow10(decimals)
         let rounded = (abs(number) * scale).rounded() / scale
-        let whole = Int64(rounded.rounded(.towardZero))
+        guard rounded < 1e18, let whole = Int64(exactly: rounded.rounded(.towardZero)) else { return "\(number)" }
         var digits = String(whole)
         var index = digits.count - 3
         while index > 0 {

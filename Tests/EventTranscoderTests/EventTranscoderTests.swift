@@ -126,6 +126,8 @@ struct EventTranscoderTests {
         BailCase("a wrong field kind", captured, captured.replacingOccurrences(of: "250", with: #""250""#)),
         BailCase("a fractional employee count", captured, captured.replacingOccurrences(of: "250", with: "250.5")),
         BailCase("a negative employee count", captured, captured.replacingOccurrences(of: "250", with: "-250")),
+        BailCase("an employee count past ten million", captured.replacingOccurrences(of: "250", with: "10000000"),
+         captured.replacingOccurrences(of: "250", with: "10000001")),
         BailCase("an exponent", captured, captured.replacingOccurrences(of: "37848000", with: "3.7848e7")),
         BailCase("a 16-digit number", captured.replacingOccurrences(of: "37848000", with: "999999999999999"),
          captured.replacingOccurrences(of: "37848000", with: "9999999999999999")),

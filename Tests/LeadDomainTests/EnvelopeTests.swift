@@ -37,6 +37,59 @@ struct EnvelopeTests {
         #expect(error?.description.hasPrefix("field \"\(field)\"") == true)
     }
 
+    static func captured(_ data: String) -> String {
+        #"{"id":"e","type":"lead.captured","lead":"L","at":"2026-03-01T10:15:00Z","data":{"source":"web",\#(data)}}"#
+    }
+
+    static func deal(_ amount: String) -> String {
+        #"{"id":"d","type":"deal.closed","lead":"L","at":"2026-03-01T10:15:00Z","actor":"ae","data":{"opportunity":"O","outcome":"won","amount":\#(amount)}}"#
+    }
+
+    /// Numbers past what any company or deal has are refused, each naming its field: amounts and
+    /// annual revenue up to 10^15, head counts up to ten million.
+    @Test(arguments: [
+        (captured(#""employees":10000001"#), "data.employees", "must be a whole number from 0 to 10,000,000, found 10000001"),
+        (captured(#""employees":1e300"#), "data.employees", "must be a whole number from 0 to 10,000,000, found 1e+300"),
+        (captured(#""annualRevenue":1000000000000000.5"#), "data.annualRevenue", "must be a number from 0 to 10^15, found 1000000000000000.5"),
+        (captured(#""annualRevenue":1.7976931348623157e308"#), "data.annualRevenue", "must be a number from 0 to 10^15, found 1.7976931348623157e+308"),
+        (deal("1e16"), "data.amount", "must be a number from 0 to 10^15, found 1e+16"),
+        (deal("-1"), "data.amount", "must be a number from 0 to 10^15, found -1"),
+        (#"{"id":"o","type":"opportunity.opened","lead":"L","at":"2026-03-01T10:15:00Z","actor":"ae","data":{"opportunity":"O","amount":2e15}}"#,
+         "data.amount", "must be a number from 0 to 10^15, found 2000000000000000.0"),
+    ])
+    func refusesNumbersOutOfRangeNamingTheField(input: String, field: String, message: String) {
+        let error = #expect(throws: EnvelopeError.self) { _ = try decode(input) }
+        #expect(error?.field == field)
+        #expect(error?.message == message)
+    }
+
+    @Test func theBoundsThemselvesAreAccepted() throws {
+        #expect(try decode(Self.captured(#""employees":10000000,"annualRevenue":1000000000000000"#)).data["employees"] == 10_000_000)
+        #expect(try decode(Self.deal("1e15")).data["amount"] == .number(1e15))
+        #expect(try decode(Self.deal("0")).data["amount"] == 0)
+    }
+
+    /// JSON text cannot spell a number that is not finite (the parser refuses `1e400`), but an
+    /// event built in code, or typed from a CSV cell, can hold one: refused, naming the field.
+    @Test(arguments: [Double.infinity, -.infinity, .nan])
+    func refusesNumbersThatAreNotFinite(value: Double) {
+        let cases: [(EventType, JSONObject, String, String?)] = [
+            (.leadQualified, ["score": .number(value)], "data.score", nil),
+            (.leadHandedOff, ["to": "ae", "score": .number(value)], "data.score", "m"),
+            (.rulesPublished, ["version": "v", "mql_threshold": .number(value)], "data.mql_threshold", nil),
+            (.dealClosed, ["opportunity": "O", "outcome": "won", "amount": .number(value)], "data.amount", "ae"),
+            (.leadCaptured, ["source": "web", "annualRevenue": .number(value)], "data.annualRevenue", nil),
+        ]
+        for (type, data, field, actor) in cases {
+            var object: JSONObject = ["id": "e", "type": .string(type.rawValue), "at": "2026-03-01T10:15:00Z", "data": .object(data)]
+            if type != .rulesPublished { object["lead"] = "L" }
+            if let actor { object["actor"] = .string(actor) }
+            let error = #expect(throws: EnvelopeError.self, "\(type.rawValue) \(value)") { _ = try Envelope(json: .object(object)) }
+            #expect(error?.field == field)
+            #expect(error?.message.contains("found \(value)") == true, "\(String(describing: error))")
+        }
+    }
+
     @Test func idsAreLimitedTo128Bytes() throws {
         let long = String(repeating: "é", count: 65)  // 130 bytes in UTF-8
         #expect(throws: EnvelopeError.self) {

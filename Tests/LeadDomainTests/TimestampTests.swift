@@ -23,6 +23,17 @@ struct TimestampTests {
         #expect(Timestamp(rfc3339: "1999-12-31T23:59:59.5Z")?.rfc3339 == "1999-12-31T23:59:59.500Z")
     }
 
+    @Test func monthStartsCountBackOverYears() throws {
+        let time = try #require(Timestamp(rfc3339: "2026-05-14T10:23:45Z"))
+        #expect(time.monthStart().rfc3339 == "2026-05-01T00:00:00Z")
+        #expect(time.monthStart(monthsBefore: 4).rfc3339 == "2026-01-01T00:00:00Z")
+        #expect(time.monthStart(monthsBefore: 5).rfc3339 == "2025-12-01T00:00:00Z")
+        #expect(time.monthStart(monthsBefore: 15).rfc3339 == "2025-02-01T00:00:00Z")
+        #expect(time.monthStart(monthsBefore: -8).rfc3339 == "2027-01-01T00:00:00Z")
+        #expect(Timestamp(rfc3339: "2026-03-01T00:00:00Z")?.monthStart().rfc3339 == "2026-03-01T00:00:00Z")
+        #expect(Timestamp(rfc3339: "1970-01-31T00:00:00Z")?.monthStart(monthsBefore: 1).rfc3339 == "1969-12-01T00:00:00Z")
+    }
+
     @Test(arguments: ["2026-03-01", "2026-03-01T10:15:00", "2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z",
                       "2026-03-01 10:15:00Z", "2026-03-01T25:00:00Z", "2026-03-01t10:15:00z", "yesterday", "2026-03-01T10:15:00+0100"])
     func refusesWhatIsNotRFC3339(text: String) {

@@ -86,4 +86,54 @@ struct AttributionStoreTests {
             #expect(abs((other.map { fromPaths.value($0, "removalEffect").doubleValue ?? .nan } ?? .nan) - (fromStore.value(row, "removalEffect").doubleValue ?? 0)) < 1e-12)
         }
     }
+
+    /// Every model side by side: each model's column is the `share` column of that model's
+    /// own report (checked against the reference above), the spread is the largest share less
+    /// the smallest, and the page draws one column per model for each of the first keys.
+    @Test func theComparisonPutsEachModelsShareSideBySide() throws {
+        let (test, _) = try Self.fixture()
+        let names = try test.store.dimensionNames()
+        for by in [TouchField.channel, .campaign] {
+            let settings = AttributionSettings(model: .linear, by: by, from: Events.at("2025-10-01T00:00:00Z"), halfLifeDays: 3)
+            var comparison = AttributionComparison(settings: settings)
+            try test.store.forEachJourney { _, journey in comparison.add(journey) }
+            let compared = comparison.report { names[$0] ?? "?" }
+            #expect(compared.name == "attribution-models")
+            #expect(compared.by == by.rawValue)
+            #expect(compared.columns.map(\.name) == AttributionComparison.models.map(\.rawValue) + ["spread"])
+            #expect(Set(AttributionComparison.models) == Set(AttributionModel.allCases))
+            #expect(compared.rows.count > 3)
+            for model in AttributionComparison.models {
+                var each = settings
+                each.model = model
+                let own = try report(test.store, each)
+                #expect(abs((compared.totals[model.rawValue]?.doubleValue ?? 0) - 1) < 1e-12)
+                var sum = 0.0
+                for row in compared.rows {
+                    let share = compared.value(row, model.rawValue).doubleValue ?? .nan
+                    let expected = own.rows.first { $0.key == row.key }.map { own.value($0, "share").doubleValue ?? .nan } ?? 0
+                    #expect(abs(share - expected) < 1e-12, "\(model.rawValue) \(row.key)")
+                    sum += share
+                }
+                #expect(abs(sum - 1) < 1e-9, "\(model.rawValue) sums to \(sum)")
+            }
+            var previous = Double.infinity
+            for row in compared.rows {
+                let shares = AttributionComparison.models.map { compared.value(row, $0.rawValue).doubleValue ?? .nan }
+                #expect(abs((compared.value(row, "spread").doubleValue ?? .nan) - (shares.max()! - shares.min()!)) < 1e-12)
+                let mean = shares.reduce(0, +) / Double(shares.count)
+                #expect(mean <= previous + 1e-12)
+                previous = mean
+            }
+
+            let page = HTMLRenderer.page([compared], title: "models")
+            let charted = min(compared.rows.count, AttributionComparison.chartedKeys)
+            // One column per model for each charted key, plus the legend's ten swatches.
+            #expect(page.components(separatedBy: "<rect ").count - 1 == charted * AttributionComparison.models.count + AttributionComparison.models.count)
+            #expect(page.contains("The first \(charted) of \(compared.rows.count)") == (compared.rows.count > charted))
+            // The table holds every key, its cells shaded by their share.
+            for row in compared.rows { #expect(page.contains("<td>\(HTMLRenderer.escape(row.key))</td>")) }
+            #expect(page.contains("background: rgba(37, 99, 235, 0.56)"))
+        }
+    }
 }

@@ -15,9 +15,11 @@ struct CSVIngestTests {
     /// breaks in quoted addresses and notes, four invalid rows, a blank line and an empty row.
     static let export = Fixtures.path("crm-export.csv")
 
-    func ingest(_ path: String, batchSize: Int = 20_000, into store: LeadStore, rejects: String) throws -> (IngestSummary, [JSONValue]) {
+    func ingest(_ path: String, batchSize: Int = 20_000, maxLineBytes: Int = Ingestor.defaultMaxLineBytes, into store: LeadStore, rejects: String) throws -> (IngestSummary, [JSONValue]) {
         let writer = RejectWriter(path: rejects)
-        let summary = try Ingestor(store: store, format: .csv, batchSize: batchSize).ingest(path: path, rejects: writer)
+        let ingestor = Ingestor(store: store, format: .csv, batchSize: batchSize)
+        ingestor.maxLineBytes = maxLineBytes
+        let summary = try ingestor.ingest(path: path, rejects: writer)
         try writer.close()
         guard FileManager.default.fileExists(atPath: rejects) else { return (summary, []) }
         let rejected = try String(contentsOfFile: rejects, encoding: .utf8)
@@ -118,8 +120,42 @@ struct CSVIngestTests {
         #expect(try test.store.history(of: "L-5").count == 1)
     }
 
+    /// A number cell is read with Swift's `Double(_:)`, which also reads `inf`, `nan` and
+    /// `1e400` (as infinity): refused like any number out of range, naming the field.
+    @Test func numberCellsThatAreNotFiniteOrOutOfRangeAreRefusedNamingTheField() throws {
+        let dir = TemporaryDirectory("csv")
+        let text = """
+            id,type,lead,at,actor,source,employees,annualRevenue,opportunity,outcome,amount,score,to
+            c-1,lead.captured,L-1,2026-03-01T10:00:00Z,,web,10000000,1000000000000000,,,,,
+            c-2,lead.captured,L-2,2026-03-01T10:00:00Z,,web,,inf,,,,,
+            c-3,lead.captured,L-3,2026-03-01T10:00:00Z,,web,10000001,,,,,,
+            c-4,lead.captured,L-4,2026-03-01T10:00:00Z,,web,,1e400,,,,,
+            q-1,lead.qualified,L-1,2026-03-02T10:00:00Z,,,,,,,,nan,
+            h-1,lead.handed_off,L-1,2026-03-02T10:00:00Z,mops,,,,,,,-Infinity,ae
+            d-1,deal.closed,L-1,2026-03-03T10:00:00Z,ae,,,,O-1,won,1e16,,
+
+            """
+        let input = try dir.write("numbers.csv", text)
+        let test = try TestStore("csv")
+        let (summary, rejected) = try ingest(input, into: test.store, rejects: dir.file("rejects.jsonl"))
+        #expect(summary.appended == 1)
+        #expect(rejected.map { $0["line"] } == [3, 4, 5, 6, 7, 8])
+        #expect(rejected.map { $0["reason"]?.stringValue ?? "" } == [
+            "field \"data.annualRevenue\": \"inf\" is not a finite number",
+            "field \"data.employees\": must be a whole number from 0 to 10,000,000, found 10000001",
+            "field \"data.annualRevenue\": \"1e400\" is not a finite number",
+            "field \"data.score\": \"nan\" is not a finite number",
+            "field \"data.score\": \"-Infinity\" is not a finite number",
+            "field \"data.amount\": must be a number from 0 to 10^15, found 1e+16",
+        ])
+        let profile = try #require(test.store.history(of: "L-1").first).event.data
+        #expect(profile["employees"] == 10_000_000)
+        #expect(profile["annualRevenue"] == .number(1e15))
+    }
+
     /// A record longer than the read buffer (1 MiB) makes it grow; characters of several bytes
-    /// are cut by the edges of every block read and every chunk handed to the parser.
+    /// are cut by the edges of every block read and every chunk handed to the parser. (The
+    /// default --max-line-bytes, 1 MiB, would refuse it: the limit is raised.)
     @Test func longRecordsAndCharactersAcrossReadBlocksAreReadWhole() throws {
         let dir = TemporaryDirectory("csv")
         let note = String(repeating: "Zoë Müller — 東京, \"Q3\"\r\n", count: 24)  // 2, 3 and 1-byte characters
@@ -131,7 +167,7 @@ struct CSVIngestTests {
         }
         let input = try dir.write("long.csv", text)
         let test = try TestStore("csv")
-        let (summary, rejected) = try ingest(input, batchSize: 50, into: test.store, rejects: dir.file("rejects.jsonl"))
+        let (summary, rejected) = try ingest(input, batchSize: 50, maxLineBytes: 4 << 20, into: test.store, rejects: dir.file("rejects.jsonl"))
         #expect(rejected.isEmpty)
         #expect(summary.appended == 600)
         #expect(try test.store.history(of: "L-300").first?.event.data["notes"] == .string(long))
@@ -151,7 +187,7 @@ struct CSVIngestTests {
             (utf16, "\(utf16): is UTF-16 or UTF-32 text"),
             (noID, "\(noID) line 3: the header row names no \"id\" column (it names \"lead\", \"type\", \"at\")"),
             (badHeader, "\(badHeader) line 1: cell 2 of the header row: the quoted cell is not closed"),
-            (dir.file("missing.csv"), "\(dir.file("missing.csv")): cannot read it: No such file or directory"),
+            (dir.file("missing.csv"), "\(dir.file("missing.csv")): cannot read it: no such file or directory"),
         ]
         for (path, message) in cases {
             let error = #expect(throws: CSVInputFailure.self) {

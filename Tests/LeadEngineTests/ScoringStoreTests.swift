@@ -148,6 +148,24 @@ struct ScoringStoreTests {
         #expect(Set(counts(current)).count > 2)
     }
 
+    /// `rescore --apply` killed after publishing and before its qualifications: a re-run with
+    /// the same document qualifies exactly whom an uninterrupted apply qualifies.
+    @Test func anApplyInterruptedAfterPublishingResumes() throws {
+        let events = generated(200, seed: 23)
+        let now = Events.at("2026-11-20T00:00:00Z")
+        let whole = try TestStore()
+        _ = try whole.append(events)
+        let expected = try whole.store.apply(try easierRules(), actor: "mops", at: now)
+        #expect(!expected.isEmpty)
+
+        let interrupted = try TestStore()
+        _ = try interrupted.append(events)
+        try interrupted.store.publishRules(try easierRules(), actor: "mops", at: now)
+        let resumed = try interrupted.store.apply(try easierRules(), actor: "mops", at: now)
+        #expect(resumed == expected)
+        #expect(try interrupted.store.projectionSnapshot().map(\.value) == whole.store.projectionSnapshot().map(\.value))
+    }
+
     @Test func applyPublishesQualifiesAndKeepsEveryEarlierEventByteIdentical() throws {
         let test = try TestStore()
         _ = try test.append(generated(200, seed: 23))
@@ -155,6 +173,7 @@ struct ScoringStoreTests {
         let lastBefore = try test.store.log.lastPosition
         let now = Events.at("2026-11-20T00:00:00Z")
         let qualified = try test.store.apply(try easierRules(), actor: "mops", at: now)
+        let afterApply = try test.store.log.lastPosition
 
         let after = try test.store.log.records(from: 1, limit: Int(lastBefore))
         #expect(after == before)
@@ -167,9 +186,15 @@ struct ScoringStoreTests {
             #expect(state.stages.last?.at == now)
             #expect((try test.store.score(of: lead, asOf: now)?.score ?? 0) >= 40)
         }
-        // A second apply of the same version is refused.
+        // The same document again resumes (an interrupted --apply): nobody qualifies twice.
+        #expect(try test.store.apply(try easierRules(), actor: "mops", at: now).isEmpty)
+        #expect(try test.store.log.lastPosition == afterApply)
+        // Another document under the same version is refused.
+        var changed = try easierRules().document
+        changed["mql_threshold"] = .number(41)
+        let other = try ScoringRules(document: .object(changed))
         #expect(throws: ScoringError.alreadyPublished(version: "2026-11-b")) {
-            _ = try test.store.apply(try easierRules(), actor: "mops", at: now)
+            _ = try test.store.apply(other, actor: "mops", at: now)
         }
     }
 
@@ -242,6 +267,20 @@ struct RulesContractTests {
     @Test(arguments: files("valid"))
     func validDocumentsLoad(path: String) throws {
         _ = try RulesDocument.load(path: path)
+    }
+
+    /// A rules document is JSON data (it is published as an event's `data`): YAML's `.inf`
+    /// and `.nan` are refused, naming the line, and so are numbers no integer holds.
+    @Test(arguments: [
+        ("mql_threshold: .inf\n", "line 2: .inf is not a finite number"),
+        ("mql_threshold: 60\nbehavior:\n  - event: touch.chat\n    points: .NaN\n", "line 5: .NaN is not a finite number"),
+        ("mql_threshold: 60\nbehavior:\n  - event: touch.chat\n    points: 5\n    cap: { count: .inf, per_days: 3 }\n", "line 6: .inf is not a finite number"),
+        ("mql_threshold: 60\nbehavior:\n  - event: touch.chat\n    points: 5\n    cap: { count: 1e30, per_days: 3 }\n", #"field "cap.count": required, a whole number from 1 to 1,000,000"#),
+        ("mql_threshold: 60\nbehavior:\n  - event: touch.chat\n    points: 5\n    cap: { count: 2, per_days: 1e300 }\n", #"field "cap.per_days": required, a number of days > 0 and at most 36,500"#),
+    ])
+    func numbersNoScoreCanUseAreRefused(body: String, message: String) {
+        let error = #expect(throws: RulesDocument.Failure.self) { _ = try RulesDocument.parse("version: v\n" + body, path: "r.yaml") }
+        #expect(error?.description.contains(message) == true, "\(String(describing: error))")
     }
 
     /// Found by the rules fuzz target: YAML's `.inf` and `.nan` (and floats too large for a

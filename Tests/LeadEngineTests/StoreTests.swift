@@ -140,6 +140,35 @@ struct StoreTests {
         }
     }
 
+    /// A rebuild builds the other generation of tables and swaps it in with one commit: one
+    /// that fails (here on a corrupt record) leaves the projections in force, and the store
+    /// opens and appends as before.
+    @Test func aFailedRebuildLeavesTheProjectionsInForceAndTheStoreUsable() throws {
+        let dir = TemporaryDirectory("failed-rebuild")
+        let path = dir.file("store")
+        var events: [Envelope] = []
+        Generator(leads: 60, seed: 12).generate { events.append($0) }
+        let store = try LeadStore(path: path)
+        _ = try store.append(Array(events.dropLast(10)))
+        try store.rebuildProjections()  // (in the other generation: both paths are exercised)
+        let before = try store.projectionSnapshot()
+        let eventsTable = try store.log.environment.table("events")
+        try store.log.environment.write { txn in
+            try UInt64(500).withBigEndianBytes { key in try [UInt8](repeating: 0xEE, count: 40).withUnsafeBytes { try txn.put(eventsTable, key: key, value: $0) } }
+        }
+        let failure = #expect(throws: (any Error).self) { try store.rebuildProjections() }
+        #expect(String(describing: failure).contains("position 500"), "\(String(describing: failure))")
+        #expect(try store.projectionSnapshot().map(\.value) == before.map(\.value))
+        #expect(try store.projectionsAreCurrent)
+        store.close()
+
+        let reopened = try LeadStore(path: path)
+        defer { reopened.close() }
+        #expect(try reopened.projectionSnapshot().map(\.value) == before.map(\.value))
+        _ = try reopened.append([Events.captured("L-after", at: "2026-09-01T00:00:00Z")])
+        #expect(try reopened.lead("L-after") != nil)
+    }
+
     @Test func aStoreWhoseProjectionIsBehindCatchesUpWhenOpened() throws {
         let dir = TemporaryDirectory("catchup")
         let path = dir.file("store")
@@ -154,13 +183,13 @@ struct StoreTests {
             let leads = try store.log.environment.table("leads")
             try store.log.environment.write { txn in
                 try txn.clear(leads)
-                try store.log.setCheckpoint(LeadStore.projectionCheckpoint, to: 0, in: txn)
+                try store.log.setCheckpoint(store.projectionCheckpoint, to: 0, in: txn)
             }
             store.close()
         }
         let store = try LeadStore(path: path)
         defer { store.close() }
-        #expect(try store.log.checkpoint(LeadStore.projectionCheckpoint) == store.log.lastPosition)
+        #expect(try store.log.checkpoint(store.projectionCheckpoint) == store.log.lastPosition)
         #expect(try store.projectionSnapshot().map(\.value) == live.map(\.value))
     }
 

@@ -37,6 +37,31 @@ struct IngestCommandTests {
         #expect(verify.stdout.contains("ok: 4 events"))
     }
 
+    /// A line that never ends (`leadledger ingest /dev/zero`) must not grow memory with it:
+    /// a 50 MiB line without a line end, after a valid line, is refused as line 2 and the
+    /// process stays under 64 MiB resident (it held the whole line, and more, before).
+    @Test func aFiftyMiBLineWithoutALineEndIsRefusedInBoundedMemory() throws {
+        let dir = TemporaryDirectory("cli")
+        let input = dir.file("endless.jsonl")
+        FileManager.default.createFile(atPath: input, contents: Data((Events.line(Events.captured("L-1")) + "\n").utf8))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: input))
+        try handle.seekToEnd()
+        let block = Data(repeating: UInt8(ascii: "x"), count: 1 << 20)
+        for _ in 0..<50 { try handle.write(contentsOf: block) }
+        try handle.close()
+        let (result, peakKiB) = try LeadLedgerBinary.runMeasuringPeakMemory(["ingest", input, "--store", dir.file("store"), "--format", "json"])
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(try json(result.stdout)["appended"] == .number(1))
+        #expect(try json(result.stdout)["rejected"] == .number(1))
+        #expect(peakKiB > 0 && peakKiB < 64 << 10, "peak RSS \(peakKiB) KiB")
+        let rejects = try String(contentsOfFile: input + ".rejects.jsonl", encoding: .utf8).split(separator: "\n").map { try json(String($0)) }
+        #expect(rejects.count == 1)
+        #expect(rejects.first?["line"] == .number(2))
+        #expect(rejects.first?["reason"] == "line is longer than 1048576 bytes (--max-line-bytes)")
+        #expect(rejects.first?["inputTruncated"] == true)
+        #expect(rejects.first?["input"] == .string(String(repeating: "x", count: 1024)))
+    }
+
     @Test func rejectedLinesGoToTheRejectsFileWithLineAndReasonWhileTheRestIsStored() throws {
         let dir = TemporaryDirectory("cli")
         let lines = [

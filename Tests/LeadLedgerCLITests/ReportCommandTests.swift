@@ -63,6 +63,27 @@ struct ReportCommandTests {
         #expect(!page.contains("<script"))
         #expect(!page.contains("<link"))
         #expect(!page.contains("src="))
+        // The page asked for comes first; every model side by side after it, by the same field.
+        let sections = page.components(separatedBy: "data-report=\"").dropFirst().map { $0.prefix { $0 != "\"" } }
+        #expect(sections == ["attribution", "attribution-models"])
+        #expect(page.contains("Won deals by campaign, every model side by side"))
+        #expect(page.contains("chart compare"))
+    }
+
+    /// The model comparison is only on the page: the JSON, CSV and table of an attribution
+    /// report keep their shapes.
+    @Test func attributionJSONKeepsItsShape() throws {
+        let dir = TemporaryDirectory("reports")
+        let store = try Self.store(dir)
+        for model in ["w-shaped", "markov"] {
+            let report = try json(LeadLedgerBinary.run(["report", "attribution", "--model", model, "--store", store, "--format", "json"]))
+            #expect(report.objectValue.map { Set($0.keys) } == ["report", "model", "by", "from", "to", "halfLifeDays", "lookbackDays", "order", "rows", "totals"])
+            let row = try #require(report["rows"]?.arrayValue?.first?.objectValue)
+            #expect(Set(row.keys) == Set(["key", "conversions", "revenue", "share"] + (model == "markov" ? ["removalEffect"] : [])))
+            #expect(report["totals"]?.objectValue.map { Set($0.keys) } == ["conversions", "revenue", "share"])
+        }
+        let csv = try LeadLedgerBinary.run(["report", "attribution", "--model", "linear", "--store", store, "--format", "csv"])
+        #expect(csv.stdout.hasPrefix("key,conversions,revenue,share\n"))
     }
 
     /// `report ... --format html > page.html` gets the page: redirected, HTML goes to stdout
@@ -170,5 +191,74 @@ struct ReportCommandTests {
         let bad = try LeadLedgerBinary.run(["attribution", "--paths", broken, "--model", "linear"])
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("line 2"))
+    }
+    /// No report may crash on any stored value. The largest amounts ingest accepts (10^15),
+    /// on enough won deals that their total passes what an Int64 holds (9.2 * 10^18), and the
+    /// smallest (0 and 5e-324), through every report and model in every format.
+    @Test func everyReportAndModelInEveryFormatOnTheLargestAcceptedAmounts() throws {
+        let dir = TemporaryDirectory("reports")
+        var lines: [String] = []
+        let deals = 9_500
+        for index in 0..<deals {
+            let lead = "L-\(index)"
+            let day = String(format: "2026-%02d-%02d", 1 + index % 12, 1 + index % 28)
+            func at(_ hour: Int) -> String { "\(day)T\(String(format: "%02d", hour)):00:00Z" }
+            let amount: JSONValue = index == 0 ? 0 : index == 1 ? .number(5e-324) : .number(Vocabulary.maximumAmount)
+            let events = [
+                Events.captured(lead, at: at(1), source: index % 2 == 0 ? "webinar" : "ads",
+                                extra: ["employees": .number(Vocabulary.maximumEmployees), "annualRevenue": .number(Vocabulary.maximumAmount)]),
+                Events.touch(lead, id: "\(lead)-t1", at: at(2), channel: index % 3 == 0 ? "email" : "webinar", campaign: "c\(index % 5)"),
+                Events.touch(lead, id: "\(lead)-t2", .touchAdClick, at: at(3), channel: "ads"),
+                Events.event(.leadQualified, lead, id: "\(lead)-q", at: at(4), ["by": "manual", "score": .number(-1e300)]),
+                Events.event(.leadHandedOff, lead, id: "\(lead)-h", at: at(5), ["to": .string("ae-\(index % 4)")]),
+                Events.event(.salesAccepted, lead, id: "\(lead)-a", at: at(6)),
+                Events.event(.opportunityOpened, lead, id: "\(lead)-o", at: at(7), ["opportunity": .string("O-\(index)"), "amount": amount]),
+                Events.event(.dealClosed, lead, id: "\(lead)-w", at: at(8), ["opportunity": .string("O-\(index)"), "outcome": "won", "amount": amount]),
+            ]
+            lines += events.map(Events.line)
+        }
+        let input = try dir.write("extreme.jsonl", lines.joined(separator: "\n") + "\n")
+        let store = dir.file("store")
+        let ingest = try LeadLedgerBinary.run(["ingest", input, "--store", store, "--format", "json"])
+        #expect(ingest.status == 0, "\(ingest.stderr.prefix(500))")
+        #expect(try json(ingest)["appended"] == .number(Double(lines.count)))
+
+        // (Every model: AttributionModel.allCases; those a paths file allows: worksOnPaths.)
+        let models = ["first-touch", "last-touch", "lead-creation", "linear", "u-shaped", "w-shaped", "full-path", "position-based", "time-decay", "markov"]
+        let pathModels = ["first-touch", "last-touch", "linear", "position-based", "markov"]
+        var runs: [[String]] = []
+        for model in models {
+            runs.append(["report", "attribution", "--model", model, "--by", "campaign", "--half-life", "36500", "--lookback", "36500"])
+        }
+        runs.append(["report", "attribution", "--model", "markov", "--order", "4"])
+        runs += [["report", "funnel", "--by", "cohort"], ["report", "quality"], ["report", "sla", "--within", "0.001"], ["report", "monthly"],
+                 ["report", "plan", "--revenue", "1e15"], ["report", "plan", "--revenue", "0.01"]]
+        runs = runs.map { $0 + ["--store", store] }
+        let exported = try LeadLedgerBinary.run(["report", "paths", "--store", store])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let paths = try dir.write("paths.csv", exported.stdout)
+        for model in pathModels {
+            runs.append(["attribution", "--paths", paths, "--model", model])
+        }
+        for arguments in runs {
+            for format in ["table", "csv", "json", "html"] {
+                let result = try LeadLedgerBinary.run(arguments + ["--format", format])
+                #expect(result.status == 0, "\(arguments.joined(separator: " ")) --format \(format): \(result.stderr.suffix(400))")
+                #expect(!result.stdout.isEmpty)
+                if format == "json" {
+                    #expect((try? JSONParser.parse(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))) != nil, "\(arguments)")
+                }
+            }
+        }
+        // The totals are right, not merely printed: 9,498 deals of 10^15 each.
+        let monthly = try json(LeadLedgerBinary.run(["report", "monthly", "--store", store, "--format", "json"]))
+        let bookings = try #require(monthly["totals"]?["bookings"]?.doubleValue)
+        #expect(abs(bookings - Double(deals - 2) * 1e15) / bookings < 1e-12)
+        let table = try LeadLedgerBinary.run(["report", "monthly", "--store", store])
+        #expect(table.stdout.contains("9.498e+18"), "\(table.stdout)")
+        // A lead's profile shows the largest head count and revenue as stored.
+        let lead = try json(LeadLedgerBinary.run(["lead", "show", "L-5", "--store", store, "--format", "json"]))
+        #expect(lead["profile"]?["annualRevenue"] == .number(1e15))
+        #expect(try LeadLedgerBinary.run(["lead", "history", "L-1", "--store", store]).status == 0)
     }
 }

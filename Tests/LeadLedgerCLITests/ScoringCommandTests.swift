@@ -31,9 +31,18 @@ struct ScoringCommandTests {
         let published = try LeadLedgerBinary.run(["rules", "publish", Self.specRules, "--store", store])
         #expect(published.status == 0, "\(published.stderr)")
         #expect(published.stdout.contains("published rules 2026-11-a"))
+        // The same document again is recognised (a publish that was interrupted completes).
         let again = try LeadLedgerBinary.run(["rules", "publish", Self.specRules, "--store", store])
-        #expect(again.status == 1)
-        #expect(again.stderr.contains("already published"))
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("already published"))
+        // Another document under the same version is refused.
+        let changed = dir.file("changed.yaml")
+        try String(contentsOfFile: Self.specRules, encoding: .utf8)
+            .replacingOccurrences(of: "mql_threshold: 60", with: "mql_threshold: 61")
+            .write(toFile: changed, atomically: true, encoding: .utf8)
+        let conflicting = try LeadLedgerBinary.run(["rules", "publish", changed, "--store", store])
+        #expect(conflicting.status == 1)
+        #expect(conflicting.stderr.contains("already published with another document"))
 
         let shown = try json(LeadLedgerBinary.run(["rules", "show", "--store", store, "--format", "json"]))
         #expect(shown["version"] == "2026-11-a")

@@ -40,6 +40,53 @@ public enum LeadLedgerBinary {
         return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// Runs `leadledger` with `arguments` and the standard descriptors in `closed` (0, 1, 2)
+    /// closed, as `leadledger … <&-` in a shell does (Foundation's `Process` always gives the
+    /// child all three): through `/bin/sh -c 'exec … <&-'`. Descriptors left open are pipes
+    /// (stdin: at its end).
+    public static func runWithClosed(_ closed: Set<Int32>, _ arguments: [String], directory: String? = nil) throws -> Result {
+        func quoted(_ word: String) -> String { "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let redirections = closed.sorted().map { $0 == 0 ? "<&-" : "\($0)>&-" }.joined(separator: " ")
+        let process = try start([], directory: directory)
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "exec " + ([url.path] + arguments).map(quoted).joined(separator: " ") + " " + redirections]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let outData = output.fileHandleForReading.readDataToEndOfFile()
+        let errData = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Runs `leadledger` with `arguments` (stdin from /dev/null) and returns its result and its
+    /// peak resident memory in KiB, as the kernel counted it (`getrusage` of the waited child,
+    /// through python3, which the schema tools need anyway).
+    public static func runMeasuringPeakMemory(_ arguments: [String], directory: String? = nil) throws -> (result: Result, peakKiB: Int) {
+        let script = """
+            import json, resource, subprocess, sys
+            done = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, capture_output=True)
+            print(json.dumps({"status": done.returncode, "peakKiB": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+                              "stdout": done.stdout.decode("utf-8", "replace"), "stderr": done.stderr.decode("utf-8", "replace")}))
+            """
+        let process = try start([], directory: directory)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, url.path] + arguments
+        let output = Pipe()
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+        let result = Result(status: Int32(json["status"] as? Int ?? -1), stdout: json["stdout"] as? String ?? "", stderr: json["stderr"] as? String ?? "")
+        return (result, json["peakKiB"] as? Int ?? -1)
+    }
+
     /// A configured, not yet started, child process (for tests that kill it).
     public static func start(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Process {
         let process = Process()

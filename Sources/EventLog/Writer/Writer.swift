@@ -36,6 +36,7 @@ final class Writer: @unchecked Sendable {
 
     struct Request {
         var records: PendingBatch
+        var chain: AppendChain?
         var completion: Completion
     }
 
@@ -88,7 +89,14 @@ final class Writer: @unchecked Sendable {
     private var chainerDone = false
     private var started = false
 
-    init(environment: Environment, tables: EventLog.Tables, hook: (any AppendHook)?, tip: Tip, maxRecordsPerCommit: Int) {
+    /// Told the last position after each commit (the log's commit observers).
+    private let committedThrough: @Sendable (Commit) -> Void
+
+    init(
+        environment: Environment, tables: EventLog.Tables, hook: (any AppendHook)?, tip: Tip, maxRecordsPerCommit: Int,
+        committedThrough: @escaping @Sendable (Commit) -> Void = { _ in }
+    ) {
+        self.committedThrough = committedThrough
         self.environment = environment
         self.tables = tables
         self.hook = hook
@@ -105,14 +113,14 @@ final class Writer: @unchecked Sendable {
         committer.start()
     }
 
-    func submit(_ records: PendingBatch, completion: @escaping Completion) {
+    func submit(_ records: PendingBatch, chain: AppendChain? = nil, completion: @escaping Completion) {
         condition.lock()
         if stopping {
             condition.unlock()
             completion(.failure(LogError.closed))
             return
         }
-        queue.append(Request(records: records, completion: completion))
+        queue.append(Request(records: records, chain: chain, completion: completion))
         condition.broadcast()
         condition.unlock()
     }
@@ -167,7 +175,10 @@ final class Writer: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func process(_ group: [Request]) {
+    private func process(_ requests: [Request]) {
+        catchUpWithCommitter()
+        let group = withoutFailedChains(requests)
+        guard !group.isEmpty else { return }
         let serial = group.contains { request in
             if request.records.hasExpectedVersions { return true }
             guard let hook else { return false }
@@ -178,10 +189,10 @@ final class Writer: @unchecked Sendable {
         if serial {
             drain()
             catchUpWithCommitter()
-            commitSerially(group)
+            let group = withoutFailedChains(group)
+            if !group.isEmpty { commitSerially(group) }
             return
         }
-        catchUpWithCommitter()
         let sequence = nextSequence
         nextSequence += 1
         let work = newGroup(group, sequence: sequence)
@@ -200,7 +211,7 @@ final class Writer: @unchecked Sendable {
             // start again from what is stored.
             drain()
             reset()
-            for request in group { request.completion(.failure(error)) }
+            fail(group, error)
             return
         }
         lastPosition = last
@@ -212,6 +223,33 @@ final class Writer: @unchecked Sendable {
         prepared.append(work)
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// The requests whose chain has not failed; the others are answered with the failure.
+    /// (Called after `catchUpWithCommitter`: a chain that fails after this point fails in a
+    /// commit of an older epoch, and so takes every group prepared now down with it.)
+    private func withoutFailedChains(_ requests: [Request]) -> [Request] {
+        condition.lock()
+        let failed = requests.map { $0.chain?.failure }
+        condition.unlock()
+        guard failed.contains(where: { $0 != nil }) else { return requests }
+        var kept: [Request] = []
+        for (request, failure) in zip(requests, failed) {
+            if let failure {
+                request.completion(.failure(LogError.earlierRequestFailed(String(describing: failure))))
+            } else {
+                kept.append(request)
+            }
+        }
+        return kept
+    }
+
+    /// Answers a failed group's requests, after marking their chains failed.
+    private func fail(_ group: [Request], _ error: any Error) {
+        condition.lock()
+        for request in group where request.chain?.failure == nil { request.chain?.failure = error }
+        condition.unlock()
+        for request in group { request.completion(.failure(error)) }
     }
 
     /// A group's buffers, sized for its requests (reused from a committed group if one is
@@ -523,6 +561,7 @@ final class Writer: @unchecked Sendable {
             condition.unlock()
 
             var failure = stale
+            let started = ContinuousClock.now
             if failure == nil {
                 do {
                     try environment.write { txn in try store(work, in: txn) }
@@ -540,6 +579,10 @@ final class Writer: @unchecked Sendable {
                 epoch += 1
                 lastFailure = failure
             }
+            if let failure {
+                // (In the same critical section as the epoch: see `withoutFailedChains`.)
+                for request in work.requests where request.chain?.failure == nil { request.chain?.failure = failure }
+            }
             condition.broadcast()
             condition.unlock()
 
@@ -547,6 +590,9 @@ final class Writer: @unchecked Sendable {
                 for request in work.requests { request.completion(.failure(failure)) }
             } else {
                 environment.releaseMappedPages()
+                if let last = work.entries.last?.position {
+                    committedThrough(Commit(lastPosition: last, records: work.entries.count, duration: ContinuousClock.now - started))
+                }
                 // The records are stored: let go of them before answering, so that an
                 // appender reusing its batch's memory (bulk ingest) finds it its own.
                 for index in work.requests.indices {
@@ -635,15 +681,14 @@ final class Writer: @unchecked Sendable {
             reportedCommitted = sequence
             hook?.didCommit(through: sequence)
             environment.releaseMappedPages()
+            committedThrough(Commit(lastPosition: newTip.position, records: work.entries.count, duration: .zero))
             reuseStorage(of: work)
             for (request, result) in zip(group, work.outcomes) {
                 request.completion(.success(result))
             }
         } catch {
             reset()
-            for request in group {
-                request.completion(.failure(error))
-            }
+            fail(group, error)
         }
     }
 
@@ -660,4 +705,22 @@ final class Writer: @unchecked Sendable {
         if record.stream.count > RecordFormat.maxKeyBytes { return "the stream name is longer than \(RecordFormat.maxKeyBytes) bytes" }
         return nil
     }
+}
+
+/// Requests that must be stored in order, all or a prefix: once one fails, the writer stores
+/// none of the later ones (they fail with `LogError.earlierRequestFailed`). A bulk ingest
+/// submits its batches in one chain, so its stored part is always a prefix of its input.
+public final class AppendChain: @unchecked Sendable {
+    /// The first failure, set under the writer's lock.
+    var failure: (any Error)?
+
+    public init() {}
+}
+
+/// A commit that landed: the log's last position after it, how many records it stored and
+/// how long its write transaction took (zero for a serial group, which is not timed).
+public struct Commit: Sendable {
+    public var lastPosition: UInt64
+    public var records: Int
+    public var duration: Duration
 }

@@ -16,10 +16,11 @@ public final class CSVEventReader {
     private let records: CSVRecordReader
     private var header: [String]?
 
-    /// Opens `path`, or standard input for `-`. `blockSize`: how much is read at a time (the
-    /// fuzz target in tools/fuzz makes it small, to cut records and characters at every place).
-    public init(path: String, blockSize: Int = 1 << 20) throws {
-        records = try CSVRecordReader(path: path, blockSize: blockSize)
+    /// Opens `path`, or standard input for `-`. A record longer than `maxRecordBytes` is refused
+    /// (`recordIsTooLong`) and not kept. `blockSize`: how much is read at a time (the fuzz
+    /// target in tools/fuzz makes it small, to cut records and characters at every place).
+    public init(path: String, maxRecordBytes: Int = .max, blockSize: Int = 1 << 20) throws {
+        records = try CSVRecordReader(path: path, blockSize: blockSize, maxRecordBytes: maxRecordBytes)
     }
 
     public var path: String { records.path }
@@ -27,6 +28,9 @@ public final class CSVEventReader {
     public var lineNumber: Int { records.lineNumber }
     public var bytesRead: Int { records.bytesRead }
     public var totalBytes: Int? { records.totalBytes }
+    /// Whether the record being handed out was longer than the longest accepted: its text is
+    /// then its first bytes only (valid during the call).
+    public private(set) var recordIsTooLong = false
 
     /// Calls `body` with each record's event (or why it is refused), the record's first line
     /// and its text as it was (valid during the call), for as long as `body` returns `true`;
@@ -34,7 +38,8 @@ public final class CSVEventReader {
     public func forEachEvent(_ body: (Result<Envelope, EnvelopeError>, _ line: Int, _ text: UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
         while true {
             let goOn = try records.next { record -> Bool in
-                if record.text.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return true }
+                recordIsTooLong = record.isTooLong
+                if !record.isTooLong, record.text.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return true }
                 // (Excel writes a formatted but empty row as commas alone: nothing to store.)
                 if record.problem == nil, record.cells.allSatisfy(\.isEmpty) { return true }
                 guard let header else {
@@ -82,6 +87,10 @@ public final class CSVEventReader {
             if numericFields.contains(field) {
                 guard let number = Double(cell) else {
                     return .failure(EnvelopeError(field: "data.\(field)", "\"\(cell)\" is not a number"))
+                }
+                // (`Double(_:)` also reads `inf`, `nan` and `1e400`, which JSON cannot spell.)
+                guard number.isFinite else {
+                    return .failure(EnvelopeError(field: "data.\(field)", "\"\(cell)\" is not a finite number"))
                 }
                 data[field] = .number(number)
             } else if booleanFields.contains(field) {

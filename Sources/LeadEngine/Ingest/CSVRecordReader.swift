@@ -31,43 +31,77 @@ public struct CSVInputFailure: Error, CustomStringConvertible {
 /// read; a record's text then ends at its first line break that is not inside one of its cells
 /// (the parser never drops a line break, so the count is exact), and comparing that text with
 /// the cells shows quoting the parser tolerated by dropping characters.
+///
+/// A record longer than `maxRecordBytes` (often the rest of the file, after a quote that is
+/// never closed) is not kept: the stream hands the parser at most `maxRecordBytes` + 3 bytes
+/// of a record, and a record the parser has not ended by then is given with its first KiB and
+/// a problem, and reading goes on, with a new parser, after the first line break at or past
+/// byte `maxRecordBytes` of it — where it would go on whatever the read sizes. (A record that
+/// long because of a quoted cell with line breaks has the rest of that cell's lines read as
+/// rows, which are refused.) A record the parser ends within those bytes but that is still
+/// too long (by a byte or two) is refused the same way, and reading goes on after it.
 final class CSVRecordReader {
     struct Record {
         var cells: [String]
         /// Its first physical line, 1-based.
         var line: Int
         /// The record's bytes, without the line break that ends it; valid during the call.
+        /// For a record that is too long, its first bytes only.
         var text: UnsafeRawBufferPointer
         /// What is wrong with the record as CSV: the cell (0-based), and why.
         var problem: (cell: Int?, message: String)?
+        /// Whether the record was longer than `maxRecordBytes` (`text` is then its first bytes).
+        var isTooLong = false
     }
 
     let path: String
     let totalBytes: Int?
+    let maxRecordBytes: Int
     /// The physical lines read so far (those of every record given out).
     private(set) var lineNumber = 0
     var bytesRead: Int { stream.released }
     private let stream: RecordStream
-    private let reader: CSVReader
+    private var reader: CSVReader
 
     /// `blockSize`: how much is read at a time (tests make it small, to cut records and
     /// characters at every place).
-    init(path: String, blockSize: Int = 1 << 20) throws {
-        stream = try RecordStream(path: path, blockSize: blockSize)
+    init(path: String, blockSize: Int = 1 << 20, maxRecordBytes: Int = .max) throws {
+        stream = try RecordStream(path: path, blockSize: blockSize, maxRecordBytes: maxRecordBytes)
         self.path = stream.path
         totalBytes = stream.totalBytes
+        self.maxRecordBytes = stream.maxRecordBytes
+        reader = try Self.parser(over: stream)
+    }
+
+    private static func parser(over stream: RecordStream) throws -> CSVReader {
         do {
-            reader = try CSVReader(stream: stream)
+            return try CSVReader(stream: stream)
         } catch {
             throw stream.failure ?? CSVInputFailure(path: stream.path, line: nil, message: "cannot be read as CSV (\(error))")
         }
     }
+
+    var tooLongMessage: String { "record is longer than \(maxRecordBytes) bytes (--max-line-bytes)" }
 
     /// Calls `body` with the next record; returns `nil` at the end of the input.
     func next<R>(_ body: (Record) throws -> R) throws -> R? {
         let row = reader.next()
         // (CSV.swift reports a read error as the end of the input; the stream kept it.)
         if let failure = stream.failure { throw failure }
+        if stream.isOverlong {
+            // The parser was cut off inside a record too long to keep: what it made of it is
+            // dropped, the rest of the record skipped, and a new parser starts after it.
+            let line = lineNumber + 1
+            let (kept, lines) = stream.skipOverlongRecord(keeping: LineReader.keptBytes)
+            if let failure = stream.failure { throw failure }
+            lineNumber += lines
+            reader = try Self.parser(over: stream)
+            // (The parser dropped closes its stream as it goes: the new one reads on.)
+            stream.open()
+            return try kept.withUnsafeBytes { text in
+                try body(Record(cells: [], line: line, text: text, problem: (nil, tooLongMessage), isTooLong: true))
+            }
+        }
         if let error = reader.error {
             throw CSVInputFailure(path: path, line: lineNumber + 1, message: "cannot be read as CSV (\(error))")
         }
@@ -78,6 +112,10 @@ final class CSVRecordReader {
         let line = lineNumber + 1
         lineNumber += breaksInside + 1
         defer { stream.release(upTo: nextRecord) }
+        if text.count > maxRecordBytes {
+            let kept = UnsafeRawBufferPointer(rebasing: text.prefix(LineReader.characterPrefix(text, atMost: LineReader.keptBytes)))
+            return try body(Record(cells: [], line: line, text: kept, problem: (nil, tooLongMessage), isTooLong: true))
+        }
         let problem = Self.notUTF8(text, line: line) ?? Self.quotingProblem(text, cells: cells)
         return try body(Record(cells: cells, line: line, text: text, problem: problem))
     }
@@ -168,7 +206,12 @@ final class CSVRecordReader {
 final class RecordStream: InputStream {
     let path: String
     let totalBytes: Int?
+    /// The longest record handed to the parser whole; see `isOverlong`.
+    let maxRecordBytes: Int
     private(set) var failure: CSVInputFailure?
+    /// Whether the record being read passed `maxRecordBytes`: the parser is then told the
+    /// input has ended, and `skipOverlongRecord` must be called.
+    private(set) var isOverlong = false
 
     private let input: System.InputFile
     private var buffer: UnsafeMutableRawBufferPointer
@@ -184,7 +227,9 @@ final class RecordStream: InputStream {
     private var eof = false
     private var status: Stream.Status = .notOpen
 
-    init(path: String, blockSize: Int = 1 << 20) throws {
+    init(path: String, blockSize: Int = 1 << 20, maxRecordBytes: Int = .max) throws {
+        // (Past a TiB, no limit: and no overflow in the arithmetic on it.)
+        self.maxRecordBytes = min(max(maxRecordBytes, 1), 1 << 40)
         do {
             input = path == "-" ? System.InputFile(standardInputNamed: "<stdin>") : try System.InputFile(path: path)
         } catch {
@@ -233,13 +278,25 @@ final class RecordStream: InputStream {
     override func close() { status = .closed }
     override var streamStatus: Stream.Status { status }
     override var streamError: (any Error)? { failure }
-    override var hasBytesAvailable: Bool { handed < end || fill() }
+    override var hasBytesAvailable: Bool { !passedMaxRecordBytes() && (handed < end || fill()) }
+
+    /// Whether the parser, asking for more, has used all of the `maxRecordBytes` + 3 bytes of
+    /// its record it may have without ending it: its text is then at least `maxRecordBytes`
+    /// + 2 bytes long. (It asks only once it has used every byte handed. A record of at most
+    /// `maxRecordBytes` bytes ends within them, its CRLF included; so does the look at the
+    /// byte after a lone CR.)
+    private func passedMaxRecordBytes() -> Bool {
+        if !isOverlong && handed - recordStart >= maxRecordBytes + 3 { isOverlong = true }
+        return isOverlong
+    }
 
     override func getBuffer(_ buffer: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, length len: UnsafeMutablePointer<Int>) -> Bool {
         false
     }
 
     override func read(_ destination: UnsafeMutablePointer<UInt8>, maxLength: Int) -> Int {
+        if passedMaxRecordBytes() { return 0 }
+        let maxLength = min(maxLength, recordStart + maxRecordBytes + 3 - handed)
         var written = 0
         while written < maxLength {
             if handed == end, written > 0 || !fill() { break }
@@ -329,6 +386,58 @@ final class RecordStream: InputStream {
     /// Lets go of the bytes before `index` (a record was given out).
     func release(upTo index: Int) {
         recordStart = index
+    }
+
+    /// After `isOverlong`: keeps the first `keeping` bytes of the record (not cutting a
+    /// character), reads past the rest of it to its first line break at or past
+    /// `maxRecordBytes` bytes (those before are inside its quoted cells), or to the end of
+    /// the input, keeping nothing, and starts the next record after that line break, to be
+    /// read by a new parser. Returns the kept bytes and how many lines the record took.
+    func skipOverlongRecord(keeping: Int) -> (kept: [UInt8], lines: Int) {
+        let waiting = bytes(from: recordStart, to: end)
+        let kept = Array(waiting.prefix(LineReader.characterPrefix(waiting, atMost: keeping)))
+        var index = recordStart
+        var offset = 0
+        var lines = 0
+        var lastWasCR = false
+        var endsAtCR = false
+        var ended = false
+        scan: while true {
+            while index < end {
+                let byte = buffer[index]
+                if endsAtCR {
+                    // (An LF right after the CR that ends the record is part of its line break.)
+                    if byte == 0x0A { index += 1 }
+                    ended = true
+                    break scan
+                }
+                index += 1
+                offset += 1
+                let isLineBreak = byte == 0x0D || (byte == 0x0A && !lastWasCR)
+                lastWasCR = byte == 0x0D
+                guard isLineBreak else { continue }
+                lines += 1
+                guard offset > maxRecordBytes else { continue }
+                if byte == 0x0D {
+                    endsAtCR = true
+                } else {
+                    ended = true
+                    break scan
+                }
+            }
+            // Nothing read so far is kept: let it all go, then read on.
+            recordStart = end
+            handed = end
+            checked = end
+            guard fill() else { break }
+            index = recordStart
+        }
+        if !ended && !endsAtCR { lines += 1 }  // (the record's last line, ended by the input's end)
+        recordStart = index
+        handed = index
+        checked = index
+        isOverlong = false
+        return (kept, lines)
     }
 
     /// Reads more input after `end`, first moving the bytes kept to the front (and doubling

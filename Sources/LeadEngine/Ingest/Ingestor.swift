@@ -37,20 +37,28 @@ public enum InputFormat: String, Sendable, CaseIterable {
     case csv
 }
 
-/// Ingest stopped on a failure of the store (not of the input): what was stored before it
-/// stays stored, and a re-run skips it as duplicates.
+/// Ingest stopped on a failure of the store (not of the input). The stored part is always a
+/// prefix of the input, in input order: every line before `line` is settled (stored, a
+/// duplicate, or in the rejects file), nothing from `line` on is stored, and a re-run of the
+/// same input resumes (the stored lines count as duplicates).
 public struct IngestFailure: Error, CustomStringConvertible {
     public var path: String
-    /// The first line of the batch that failed.
+    /// The first line of the batch that failed: where the ingest stopped.
     public var line: Int
     public var summary: IngestSummary
     public var underlying: any Error
+    /// The store's directory, named with the cause.
+    public var store: String
+
+    /// The last line settled before the failure (0: none).
+    public var settledThroughLine: Int { max(line - 1, 0) }
 
     public var description: String {
-        let stored = summary.appended == 0
-            ? "nothing from \(path) was stored"
-            : "\(summary.appended) events were stored before it; re-running the same input skips them as duplicates"
-        return "storing the batch starting at \(path) line \(line) failed: \(underlying) — \(stored)"
+        let cause = StoreFault.describe(underlying, store: store)
+        let stored = line <= 1
+            ? "nothing of \(path) was stored"
+            : "stored lines 1–\(settledThroughLine) of \(path) (\(summary.appended) events appended)"
+        return "\(stored); stopped at line \(line): \(cause). Re-running the same input resumes there: the stored lines count as duplicates"
     }
 }
 
@@ -65,6 +73,13 @@ public final class Ingestor {
     @exclusivity(unchecked) public var maxInFlight = 8
     /// How many threads transcode JSONL batches: one for each core, up to four.
     @exclusivity(unchecked) public var transcoders = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
+    /// The longest line (CSV: record) accepted, in bytes without its line end. A longer one is
+    /// refused with its line number and its first KiB, and not kept: memory stays bounded
+    /// whatever the input (see `LineReader`).
+    @exclusivity(unchecked) public var maxLineBytes = Ingestor.defaultMaxLineBytes
+    public static let defaultMaxLineBytes = 1 << 20
+    /// What `maxLineBytes` may be: from 1 KiB to 1 GiB.
+    public static let maxLineBytesRange = 1024...(1 << 30)
     public init(store: LeadStore, format: InputFormat = .jsonl, batchSize: Int = 20_000) {
         self.store = store
         self.format = format
@@ -76,6 +91,8 @@ public final class Ingestor {
     struct Line {
         var number: Int
         var text: Range<Int>
+        /// Whether the line was longer than `maxLineBytes`: `text` is its first bytes only.
+        var isTooLong = false
     }
 
     /// Consecutive lines of the input: their text, then the records made of them, waiting for
@@ -94,6 +111,8 @@ public final class Ingestor {
         @exclusivity(unchecked) var refused: [(line: Line, reason: String)] = []
         /// Whether `records` is complete (set under the transcoders' lock).
         @exclusivity(unchecked) var isTranscoded = false
+        /// The reason a line that is too long is refused with.
+        @exclusivity(unchecked) var tooLongReason = ""
         let done = DispatchSemaphore(value: 0)
         @exclusivity(unchecked) var result: Result<[AppendOutcome], any Error>?
 
@@ -105,8 +124,8 @@ public final class Ingestor {
         }
 
         /// Keeps the text of a line read from the input.
-        func keep(_ line: UnsafeRawBufferPointer, number: Int) -> Line {
-            Line(number: number, text: text.append(line))
+        func keep(_ line: UnsafeRawBufferPointer, number: Int, isTooLong: Bool = false) -> Line {
+            Line(number: number, text: text.append(line), isTooLong: isTooLong)
         }
 
         /// Takes `line`'s record, or its refusal.
@@ -123,6 +142,10 @@ public final class Ingestor {
         /// Turns the pending JSONL lines into records (on a transcoder's thread).
         func transcode(scratch: EventTranscoder.Scratch) {
             for line in pending {
+                if line.isTooLong {
+                    refused.append((line, tooLongReason))
+                    continue
+                }
                 let bytes = text[line.text]
                 if Ingestor.transcode(jsonLine: bytes, scratch: scratch, into: &records) {
                     lines.append(line)
@@ -199,13 +222,15 @@ public final class Ingestor {
         let reader: any IngestInput
         switch format {
         case .jsonl:
-            let lines = try LineReader(path: path)
+            let lines = try LineReader(path: path, maxLineBytes: maxLineBytes)
             (source, reader) = (.jsonl(lines), lines)
         case .csv:
-            let csv = try CSVEventReader(path: path)
+            let csv = try CSVEventReader(path: path, maxRecordBytes: maxLineBytes)
             (source, reader) = (.csv(csv), csv)
         }
         var summary = IngestSummary()
+        // The batches form one chain: once one fails, the log stores none after it.
+        let chain = AppendChain()
         var inFlight: [Batch] = []
         /// Settled batches, for reuse (see `Batch.reuse`).
         var settled: [Batch] = []
@@ -217,7 +242,7 @@ public final class Ingestor {
                 batch.done.signal()
                 return
             }
-            log.submit(batch.records) { result in
+            log.submit(batch.records, chain: chain) { result in
                 batch.result = result
                 batch.done.signal()
             }
@@ -226,7 +251,7 @@ public final class Ingestor {
 
         func reject(_ line: Line, of batch: Batch, _ reason: String) throws {
             summary.rejected += 1
-            try rejects.reject(path: reader.path, line: line.number, reason: reason, raw: batch.text[line.text])
+            try rejects.reject(path: reader.path, line: line.number, reason: reason, raw: batch.text[line.text], truncated: line.isTooLong)
         }
 
         /// Counts a committed batch and writes its refused lines, the log's refusals and the
@@ -254,7 +279,7 @@ public final class Ingestor {
                 }
             case .failure(let error):
                 let first = [finished.lines.first?.number, finished.refused.first?.line.number].compactMap { $0 }.min()
-                throw IngestFailure(path: reader.path, line: first ?? reader.lineNumber, summary: summary, underlying: error)
+                throw IngestFailure(path: reader.path, line: first ?? reader.lineNumber, summary: summary, underlying: error, store: store.path)
             }
             if settled.count < 2 { settled.append(finished) }
         }
@@ -265,21 +290,26 @@ public final class Ingestor {
                 // A batch at a time, with one closure for all its lines: the batch is a
                 // constant there, and nothing it captures is retained again for each line.
                 let batch = settled.popLast()?.reuse() ?? Batch(records: batchSize)
+                batch.tooLongReason = "line is longer than \(maxLineBytes) bytes (--max-line-bytes)"
                 var read = 0
                 let parsed: Bool
                 switch source {
                 case .csv(let csv):
                     // (CSV is parsed here, in order: its first record is the header.)
                     ended = try !csv.forEachEvent { event, line, text -> Bool in
-                        batch.take(event.map(LeadStore.pending), of: batch.keep(text, number: line))
+                        batch.take(event.map(LeadStore.pending), of: batch.keep(text, number: line, isTooLong: csv.recordIsTooLong))
                         read += 1
                         return read < batchSize
                     }
                     parsed = true
                 case .jsonl(let lines):
                     ended = try !lines.forEachLine { bytes -> Bool in
-                        if Self.isBlank(bytes) { return true }
-                        batch.pending.append(batch.keep(bytes, number: lines.lineNumber))
+                        if lines.lineIsTooLong {
+                            batch.pending.append(batch.keep(bytes, number: lines.lineNumber, isTooLong: true))
+                        } else {
+                            if Self.isBlank(bytes) { return true }
+                            batch.pending.append(batch.keep(bytes, number: lines.lineNumber))
+                        }
                         read += 1
                         return read < batchSize
                     }
@@ -297,13 +327,10 @@ public final class Ingestor {
                 try settle(inFlight.removeFirst())
             }
         } catch {
-            // Let the batches already queued finish (they may commit), so the summary in the
-            // error counts everything that was stored.
+            // The batches still in flight come after the failure: the chain keeps the log
+            // from storing any of them. Wait for their answers before the pool stops.
             for pending in inFlight {
                 pending.done.wait()
-                if case .success(let outcomes)? = pending.result {
-                    summary.appended += outcomes.filter { $0.position != nil }.count
-                }
             }
             if var failure = error as? IngestFailure {
                 failure.summary = summary
@@ -441,8 +468,9 @@ extension LineReader: IngestInput {}
 extension CSVEventReader: IngestInput {}
 
 /// Writes refused lines as JSONL — `{"file","line","reason","input"}` — so that nothing is
-/// lost: fix the lines and ingest the file again. The file is created (truncated) on the
-/// first reject only.
+/// lost: fix the lines and ingest the file again. A line too long to keep has its first bytes
+/// in `input` and `"inputTruncated": true`. The file is created (truncated) on the first
+/// reject only.
 public final class RejectWriter {
     public let path: String
     private var file: System.OutputFile?
@@ -452,15 +480,16 @@ public final class RejectWriter {
         self.path = path
     }
 
-    public func reject(path input: String, line: Int, reason: String, raw: some Collection<UInt8>) throws {
+    public func reject(path input: String, line: Int, reason: String, raw: some Collection<UInt8>, truncated: Bool = false) throws {
         let file = try self.file ?? System.OutputFile(creating: path)
         self.file = file
-        let record: JSONValue = [
+        var record: JSONObject = [
             "file": .string(input), "line": .integer(line), "reason": .string(reason),
             "input": .string(String(decoding: raw, as: UTF8.self)),
         ]
+        if truncated { record["inputTruncated"] = true }
         var bytes: [UInt8] = []
-        JSONWriter.write(record, into: &bytes)
+        JSONWriter.write(.object(record), into: &bytes)
         bytes.append(0x0A)
         try file.write(bytes)
         count += 1

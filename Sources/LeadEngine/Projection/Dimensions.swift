@@ -16,7 +16,6 @@ import Darwin
 /// Lookups go by the value's bytes (`ByteHash`, then a byte comparison), so a replay interns
 /// straight from the stored event without making a `String`.
 final class Dimensions {
-    static let tableName = "dimensions"
     let table: Table
     @exclusivity(unchecked) private var loaded = false
     /// id → value bytes; index 0 is "none".
@@ -29,8 +28,8 @@ final class Dimensions {
     /// Recent lookups of the writer's thread.
     @exclusivity(unchecked) private var recent = RecentIDs()
 
-    init(environment: Environment) throws {
-        table = try environment.table(Self.tableName)
+    init(environment: Environment, tables: ProjectionTables) throws {
+        table = try environment.table(tables.dimensions)
     }
 
     /// The id of the value (0 for none or empty), assigning the next one in memory if it is

@@ -15,15 +15,12 @@ import LMDB
 /// when the group is complete (`prepareCommit`, `LeadRows`); the cache lets them go once their
 /// group is committed.
 final class LifecycleProjection: AppendHook, @unchecked Sendable {
-    static let tableName = "leads"
-    static let journeysTableName = "journeys"
-    /// Bump the suffix when the projected state changes shape: the store rebuilds it.
-    static let checkpoint = "leads.v4"
-
-    let leads: Table
+    /// The generation of tables it reads and writes (see `ProjectionTables`).
+    @exclusivity(unchecked) private(set) var tables: ProjectionTables
+    @exclusivity(unchecked) private(set) var leads: Table
     /// lead → its journey (attribution and funnel inputs).
-    let journeys: Table
-    let dimensions: Dimensions
+    @exclusivity(unchecked) private(set) var journeys: Table
+    @exclusivity(unchecked) private(set) var dimensions: Dimensions
     let reader: LogReader
     /// Live scoring under the rules in force (the latest `rules.published`), if any.
     @exclusivity(unchecked) private(set) var live: LiveScorer?
@@ -33,15 +30,26 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     var derivesEvents = true
     private let cache = LeadCache()
 
-    var checkpointName: String? { Self.checkpoint }
+    var checkpointName: String? { tables.checkpoint }
 
     /// `dimensions` is shared by the shards of a parallel replay.
-    init(environment: Environment, reader: LogReader, rules: ScoringRules?, dimensions: Dimensions? = nil) throws {
-        leads = try environment.table(Self.tableName)
-        journeys = try environment.table(Self.journeysTableName)
-        self.dimensions = try dimensions ?? Dimensions(environment: environment)
+    init(environment: Environment, reader: LogReader, rules: ScoringRules?, tables: ProjectionTables, dimensions: Dimensions? = nil) throws {
+        self.tables = tables
+        leads = try environment.table(tables.leads)
+        journeys = try environment.table(tables.journeys)
+        self.dimensions = try dimensions ?? Dimensions(environment: environment, tables: tables)
         self.reader = reader
         live = rules.map { LiveScorer(Scorer($0)) }
+    }
+
+    /// After a rebuild made another generation current (with the writer idle): reads and
+    /// writes that one from now on.
+    func retarget(_ tables: ProjectionTables, environment: Environment) throws {
+        self.tables = tables
+        leads = try environment.table(tables.leads)
+        journeys = try environment.table(tables.journeys)
+        dimensions = try Dimensions(environment: environment, tables: tables)
+        forget()
     }
 
     /// The rules in force as `txn` sees the log.

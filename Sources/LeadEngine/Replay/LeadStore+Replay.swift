@@ -7,21 +7,25 @@ import LMDB
 extension LeadStore {
     // MARK: Projections
 
-    /// Rebuilds every projection from position 1 and returns how many events it replayed.
-    /// `chunkSize` events are applied per write transaction, by `shards` threads (one per
-    /// core by default); neither changes what is stored.
+    /// Rebuilds every projection from position 1, into the other generation of tables, which
+    /// one commit then makes current (see `ProjectionTables`): until then the projections in
+    /// force stay as they are, so a rebuild that fails leaves them and the store usable.
+    /// Returns how many events it replayed. `chunkSize` events are applied per write
+    /// transaction, by `shards` threads (one per core by default); neither changes what is
+    /// stored.
     @discardableResult
     public func rebuildProjections(
         chunkSize: UInt64 = 50_000, shards: Int = Shards.count, progress: ((UInt64, UInt64) -> Void)? = nil
     ) throws -> UInt64 {
-        try log.setCheckpoint(LifecycleProjection.checkpoint, to: 0)
-        return try replay(chunkSize: chunkSize, shards: shards, progress: progress)
+        try replay(fromStart: true, chunkSize: chunkSize, shards: shards, progress: progress)
     }
 
+    /// Applies what the projections have not seen yet: from their checkpoint on, or a
+    /// rebuild if they have seen nothing (a new store format's checkpoint).
     func catchUp() throws {
-        let done = try log.checkpoint(LifecycleProjection.checkpoint)
+        let done = try log.checkpoint(projectionTables.checkpoint)
         guard try log.lastPosition > done else { return }
-        _ = try replay()
+        _ = try replay(fromStart: done == 0)
     }
 
     /// Applies the log from the projection's checkpoint to its end, in chunks of positions,
@@ -36,24 +40,32 @@ extension LeadStore {
     /// is committed: the shards keep the leads they changed cached until it is, and only
     /// then let go of them (`changedRows(committing:)`, `didCommit(through:)`, as the log's
     /// appends do). A lead is therefore either cached or stored when the next chunk reads it.
-    func replay(chunkSize: UInt64 = 50_000, shards shardCount: Int = Shards.count, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
+    func replay(
+        fromStart: Bool, chunkSize: UInt64 = 50_000, shards shardCount: Int = Shards.count, progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws -> UInt64 {
         let chunkSize = max(chunkSize, 1)
+        let current = projectionTables
+        let target = fromStart ? current.other : current
         // The projection's final state scores every lead under the rules in force at the end
         // of the log, so the replay uses those from the start; it derives nothing (the
         // engine's own events are in the log already).
         let rules = try currentRules()
         let environment = log.environment
-        let dimensions = try Dimensions(environment: environment)
+        let dimensions = try Dimensions(environment: environment, tables: target)
         let shards = try (0..<max(shardCount, 1)).map { _ in
-            let projection = try LifecycleProjection(environment: environment, reader: log.reader, rules: rules, dimensions: dimensions)
+            let projection = try LifecycleProjection(environment: environment, reader: log.reader, rules: rules, tables: target, dimensions: dimensions)
             projection.derivesEvents = false
             return projection
         }
         let last = try log.lastPosition
-        var next = try log.checkpoint(LifecycleProjection.checkpoint) + 1
-        if next == 1 {
-            // From the start (a rebuild, or a projection of another version): empty tables.
-            try environment.write { txn in try shards[0].clear(in: txn) }
+        var next = fromStart ? 1 : try log.checkpoint(target.checkpoint) + 1
+        if fromStart {
+            // The other generation, emptied (a failed rebuild may have left rows there).
+            try environment.write { txn in
+                try shards[0].clear(in: txn)
+                try log.setCheckpoint(target.checkpoint, to: 0, in: txn)
+                try self.setScoresVersion(nil, of: target, in: txn)
+            }
             for projection in shards { projection.replaysIntoEmptyTables() }
         }
         try environment.read { txn in try dimensions.prepare(in: txn) }
@@ -95,8 +107,8 @@ extension LeadStore {
                 try environment.write { txn in
                     try Dimensions.store(assigned, in: table, txn: txn)
                     try LeadRows.write(rows, leads: leads, journeys: journeys, in: txn)
-                    try log.setCheckpoint(LifecycleProjection.checkpoint, to: end, in: txn)
-                    try self.setScoresVersion(version, in: txn)
+                    try log.setCheckpoint(target.checkpoint, to: end, in: txn)
+                    try self.setScoresVersion(version, of: target, in: txn)
                 }
             }
             next = end + 1
@@ -106,6 +118,24 @@ extension LeadStore {
             for projection in shards { projection.didCommit(through: written.chunk) }
             progress?(written.end, last)
         }
+        if fromStart {
+            try swapIn(target, replacing: current, version: rules?.version)
+        }
         return last >= first ? last - first + 1 : 0
+    }
+
+    /// One commit makes `target` the projections in force and empties `old` (its pages are
+    /// freed for reuse); then every reader and the writer's hook use `target`.
+    private func swapIn(_ target: ProjectionTables, replacing old: ProjectionTables, version: String?) throws {
+        let environment = log.environment
+        let oldTables = try [old.leads, old.journeys, old.dimensions].map { try environment.table($0) }
+        try environment.write { txn in
+            try txn.put(meta, key: Array(ProjectionTables.generationKey.utf8), value: Array(String(target.generation).utf8))
+            try self.setScoresVersion(version, of: target, in: txn)
+            for table in oldTables { try txn.clear(table) }
+            try log.setCheckpoint(old.checkpoint, to: 0, in: txn)
+            try self.setScoresVersion(nil, of: old, in: txn)
+        }
+        try adopt(target)
     }
 }

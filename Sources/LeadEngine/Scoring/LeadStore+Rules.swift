@@ -17,6 +17,14 @@ extension LeadStore {
         return outcome
     }
 
+    /// Whether `rules` is what the log holds at `position` (a `rules.published` of the same
+    /// version): publishing the same document again is a no-op that completes whatever an
+    /// interrupted publish left undone, not an error.
+    public func isPublished(_ rules: ScoringRules, at position: UInt64) throws -> Bool {
+        guard let record = try log.record(at: position) else { return false }
+        return try Self.event(from: record).data == rules.document
+    }
+
     // MARK: Reading scores
 
     /// A lead's score now (from its projected state) or as of a past time (from its events up
@@ -42,8 +50,13 @@ extension LeadStore {
     /// threshold. Returns the leads it qualified.
     public func apply(_ rules: ScoringRules, actor: String, at time: Timestamp) throws -> [String] {
         let published = try publishRules(rules, actor: actor, at: time)
-        if case .duplicate = published {
-            throw ScoringError.alreadyPublished(version: rules.version)
+        if case .duplicate(let position) = published {
+            // The same document, still in force: an earlier --apply was interrupted, and this
+            // one resumes it (the qualifications' ids follow from the version and the lead,
+            // so none is appended twice).
+            guard try isPublished(rules, at: position), try currentRules()?.version == rules.version else {
+                throw ScoringError.alreadyPublished(version: rules.version)
+            }
         }
         let live = LiveScorer(Scorer(rules))
         var qualify: [Envelope] = []

@@ -62,8 +62,7 @@ public enum RulesDocument {
             case Tag.Name.int.rawValue: return node.int.map { .number(Double($0)) } ?? .string(scalar.string)
             case Tag.Name.float.rawValue:
                 guard let number = node.float else { return .string(scalar.string) }
-                // JSON has no infinity or NaN (the JSON parser refuses them too): rules with them
-                // would be stored, shown and read back as something else, or score as NaN.
+                // (The document is published as JSON, which has no infinities and no NaN.)
                 guard number.isFinite else {
                     throw Failure(path: path, message: "line \((node.mark?.line).map(String.init) ?? "?"): \(scalar.string) is not a finite number")
                 }

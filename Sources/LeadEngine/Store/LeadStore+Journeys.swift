@@ -6,14 +6,14 @@ extension LeadStore {
     /// The names of interned ids (channels, campaigns, sources, contents, owners).
     public func dimensionNames() throws -> [UInt32: String] {
         try log.environment.read { txn in
-            try Dimensions.load(log.environment.table(Dimensions.tableName), in: txn).names
+            try Dimensions.load(log.environment.table(projectionTables.dimensions), in: txn).names
         }
     }
 
     /// Calls `body` with every lead's journey in lead-id order, reading in chunks of short
     /// read transactions (memory stays flat).
     public func forEachJourney(_ body: (String, Journey) throws -> Void) throws {
-        let table = try log.environment.table(LifecycleProjection.journeysTableName)
+        let table = try log.environment.table(projectionTables.journeys)
         var after: [UInt8]?
         while true {
             var batch: [(String, Journey)] = []

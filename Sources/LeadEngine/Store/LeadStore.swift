@@ -1,5 +1,6 @@
 import Dispatch
 import EventLog
+import Synchronization
 import LeadDomain
 import LedgerJSON
 import LMDB
@@ -9,42 +10,110 @@ import LMDB
 public final class LeadStore: Sendable {
     public let log: EventLog
     public let path: String
-    let leads: Table
-    /// Small facts about the projections (which rules the scores are under).
+    /// Small facts about the projections (which generation is current, which rules the
+    /// scores are under).
     let meta: Table
     /// The log's append hook (the writer's threads use it; tests look at its cache when the
     /// writer is idle).
     let lifecycle: LifecycleProjection?
-    static let scoresVersionKey = "scores.rulesVersion"
-    /// The checkpoint of the lead projection.
-    public static let projectionCheckpoint = LifecycleProjection.checkpoint
+    /// The generation of projection tables in force, and its `leads` table (a rebuild from
+    /// position 1 switches generations: see `ProjectionTables`).
+    private let current: Mutex<(tables: ProjectionTables, leads: Table)>
+
+    var projectionTables: ProjectionTables { current.withLock { $0.tables } }
+    var leads: Table { current.withLock { $0.leads } }
+
+    /// The checkpoint of the lead projection in force.
+    public var projectionCheckpoint: String { projectionTables.checkpoint }
 
     public struct Options: Sendable {
         public var log = EventLog.Options()
         public init() {}
+
+        /// Options to open an existing store for reading only: no writer lock is taken (so a
+        /// reader never waits for a writer), nothing is created or caught up, and a store on
+        /// read-only media can be read.
+        public static var reading: Options {
+            var options = Options()
+            options.log.readOnly = true
+            return options
+        }
     }
 
-    /// Opens (or creates) the store at `path`. If the lifecycle projection is behind the log
-    /// (a store written before it existed, or a crash between an append and a rebuild), it is
-    /// caught up from its checkpoint first.
+    /// Opens (or creates) the store at `path` for writing — taking its writer lock, see
+    /// `EventLog.Options.waitForWriter` — or opens an existing one for reading
+    /// (`Options.reading`). Opened for writing, a lifecycle projection behind the log (a store
+    /// written before it existed, or a crash between an append and a rebuild) is caught up
+    /// from its checkpoint first.
     public init(path: String, options: Options = Options()) throws {
         self.path = path
+        if options.log.readOnly {
+            do {
+                self.log = try EventLog(path: path, options: options.log)
+            } catch let error as LMDBError where error.code == .notFound {
+                throw StoreError.noStore(path)
+            }
+            self.lifecycle = nil
+            do {
+                self.meta = try log.environment.table("meta")
+                let tables = try Self.currentTables(meta: meta, in: log.environment)
+                // Every table is opened now: a table first opened inside a read transaction
+                // would not be valid in that transaction.
+                for name in [tables.journeys, tables.dimensions] {
+                    _ = try log.environment.table(name)
+                }
+                self.current = Mutex((tables, try log.environment.table(tables.leads)))
+            } catch {
+                log.close()
+                throw error
+            }
+            return
+        }
         var lifecycle: LifecycleProjection?
+        var opened: (meta: Table, tables: ProjectionTables)?
         self.log = try EventLog(path: path, options: options.log) { environment, reader in
+            let meta = try environment.table("meta")
+            let tables = try Self.currentTables(meta: meta, in: environment)
+            opened = (meta, tables)
             let rules = try environment.read { txn in try LifecycleProjection.currentRules(reader: reader, in: txn) }
-            let projection = try LifecycleProjection(environment: environment, reader: reader, rules: rules)
+            let projection = try LifecycleProjection(environment: environment, reader: reader, rules: rules, tables: tables)
             lifecycle = projection
             return projection
         }
         self.lifecycle = lifecycle
         do {
-            self.leads = try log.environment.table(LifecycleProjection.tableName)
-            self.meta = try log.environment.table("meta")
+            guard let opened else { throw LogError.closed }
+            self.meta = opened.meta
+            self.current = Mutex((opened.tables, try log.environment.table(opened.tables.leads)))
             try catchUp()
             try refreshScoresIfNeeded()
         } catch {
             log.close()
             throw error
+        }
+    }
+
+    /// The generation of projection tables in force, as `meta` records it.
+    static func currentTables(meta: Table, in environment: Environment) throws -> ProjectionTables {
+        let stored = try environment.read { txn in
+            try txn.get(meta, key: Array(ProjectionTables.generationKey.utf8)).map { String(decoding: $0, as: UTF8.self) }
+        }
+        return ProjectionTables(generation: stored.flatMap { Int($0) } == 1 ? 1 : 0)
+    }
+
+    /// After a rebuild made `tables` current: every reader and the writer's hook use them.
+    func adopt(_ tables: ProjectionTables) throws {
+        let leads = try log.environment.table(tables.leads)
+        current.withLock { $0 = (tables, leads) }
+        try lifecycle?.retarget(tables, environment: log.environment)
+    }
+
+    /// Whether the projections reflect the whole log under the rules in force (a store opened
+    /// for writing always does; one opened for reading may not, if a writer stopped between
+    /// an append and its rebuild).
+    public var projectionsAreCurrent: Bool {
+        get throws {
+            try log.checkpoint(projectionTables.checkpoint) >= log.lastPosition && currentRules()?.version == scoresVersion()
         }
     }
 
@@ -78,13 +147,14 @@ public final class LeadStore: Sendable {
 
     /// The rules the projected scores were computed with (`nil`: none).
     func scoresVersion() throws -> String? {
-        try log.environment.read { txn in
-            try txn.get(meta, key: Array(Self.scoresVersionKey.utf8)).map { String(decoding: $0, as: UTF8.self) }
+        let key = Array(projectionTables.scoresVersionKey.utf8)
+        return try log.environment.read { txn in
+            try txn.get(meta, key: key).map { String(decoding: $0, as: UTF8.self) }
         }
     }
 
-    func setScoresVersion(_ version: String?, in txn: WriteTransaction) throws {
-        let key = Array(Self.scoresVersionKey.utf8)
+    func setScoresVersion(_ version: String?, of tables: ProjectionTables, in txn: WriteTransaction) throws {
+        let key = Array(tables.scoresVersionKey.utf8)
         if let version {
             try txn.put(meta, key: key, value: Array(version.utf8))
         } else {
@@ -111,14 +181,16 @@ public final class LeadStore: Sendable {
     /// Every projection table (leads, journeys, dimensions) as stored bytes, in key order,
     /// each key prefixed with its table's name — for byte-for-byte comparisons.
     public func projectionSnapshot() throws -> [(key: [UInt8], value: [UInt8])] {
-        let tables = [leads] + (try [LifecycleProjection.journeysTableName, Dimensions.tableName].map { try log.environment.table($0) })
+        let names = projectionTables
+        let tables = try [names.leads, names.journeys, names.dimensions].map { try log.environment.table($0) }
         return try log.environment.read { txn in
             var rows: [(key: [UInt8], value: [UInt8])] = []
             for table in tables {
+                let label = Array(ProjectionTables.baseName(table.name).utf8)
                 try txn.withCursor(table) { cursor in
                     var entry = try cursor.first()
                     while let current = entry {
-                        rows.append((Array(table.name.utf8) + [0] + Array(current.key), Array(current.value)))
+                        rows.append((label + [0] + Array(current.key), Array(current.value)))
                         entry = try cursor.next()
                     }
                 }
@@ -166,6 +238,45 @@ public final class LeadStore: Sendable {
     }
 }
 
+extension LeadStore {
+    /// One page of `audit`: up to `limit` matching events after position `after`, and the
+    /// position to ask for the next page from (nil when there is no more). A page reads only
+    /// as far as it needs.
+    public func auditPage(_ filter: AuditFilter, after: UInt64, limit: Int) throws -> (rows: [LoggedEvent], next: UInt64?) {
+        let page = try scan(filter, after: after, limit: limit)
+        return (page.rows, page.next)
+    }
+
+    /// `auditPage`, and the last position it looked at (matching or not): where a follower
+    /// of the log (the server's stream) goes on from.
+    public func scan(_ filter: AuditFilter, after: UInt64, limit: Int) throws -> (rows: [LoggedEvent], next: UInt64?, scannedThrough: UInt64) {
+        struct Full: Error {}
+        var rows: [LoggedEvent] = []
+        var scanned = after
+        let wanted = max(limit, 1)
+        func visit(_ record: RecordView) throws {
+            guard record.position > after else { return }
+            scanned = record.position
+            if let prefix = filter.typePrefix {
+                let header = try EventCodec.header(record.payload)
+                guard header.type.rawValue.hasPrefix(prefix) else { return }
+            }
+            let row = try LoggedEvent(record: record)
+            guard filter.matches(row.event) else { return }
+            rows.append(row)
+            if rows.count == wanted { throw Full() }
+        }
+        do {
+            if let lead = filter.lead {
+                try log.forEach(stream: lead, visit)
+            } else {
+                try log.forEach(from: after + 1, visit)
+            }
+        } catch is Full {}
+        return (rows, rows.count == wanted ? rows.last?.position : nil, scanned)
+    }
+}
+
 /// An event as stored: its position and when the log recorded it.
 public struct LoggedEvent: Sendable, Hashable {
     public var position: UInt64
@@ -204,5 +315,17 @@ public struct AuditFilter: Sendable {
         if let since, event.at < since { return false }
         if let until, event.at >= until { return false }
         return true
+    }
+}
+
+/// Opening a store failed for a reason of the store itself.
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    /// A read found no store at the path (reads never create one).
+    case noStore(String)
+
+    public var description: String {
+        switch self {
+        case .noStore(let path): return "no LeadLedger store at \(path)"
+        }
     }
 }

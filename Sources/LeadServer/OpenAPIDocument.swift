@@ -1,0 +1,419 @@
+/// The OpenAPI 3.1 description of the API, served at `/openapi.yaml`: the text of
+/// `Schemas/openapi.yaml`, copied by tools/embed-openapi.sh (a test checks they are the same).
+enum OpenAPIDocument {
+    static let yaml = #"""
+openapi: 3.1.0
+info:
+  title: LeadLedger
+  version: "1"
+  summary: An event-sourced lead lifecycle engine, served over HTTP by `leadledger serve`.
+  description: |
+    Every route under /v1 needs `Authorization: Bearer <key>` (`leadledger keys create`):
+    no key or an unknown one is a 401, a key whose role does not allow the route a 403.
+    Roles: `ingest` appends, `read` reads, `admin` does both and publishes rules.
+    Errors are `application/problem+json` with a `detail` that says what is wrong and where.
+servers:
+  - url: http://127.0.0.1:8080
+security:
+  - bearer: []
+paths:
+  /healthz:
+    get:
+      summary: The process answers.
+      security: []
+      responses:
+        "200":
+          description: Alive.
+          content:
+            application/json:
+              schema: {type: object, required: [status], properties: {status: {const: ok}}}
+  /readyz:
+    get:
+      summary: The store can be read.
+      security: []
+      responses:
+        "200":
+          description: Ready.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [status, position]
+                properties:
+                  status: {const: ready}
+                  position: {type: integer, minimum: 0}
+        "503": {$ref: "#/components/responses/Problem"}
+  /metrics:
+    get:
+      summary: Prometheus metrics (text exposition format).
+      security: []
+      responses:
+        "200":
+          description: The metrics.
+          content:
+            text/plain:
+              schema: {type: string}
+  /:
+    get:
+      summary: The closed-loop dashboard (read; a browser may send the key as the Basic password).
+      security:
+        - bearer: []
+        - basic: []
+      parameters:
+        - {name: model, in: query, schema: {$ref: "#/components/schemas/Model"}}
+      responses:
+        "200":
+          description: A self-contained HTML page.
+          content:
+            text/html:
+              schema: {type: string}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /v1/events:
+    post:
+      summary: Append events (ingest). Answered after the durable commit, one outcome per event.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: array
+              maxItems: 10000
+              items: {$ref: "#/components/schemas/EventInput"}
+          application/x-ndjson:
+            schema: {type: string, description: One event per line.}
+      responses:
+        "200":
+          description: The counts and one outcome per event.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/AppendResult"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "413": {$ref: "#/components/responses/Problem"}
+        "415": {$ref: "#/components/responses/Problem"}
+        "503": {$ref: "#/components/responses/Problem"}
+    get:
+      summary: The log in pages, for connectors that keep an offset (read).
+      parameters:
+        - {name: after, in: query, schema: {type: integer, minimum: 0}}
+        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 10000}}
+      responses:
+        "200":
+          description: Up to `limit` events after `after`; `next` is the `after` of the next page.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [events, next]
+                properties:
+                  events: {type: array, items: {$ref: "#/components/schemas/StoredEvent"}}
+                  next: {type: integer, minimum: 0}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /v1/stream:
+    get:
+      summary: Every event after `after`, then live as commits land (read). NDJSON, or Server-Sent Events with Accept text/event-stream.
+      parameters:
+        - {name: after, in: query, schema: {type: integer, minimum: 0}}
+        - {name: type, in: query, schema: {type: string}}
+        - {name: Last-Event-ID, in: header, schema: {type: string}}
+      responses:
+        "200":
+          description: An endless stream; a graceful shutdown ends it with where to resume.
+          content:
+            application/x-ndjson:
+              schema: {type: string}
+            text/event-stream:
+              schema: {type: string}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /v1/leads/{id}:
+    get:
+      summary: A lead's state now, or as of a time (read).
+      parameters:
+        - {$ref: "#/components/parameters/LeadID"}
+        - {name: asOf, in: query, schema: {type: string}}
+      responses:
+        "200":
+          description: The lead.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Lead"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /v1/leads/{id}/history:
+    get:
+      summary: Every event of a lead, in log order (read).
+      parameters:
+        - {$ref: "#/components/parameters/LeadID"}
+      responses:
+        "200":
+          description: The events.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Rows"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /v1/leads/{id}/score:
+    get:
+      summary: A lead's score, explained rule by rule (read).
+      parameters:
+        - {$ref: "#/components/parameters/LeadID"}
+        - {name: asOf, in: query, schema: {type: string}}
+      responses:
+        "200":
+          description: The score and its hits.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [lead, score, fit, engagement, rulesVersion, hits]
+                properties:
+                  lead: {type: string}
+                  score: {type: number}
+                  fit: {type: number}
+                  engagement: {type: number}
+                  rulesVersion: {type: string}
+                  asOf: {type: string}
+                  hits: {type: array, items: {type: object}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /v1/audit:
+    get:
+      summary: Who recorded what and when, filtered and paged by a cursor (read).
+      parameters:
+        - {name: lead, in: query, schema: {type: string}}
+        - {name: actor, in: query, schema: {type: string}}
+        - {name: type, in: query, schema: {type: string}}
+        - {name: since, in: query, schema: {type: string}}
+        - {name: until, in: query, schema: {type: string}}
+        - {name: after, in: query, schema: {type: integer, minimum: 0}}
+        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000}}
+      responses:
+        "200":
+          description: A page of events; `next` is the `after` of the next page, null at the end.
+          content:
+            application/json:
+              schema:
+                allOf:
+                  - {$ref: "#/components/schemas/Rows"}
+                  - type: object
+                    required: [next]
+                    properties:
+                      next: {type: [integer, "null"], minimum: 0}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+  /v1/reports/{name}:
+    get:
+      summary: A closed-loop report with the CLI's options as query parameters (read). JSON, CSV (Accept text/csv) or HTML (Accept text/html).
+      parameters:
+        - name: name
+          in: path
+          required: true
+          schema: {type: string, enum: [attribution, funnel, quality, sla, monthly, plan, paths]}
+        - {name: model, in: query, schema: {$ref: "#/components/schemas/Model"}}
+        - {name: by, in: query, schema: {type: string, enum: [channel, campaign, source, content, cohort]}}
+        - {name: from, in: query, schema: {type: string}}
+        - {name: to, in: query, schema: {type: string}}
+        - {name: halfLife, in: query, schema: {type: number, exclusiveMinimum: 0, maximum: 36500}}
+        - {name: lookback, in: query, schema: {type: number, exclusiveMinimum: 0, maximum: 36500}}
+        - {name: order, in: query, schema: {type: integer, minimum: 1, maximum: 4}}
+        - {name: within, in: query, schema: {type: number, exclusiveMinimum: 0, maximum: 876000}}
+        - {name: revenue, in: query, schema: {type: number, exclusiveMinimum: 0, maximum: 1.0e15}}
+      responses:
+        "200":
+          description: The report.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [report, rows, totals]
+                properties:
+                  report: {type: string}
+                  model: {type: [string, "null"]}
+                  by: {type: [string, "null"]}
+                  rows: {type: array, items: {type: object}}
+                  totals: {type: object}
+            text/csv:
+              schema: {type: string}
+            text/html:
+              schema: {type: string}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /v1/rules:
+    get:
+      summary: The scoring rules in force (read).
+      responses:
+        "200":
+          description: Their version and document.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [version, document]
+                properties:
+                  version: {type: string}
+                  document: {type: object}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+    post:
+      summary: Publish a scoring-rules document, YAML or JSON (admin).
+      requestBody:
+        required: true
+        content:
+          application/yaml:
+            schema: {type: string}
+          application/json:
+            schema: {type: object}
+      responses:
+        "200": {$ref: "#/components/responses/Published"}
+        "201": {$ref: "#/components/responses/Published"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+  /v1/rescore:
+    post:
+      summary: What would differ under a rules document (read); with apply=true, publish it and qualify now (admin).
+      parameters:
+        - {name: apply, in: query, schema: {type: boolean}}
+        - {name: asOf, in: query, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/yaml:
+            schema: {type: string}
+          application/json:
+            schema: {type: object}
+      responses:
+        "200":
+          description: The rescore diff (and, applied, who qualified now).
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [rulesVersion, newlyQualified, noLongerQualified, moved]
+                properties:
+                  rulesVersion: {type: string}
+                  baseVersion: {type: [string, "null"]}
+                  newlyQualified: {type: array, items: {type: string}}
+                  noLongerQualified: {type: array, items: {type: string}}
+                  moved: {type: array, items: {type: object}}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+components:
+  securitySchemes:
+    bearer: {type: http, scheme: bearer}
+    basic: {type: http, scheme: basic}
+  parameters:
+    LeadID:
+      name: id
+      in: path
+      required: true
+      schema: {type: string, minLength: 1}
+  responses:
+    Problem:
+      description: What is wrong and where.
+      content:
+        application/problem+json:
+          schema: {$ref: "#/components/schemas/Problem"}
+    Published:
+      description: The rules are in force.
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [published, position]
+            properties:
+              published: {type: string}
+              position: {type: integer}
+              alreadyPublished: {type: boolean}
+  schemas:
+    Problem:
+      type: object
+      required: [type, title, status, detail]
+      properties:
+        type: {type: string}
+        title: {type: string}
+        status: {type: integer}
+        detail: {type: string}
+        line: {type: integer}
+    Model:
+      type: string
+      enum: [first-touch, last-touch, lead-creation, linear, u-shaped, w-shaped, full-path, position-based, time-decay, markov]
+    EventInput:
+      description: An event envelope (Schemas/envelope.schema.json is its full contract).
+      type: object
+      required: [id, type, at]
+      properties:
+        id: {type: string}
+        type: {type: string}
+        lead: {type: string}
+        at: {type: string}
+        actor: {type: string}
+        data: {type: object}
+    StoredEvent:
+      type: object
+      required: [position, at, recordedAt, type, id, data]
+      properties:
+        position: {type: integer, minimum: 1}
+        at: {type: string}
+        recordedAt: {type: string}
+        type: {type: string}
+        lead: {type: [string, "null"]}
+        actor: {type: [string, "null"]}
+        id: {type: string}
+        data: {type: object}
+    Rows:
+      type: object
+      required: [rows]
+      properties:
+        rows: {type: array, items: {$ref: "#/components/schemas/StoredEvent"}}
+    Lead:
+      type: object
+      required: [lead, stage, owner, score, profile, stages]
+      properties:
+        lead: {type: string}
+        stage: {type: string, enum: [lead, mql, sal, sql, opportunity, customer, recycled, disqualified, lost]}
+        owner: {type: [string, "null"]}
+        score: {type: [number, "null"]}
+        rulesVersion: {type: [string, "null"]}
+        profile: {type: object}
+        stages: {type: array, items: {type: object}}
+    AppendResult:
+      type: object
+      required: [appended, duplicates, rejected, results]
+      properties:
+        appended: {type: integer, minimum: 0}
+        duplicates: {type: integer, minimum: 0}
+        rejected: {type: integer, minimum: 0}
+        results:
+          type: array
+          items:
+            type: object
+            required: [index, status]
+            properties:
+              index: {type: integer, minimum: 0}
+              id: {type: string}
+              status: {type: string, enum: [appended, duplicate, rejected]}
+              position: {type: integer, minimum: 1}
+              reason: {type: string}
+
+"""#
+}

@@ -1,0 +1,44 @@
+
+import EventLog
+import Prometheus
+
+/// The server's Prometheus registry and the store's own measures (HTTP requests by route and
+/// status come from Hummingbird's `MetricsMiddleware`, through the same registry).
+public final class ServerMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let appended: Prometheus.Counter
+    let duplicates: Prometheus.Counter
+    let rejected: Prometheus.Counter
+    let logHead: Prometheus.Gauge
+    let commitSeconds: DurationHistogram
+    let commitRecords: ValueHistogram
+    let streams: Prometheus.Gauge
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        appended = registry.makeCounter(name: "leadledger_events_appended_total", help: "Events appended through the API.")
+        duplicates = registry.makeCounter(name: "leadledger_events_duplicate_total", help: "Events skipped as duplicates (their id was in the log).")
+        rejected = registry.makeCounter(name: "leadledger_events_rejected_total", help: "Events refused, with a reason, in the API's answers.")
+        logHead = registry.makeGauge(name: "leadledger_log_head_position", help: "The log's last position.")
+        commitSeconds = registry.makeDurationHistogram(
+            name: "leadledger_commit_seconds",
+            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1)],
+            help: "How long each group commit's write transaction took (durable: two syncs).")
+        commitRecords = registry.makeValueHistogram(
+            name: "leadledger_commit_records", buckets: [1, 10, 100, 1_000, 10_000, 100_000],
+            help: "How many records each group commit stored.")
+        streams = registry.makeGauge(name: "leadledger_stream_subscribers", help: "Open /v1/stream connections.")
+    }
+
+    func recordCommit(_ commit: Commit) {
+        commitSeconds.record(commit.duration)
+        commitRecords.record(Double(commit.records))
+        logHead.record(Int64(clamping: commit.lastPosition))
+    }
+
+    func recordAppend(appended: Int, duplicates: Int, rejected: Int) {
+        if appended > 0 { self.appended.increment(by: Int64(appended)) }
+        if duplicates > 0 { self.duplicates.increment(by: Int64(duplicates)) }
+        if rejected > 0 { self.rejected.increment(by: Int64(rejected)) }
+    }
+}

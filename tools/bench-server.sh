@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The server bench (SPEC section 7), in one run on one machine, against a release build:
+# - POST /v1/events with 1 event per request at 64 connections: events/s and p99 latency,
+#   beside wrk's request rate against /healthz in the same run (the HTTP layer's limit);
+# - 100 and 1,000 events per request at 16 connections; 1,000 per request against
+#   `leadledger ingest` of as many events, in the same run;
+# - the log streamed to one consumer (NDJSON, from position 1 of the store).
+# Needs wrk (apt-get install wrk) and curl.
+#
+#   tools/bench-server.sh [SECONDS]      (each load runs SECONDS, default 10)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+bin=.build/release/leadledger
+[ -x "$bin" ] || { echo "bench-server: build first: swift build -c release" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "bench-server: needs wrk (apt-get install wrk)" >&2; exit 1; }
+
+work=$(mktemp -d)
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+store="$work/store"
+key=$("$bin" keys create --role admin --name bench --store "$store" 2>/dev/null)
+port=$((20000 + RANDOM % 30000))
+"$bin" serve --store "$store" --port "$port" 2>"$work/serve.log" &
+pid=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+url="http://127.0.0.1:$port"
+
+# wrk's "Requests/sec" and the 99th percentile of its latency.
+run_wrk() {  # connections events-per-request path
+  local out
+  if [ "$3" = "/healthz" ]; then
+    out=$(wrk -t2 -c"$1" -d"${seconds}s" --latency "$url/healthz")
+  else
+    out=$(EVENTS=$2 KEY=$key wrk -t2 -c"$1" -d"${seconds}s" --latency -s tools/bench/post-events.lua "$url/v1/events")
+  fi
+  local rps p99
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  echo "$rps $p99"
+}
+
+read -r health_rps health_p99 < <(run_wrk 64 0 /healthz)
+read -r one_rps one_p99 < <(run_wrk 64 1 /v1/events)
+read -r hundred_rps hundred_p99 < <(run_wrk 16 100 /v1/events)
+read -r thousand_rps thousand_p99 < <(run_wrk 16 1000 /v1/events)
+
+# The same number of events as one 1,000-per-request second, through the CLI's bulk ingest.
+events=$(python3 -c "print(int(float('$thousand_rps') * 1000 * $seconds))")
+"$bin" generate --leads $((events / 18 + 1)) --seed 5 --out "$work/events.jsonl" 2>/dev/null
+lines=$(wc -l < "$work/events.jsonl")
+start=$(date +%s.%N)
+"$bin" ingest "$work/events.jsonl" --store "$work/ingest-store" >/dev/null 2>&1 || true
+end=$(date +%s.%N)
+ingest_rate=$(python3 -c "print(round($lines / ($end - $start)))")
+
+# The whole log to one consumer, as NDJSON, from position 1 (it ends at the head).
+head=$(curl -s "$url/readyz" | python3 -c "import json,sys; print(json.load(sys.stdin)['position'])")
+stream_rate=$(python3 - "$url" "$key" "$head" <<'PY'
+import sys, time, urllib.request
+url, key, head = sys.argv[1], sys.argv[2], int(sys.argv[3])
+request = urllib.request.Request(url + "/v1/stream?after=0", headers={"Authorization": "Bearer " + key})
+start = time.time()
+count = 0
+with urllib.request.urlopen(request) as response:
+    for line in response:
+        count += 1
+        if count >= head:
+            break
+print(round(count / (time.time() - start)))
+PY
+)
+
+python3 - "$health_rps" "$one_rps" "$one_p99" "$hundred_rps" "$thousand_rps" "$ingest_rate" "$stream_rate" "$head" <<'PY'
+import sys
+health, one, one_p99, hundred, thousand, ingest, stream, head = sys.argv[1:]
+health, one, hundred, thousand, ingest, stream = map(float, (health, one, hundred, thousand, ingest, stream))
+rows = [
+    ("1 event a request, 64 connections", f"{one:,.0f} events/s, p99 {one_p99}", f"{one / health:.2f} of /healthz's {health:,.0f} req/s", "≥ 20,000/s, p99 ≤ 20 ms, ≥ 0.3"),
+    ("100 events a request, 16 connections", f"{hundred * 100:,.0f} events/s", "", "≥ 300,000/s"),
+    ("1,000 events a request, 16 connections", f"{thousand * 1000:,.0f} events/s", f"{thousand * 1000 / ingest:.2f} of leadledger ingest's {ingest:,.0f}/s", "≥ 0.5"),
+    (f"the stream of {int(head):,} events to one consumer", f"{stream:,.0f} events/s", "", "≥ 1,000,000/s"),
+]
+for name, figure, ratio, target in rows:
+    print(f"{name:42} {figure:32} {ratio:40} target {target}")
+PY

@@ -1,0 +1,28 @@
+-- wrk script: POST /v1/events with EVENTS new leads' captures per request, every id unique
+-- (thread id and a counter), so every event is appended, none a duplicate.
+local per_request = tonumber(os.getenv("EVENTS") or "1")
+local key = os.getenv("KEY")
+local counter = 0
+local thread_tag = ""
+
+function setup(thread)
+  thread:set("tag", tostring(math.random(1, 1000000000)))
+end
+
+function init(args)
+  thread_tag = tag or tostring(math.random(1, 1000000000))
+end
+
+request = function()
+  local parts = {}
+  for i = 1, per_request do
+    counter = counter + 1
+    local id = "w" .. thread_tag .. "-" .. counter
+    parts[i] = '{"id":"' .. id .. '","type":"lead.captured","lead":"B-' .. id ..
+      '","at":"2026-03-01T10:00:00Z","actor":"bench","data":{"source":"web","channel":"paid_search","email":"x@example.com"}}'
+  end
+  return wrk.format("POST", "/v1/events", {
+    ["Authorization"] = "Bearer " .. key,
+    ["Content-Type"] = "application/json",
+  }, "[" .. table.concat(parts, ",") .. "]")
+end
