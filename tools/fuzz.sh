@@ -49,6 +49,9 @@ build() {
   # alone does not, so libFuzzer would mutate blindly), and --sanitize=fuzzer makes SwiftPM
   # leave the executables' entry point alone (with -Xswiftc alone it renames `main` to
   # FuzzX_main and the link fails: libFuzzer brings `main`).
+  # SwiftPM keeps the build plan of a path dependency (the main package) even when files are
+  # added to it, and then misses them ("cannot find 'X' in scope"): plan it again each time.
+  rm -f "$fuzz_dir/.build/release.yaml" "$fuzz_dir/.build/release/description.json"
   nice -n 19 swift build -c release --scratch-path "$fuzz_dir/.build" \
     --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address >&2
   echo "fuzz: built in $((SECONDS - start)) s" >&2
