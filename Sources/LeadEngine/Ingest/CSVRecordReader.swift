@@ -394,8 +394,9 @@ final class RecordStream: InputStream {
     /// the input, keeping nothing, and starts the next record after that line break, to be
     /// read by a new parser. Returns the kept bytes and how many lines the record took.
     func skipOverlongRecord(keeping: Int) -> (kept: [UInt8], lines: Int) {
-        let waiting = bytes(from: recordStart, to: end)
-        let kept = Array(waiting.prefix(LineReader.characterPrefix(waiting, atMost: keeping)))
+        // The record's own bytes, up to the line break where reading resumes (a few past
+        // `keeping`, to cut on a character boundary): the same whatever the read size.
+        var collected: [UInt8] = []
         var index = recordStart
         var offset = 0
         var lines = 0
@@ -415,9 +416,11 @@ final class RecordStream: InputStream {
                 offset += 1
                 let isLineBreak = byte == 0x0D || (byte == 0x0A && !lastWasCR)
                 lastWasCR = byte == 0x0D
+                let ends = isLineBreak && offset > maxRecordBytes
+                if !ends && collected.count < keeping + 4 { collected.append(byte) }
                 guard isLineBreak else { continue }
                 lines += 1
-                guard offset > maxRecordBytes else { continue }
+                guard ends else { continue }
                 if byte == 0x0D {
                     endsAtCR = true
                 } else {
@@ -432,6 +435,7 @@ final class RecordStream: InputStream {
             guard fill() else { break }
             index = recordStart
         }
+        let kept = collected.withUnsafeBytes { Array(collected.prefix(LineReader.characterPrefix($0, atMost: keeping))) }
         if !ended && !endsAtCR { lines += 1 }  // (the record's last line, ended by the input's end)
         recordStart = index
         handed = index
