@@ -164,9 +164,14 @@ public final class EventLog: @unchecked Sendable {
     /// Appends `records` in order, in one durable transaction (possibly shared with other
     /// callers' records), and returns one outcome per record.
     public func append(_ records: [PendingRecord]) async throws -> [AppendOutcome] {
+        try await append(PendingBatch(records))
+    }
+
+    /// `append` for records packed in a batch.
+    public func append(_ batch: PendingBatch) async throws -> [AppendOutcome] {
         let writer = try writerForAppending()
         return try await withCheckedThrowingContinuation { continuation in
-            writer.submit(PendingBatch(records)) { continuation.resume(with: $0) }
+            writer.submit(batch) { continuation.resume(with: $0) }
         }
     }
 

@@ -175,6 +175,32 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         return out + "Z"
     }
 
+    /// `rfc3339`'s bytes, appended without building a string (the log's stream writes two
+    /// per event).
+    public func writeRFC3339(into out: inout [UInt8]) {
+        let c = components
+        guard (0...9999).contains(c.year) else {
+            out.append(contentsOf: rfc3339.utf8)
+            return
+        }
+        @inline(__always) func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+        }
+        digits(c.year, 4); out.append(UInt8(ascii: "-")); digits(c.month, 2); out.append(UInt8(ascii: "-"))
+        digits(c.day, 2); out.append(UInt8(ascii: "T")); digits(c.hour, 2); out.append(UInt8(ascii: ":"))
+        digits(c.minute, 2); out.append(UInt8(ascii: ":")); digits(c.second, 2)
+        if c.micros != 0 {
+            out.append(UInt8(ascii: "."))
+            if c.micros % 1000 == 0 { digits(c.micros / 1000, 3) } else { digits(c.micros, 6) }
+        }
+        out.append(UInt8(ascii: "Z"))
+    }
+
     /// `2026-03` — the month bucket used by monthly and cohort reports.
     public var yearMonth: String {
         let c = components

@@ -11,10 +11,12 @@ struct RequestLogMiddleware: RouterMiddleware {
         let started = ContinuousClock.now
         func log(_ status: Int) {
             let elapsed = ContinuousClock.now - started
-            let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            // Hundredths of a millisecond, written without `String(format:)` (every request).
+            let hundredths = elapsed.components.seconds * 100_000 + elapsed.components.attoseconds / 10_000_000_000_000
+            let fraction = hundredths % 100
             context.logger.info("request", metadata: [
                 "method": .string(request.method.rawValue), "path": .string(request.uri.path),
-                "status": .stringConvertible(status), "ms": .string(String(format: "%.2f", milliseconds)),
+                "status": .stringConvertible(status), "ms": .string("\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"),
             ])
         }
         do {

@@ -231,6 +231,33 @@ struct StoreTests {
         #expect(try ids(AuditFilter(actor: "ae-2", typePrefix: "sales.", since: Events.at("2026-04-01"), until: Events.at("2026-04-04T00:00:00Z"))) == [])
         #expect(try ids(AuditFilter(actor: "ae-2", typePrefix: "sales.", since: Events.at("2026-04-01"), until: Events.at("2026-04-05"))) == ["r2"])
     }
+
+    @Test func aStoredEventWrittenInPlaceIsTheJSONOfItsDecodedSelf() throws {
+        let test = try TestStore()
+        let longKey = String(repeating: "k", count: 200)
+        var events: [Envelope] = []
+        Generator(leads: 40, seed: 9).generate { events.append($0) }
+        events.append(Events.captured("L-\u{e9}\"q", at: "1970-01-01T00:00:00.000250Z", extra: [
+            "note": "line\nbreak\t\"quoted\" \\ \u{1} \u{1F600}", "score": -12, "ratio": 0.1, "big": 1e300, "huge": 3_000_000_000,
+            "nested": ["list": [1, "two", nil, true, false, ["deep": []]]], longKey: "long key", "": "empty",
+        ]))
+        events.append(Events.event(.leadQualified, "L-\u{e9}\"q", id: "q-1", at: "2026-03-01T10:00:00.123Z", actor: nil))
+        let outcomes = try test.append(events)
+        #expect(outcomes.suffix(2).allSatisfy { $0.position != nil }, "\(outcomes.suffix(2))")
+        var direct: [String] = []
+        let page = try test.store.scanStored(typePrefix: nil, after: 0, limit: 100_000) { event in
+            var bytes: [UInt8] = []
+            try event.writeJSON(into: &bytes)
+            direct.append(String(decoding: bytes, as: UTF8.self))
+        }
+        var decoded: [String] = []
+        try test.store.audit(AuditFilter()) { decoded.append(JSONWriter.render(LeadJSON.event($0))) }
+        #expect(page.count == decoded.count && decoded.count > 100)
+        #expect(direct == decoded)
+        let qualified = try test.store.scanStored(typePrefix: "lead.qualified", after: 0, limit: 3) { #expect($0.type == .leadQualified) }
+        #expect(qualified.count == 3)
+        #expect(try test.store.scanStored(typePrefix: nil, after: .max, limit: 10) { _ in }.count == 0)
+    }
 }
 
 @Suite("Generator")

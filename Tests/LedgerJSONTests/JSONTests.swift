@@ -68,3 +68,28 @@ struct JSONTests {
         #expect(try JSONParser.parse(JSONWriter.renderPretty(value)) == value)
     }
 }
+
+@Suite("Splitting a JSON array into its elements")
+struct JSONArrayElementsTests {
+    func split(_ text: String) -> [String]? {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBytes { buffer in
+            JSONParser.elementRanges(ofArray: buffer)?.map { String(decoding: bytes[$0], as: UTF8.self) }
+        }
+    }
+
+    @Test func eachElementIsItsOwnTextAndParsesToTheArraysElement() throws {
+        let text = #" [ {"a":"x,]}\"y","b":[1,{"c":[]}]} , 12 ,"s\\",null,[[]],{}]"#
+        let elements = try #require(split(text))
+        #expect(elements == [#"{"a":"x,]}\"y","b":[1,{"c":[]}]}"#, "12", #""s\\""#, "null", "[[]]", "{}"])
+        guard case .array(let parsed) = try JSONParser.parse(text) else { Issue.record("not an array"); return }
+        #expect(try elements.map { try JSONParser.parse($0) } == parsed)
+        #expect(split("[]") == [])
+        #expect(split(" [ ] \n") == [])
+    }
+
+    @Test(arguments: ["", "{}", "[", "[1,]", "[,1]", "[1,,2]", "[1] x", "[{]", "[}]", #"["open]"#, "[1]]", "[[1]"])
+    func anythingButPlainlyAnArrayIsLeftToTheParser(_ text: String) {
+        #expect(split(text) == nil)
+    }
+}

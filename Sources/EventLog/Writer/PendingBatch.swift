@@ -89,8 +89,11 @@ public struct PendingBatch: Sendable {
             // Copied from a chunk of zeros made once: appending a repeated element goes
             // element by element in a debug build, 16 ms a chunk, which kept the tests'
             // appenders from ever getting ahead of the writer.)
-            if total <= Self.zeros.count {
-                bytes.append(contentsOf: Self.zeros)
+            // (Small at first, doubling to a whole chunk: a batch of one event, a server's
+            // request, then costs no 64 KiB.)
+            let grow = min(Self.zeros.count, max(bytes.count, 512))
+            if total <= grow {
+                bytes.append(contentsOf: Self.zeros[..<grow])
             } else {
                 bytes.append(contentsOf: [UInt8](repeating: 0, count: total))
             }
@@ -112,6 +115,14 @@ public struct PendingBatch: Sendable {
     /// The record at `index`, copied out.
     public subscript(index: Int) -> PendingRecord {
         withView(at: index) { $0.copy() }
+    }
+
+    /// The id of the record at `index`.
+    public func idString(at index: Int) -> String {
+        let entry = entries[index]
+        return bytes.withUnsafeBytes { base in
+            String(decoding: UnsafeRawBufferPointer(rebasing: base[entry.offset..<entry.offset + entry.idCount]), as: UTF8.self)
+        }
     }
 
     /// Calls `body` with a view of the record at `index`.

@@ -269,11 +269,51 @@ extension LeadStore {
         do {
             if let lead = filter.lead {
                 try log.forEach(stream: lead, visit)
-            } else {
+            } else if after < .max {
                 try log.forEach(from: after + 1, visit)
             }
         } catch is Full {}
         return (rows, rows.count == wanted ? rows.last?.position : nil, scanned)
+    }
+}
+
+extension LeadStore {
+    /// `scan` for a follower that sends the events on as JSON (the server's stream): up to
+    /// `limit` events after `after` whose type starts with `typePrefix`, each handed to `body`
+    /// undecoded, valid only during the call. Returns how many and the last position scanned.
+    public func scanStored(
+        typePrefix: String?, after: UInt64, limit: Int, _ body: (StoredEventView) throws -> Void
+    ) throws -> (count: Int, scannedThrough: UInt64) {
+        struct Full: Error {}
+        var count = 0
+        var scanned = after
+        let wanted = max(limit, 1)
+        guard after < .max else { return (0, after) }
+        do {
+            try log.forEach(from: after + 1, chunkSize: wanted) { record in
+                scanned = record.position
+                let type = try EventCodec.header(record.payload).type
+                if let typePrefix, !type.rawValue.hasPrefix(typePrefix) { return }
+                try body(StoredEventView(record: record, type: type))
+                count += 1
+                if count == wanted { throw Full() }
+            }
+        } catch is Full {}
+        return (count, scanned)
+    }
+}
+
+/// A stored event seen in place (see `LeadStore.scanStored`).
+public struct StoredEventView {
+    let record: RecordView
+    public let type: EventType
+    public var position: UInt64 { record.position }
+
+    /// The event as `LeadJSON.event` renders it, byte for byte.
+    public func writeJSON(into out: inout [UInt8]) throws {
+        try EventCodec.writeJSON(
+            position: record.position, recordedAt: Timestamp(microseconds: record.recordedAt * 1000),
+            id: record.id, lead: record.stream, payload: record.payload, into: &out)
     }
 }
 

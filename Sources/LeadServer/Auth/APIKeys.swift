@@ -99,8 +99,16 @@ public final class KeyStore: @unchecked Sendable {
         return keys[digest]
     }
 
+    /// (Every request hashes its key: hex from a table, not `String(format:)` per byte.)
     static func digest(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        let hex = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in SHA256.hash(data: Data(secret.utf8)) {
+            text.append(hex[Int(byte >> 4)])
+            text.append(hex[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     static func isValidName(_ name: String) -> Bool {

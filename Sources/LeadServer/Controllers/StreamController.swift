@@ -99,7 +99,7 @@ struct StreamController {
             }
             after = position
         }
-        let filter = AuditFilter(typePrefix: Query.text(request, "type"))
+        let typePrefix = Query.text(request, "type")
         let (store, signal, start, metrics) = (self.store, self.signal, after, self.metrics)
         let headers: HTTPFields = sse
             ? [.contentType: "text/event-stream", .cacheControl: "no-cache"]
@@ -110,23 +110,27 @@ struct StreamController {
             defer { metrics.streams.decrement() }
             try await withGracefulShutdownHandler {
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                    let page = try store.scan(filter, after: cursor, limit: Self.pageSize)
-                    cursor = page.scannedThrough
-                    if !page.rows.isEmpty {
-                        var bytes: [UInt8] = []
-                        for row in page.rows {
-                            if sse {
-                                bytes += Array("id: \(row.position)\nevent: \(row.event.type.rawValue)\ndata: ".utf8)
-                                JSONWriter.write(LeadJSON.event(row), into: &bytes)
-                                bytes += [0x0A, 0x0A]
-                            } else {
-                                JSONWriter.write(LeadJSON.event(row), into: &bytes)
-                                bytes.append(0x0A)
-                            }
+                    var bytes: [UInt8] = []
+                    bytes.reserveCapacity(Self.pageSize * 320)
+                    let page = try store.scanStored(typePrefix: typePrefix, after: cursor, limit: Self.pageSize) { event in
+                        if sse {
+                            bytes.append(contentsOf: "id: ".utf8)
+                            JSONWriter.writeInteger(Int64(truncatingIfNeeded: event.position), into: &bytes)
+                            bytes.append(contentsOf: "\nevent: ".utf8)
+                            bytes.append(contentsOf: event.type.rawValue.utf8)
+                            bytes.append(contentsOf: "\ndata: ".utf8)
+                            try event.writeJSON(into: &bytes)
+                            bytes += [0x0A, 0x0A]
+                        } else {
+                            try event.writeJSON(into: &bytes)
+                            bytes.append(0x0A)
                         }
-                        try await writer.write(ByteBuffer(bytes: bytes))
                     }
-                    if page.rows.count < Self.pageSize && page.scannedThrough == cursor {
+                    // A short page read through to the head.
+                    let caughtUp = page.count < Self.pageSize
+                    cursor = page.scannedThrough
+                    if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
+                    if caughtUp {
                         let woken = await signal.wait(after: cursor, timeout: Self.heartbeat)
                         if !woken && sse { try await writer.write(ByteBuffer(string: ": heartbeat\n\n")) }
                     }

@@ -1,0 +1,63 @@
+extension JSONParser {
+    /// Where each element of a top-level JSON array lies in `bytes`, without parsing the
+    /// elements (they are parsed one by one afterwards, each by the fastest path it allows);
+    /// `nil` when the text is not plainly an array of values (unbalanced, an empty element,
+    /// anything after the closing bracket), for the caller to parse whole and say what is wrong.
+    public static func elementRanges(ofArray bytes: UnsafeRawBufferPointer) -> [Range<Int>]? {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+        var index = 0
+        let count = bytes.count
+        while index < count && isSpace(bytes[index]) { index += 1 }
+        guard index < count, bytes[index] == UInt8(ascii: "[") else { return nil }
+        index += 1
+        var ranges: [Range<Int>] = []
+        var depth = 0
+        var start: Int?
+        var end = index  // just after the last byte of the current element that is not a space
+        while index < count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\""):
+                if start == nil { start = index }
+                index += 1
+                while index < count && bytes[index] != UInt8(ascii: "\"") {
+                    index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
+                }
+                guard index < count else { return nil }
+                end = index + 1
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                if start == nil { start = index }
+                depth += 1
+                end = index + 1
+            case UInt8(ascii: "}"):
+                guard depth > 0 else { return nil }
+                depth -= 1
+                end = index + 1
+            case UInt8(ascii: "]") where depth > 0:
+                depth -= 1
+                end = index + 1
+            case UInt8(ascii: ",") where depth > 0:
+                break
+            case UInt8(ascii: ","), UInt8(ascii: "]"):
+                if let first = start {
+                    ranges.append(first..<end)
+                } else if byte == UInt8(ascii: ",") || !ranges.isEmpty {
+                    return nil  // `[,` or `[1,]` or `[1,,2]`
+                }
+                start = nil
+                if byte == UInt8(ascii: "]") {
+                    index += 1
+                    while index < count && isSpace(bytes[index]) { index += 1 }
+                    return index == count ? ranges : nil
+                }
+            case _ where isSpace(byte):
+                break
+            default:
+                if start == nil { start = index }
+                end = index + 1
+            }
+            index += 1
+        }
+        return nil
+    }
+}
