@@ -56,6 +56,10 @@ struct BackupRouteTests {
         #expect(try report.manifest.hash == fixture.test.store.log.tip.hash)
         // The keys came along: the restored store can be served with the same keys.
         #expect(try KeyStore(directory: restored).list().map(\.name) == ["analyst", "ops", "tracker"])
+        // Readable by their owner only, as in the store.
+        for path in [root + "/nightly-1/keys.json", restored + "/keys.json"] {
+            #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber == 0o600, "\(path)")
+        }
     }
 
     @Test func onlyAnAdminMayBackUp() async throws {

@@ -12,10 +12,15 @@ enum FileCopy {
         try pass(from: path, to: nil, progress: progress)
     }
 
-    /// Copies `source` to `target` (created, or truncated), flushed to the disk, and returns
-    /// the size and SHA-256 of what was written.
+    /// Copies `source` to `target` (created, or truncated) with the source's permissions
+    /// (`keys.json` is readable by its owner only), flushed to the disk, and returns the size
+    /// and SHA-256 of what was written.
     static func copy(_ source: String, to target: String, progress: ((Int) -> Void)? = nil) throws -> (bytes: Int, sha256: String) {
         let output = try System.OutputFile(creating: target)
+        var info = stat()
+        if stat(source, &info) == 0 {
+            chmod(target, info.st_mode & 0o777)
+        }
         let result = try pass(from: source, to: output, progress: progress)
         try output.close()
         try System.synchronize(path: target)
