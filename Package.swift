@@ -60,6 +60,7 @@ let package = Package(
             dependencies: [
                 "CByteScan", "EventLog", "EventTranscoder", "LeadDomain", "LedgerJSON", "LedgerSystem", "LMDB", "Yams",
                 .product(name: "CSV", package: "CSV.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // `leadledger bench`: the engine measured beside a raw-LMDB baseline. The baseline is

@@ -34,7 +34,7 @@ trap cleanup EXIT
 key=$("$bin" keys create --role admin --name schemathesis --store "$work/store" 2>/dev/null)
 for attempt in 1 2 3 4 5; do
   port=$((20000 + RANDOM % 30000))
-  "$bin" serve --store "$work/store" --port "$port" 2>"$work/serve.log" &
+  "$bin" serve --store "$work/store" --port "$port" --backup-dir "$work/backups" 2>"$work/serve.log" &
   pid=$!
   for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break

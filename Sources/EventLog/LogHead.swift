@@ -1,4 +1,5 @@
 import Foundation
+import LedgerSystem
 
 /// What a store's log held when its last writer closed it, kept beside the data file
 /// (`log.head`): the last position and the chain's hash there. LMDB cannot tell a truncated or
@@ -31,16 +32,22 @@ struct LogHead: Equatable {
         return LogHead(position: position, hash: hash)
     }
 
+    /// Records the head, best effort (a log closing has nowhere to report a failure: a head
+    /// left behind the log is no damage).
     func write(directory: String) {
+        try? store(directory: directory)
+    }
+
+    /// Records the head, or throws why it could not.
+    func store(directory: String) throws {
         let text = "position \(position)\nhash \(hash.hex)\n"
         let path = directory + "/" + Self.fileName
         let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)) else { return }
-        if let handle = FileHandle(forWritingAtPath: temporary) {
-            try? handle.synchronize()
-            try? handle.close()
-        }
-        _ = rename(temporary, path)
+        let file = try System.OutputFile(creating: temporary)
+        try file.write(Array(text.utf8))
+        try file.close()
+        try System.synchronize(path: temporary)
+        guard rename(temporary, path) == 0 else { throw System.FileError(path: path, errno: errno, operation: .write) }
     }
 }
 

@@ -199,7 +199,21 @@ public final class Environment: @unchecked Sendable {
     /// Writes a consistent copy of the environment into the existing, empty directory `path`
     /// (`mdb_env_copy2`) while writers go on; `compact` leaves free pages out (and so the
     /// contents of freed pages).
+    ///
+    /// The copy reads through one read transaction for its whole length: a writer in this
+    /// process that must grow the map meanwhile waits for it to end.
     public func copy(to path: String, compact: Bool) throws(LMDBError) {
+        let rc = resizeLock.withReadLock {
+            mdb_env_copy2(env, path, compact ? UInt32(MDB_CP_COMPACT) : 0)
+        }
+        guard rc == MDB_MAP_RESIZED else { return try check(rc, "mdb_env_copy2 \(path)") }
+        // Another process grew the map (a server writing while the CLI copies): adopt its
+        // size, with no transaction of ours active, and copy again. LMDB had created the
+        // copy's file (exclusively) but written nothing into it.
+        unlink(path + "/data.mdb")
+        try resizeLock.withWriteLock { () throws(LMDBError) in
+            try check(mdb_env_set_mapsize(env, 0), "mdb_env_set_mapsize")
+        }
         try resizeLock.withReadLock { () throws(LMDBError) in
             try check(mdb_env_copy2(env, path, compact ? UInt32(MDB_CP_COMPACT) : 0), "mdb_env_copy2 \(path)")
         }

@@ -15,6 +15,8 @@ public struct LeadLedgerCommand: ParsableCommand {
             Generate.self,
             Ingest.self,
             Verify.self,
+            BackupCommand.self,
+            RestoreCommand.self,
             LeadCommand.self,
             Audit.self,
             Rebuild.self,

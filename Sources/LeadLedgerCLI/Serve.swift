@@ -25,11 +25,21 @@ struct Serve: ParsableCommand {
     var maxBodyBytes = 5 << 20
     @Option(name: .customLong("max-events"), help: "The most events one request may carry (413 past it).")
     var maxEvents = 10_000
+    @Option(name: .customLong("backup-dir"), help: ArgumentHelp(
+        "Where POST /v1/admin/backup may write backups: each into a new directory directly below this one, named by the request (created if missing; without it, the route is refused).",
+        valueName: "DIR"))
+    var backupDirectory: String?
 
     func validate() throws {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be from 1 to 65535, not \(port)") }
         guard (1_024...(1 << 30)).contains(maxBodyBytes) else { throw ValidationError("--max-body-bytes must be from 1024 to 1073741824, not \(maxBodyBytes)") }
         guard (1...1_000_000).contains(maxEvents) else { throw ValidationError("--max-events must be from 1 to 1000000, not \(maxEvents)") }
+        if let backupDirectory {
+            guard !backupDirectory.isEmpty else { throw ValidationError("--backup-dir is empty: give the directory backups are written under") }
+            if BackupCommand.samePath(backupDirectory, storeOptions.path) {
+                throw ValidationError("--backup-dir is the store itself (\(storeOptions.path)): give a directory of its own")
+            }
+        }
     }
 
     /// The CLI is synchronous; the server runs on its own threads (swift-nio's and the
@@ -71,6 +81,19 @@ struct Serve: ParsableCommand {
         configuration.port = port
         configuration.limits.maxBodyBytes = maxBodyBytes
         configuration.limits.maxEventsPerRequest = maxEvents
+        if let backupDirectory {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: backupDirectory, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue else { throw CLIError("--backup-dir \(backupDirectory) exists and is not a directory") }
+            } else {
+                do {
+                    try FileManager.default.createDirectory(atPath: backupDirectory, withIntermediateDirectories: true)
+                } catch {
+                    throw CLIError("cannot create --backup-dir \(backupDirectory): \(error)")
+                }
+            }
+            configuration.backupDirectory = backupDirectory
+        }
         let application = buildApplication(configuration, store: store, keys: keys, metrics: ServerMetrics(registry: registry), logger: logger)
         printToStderr("serving the store at \(storeOptions.path) on \(address) (SIGTERM or Ctrl-C to stop)")
         try await application.runService()

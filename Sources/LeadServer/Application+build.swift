@@ -16,11 +16,16 @@ public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
     public var limits = Limits()
+    /// Where `POST /v1/admin/backup` may write backups (one new directory below it per
+    /// backup); nil refuses the route.
+    public var backupDirectory: String?
     public init() {}
 }
 
 /// The routes, their middleware and their controllers, over one open store.
-public func buildRouter(store: LeadStore, keys: KeyStore, metrics: ServerMetrics, limits: ServerConfiguration.Limits) -> Router<LeadRequestContext> {
+public func buildRouter(
+    store: LeadStore, keys: KeyStore, metrics: ServerMetrics, limits: ServerConfiguration.Limits, backupDirectory: String? = nil
+) -> Router<LeadRequestContext> {
     let router = Router(context: LeadRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: MetricsMiddleware())
@@ -45,6 +50,7 @@ public func buildRouter(store: LeadStore, keys: KeyStore, metrics: ServerMetrics
     ReportsController(store: store).add(to: read)
     let admin = router.group("v1").add(middleware: AuthMiddleware(keys: keys, needed: .admin))
     RulesController(store: store, gate: gate, keys: keys).add(read: read, admin: admin)
+    BackupController(store: store, root: backupDirectory, gate: gate).add(to: admin)
     return router
 }
 
@@ -55,7 +61,7 @@ public func buildRouter(store: LeadStore, keys: KeyStore, metrics: ServerMetrics
 public func buildApplication(
     _ configuration: ServerConfiguration, store: LeadStore, keys: KeyStore, metrics: ServerMetrics = ServerMetrics(), logger: Logger
 ) -> some ApplicationProtocol {
-    let router = buildRouter(store: store, keys: keys, metrics: metrics, limits: configuration.limits)
+    let router = buildRouter(store: store, keys: keys, metrics: metrics, limits: configuration.limits, backupDirectory: configuration.backupDirectory)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "leadledger"),

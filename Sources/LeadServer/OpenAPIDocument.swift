@@ -317,6 +317,37 @@ paths:
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "409": {$ref: "#/components/responses/Problem"}
+  /v1/admin/backup:
+    post:
+      summary: Write a backup of the store while it is being written (admin).
+      description: >-
+        A consistent, compacted copy of the log and projections (from one read snapshot), the
+        store's API keys and a manifest (position and chain hash at the copy's end, time,
+        source, each file's size and SHA-256), written into a new directory directly below the
+        server's backup directory (serve --backup-dir) and renamed into place once complete.
+        Without --backup-dir the route is refused (403). Restore with leadledger restore.
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              properties:
+                name:
+                  description: The backup's directory under the backup directory (default backup-YYYYMMDDTHHMMSSZ).
+                  type: string
+                  pattern: "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$"
+      responses:
+        "201":
+          description: The backup is complete; its manifest, name and path.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/BackupManifest"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
 components:
   securitySchemes:
     bearer: {type: http, scheme: bearer}
@@ -396,6 +427,28 @@ components:
         rulesVersion: {type: [string, "null"]}
         profile: {type: object}
         stages: {type: array, items: {type: object}}
+    BackupManifest:
+      type: object
+      required: [format, version, created, source, position, hash, files, name, path, seconds]
+      properties:
+        format: {type: string, const: leadledger-backup}
+        version: {type: integer}
+        created: {type: string, description: "RFC 3339, UTC"}
+        source: {type: string, description: The store's directory.}
+        position: {type: integer, minimum: 0, description: The last position in the copy.}
+        hash: {type: string, pattern: "^[0-9a-f]{64}$", description: The chain's hash at that position.}
+        files:
+          type: array
+          items:
+            type: object
+            required: [name, bytes, sha256]
+            properties:
+              name: {type: string}
+              bytes: {type: integer, minimum: 0}
+              sha256: {type: string, pattern: "^[0-9a-f]{64}$"}
+        name: {type: string}
+        path: {type: string}
+        seconds: {type: number, minimum: 0}
     AppendResult:
       type: object
       required: [appended, duplicates, rejected, results]

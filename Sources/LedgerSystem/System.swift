@@ -253,6 +253,15 @@ public enum System {
 
     // MARK: Writing
 
+    /// Flushes a file, or a directory's entries (after files were created or renamed in it),
+    /// to the disk (`fsync`).
+    public static func synchronize(path: String) throws(FileError) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FileError(path: path, errno: errno, operation: .write) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw FileError(path: path, errno: errno, operation: .write) }
+    }
+
     /// A file created (or truncated) for writing, buffered by the C library.
     public final class OutputFile {
         public let path: String

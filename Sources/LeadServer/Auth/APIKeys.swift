@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LeadEngine
 import LedgerSystem
 
 /// What a key may do. `ingest` appends; `read` reads leads, audit, reports and the log;
@@ -29,7 +30,7 @@ public struct APIKey: Sendable, Equatable, Codable {
 /// writer lock; it is written whole and renamed into place (under `keys.lock`), and a server
 /// reads it again when it changes.
 public final class KeyStore: @unchecked Sendable {
-    public static let fileName = "keys.json"
+    public static let fileName = StoreFiles.apiKeys
     public let path: String
     private let lock = NSLock()
     private var keys: [String: APIKey] = [:]
