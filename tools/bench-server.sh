@@ -41,7 +41,7 @@ run_wrk() {  # connections events-per-request path
   if [ "$3" = "/healthz" ]; then
     out=$(wrk -t2 -c"$1" -d"${seconds}s" --latency "$url/healthz")
   else
-    out=$(EVENTS=$2 KEY=$key wrk -t2 -c"$1" -d"${seconds}s" --latency -s tools/bench/post-events.lua "$url/v1/events")
+    out=$(EVENTS=$2 KEY=$key RUN="$2-$RANDOM" wrk -t2 -c"$1" -d"${seconds}s" --latency -s tools/bench/post-events.lua "$url/v1/events")
   fi
   local rps p99
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
@@ -65,11 +65,22 @@ ingest_rate=$(python3 -c "print(round($lines / ($end - $start)))")
 
 # The whole log to one consumer, as NDJSON, from position 1 (it ends at the head).
 head=$(curl -s "$url/readyz" | python3 -c "import json,sys; print(json.load(sys.stdin)['position'])")
-# (curl into head: a client that only counts lines, so the figure is the server's.)
-start=$(date +%s.%N)
-received=$(curl -sN -H "Authorization: Bearer $key" "$url/v1/stream?after=0" | head -n "$head" | wc -l)
-end=$(date +%s.%N)
-stream_rate=$(python3 -c "print(round($received / ($end - $start)))")
+# (Read in blocks and only counted, so that the figure is the server's, not the client's.)
+stream_rate=$(python3 - "$url" "$key" "$head" <<'PY'
+import sys, time, urllib.request
+url, key, head = sys.argv[1], sys.argv[2], int(sys.argv[3])
+request = urllib.request.Request(url + "/v1/stream?after=0", headers={"Authorization": "Bearer " + key})
+start = time.time()
+count = 0
+with urllib.request.urlopen(request) as response:
+    while count < head:
+        block = response.read1(1 << 20)
+        if not block:
+            break
+        count += block.count(b"\n")
+print(round(count / (time.time() - start)))
+PY
+)
 
 python3 - "$health_rps" "$one_rps" "$one_p99" "$hundred_rps" "$thousand_rps" "$ingest_rate" "$stream_rate" "$head" <<'PY'
 import sys

@@ -68,7 +68,9 @@ struct Serve: ParsableCommand {
         let address = "http://\(host):\(port)"
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        var logger = Logger(label: "leadledger")
+        let logOutput = BufferedLogHandler.Output()
+        defer { logOutput.flush() }
+        var logger = Logger(label: "leadledger") { BufferedLogHandler(label: $0, output: logOutput) }
         logger.logLevel = .info
         let store = try storeOptions.openForWriting(holding: "serving \(address)")
         defer { store.close() }
@@ -97,6 +99,7 @@ struct Serve: ParsableCommand {
         let application = buildApplication(configuration, store: store, keys: keys, metrics: ServerMetrics(registry: registry), logger: logger)
         printToStderr("serving the store at \(storeOptions.path) on \(address) (SIGTERM or Ctrl-C to stop)")
         try await application.runService()
+        logOutput.flush()
         printToStderr("stopped: every request answered and committed")
     }
 }

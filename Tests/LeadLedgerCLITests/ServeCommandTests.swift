@@ -134,6 +134,15 @@ struct ServeCommandTests {
         let ids = text.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { UInt64($0.dropFirst(4)) }
         #expect(ids == Array(11...80))
         #expect(text.contains("\"resumeAfter\":80"))
+        // One structured line per request, written out by the time the server stopped:
+        // request id, method, path, status and duration, never a key or a body.
+        let log = try String(contentsOfFile: server.errors, encoding: .utf8)
+        let posts = log.split(separator: "\n").filter { $0.contains(" request ") && $0.contains("path=/v1/events") }
+        #expect(posts.count == 2, "\(log)")
+        for line in posts {
+            for field in ["hb.request.id=", "method=POST", "status=200", "ms="] { #expect(line.contains(field), "\(line)") }
+        }
+        #expect(!log.contains(ingestKey) && !log.contains(readKey) && !log.contains("lead.captured"))
 
         // A restarted server resumes the stream from Last-Event-ID, without loss or repeat.
         let again = try LiveServer(store: store, directory: dir)

@@ -1,7 +1,9 @@
 -- wrk script: POST /v1/events with EVENTS new leads' captures per request, every id unique
--- (thread id and a counter), so every event is appended, none a duplicate.
+-- (the run's RUN name, a thread tag and a counter), so every event is appended, none a
+-- duplicate. (wrk seeds Lua's random numbers alike in every run: RUN tells runs apart.)
 local per_request = tonumber(os.getenv("EVENTS") or "1")
 local key = os.getenv("KEY")
+local run = os.getenv("RUN") or tostring(os.time())
 local counter = 0
 local thread_tag = ""
 
@@ -17,7 +19,7 @@ request = function()
   local parts = {}
   for i = 1, per_request do
     counter = counter + 1
-    local id = "w" .. thread_tag .. "-" .. counter
+    local id = "w" .. run .. "-" .. thread_tag .. "-" .. counter
     parts[i] = '{"id":"' .. id .. '","type":"lead.captured","lead":"B-' .. id ..
       '","at":"2026-03-01T10:00:00Z","actor":"bench","data":{"source":"web","channel":"paid_search","email":"x@example.com"}}'
   end

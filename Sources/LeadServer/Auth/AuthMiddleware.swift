@@ -14,12 +14,26 @@ struct AuthMiddleware: RouterMiddleware {
     /// The key a request carries: `Bearer <key>`, or the password of `Basic` credentials.
     static func secret(_ request: Request) -> String? {
         guard let header = request.headers[.authorization] else { return nil }
-        let lowered = header.lowercased()
-        if lowered.hasPrefix("bearer ") {
-            return String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+        // (Every request: the scheme is compared and the spaces trimmed on the UTF-8 bytes,
+        // not through Foundation's lowercasing and trimming.)
+        func credentials(after scheme: String) -> Substring? {
+            let start = Array(header.utf8.prefix(scheme.utf8.count + 1))
+            guard start.count == scheme.utf8.count + 1, start.last == UInt8(ascii: " "),
+                  zip(start, scheme.utf8).allSatisfy({ $0 | 0x20 == $1 })
+            else { return nil }
+            return trimmed(header.dropFirst(scheme.count + 1))
         }
-        if lowered.hasPrefix("basic "),
-           let decoded = Data(base64Encoded: String(header.dropFirst("basic ".count)).trimmingCharacters(in: .whitespaces)),
+        func trimmed(_ text: Substring) -> Substring {
+            var text = text
+            while let first = text.first, first == " " || first == "\t" { text = text.dropFirst() }
+            while let last = text.last, last == " " || last == "\t" { text = text.dropLast() }
+            return text
+        }
+        if let token = credentials(after: "bearer") {
+            return String(token)
+        }
+        if let encoded = credentials(after: "basic"),
+           let decoded = Data(base64Encoded: String(encoded)),
            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":") {
             return String(text[text.index(after: colon)...])
         }
