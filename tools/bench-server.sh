@@ -15,20 +15,10 @@ bin=.build/release/leadledger
 [ -x "$bin" ] || { echo "bench-server: build first: swift build -c release" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "bench-server: needs wrk (apt-get install wrk)" >&2; exit 1; }
 
-work=$(mktemp -d)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. tools/serve-lib.sh
 store="$work/store"
 key=$("$bin" keys create --role admin --name bench --store "$store" 2>/dev/null)
-port=$((20000 + RANDOM % 30000))
-"$bin" serve --store "$store" --port "$port" 2>"$work/serve.log" &
-pid=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-url="http://127.0.0.1:$port"
+start_server "$bin" "$store"
 
 # wrk's "Requests/sec" and the 99th percentile of its latency.
 run_wrk() {  # connections events-per-request path

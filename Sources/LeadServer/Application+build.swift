@@ -16,11 +16,14 @@ public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
     public var limits = Limits()
+    public var tracking = TrackingConfiguration()
     public init() {}
 }
 
 /// The routes, their middleware and their controllers, over one open store.
-public func buildRouter(store: LeadStore, keys: KeyStore, metrics: ServerMetrics, limits: ServerConfiguration.Limits) -> Router<LeadRequestContext> {
+public func buildRouter(
+    store: LeadStore, keys: KeyStore, metrics: ServerMetrics, limits: ServerConfiguration.Limits, tracking: TrackingConfiguration = TrackingConfiguration()
+) -> Router<LeadRequestContext> {
     let router = Router(context: LeadRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: MetricsMiddleware())
@@ -31,6 +34,8 @@ public func buildRouter(store: LeadStore, keys: KeyStore, metrics: ServerMetrics
 
     let ingest = router.group("v1").add(middleware: AuthMiddleware(keys: keys, needed: .ingest))
     EventsController(store: store, limits: limits, metrics: metrics, gate: gate).add(to: ingest)
+    // (Its own authentication: the write key may be in the body.)
+    TrackingController(store: store, keys: keys, configuration: tracking, metrics: metrics, gate: gate).add(to: router)
 
     let read = router.group("v1").add(middleware: AuthMiddleware(keys: keys, needed: .read))
     let signal = CommitSignal(head: (try? store.log.lastPosition) ?? 0)
@@ -55,7 +60,7 @@ public func buildRouter(store: LeadStore, keys: KeyStore, metrics: ServerMetrics
 public func buildApplication(
     _ configuration: ServerConfiguration, store: LeadStore, keys: KeyStore, metrics: ServerMetrics = ServerMetrics(), logger: Logger
 ) -> some ApplicationProtocol {
-    let router = buildRouter(store: store, keys: keys, metrics: metrics, limits: configuration.limits)
+    let router = buildRouter(store: store, keys: keys, metrics: metrics, limits: configuration.limits, tracking: configuration.tracking)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "leadledger"),
