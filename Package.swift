@@ -40,6 +40,12 @@ let package = Package(
             providers: [.apt(["liblmdb-dev"])]
         ),
         .target(name: "LMDB", dependencies: ["CLMDB"]),
+        // Debian's zlib, for gzip request bodies (tracking SDKs send them).
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // The system calls made outside LMDB (files, thread names and priorities, terminals).
         .target(name: "LedgerSystem"),
         // SHA-256 with the x86 SHA extensions, for the log's hash chain (swift-crypto otherwise).
@@ -72,7 +78,7 @@ let package = Package(
         .target(
             name: "LeadServer",
             dependencies: [
-                "LeadEngine", "EventLog", "LeadDomain", "LedgerJSON", "LedgerSystem", "Reports",
+                "LeadEngine", "EventLog", "LeadDomain", "LedgerJSON", "LedgerSystem", "Reports", "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

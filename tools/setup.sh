@@ -27,3 +27,12 @@ if ! python3 -c "import jsonschema, referencing, openapi_spec_validator, schemat
   echo "setup: installing jsonschema, openapi-spec-validator and schemathesis for the contract checks" >&2
   python3 -m pip install --quiet --root-user-action=ignore jsonschema openapi-spec-validator schemathesis
 fi
+
+# The tracking API's acceptance test (tools/tracking-sdks.sh) runs the real client libraries,
+# segment-analytics-python and rudder-sdk-python, from a virtual environment under .build/.
+venv="$(cd "$(dirname "$0")/.." && pwd)/.build/tracking-sdks-venv"
+if ! "$venv/bin/python" -c "import segment.analytics, rudderstack.analytics" 2>/dev/null; then
+  echo "setup: installing segment-analytics-python and rudder-sdk-python into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet segment-analytics-python rudder-sdk-python
+fi

@@ -10,4 +10,6 @@ python3 tools/check-schemas.py
 swift build --build-tests
 # The HTTP API against Schemas/openapi.yaml (bounded here; tools/schemathesis.sh 200 by hand).
 tools/schemathesis.sh 20
+# The tracking API through the real Segment and RudderStack libraries.
+tools/tracking-sdks.sh
 swift test --skip-build

@@ -6,7 +6,7 @@ public enum AdmitDecision: Sendable {
     /// Store it as it is, and hand `didStore` this attachment instead of the record's own
     /// (e.g. what `admit` decoded, so that it is not decoded twice).
     case attach(any RecordAttachment)
-    /// Store this instead (same id and stream; e.g. with derived data stamped in).
+    /// Store this instead (same id; e.g. with derived data stamped in, or in another stream).
     case replace(PendingRecord)
     case reject(reason: String)
 }
@@ -32,9 +32,9 @@ public protocol AppendHook: AnyObject {
     /// When set, the writer records in every commit that this hook has processed the log
     /// through the last position (a checkpoint under this name), atomically with its writes.
     var checkpointName: String? { get }
-    /// Whether a record of `stream` must see every earlier record committed, and its own
-    /// group's records in its transaction (e.g. it changes how every later record is judged).
-    func requiresSerial(stream: UnsafeRawBufferPointer) -> Bool
+    /// Whether `record` must see every earlier record committed, and its own group's records
+    /// in its transaction (e.g. it changes how every later record is judged).
+    func requiresSerial(_ record: PendingView) -> Bool
     /// Decides whether `record` may be stored, given everything before it.
     func admit<T: TransactionReading>(_ record: PendingView, in txn: T) throws -> AdmitDecision
     /// The record will be stored at `record.position` (its hash is not computed yet).
@@ -55,7 +55,7 @@ public protocol AppendHook: AnyObject {
 
 extension AppendHook {
     public var checkpointName: String? { nil }
-    public func requiresSerial(stream: UnsafeRawBufferPointer) -> Bool { false }
+    public func requiresSerial(_ record: PendingView) -> Bool { false }
     public func followUps(after record: RecordView, attachment: (any RecordAttachment)?) throws -> [PendingRecord] { [] }
     public func prepareCommit(sequence: UInt64) throws -> (@Sendable (WriteTransaction) throws -> Void)? { nil }
     public func didCommit(through sequence: UInt64) {}

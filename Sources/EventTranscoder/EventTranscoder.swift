@@ -183,7 +183,8 @@ public enum EventTranscoder {
         }
         guard let typeName = envelope.type, valid(typeName, maxBytes: Envelope.maxTypeBytes),
               let type = EventType(name: text(typeName)),
-              let id = envelope.id, valid(id, maxBytes: Envelope.maxIDBytes)
+              let id = envelope.id, valid(id, maxBytes: Envelope.maxIDBytes),
+              line[id.lowerBound] != Envelope.reservedIDPrefix  // reserved for tracking's ids
         else { return nil }
         var lead: Range<Int>?
         if type.isLeadEvent {

@@ -10,6 +10,14 @@ public struct Envelope: Sendable, Hashable {
     package static let maxTimeBytes = 64
     /// The stream that holds events that are not about a lead (`rules.published`).
     public static let systemStream = "$rules"
+    /// The streams of anonymous visitors (tracking's `anonymousId`) start with this: like every
+    /// `$` stream, no lead can be named so.
+    public static let visitorStreamPrefix = "$anon:"
+    /// Ids the engine's tracking intake assigns start with `$` (`$t/<key>/<messageId>`), which
+    /// no event sent to `/v1/events` or ingested may use, so the two can never collide.
+    public static let reservedIDPrefix: UInt8 = UInt8(ascii: "$")
+
+    public static func visitorStream(_ visitor: String) -> String { visitorStreamPrefix + visitor }
 
     public var id: String
     public var type: EventType
@@ -62,6 +70,9 @@ extension Envelope {
             }
         }
         let id = try Self.string(object, "id", maxBytes: Self.maxIDBytes)
+        guard id.utf8.first != Self.reservedIDPrefix else {
+            throw EnvelopeError(field: "id", "an event id may not start with '$' (reserved for the ids tracking assigns)")
+        }
         let typeName = try Self.string(object, "type", maxBytes: Self.maxTypeBytes)
         guard let type = EventType(rawValue: typeName) else {
             throw EnvelopeError(field: "type", "unknown event type \"\(typeName)\"")

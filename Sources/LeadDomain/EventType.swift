@@ -28,6 +28,14 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
     case leadRecycled = "lead.recycled"
     case leadDisqualified = "lead.disqualified"
     case rulesPublished = "rules.published"
+    /// An anonymous visitor joined to the lead (tracking's `identify` or `alias`): the
+    /// visitor's events, each at its own time, are part of the lead's journey from here on.
+    case identityLinked = "identity.linked"
+    /// A join that was not made: both ids are already known leads, or the visitor is already
+    /// another lead's. Recorded for people to decide (a merge is never automatic).
+    case identityConflict = "identity.conflict"
+    /// A tracked action the tracking mapping does not make a touch (its name and properties).
+    case activityTracked = "activity.tracked"
 
     /// The stored one-byte tag: the position in this list, which only ever grows at the end
     /// (written out, not looked up; a test checks it against `allCases`).
@@ -60,6 +68,9 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
         case .leadRecycled: 24
         case .leadDisqualified: 25
         case .rulesPublished: 26
+        case .identityLinked: 27
+        case .identityConflict: 28
+        case .activityTracked: 29
         }
     }
 

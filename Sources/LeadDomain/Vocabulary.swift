@@ -86,6 +86,9 @@ public enum Vocabulary {
             return [field("opportunity", .nonEmptyString, required: true), dealOutcome,
                     dealAmount, field("currency", .currency), field("reason", .string)]
         case .rulesPublished: return [field("version", .nonEmptyString, required: true), field("mql_threshold", .number, required: true)]
+        case .identityLinked: return [field("visitor", .nonEmptyString, required: true)]
+        case .identityConflict: return [field("visitor", .string), field("with", .nonEmptyString, required: true), field("reason", .string)]
+        case .activityTracked: return [field("event", .nonEmptyString, required: true)]
         }
     }
 

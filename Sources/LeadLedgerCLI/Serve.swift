@@ -29,6 +29,14 @@ struct Serve: ParsableCommand {
         "Where POST /v1/admin/backup may write backups: each into a new directory directly below this one, named by the request (created if missing; without it, the route is refused).",
         valueName: "DIR"))
     var backupDirectory: String?
+    @Option(name: .customLong("tracking-mapping"), help: "A YAML or JSON document mapping tracking messages to events (Schemas/tracking-mapping.schema.json); the built-in default otherwise.")
+    var trackingMapping: String?
+    @Option(name: .customLong("tracking-max-message-bytes"), help: "The largest tracking message (400 past it).")
+    var trackingMaxMessageBytes = 32 << 10
+    @Option(name: .customLong("tracking-max-batch-bytes"), help: "The largest tracking batch body, inflated (400 past it).")
+    var trackingMaxBatchBytes = 4 << 20
+    @Option(name: .customLong("tracking-rate"), help: "Tracking messages a second per write key (429 with Retry-After past it); no limit when absent.")
+    var trackingRate: Double?
 
     func validate() throws {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be from 1 to 65535, not \(port)") }
@@ -40,6 +48,11 @@ struct Serve: ParsableCommand {
                 throw ValidationError("--backup-dir is the store itself (\(storeOptions.path)): give a directory of its own")
             }
         }
+        guard (256...(1 << 30)).contains(trackingMaxMessageBytes) else { throw ValidationError("--tracking-max-message-bytes must be from 256 to 1073741824, not \(trackingMaxMessageBytes)") }
+        guard (trackingMaxMessageBytes...(1 << 30)).contains(trackingMaxBatchBytes) else {
+            throw ValidationError("--tracking-max-batch-bytes must be from --tracking-max-message-bytes to 1073741824, not \(trackingMaxBatchBytes)")
+        }
+        if let trackingRate, !(trackingRate >= 1 && trackingRate.isFinite) { throw ValidationError("--tracking-rate must be at least 1 message a second") }
     }
 
     /// The CLI is synchronous; the server runs on its own threads (swift-nio's and the
@@ -96,6 +109,16 @@ struct Serve: ParsableCommand {
             }
             configuration.backupDirectory = backupDirectory
         }
+        if let trackingMapping {
+            do {
+                configuration.tracking.mapping = try TrackingMapping.load(path: trackingMapping)
+            } catch {
+                throw CLIError("\(error)")
+            }
+        }
+        configuration.tracking.maxMessageBytes = trackingMaxMessageBytes
+        configuration.tracking.maxBatchBytes = trackingMaxBatchBytes
+        configuration.tracking.messagesPerSecond = trackingRate
         let application = buildApplication(configuration, store: store, keys: keys, metrics: ServerMetrics(registry: registry), logger: logger)
         printToStderr("serving the store at \(storeOptions.path) on \(address) (SIGTERM or Ctrl-C to stop)")
         try await application.runService()

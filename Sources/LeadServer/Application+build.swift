@@ -19,12 +19,14 @@ public struct ServerConfiguration: Sendable {
     /// Where `POST /v1/admin/backup` may write backups (one new directory below it per
     /// backup); nil refuses the route.
     public var backupDirectory: String?
+    public var tracking = TrackingConfiguration()
     public init() {}
 }
 
 /// The routes, their middleware and their controllers, over one open store.
 public func buildRouter(
-    store: LeadStore, keys: KeyStore, metrics: ServerMetrics, limits: ServerConfiguration.Limits, backupDirectory: String? = nil
+    store: LeadStore, keys: KeyStore, metrics: ServerMetrics, limits: ServerConfiguration.Limits, backupDirectory: String? = nil,
+    tracking: TrackingConfiguration = TrackingConfiguration()
 ) -> Router<LeadRequestContext> {
     let router = Router(context: LeadRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
@@ -36,6 +38,8 @@ public func buildRouter(
 
     let ingest = router.group("v1").add(middleware: AuthMiddleware(keys: keys, needed: .ingest))
     EventsController(store: store, limits: limits, metrics: metrics, gate: gate).add(to: ingest)
+    // (Its own authentication: the write key may be in the body.)
+    TrackingController(store: store, keys: keys, configuration: tracking, metrics: metrics, gate: gate).add(to: router)
 
     let read = router.group("v1").add(middleware: AuthMiddleware(keys: keys, needed: .read))
     let signal = CommitSignal(head: (try? store.log.lastPosition) ?? 0)
@@ -61,7 +65,9 @@ public func buildRouter(
 public func buildApplication(
     _ configuration: ServerConfiguration, store: LeadStore, keys: KeyStore, metrics: ServerMetrics = ServerMetrics(), logger: Logger
 ) -> some ApplicationProtocol {
-    let router = buildRouter(store: store, keys: keys, metrics: metrics, limits: configuration.limits, backupDirectory: configuration.backupDirectory)
+    let router = buildRouter(
+        store: store, keys: keys, metrics: metrics, limits: configuration.limits, backupDirectory: configuration.backupDirectory,
+        tracking: configuration.tracking)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "leadledger"),

@@ -348,7 +348,60 @@ paths:
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "409": {$ref: "#/components/responses/Problem"}
+  /v1/identify: {$ref: "#/components/pathItems/TrackingMessage"}
+  /v1/track: {$ref: "#/components/pathItems/TrackingMessage"}
+  /v1/page: {$ref: "#/components/pathItems/TrackingMessage"}
+  /v1/screen: {$ref: "#/components/pathItems/TrackingMessage"}
+  /v1/group: {$ref: "#/components/pathItems/TrackingMessage"}
+  /v1/alias: {$ref: "#/components/pathItems/TrackingMessage"}
+  /v1/batch: {$ref: "#/components/pathItems/TrackingBatch"}
+  /v1/import: {$ref: "#/components/pathItems/TrackingBatch"}
 components:
+  pathItems:
+    TrackingMessage:
+      post:
+        summary: "Segment tracking API: one message (the route names its type: identify, track, page, screen, group or alias)"
+        description: The write key is an API key with the ingest role, as the user name of HTTP Basic credentials (empty password), a Bearer token, or `writeKey` in the body. The body may be gzip (Content-Encoding).
+        security: [{basic: []}, {bearer: []}, {}]
+        parameters:
+          - {name: Content-Encoding, in: header, schema: {type: string, enum: [gzip, identity]}}
+        requestBody:
+          required: true
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/TrackingMessage"}
+        responses:
+          "200": {$ref: "#/components/responses/TrackingAccepted"}
+          "400": {$ref: "#/components/responses/TrackingRefusal"}
+          "401": {$ref: "#/components/responses/TrackingRefusal"}
+          "403": {$ref: "#/components/responses/TrackingRefusal"}
+          "429": {$ref: "#/components/responses/TrackingRateLimited"}
+          "503": {$ref: "#/components/responses/TrackingRefusal"}
+    TrackingBatch:
+      post:
+        summary: "Segment tracking API: a batch of messages (/v1/import is RudderStack's name for it)"
+        description: The write key is an API key with the ingest role, as the user name of HTTP Basic credentials (empty password), a Bearer token, or `writeKey` in the body. The body may be gzip (Content-Encoding).
+        security: [{basic: []}, {bearer: []}, {}]
+        parameters:
+          - {name: Content-Encoding, in: header, schema: {type: string, enum: [gzip, identity]}}
+        requestBody:
+          required: true
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [batch]
+                properties:
+                  batch: {type: array, items: {$ref: "#/components/schemas/TrackingMessage"}}
+                  sentAt: {type: string, description: "When the client sent the batch, by its clock (for the skew correction)."}
+                  writeKey: {type: string}
+        responses:
+          "200": {$ref: "#/components/responses/TrackingAccepted"}
+          "400": {$ref: "#/components/responses/TrackingRefusal"}
+          "401": {$ref: "#/components/responses/TrackingRefusal"}
+          "403": {$ref: "#/components/responses/TrackingRefusal"}
+          "429": {$ref: "#/components/responses/TrackingRateLimited"}
+          "503": {$ref: "#/components/responses/TrackingRefusal"}
   securitySchemes:
     bearer: {type: http, scheme: bearer}
     basic: {type: http, scheme: basic}
@@ -359,6 +412,30 @@ components:
       required: true
       schema: {type: string, minLength: 1}
   responses:
+    TrackingAccepted:
+      description: Stored (`stored`), already stored (`duplicates`, by message id), or nothing to store (`unchanged`, e.g. an identify that adds nothing).
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [success]
+            properties:
+              success: {type: boolean}
+              stored: {type: integer, minimum: 0}
+              duplicates: {type: integer, minimum: 0}
+              unchanged: {type: integer, minimum: 0}
+    TrackingRefusal:
+      description: Refused, with a `code` and a `message` (what the client libraries log); in a batch, the messages not refused were stored, and `refused` lists the others.
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/TrackingRefusal"}
+    TrackingRateLimited:
+      description: The write key sends more messages a second than the server allows; retry after `Retry-After` seconds.
+      headers:
+        Retry-After: {schema: {type: integer, minimum: 1}}
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/TrackingRefusal"}
     Problem:
       description: What is wrong and where.
       content:
@@ -376,6 +453,42 @@ components:
               position: {type: integer}
               alreadyPublished: {type: boolean}
   schemas:
+    TrackingMessage:
+      description: A Segment-spec message (identify, track, page, screen, group, alias); at least a userId or an anonymousId (alias needs userId and previousId).
+      type: object
+      properties:
+        type: {type: string, enum: [identify, track, page, screen, group, alias]}
+        userId: {type: [string, number]}
+        anonymousId: {type: [string, number]}
+        previousId: {type: [string, number]}
+        groupId: {type: [string, number]}
+        messageId: {type: string}
+        event: {type: string}
+        name: {type: string}
+        timestamp: {type: string}
+        originalTimestamp: {type: string}
+        sentAt: {type: string}
+        properties: {type: object}
+        traits: {type: object}
+        context: {type: object}
+    TrackingRefusal:
+      type: object
+      required: [success, code, message]
+      properties:
+        success: {type: boolean}
+        code: {type: string}
+        message: {type: string}
+        stored: {type: integer}
+        duplicates: {type: integer}
+        unchanged: {type: integer}
+        refused:
+          type: array
+          items:
+            type: object
+            required: [index, reason]
+            properties:
+              index: {type: integer}
+              reason: {type: string}
     Problem:
       type: object
       required: [type, title, status, detail]

@@ -13,6 +13,7 @@ public final class ServerMetrics: Sendable {
     let commitSeconds: DurationHistogram
     let commitRecords: ValueHistogram
     let streams: Prometheus.Gauge
+    let trackingRefused: Prometheus.Counter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -28,12 +29,17 @@ public final class ServerMetrics: Sendable {
             name: "leadledger_commit_records", buckets: [1, 10, 100, 1_000, 10_000, 100_000],
             help: "How many records each group commit stored.")
         streams = registry.makeGauge(name: "leadledger_stream_subscribers", help: "Open /v1/stream connections.")
+        trackingRefused = registry.makeCounter(name: "leadledger_tracking_requests_refused_total", help: "Tracking requests answered with a 4xx or 5xx.")
     }
 
     func recordCommit(_ commit: Commit) {
         commitSeconds.record(commit.duration)
         commitRecords.record(Double(commit.records))
         logHead.record(Int64(clamping: commit.lastPosition))
+    }
+
+    func recordTrackingRefusal(status _: Int) {
+        trackingRefused.increment()
     }
 
     func recordAppend(appended: Int, duplicates: Int, rejected: Int) {

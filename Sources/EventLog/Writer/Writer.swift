@@ -183,7 +183,7 @@ final class Writer: @unchecked Sendable {
             if request.records.hasExpectedVersions { return true }
             guard let hook else { return false }
             var serial = false
-            request.records.forEachView { _, record in serial = serial || hook.requiresSerial(stream: record.stream) }
+            request.records.forEachView { _, record in serial = serial || hook.requiresSerial(record) }
             return serial
         }
         if serial {

@@ -6,9 +6,12 @@ import LeadDomain
 /// to it is a type check and a retain, where casting to `Envelope` copies the whole event.
 final class DecodedEvent: Sendable {
     let event: Envelope
+    /// For an event sent through tracking: how to place it (see `TrackingRoute`).
+    let route: TrackingRoute?
 
-    init(_ event: Envelope) {
+    init(_ event: Envelope, route: TrackingRoute? = nil) {
         self.event = event
+        self.route = route
     }
 
     /// The decoded event a pending record's attachment is, if it is one. (Pass the box

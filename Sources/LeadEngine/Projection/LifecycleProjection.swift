@@ -29,6 +29,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// When false (replays), no follow-up events are derived: they are already in the log.
     var derivesEvents = true
     private let cache = LeadCache()
+    /// Which visitors are joined to which leads (see `LifecycleProjection+Visitors`).
+    let links = VisitorLinks()
 
     var checkpointName: String? { tables.checkpoint }
 
@@ -63,7 +65,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     /// The cached lead (its state as of everything applied so far in this transaction, with
     /// its scoring hits brought up to the rules in force), read from the table if need be.
-    private func cachedLead(_ lead: String, in txn: some TransactionReading) throws -> CachedLead? {
+    func cachedLead(_ lead: String, in txn: some TransactionReading) throws -> CachedLead? {
         let hash = LeadTable<CachedLead>.hash(lead)
         return try cache.lead(lead, hash: hash) ?? uncachedLead(lead, hash: hash, in: txn)
     }
@@ -116,8 +118,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         cached.state.matches = []
         cached.state.rulesVersion = live?.rules.version
         guard let live else { return }
-        try reader.forEach(stream: cached.state.lead, in: txn) { record in
-            live.scorer.record(try LeadStore.event(from: record), position: record.position, into: &cached.state.matches)
+        try forEachEvent(of: cached.state.lead, in: txn) { event, position in
+            live.scorer.record(event, position: position, into: &cached.state.matches)
         }
         live.rescored(cached)
     }
@@ -125,9 +127,10 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     // MARK: AppendHook
 
     /// A `rules.published` (the system stream) rescores the cached leads from their streams,
-    /// so it must see every earlier event in its transaction.
-    func requiresSerial(stream: UnsafeRawBufferPointer) -> Bool {
-        Self.systemStream.hasSameBytes(as: stream)
+    /// and a link applies its visitor's stream: both must see every earlier event in their
+    /// transaction.
+    func requiresSerial(_ record: PendingView) -> Bool {
+        Self.systemStream.hasSameBytes(as: record.stream) || Self.isLink(payload: record.payload)
     }
 
     private static let systemStream = Array(Envelope.systemStream.utf8)
@@ -145,6 +148,10 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     func admit<T: TransactionReading>(_ record: PendingView, in txn: T) throws -> AdmitDecision {
         try loadCommitted(txn)
         let type = try EventCodec.header(record.payload).type
+        // (Tracking's ids, and only theirs, start with `$`.)
+        if record.id.first == Envelope.reservedIDPrefix || type == .identityLinked, let decision = try admitTracked(record, in: txn) {
+            return decision
+        }
         if type.isTouch {
             // Most of the input, checked without decoding: a touch needs only a known lead.
             if try cachedLead(record.stream, in: txn) != nil { return .accept }
@@ -205,7 +212,13 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
     /// Live scoring's `lead.qualified`, when the event just stored qualifies its lead.
     func followUps(after record: RecordView, attachment: (any RecordAttachment)?) throws -> [PendingRecord] {
-        guard derivesEvents, let live, let (type, at) = try? EventCodec.header(record.payload), LiveScoring.triggers(type),
+        guard derivesEvents else { return [] }
+        let marker = Self.isLink(payload: record.payload) ? try visitorMarker(after: record, attachment: attachment) : nil
+        return (marker.map { [$0] } ?? []) + (try qualification(after: record))
+    }
+
+    private func qualification(after record: RecordView) throws -> [PendingRecord] {
+        guard let live, let (type, at) = try? EventCodec.header(record.payload), LiveScoring.triggers(type),
               let cached = cachedLeadNoRead(record.stream),
               let qualification = try live.qualification(after: type, at: at, of: cached)
         else { return [] }
@@ -225,7 +238,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     // MARK: Applying events
 
     @discardableResult
-    func apply(_ event: Envelope, position: UInt64, in txn: some TransactionReading, interner: Interner) throws -> CachedLead? {
+    func apply(_ event: Envelope, position: UInt64, in txn: some TransactionReading, interner: Interner, internAt: UInt64? = nil) throws -> CachedLead? {
         guard let lead = event.lead else { return nil }
         let cached: CachedLead
         let profileChanges = event.type == .leadCaptured || event.type == .leadEnriched
@@ -249,10 +262,13 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
 
         try loadJourney(of: cached, in: txn)
         let entered = cached.state.stages.last.flatMap { $0.position == position ? $0.stage : nil }
-        try interner.withInterning(at: position) { intern in
+        try interner.withInterning(at: internAt ?? position) { intern in
             JourneyBuilder.apply(event, position: position, to: &cached.journey, stageAfter: entered) { value in
                 value.map { $0.withUTF8Bytes(intern) } ?? 0
             }
+        }
+        if event.type == .identityLinked, let visitor = event.data["visitor"]?.stringValue {
+            try applyVisitor(visitor, to: lead, linkPosition: position, in: txn, interner: interner)
         }
         return cached
     }
@@ -263,19 +279,22 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     @inline(__always)
     func apply(
         stored payload: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer, lead leadBytes: UnsafeRawBufferPointer, position: UInt64,
-        in txn: some TransactionReading, interner: Interner, decoded: DecodedEvent? = nil
+        in txn: some TransactionReading, interner: Interner, decoded: DecodedEvent? = nil, internAt: UInt64? = nil
     ) throws {
         let view = try EventView(payload)
         guard view.type.isTouch, let cached = try cachedLead(leadBytes, in: txn) else {
+            // A visitor's events are no lead's until a link applies them (and the system
+            // stream's are about none).
+            if leadBytes.first == Envelope.reservedIDPrefix { return }
             if view.type == .leadCaptured, try cachedLead(leadBytes, in: txn) == nil {
                 return try capture(view, lead: leadBytes, position: position, interner: interner, decoded: decoded)
             }
             if let decoded {
-                try apply(decoded.event, position: position, in: txn, interner: interner)
+                try apply(decoded.event, position: position, in: txn, interner: interner, internAt: internAt)
             } else {
                 // (Not boxed in a `DecodedEvent`: each copy of an event costs a retain a field.)
                 let event = try EventCodec.decode(payload, id: String(decoding: id, as: UTF8.self), lead: String(decoding: leadBytes, as: UTF8.self))
-                try apply(event, position: position, in: txn, interner: interner)
+                try apply(event, position: position, in: txn, interner: interner, internAt: internAt)
             }
             return
         }
@@ -287,10 +306,10 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             // A replay: the draft's interner, specialized (3 % of a replay's instructions
             // went to calling the closure below; the live dictionary's, which can fail, did
             // not gain from it).
-            var interning = DraftInterning(draft: draft, position: position)
+            var interning = DraftInterning(draft: draft, position: internAt ?? position)
             JourneyBuilder.applyTouch(view, position: position, to: &cached.journey, interning: &interning)
         } else {
-            try interner.withInterning(at: position) { intern in
+            try interner.withInterning(at: internAt ?? position) { intern in
                 JourneyBuilder.applyTouch(view, position: position, to: &cached.journey, intern: intern)
             }
         }
@@ -391,6 +410,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// any rules published in the aborted group.
     func didAbort() {
         forget()
+        links.forget()
         dimensions.unload()
         rulesStale = true
     }

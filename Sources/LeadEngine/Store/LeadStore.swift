@@ -212,11 +212,28 @@ public final class LeadStore: Sendable {
         return Lifecycle.state(of: events, asOf: time)
     }
 
-    /// The lead's events in log order.
+    /// The lead's events in log order, with the events of the visitors joined to it (stored
+    /// before their link, in the visitor's stream) among them.
     public func history(of lead: String) throws -> [LoggedEvent] {
         var rows: [LoggedEvent] = []
-        try log.forEach(stream: lead) { rows.append(try LoggedEvent(record: $0)) }
-        return rows
+        var links: [(visitor: String, position: UInt64)] = []
+        try log.forEach(stream: lead) { record in
+            let row = try LoggedEvent(record: record)
+            rows.append(row)
+            if row.event.type == .identityLinked, let visitor = row.event.data["visitor"]?.stringValue {
+                links.append((visitor, record.position))
+            }
+        }
+        guard !links.isEmpty else { return rows }
+        for link in links {
+            try log.forEach(stream: Envelope.visitorStream(link.visitor)) { record in
+                guard record.position < link.position, !LifecycleProjection.isLink(payload: record.payload) else { return }
+                var row = try LoggedEvent(record: record)
+                row.event.lead = lead
+                rows.append(row)
+            }
+        }
+        return rows.sorted { $0.position < $1.position }
     }
 
     /// Events matching `filter`, in log order. With a lead, reads only that lead's events;
