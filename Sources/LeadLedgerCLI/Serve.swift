@@ -25,11 +25,16 @@ struct Serve: ParsableCommand {
     var maxBodyBytes = 5 << 20
     @Option(name: .customLong("max-events"), help: "The most events one request may carry (413 past it).")
     var maxEvents = 10_000
+    @Option(name: .customLong("stream-max-lag"), help: "A stream's consumer falls behind past this many positions behind the log's head while a write to it waits (see --stream-stall-seconds); it is then let go with where to resume.")
+    var streamMaxLag: UInt64 = 10_000
+    @Option(name: .customLong("stream-stall-seconds"), help: "How long a write to a stream may wait for its consumer to read, with the consumer past --stream-max-lag, before it is let go.")
+    var streamStallSeconds = 10.0
 
     func validate() throws {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be from 1 to 65535, not \(port)") }
         guard (1_024...(1 << 30)).contains(maxBodyBytes) else { throw ValidationError("--max-body-bytes must be from 1024 to 1073741824, not \(maxBodyBytes)") }
         guard (1...1_000_000).contains(maxEvents) else { throw ValidationError("--max-events must be from 1 to 1000000, not \(maxEvents)") }
+        guard (0.1...86_400).contains(streamStallSeconds) else { throw ValidationError("--stream-stall-seconds must be from 0.1 to 86400, not \(streamStallSeconds)") }
     }
 
     /// The CLI is synchronous; the server runs on its own threads (swift-nio's and the
@@ -71,6 +76,8 @@ struct Serve: ParsableCommand {
         configuration.port = port
         configuration.limits.maxBodyBytes = maxBodyBytes
         configuration.limits.maxEventsPerRequest = maxEvents
+        configuration.limits.streamMaxLag = streamMaxLag
+        configuration.limits.streamStallTimeout = .milliseconds(Int64(streamStallSeconds * 1000))
         let application = buildApplication(configuration, store: store, keys: keys, metrics: ServerMetrics(registry: registry), logger: logger)
         printToStderr("serving the store at \(storeOptions.path) on \(address) (SIGTERM or Ctrl-C to stop)")
         try await application.runService()

@@ -13,6 +13,11 @@ public final class ServerMetrics: Sendable {
     let commitSeconds: DurationHistogram
     let commitRecords: ValueHistogram
     let streams: Prometheus.Gauge
+    let streamLag: Prometheus.Gauge
+    let streamDelivery: DurationHistogram
+    let streamsFellBehind: Prometheus.Counter
+    /// The open streams, whose lag each scrape reads.
+    let subscribers = StreamSubscribers()
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -28,12 +33,28 @@ public final class ServerMetrics: Sendable {
             name: "leadledger_commit_records", buckets: [1, 10, 100, 1_000, 10_000, 100_000],
             help: "How many records each group commit stored.")
         streams = registry.makeGauge(name: "leadledger_stream_subscribers", help: "Open /v1/stream connections.")
+        streamLag = registry.makeGauge(
+            name: "leadledger_stream_lag_events",
+            help: "The most positions any open stream is behind the log's head (what it handed to its socket), at the scrape.")
+        streamDelivery = registry.makeDurationHistogram(
+            name: "leadledger_stream_delivery_seconds",
+            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(10)],
+            help: "From an event's group commit (its recordedAt) to its write to a stream that was open when it was recorded; once a write, for its oldest event.")
+        streamsFellBehind = registry.makeCounter(
+            name: "leadledger_stream_fell_behind_total",
+            help: "Streams ended because their consumer fell behind (told where to resume).")
     }
 
     func recordCommit(_ commit: Commit) {
         commitSeconds.record(commit.duration)
         commitRecords.record(Double(commit.records))
         logHead.record(Int64(clamping: commit.lastPosition))
+    }
+
+    /// Brings the gauges a scrape reads up to `head`.
+    func refresh(head: UInt64) {
+        logHead.record(Int64(clamping: head))
+        streamLag.record(Int64(clamping: subscribers.maxLag(head: head)))
     }
 
     func recordAppend(appended: Int, duplicates: Int, rejected: Int) {

@@ -46,7 +46,8 @@ final class CommitSignal: Sendable {
         for continuation in woken { continuation.resume(returning: false) }
     }
 
-    /// Waits until the log goes past `after` (true) or `timeout` passes (false).
+    /// Waits until the log goes past `after` or the task is cancelled (true), or `timeout`
+    /// passes (false).
     func wait(after: UInt64, timeout: Duration) async -> Bool {
         let id = state.withLock { state -> Int in
             state.nextID += 1
@@ -57,32 +58,40 @@ final class CommitSignal: Sendable {
             self?.expire(id)
         }
         defer { timer.cancel() }
-        return await withCheckedContinuation { continuation in
-            let now = state.withLock { state -> Bool in
-                if state.head > after { return true }
-                state.waiters[id] = (after, continuation)
-                return false
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let now = state.withLock { state -> Bool in
+                    if state.head > after || Task.isCancelled { return true }
+                    state.waiters[id] = (after, continuation)
+                    return false
+                }
+                if now { continuation.resume(returning: true) }
             }
-            if now { continuation.resume(returning: true) }
+        } onCancel: {
+            // A stream whose consumer fell behind is cancelled while it may wait here.
+            expire(id, woken: true)
         }
     }
 
-    private func expire(_ id: Int) {
+    private func expire(_ id: Int, woken: Bool = false) {
         let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
-        waiter?.continuation.resume(returning: false)
+        waiter?.continuation.resume(returning: woken)
     }
 }
 
 /// `GET /v1/stream?after=P[&type=PREFIX]`: every stored event from position P+1 on, then
 /// live as commits land — NDJSON, or Server-Sent Events with `Accept: text/event-stream`
 /// (each event's `id` is its position, so `Last-Event-ID` resumes; a comment every 15 s keeps
-/// idle connections open). Positions are the offsets. The stream reads the log on its own,
-/// so a slow consumer never slows the writer; a graceful shutdown ends each stream with a
-/// last message saying where to resume.
+/// idle connections open). Positions are the offsets. The stream reads the log on its own, a
+/// page of at most `pageSize` events at a time, so a slow consumer never slows the writer and
+/// the server holds at most one page for it beyond NIO's write buffer and the socket's. A
+/// consumer that falls behind (`StreamSubscriber.fellBehind`) is let go, and a graceful
+/// shutdown ends each stream, with a last message saying where to resume.
 struct StreamController {
     let store: LeadStore
     let signal: CommitSignal
     let metrics: ServerMetrics
+    let limits: ServerConfiguration.Limits
     static let heartbeat: Duration = .seconds(15)
     static let pageSize = 1_000
 
@@ -100,46 +109,74 @@ struct StreamController {
             after = position
         }
         let filter = AuditFilter(typePrefix: Query.text(request, "type"))
-        let (store, signal, start, metrics) = (self.store, self.signal, after, self.metrics)
+        let (store, signal, start, metrics, limits) = (self.store, self.signal, after, self.metrics, self.limits)
         let headers: HTTPFields = sse
             ? [.contentType: "text/event-stream", .cacheControl: "no-cache"]
             : [.contentType: "application/x-ndjson", .cacheControl: "no-cache"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            var cursor = start
+            let subscriber = StreamSubscriber(after: start)
             metrics.streams.increment()
-            defer { metrics.streams.decrement() }
-            try await withGracefulShutdownHandler {
-                while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                    let page = try store.scan(filter, after: cursor, limit: Self.pageSize)
-                    cursor = page.scannedThrough
-                    if !page.rows.isEmpty {
-                        var bytes: [UInt8] = []
-                        for row in page.rows {
-                            if sse {
-                                bytes += Array("id: \(row.position)\nevent: \(row.event.type.rawValue)\ndata: ".utf8)
-                                JSONWriter.write(LeadJSON.event(row), into: &bytes)
-                                bytes += [0x0A, 0x0A]
-                            } else {
-                                JSONWriter.write(LeadJSON.event(row), into: &bytes)
-                                bytes.append(0x0A)
+            metrics.subscribers.add(subscriber)
+            defer {
+                metrics.streams.decrement()
+                metrics.subscribers.remove(subscriber)
+            }
+            let body = StreamBody(writer, subscriber: subscriber)
+            // Events recorded from now on are live for this stream: their delivery is timed.
+            let opened = Timestamp.now
+            let end = try await withGracefulShutdownHandler {
+                try await withThrowingTaskGroup(of: StreamEnd.self) { group in
+                    group.addTask {
+                        var cursor = start
+                        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                            let page = try store.scan(filter, after: cursor, limit: Self.pageSize)
+                            cursor = page.scannedThrough
+                            if !page.rows.isEmpty {
+                                var bytes: [UInt8] = []
+                                for row in page.rows {
+                                    if sse {
+                                        bytes += Array("id: \(row.position)\nevent: \(row.event.type.rawValue)\ndata: ".utf8)
+                                        JSONWriter.write(LeadJSON.event(row), into: &bytes)
+                                        bytes += [0x0A, 0x0A]
+                                    } else {
+                                        JSONWriter.write(LeadJSON.event(row), into: &bytes)
+                                        bytes.append(0x0A)
+                                    }
+                                }
+                                try await body.write(ByteBuffer(bytes: bytes))
+                                Self.recordDelivery(of: page.rows[0], opened: opened, metrics: metrics)
+                            }
+                            subscriber.delivered.store(cursor, ordering: .relaxed)
+                            if page.rows.count < Self.pageSize && page.scannedThrough == cursor {
+                                let woken = await signal.wait(after: cursor, timeout: Self.heartbeat)
+                                if !woken && sse { try await body.write(ByteBuffer(string: ": heartbeat\n\n")) }
                             }
                         }
-                        try await writer.write(ByteBuffer(bytes: bytes))
+                        return .serverStopping
                     }
-                    if page.rows.count < Self.pageSize && page.scannedThrough == cursor {
-                        let woken = await signal.wait(after: cursor, timeout: Self.heartbeat)
-                        if !woken && sse { try await writer.write(ByteBuffer(string: ": heartbeat\n\n")) }
+                    group.addTask {
+                        try await StreamBody.watch(subscriber, signal: signal, limits: limits)
+                        return .fellBehind
                     }
+                    let end = try await group.next() ?? .serverStopping
+                    group.cancelAll()
+                    return end
                 }
             } onGracefulShutdown: {
                 signal.wakeAll()
             }
+            if end == .fellBehind { metrics.streamsFellBehind.increment() }
             // Where to resume, for a client whose stream the server ended.
-            let resume = sse
-                ? "event: end\ndata: {\"reason\":\"the server is stopping\",\"resumeAfter\":\(cursor)}\n\n"
-                : "{\"end\":\"the server is stopping\",\"resumeAfter\":\(cursor)}\n"
-            try await writer.write(ByteBuffer(string: resume))
-            try await writer.finish(nil)
+            let resume = StreamBody.lastMessage(end, resumeAfter: subscriber.delivered.load(ordering: .relaxed), sse: sse)
+            try await body.finish(with: resume, within: limits.streamStallTimeout)
         })
+    }
+
+    /// The delivery lag of a write, timed by its oldest event, if that was recorded while the
+    /// stream was open (older ones are the stream catching up, not lag).
+    private static func recordDelivery(of oldest: LoggedEvent, opened: Timestamp, metrics: ServerMetrics) {
+        guard oldest.recordedAt >= opened else { return }
+        let microseconds = max(0, Timestamp.now.microseconds - oldest.recordedAt.microseconds)
+        metrics.streamDelivery.record(.microseconds(microseconds))
     }
 }
