@@ -92,6 +92,7 @@ struct StreamController {
     let signal: CommitSignal
     let metrics: ServerMetrics
     let limits: ServerConfiguration.Limits
+    let pages = StreamPages()
     static let heartbeat: Duration = .seconds(15)
     static let pageSize = 1_000
 
@@ -108,8 +109,9 @@ struct StreamController {
             }
             after = position
         }
-        let filter = AuditFilter(typePrefix: Query.text(request, "type"))
-        let (store, signal, start, metrics, limits) = (self.store, self.signal, after, self.metrics, self.limits)
+        let typePrefix = Query.text(request, "type")
+        let filter = AuditFilter(typePrefix: typePrefix)
+        let (store, signal, start, metrics, limits, pages) = (self.store, self.signal, after, self.metrics, self.limits, self.pages)
         let headers: HTTPFields = sse
             ? [.contentType: "text/event-stream", .cacheControl: "no-cache"]
             : [.contentType: "application/x-ndjson", .cacheControl: "no-cache"]
@@ -129,9 +131,8 @@ struct StreamController {
                     group.addTask {
                         var cursor = start
                         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                            let page = try store.scan(filter, after: cursor, limit: Self.pageSize)
-                            cursor = page.scannedThrough
-                            if !page.rows.isEmpty {
+                            let page = try pages.page(.init(after: cursor, typePrefix: typePrefix, sse: sse), full: Self.pageSize) {
+                                let page = try store.scan(filter, after: cursor, limit: Self.pageSize)
                                 var bytes: [UInt8] = []
                                 for row in page.rows {
                                     if sse {
@@ -143,11 +144,17 @@ struct StreamController {
                                         bytes.append(0x0A)
                                     }
                                 }
-                                try await body.write(ByteBuffer(bytes: bytes))
-                                Self.recordDelivery(of: page.rows[0], opened: opened, metrics: metrics)
+                                return StreamPages.Page(
+                                    bytes: ByteBuffer(bytes: bytes), events: page.rows.count, scannedThrough: page.scannedThrough,
+                                    oldestRecordedAt: page.rows.first?.recordedAt)
+                            }
+                            cursor = page.scannedThrough
+                            if page.events > 0 {
+                                try await body.write(page.bytes)
+                                Self.recordDelivery(oldest: page.oldestRecordedAt, opened: opened, metrics: metrics)
                             }
                             subscriber.delivered.store(cursor, ordering: .relaxed)
-                            if page.rows.count < Self.pageSize && page.scannedThrough == cursor {
+                            if page.events < Self.pageSize {
                                 let woken = await signal.wait(after: cursor, timeout: Self.heartbeat)
                                 if !woken && sse { try await body.write(ByteBuffer(string: ": heartbeat\n\n")) }
                             }
@@ -174,9 +181,9 @@ struct StreamController {
 
     /// The delivery lag of a write, timed by its oldest event, if that was recorded while the
     /// stream was open (older ones are the stream catching up, not lag).
-    private static func recordDelivery(of oldest: LoggedEvent, opened: Timestamp, metrics: ServerMetrics) {
-        guard oldest.recordedAt >= opened else { return }
-        let microseconds = max(0, Timestamp.now.microseconds - oldest.recordedAt.microseconds)
+    private static func recordDelivery(oldest: Timestamp?, opened: Timestamp, metrics: ServerMetrics) {
+        guard let oldest, oldest >= opened else { return }
+        let microseconds = max(0, Timestamp.now.microseconds - oldest.microseconds)
         metrics.streamDelivery.record(.microseconds(microseconds))
     }
 }
