@@ -14,7 +14,7 @@ import Synchronization
 final class CommitSignal: Sendable {
     private struct State {
         var head: UInt64
-        var waiters: [Int: (after: UInt64, continuation: CheckedContinuation<Bool, Never>)] = [:]
+        var waiters: [Int: (after: UInt64, deadline: ContinuousClock.Instant, continuation: CheckedContinuation<Bool, Never>)] = [:]
         var nextID = 0
     }
 
@@ -22,6 +22,16 @@ final class CommitSignal: Sendable {
 
     init(head: UInt64) {
         state = Mutex(State(head: head))
+        // One ticker ends the waits that time out, rather than a timer task a wait: a cancelled
+        // sleep keeps its timer until it would have fired, and 100 streams at the head wait
+        // 10,000 times a second, which held ~150,000 timers (the heap grew by 7 MiB/s).
+        Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                guard let self else { return }
+                self.expireOverdue()
+            }
+        }
     }
 
     var head: UInt64 { state.withLock { $0.head } }
@@ -47,22 +57,18 @@ final class CommitSignal: Sendable {
     }
 
     /// Waits until the log goes past `after` or the task is cancelled (true), or `timeout`
-    /// passes (false).
+    /// passes (false; up to a second late).
     func wait(after: UInt64, timeout: Duration) async -> Bool {
         let id = state.withLock { state -> Int in
             state.nextID += 1
             return state.nextID
         }
-        let timer = Task { [weak self] in
-            try? await Task.sleep(for: timeout)
-            self?.expire(id)
-        }
-        defer { timer.cancel() }
+        let deadline = ContinuousClock.now + timeout
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let now = state.withLock { state -> Bool in
                     if state.head > after || Task.isCancelled { return true }
-                    state.waiters[id] = (after, continuation)
+                    state.waiters[id] = (after, deadline, continuation)
                     return false
                 }
                 if now { continuation.resume(returning: true) }
@@ -71,6 +77,16 @@ final class CommitSignal: Sendable {
             // A stream whose consumer fell behind is cancelled while it may wait here.
             expire(id, woken: true)
         }
+    }
+
+    /// Ends the waits whose timeout passed (within a second of it).
+    private func expireOverdue() {
+        let now = ContinuousClock.now
+        let overdue = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            let ids = state.waiters.filter { $0.value.deadline <= now }.map(\.key)
+            return ids.compactMap { state.waiters.removeValue(forKey: $0)?.continuation }
+        }
+        for continuation in overdue { continuation.resume(returning: false) }
     }
 
     private func expire(_ id: Int, woken: Bool = false) {
