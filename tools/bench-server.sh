@@ -6,13 +6,24 @@
 #   gzipped messages per request at 16 connections beside the native 100; 1,000 per request against
 #   `leadledger ingest` of as many events, in the same run;
 # - the log streamed to one consumer (NDJSON, from position 1 of the store, which starts with
-#   1,000,000 generated events).
-# Needs wrk (apt-get install wrk) and curl.
+#   1,000,000 generated events);
+# - 100 Server-Sent Events subscribers at the head while 10,000 events/s are appended
+#   (tools/bench/stream-lag.py): delivery lag from the group commit to the subscriber's read,
+#   and the server's memory over that load (MINUTES, default 5; 0 runs it for SECONDS and
+#   leaves memory out).
+# Needs wrk (apt-get install wrk), curl and python3.
 #
-#   tools/bench-server.sh [SECONDS]      (each load runs SECONDS, default 10)
+#   tools/bench-server.sh [SECONDS] [--memory-minutes MINUTES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${1:-10}
+seconds=10
+minutes=5
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --memory-minutes) minutes=${2:?--memory-minutes needs a number}; shift 2 ;;
+    *) seconds=$1; shift ;;
+  esac
+done
 bin=.build/release/leadledger
 [ -x "$bin" ] || { echo "bench-server: build first: swift build -c release" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "bench-server: needs wrk (apt-get install wrk)" >&2; exit 1; }
@@ -82,9 +93,15 @@ print(round(count / (time.time() - start)))
 PY
 )
 
-python3 - "$health_rps" "$one_rps" "$one_p99" "$hundred_rps" "$thousand_rps" "$ingest_rate" "$stream_rate" "$head" "$tracking_rps" <<'PY'
-import sys
-health, one, one_p99, hundred, thousand, ingest, stream, head, tracking = sys.argv[1:]
+# 100 subscribers at the head while 10,000 events/s are appended, for the memory load's length.
+load_seconds=$(python3 -c "print(max($seconds, round($minutes * 60)))")
+live=$(python3 tools/bench/stream-lag.py "$url" "$key" "$pid" --subscribers 100 --rate 10000 --batch 100 \
+  --seconds "$load_seconds" --sample-every "$(python3 -c "print(max(1, $load_seconds / 60))")")
+
+python3 - "$live" "$minutes" "$health_rps" "$one_rps" "$one_p99" "$hundred_rps" "$thousand_rps" "$ingest_rate" "$stream_rate" "$head" "$tracking_rps" <<'PY'
+import json, sys
+live, minutes = json.loads(sys.argv[1]), float(sys.argv[2])
+health, one, one_p99, hundred, thousand, ingest, stream, head, tracking = sys.argv[3:]
 health, one, hundred, thousand, ingest, stream, tracking = map(float, (health, one, hundred, thousand, ingest, stream, tracking))
 rows = [
     ("1 event a request, 64 connections", f"{one:,.0f} events/s, p99 {one_p99}", f"{one / health:.2f} of /healthz's {health:,.0f} req/s", "≥ 20,000/s, p99 ≤ 20 ms, ≥ 0.3"),
@@ -92,7 +109,20 @@ rows = [
     ("tracking /v1/batch, 100 gzipped a request, 16 conn.", f"{tracking * 100:,.0f} events/s", f"{tracking / hundred:.2f} of native /v1/events at 100 a request", "≥ 150,000/s"),
     ("1,000 events a request, 16 connections", f"{thousand * 1000:,.0f} events/s", f"{thousand * 1000 / ingest:.2f} of leadledger ingest's {ingest:,.0f}/s", "≥ 0.5"),
     (f"the stream of {int(head):,} events to one consumer", f"{stream:,.0f} events/s", "", "≥ 1,000,000/s"),
+    (f"{live['subscribers']} SSE subscribers, {live['postedRate']:,} events/s in",
+     f"delivery lag p99 {live['lagMs']['p99']} ms", f"{live['lagMs']['p99'] / 50:.2f} of 50 ms (p50 {live['lagMs']['p50']}, max {live['lagMs']['max']}; {live['delivered']:.4f} delivered)", "p99 ≤ 50 ms"),
 ]
+# Memory: the first fifth of the load warms up; then each sample against the first after it.
+samples = live["memory"]
+if minutes > 0 and len(samples) >= 5:
+    rest = samples[len(samples) // 5:]
+    for field, what in (("RssAnon", "anonymous (heap)"), ("VmRSS", "resident, with the store's mapped pages")):
+        base = rest[0][field]
+        spread = max(abs(sample[field] / base - 1) for sample in rest)
+        rows.append((f"memory over {live['seconds'] / 60:g} min: {what}",
+                     f"{base / 1024:,.0f} -> {rest[-1][field] / 1024:,.0f} MiB",
+                     f"{spread:.1%} at most from the first (max {max(s[field] for s in rest) / 1024:,.0f} MiB)",
+                     "±10 %" if field == "RssAnon" else "(information)"))
 for name, figure, ratio, target in rows:
     print(f"{name:52} {figure:32} {ratio:44} target {target}")
 PY

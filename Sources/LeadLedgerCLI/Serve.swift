@@ -37,6 +37,10 @@ struct Serve: ParsableCommand {
     var trackingMaxBatchBytes = 4 << 20
     @Option(name: .customLong("tracking-rate"), help: "Tracking messages a second per write key (429 with Retry-After past it); no limit when absent.")
     var trackingRate: Double?
+    @Option(name: .customLong("stream-max-lag"), help: "A stream's consumer falls behind past this many positions behind the log's head while a write to it waits (see --stream-stall-seconds); it is then let go with where to resume.")
+    var streamMaxLag: UInt64 = 10_000
+    @Option(name: .customLong("stream-stall-seconds"), help: "How long a write to a stream may wait for its consumer to read, with the consumer past --stream-max-lag, before it is let go.")
+    var streamStallSeconds = 10.0
 
     func validate() throws {
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be from 1 to 65535, not \(port)") }
@@ -53,6 +57,7 @@ struct Serve: ParsableCommand {
             throw ValidationError("--tracking-max-batch-bytes must be from --tracking-max-message-bytes to 1073741824, not \(trackingMaxBatchBytes)")
         }
         if let trackingRate, !(trackingRate >= 1 && trackingRate.isFinite) { throw ValidationError("--tracking-rate must be at least 1 message a second") }
+        guard (0.1...86_400).contains(streamStallSeconds) else { throw ValidationError("--stream-stall-seconds must be from 0.1 to 86400, not \(streamStallSeconds)") }
     }
 
     /// The CLI is synchronous; the server runs on its own threads (swift-nio's and the
@@ -119,6 +124,8 @@ struct Serve: ParsableCommand {
         configuration.tracking.maxMessageBytes = trackingMaxMessageBytes
         configuration.tracking.maxBatchBytes = trackingMaxBatchBytes
         configuration.tracking.messagesPerSecond = trackingRate
+        configuration.limits.streamMaxLag = streamMaxLag
+        configuration.limits.streamStallTimeout = .milliseconds(Int64(streamStallSeconds * 1000))
         let application = buildApplication(configuration, store: store, keys: keys, metrics: ServerMetrics(registry: registry), logger: logger)
         printToStderr("serving the store at \(storeOptions.path) on \(address) (SIGTERM or Ctrl-C to stop)")
         try await application.runService()

@@ -10,6 +10,11 @@ public struct ServerConfiguration: Sendable {
         public var maxBodyBytes = 5 << 20
         /// The most events in one request: more is a 413.
         public var maxEventsPerRequest = 10_000
+        /// A stream's consumer falls behind, and is let go with where to resume, when it is
+        /// more than this many positions behind the log's head...
+        public var streamMaxLag: UInt64 = 10_000
+        /// ...while a write to it has waited this long for its socket to drain.
+        public var streamStallTimeout: Duration = .seconds(10)
         public init() {}
     }
 
@@ -47,7 +52,7 @@ public func buildRouter(
         signal.committed(through: commit.lastPosition)
         metrics.recordCommit(commit)
     }
-    StreamController(store: store, signal: signal, metrics: metrics).add(to: read)
+    StreamController(store: store, signal: signal, metrics: metrics, limits: limits).add(to: read)
     LeadsController(store: store).add(to: read)
     AuditController(store: store).add(to: read)
     LogController(store: store).add(to: read)

@@ -123,7 +123,19 @@ paths:
         - {name: Last-Event-ID, in: header, schema: {type: string}}
       responses:
         "200":
-          description: An endless stream; a graceful shutdown ends it with where to resume.
+          description: >-
+            An endless stream of stored events (NDJSON: one StoredEvent a line; SSE: `id` the
+            position, `event` the type, `data` the StoredEvent; a `: heartbeat` comment every
+            15 s when idle). The server ends it with a last message saying where to resume
+            (reconnect with `after` or `Last-Event-ID` set to `resumeAfter`): when it stops
+            gracefully, `{"end":"the server is stopping","resumeAfter":P}` (SSE `event: end`);
+            when the consumer falls behind (more than the server's maximum lag behind the log's
+            head, 10,000 positions by default, while a write to it waits past the stall
+            timeout, 10 s by default), `{"error":"the consumer fell behind","resumeAfter":P}`
+            (SSE `event: error`). P is the last position written to the consumer before the
+            message. A consumer that does not drain even the last message within the stall
+            timeout is disconnected after the events its socket took. The last message's
+            shape is the StreamEnd schema.
           content:
             application/x-ndjson:
               schema: {type: string}
@@ -489,6 +501,14 @@ components:
             properties:
               index: {type: integer}
               reason: {type: string}
+    StreamEnd:
+      description: The last message of a /v1/stream the server ends (its last NDJSON line, or the data of its last Server-Sent Event).
+      type: object
+      required: [resumeAfter]
+      properties:
+        end: {type: string, description: "Why the server ends the stream: it is stopping (SSE event: end)."}
+        error: {type: string, description: "Why the server lets the consumer go: it fell behind (SSE event: error)."}
+        resumeAfter: {type: integer, minimum: 0, description: "The position to resume after: the last one written to the consumer."}
     Problem:
       type: object
       required: [type, title, status, detail]

@@ -14,6 +14,11 @@ public final class ServerMetrics: Sendable {
     let commitRecords: ValueHistogram
     let streams: Prometheus.Gauge
     let trackingRefused: Prometheus.Counter
+    let streamLag: Prometheus.Gauge
+    let streamDelivery: DurationHistogram
+    let streamsFellBehind: Prometheus.Counter
+    /// The open streams, whose lag each scrape reads.
+    let subscribers = StreamSubscribers()
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -30,6 +35,16 @@ public final class ServerMetrics: Sendable {
             help: "How many records each group commit stored.")
         streams = registry.makeGauge(name: "leadledger_stream_subscribers", help: "Open /v1/stream connections.")
         trackingRefused = registry.makeCounter(name: "leadledger_tracking_requests_refused_total", help: "Tracking requests answered with a 4xx or 5xx.")
+        streamLag = registry.makeGauge(
+            name: "leadledger_stream_lag_events",
+            help: "The most positions any open stream is behind the log's head (what it handed to its socket), at the scrape.")
+        streamDelivery = registry.makeDurationHistogram(
+            name: "leadledger_stream_delivery_seconds",
+            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(10)],
+            help: "From an event's group commit (its recordedAt) to its write to a stream that was open when it was recorded; once a write, for its oldest event.")
+        streamsFellBehind = registry.makeCounter(
+            name: "leadledger_stream_fell_behind_total",
+            help: "Streams ended because their consumer fell behind (told where to resume).")
     }
 
     func recordCommit(_ commit: Commit) {
@@ -40,6 +55,12 @@ public final class ServerMetrics: Sendable {
 
     func recordTrackingRefusal(status _: Int) {
         trackingRefused.increment()
+    }
+
+    /// Brings the gauges a scrape reads up to `head`.
+    func refresh(head: UInt64) {
+        logHead.record(Int64(clamping: head))
+        streamLag.record(Int64(clamping: subscribers.maxLag(head: head)))
     }
 
     func recordAppend(appended: Int, duplicates: Int, rejected: Int) {

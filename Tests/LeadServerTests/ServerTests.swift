@@ -30,9 +30,11 @@ struct ServerTests {
             adminKey = try keys.create(name: "ops", role: .admin)
         }
 
-        func application(limits: ServerConfiguration.Limits = .init()) -> some ApplicationProtocol {
+        /// Port 0 for a live test: the system picks a free one.
+        func application(limits: ServerConfiguration.Limits = .init(), port: Int = 8080) -> some ApplicationProtocol {
             var configuration = ServerConfiguration()
             configuration.limits = limits
+            configuration.port = port
             return buildApplication(configuration, store: test.store, keys: keys, logger: Logger(label: "test"))
         }
     }

@@ -325,12 +325,13 @@ public struct StoredEventView {
     let record: RecordView
     public let type: EventType
     public var position: UInt64 { record.position }
+    /// When the log recorded it (its group's commit).
+    public var recordedAt: Timestamp { Timestamp(microseconds: record.recordedAt * 1000) }
 
     /// The event as `LeadJSON.event` renders it, byte for byte.
     public func writeJSON(into out: inout [UInt8]) throws {
         try EventCodec.writeJSON(
-            position: record.position, recordedAt: Timestamp(microseconds: record.recordedAt * 1000),
-            id: record.id, lead: record.stream, payload: record.payload, into: &out)
+            position: record.position, recordedAt: recordedAt, id: record.id, lead: record.stream, payload: record.payload, into: &out)
     }
 }
 

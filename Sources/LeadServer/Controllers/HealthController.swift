@@ -24,7 +24,7 @@ struct HealthController {
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
         }
         router.get("metrics") { _, _ in
-            metrics.logHead.record(Int64(clamping: (try? store.log.lastPosition) ?? 0))
+            metrics.refresh(head: (try? store.log.lastPosition) ?? 0)
             var bytes: [UInt8] = []
             metrics.registry.emit(into: &bytes)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
