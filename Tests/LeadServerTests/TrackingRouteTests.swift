@@ -167,7 +167,9 @@ struct TrackingRouteTests {
     @Test func aKeyPastItsRateIsToldWhenToRetry() async throws {
         let fixture = try Fixture()
         var tracking = TrackingConfiguration()
-        tracking.messagesPerSecond = 3
+        // (A rate so low that no time the test may take refills it: a full bucket lets one
+        // burst through, then the next request waits.)
+        tracking.messagesPerSecond = 0.01
         try await fixture.application(tracking).test(.router) { client in
             let batch = ByteBuffer(string: #"{"batch":[{"type":"page","anonymousId":"a","messageId":"1"},{"type":"page","anonymousId":"a","messageId":"2"},{"type":"page","anonymousId":"a","messageId":"3"}]}"#)
             try await client.execute(uri: "/v1/batch", method: .post, headers: fixture.basic, body: batch) { #expect($0.status == .ok) }

@@ -184,10 +184,9 @@ struct StreamController {
                     }
                     group.addTask {
                         try await StreamBody.watch(subscriber, signal: signal, limits: limits)
-                        // The stream ends once its stuck write goes out (then with the last
-                        // message); a consumer that does not read even then is cut off, later:
-                        // a write cancelled while waiting leaves NIO's writer unable to send
-                        // anything more, so the consumer gets no last message, only its events.
+                        // The stream ends once its stuck write goes out, and the last message
+                        // follows the events already written; a consumer that does not read even
+                        // then is cut off (its write cancelled) after more stall timeouts.
                         subscriber.letGo.store(true, ordering: .relaxed)
                         metrics.streamsFellBehind.increment()
                         try await Task.sleep(for: limits.streamStallTimeout * 3)
