@@ -213,18 +213,28 @@ public final class LeadStore: Sendable {
     }
 
     /// The lead's events in log order, with the events of the visitors joined to it (stored
-    /// before their link, in the visitor's stream) among them.
+    /// before their link, in the visitor's stream) and of the leads merged into it (stored
+    /// before the merge, in the duplicate's stream, with whatever that one absorbed) among
+    /// them. A duplicate's events keep its id as their lead.
     public func history(of lead: String) throws -> [LoggedEvent] {
+        try history(of: lead, before: .max).sorted { $0.position < $1.position }
+    }
+
+    private func history(of lead: String, before limit: UInt64) throws -> [LoggedEvent] {
         var rows: [LoggedEvent] = []
         var links: [(visitor: String, position: UInt64)] = []
+        var merges: [(duplicate: String, position: UInt64)] = []
         try log.forEach(stream: lead) { record in
+            guard record.position < limit else { return }
             let row = try LoggedEvent(record: record)
             rows.append(row)
             if row.event.type == .identityLinked, let visitor = row.event.data["visitor"]?.stringValue {
                 links.append((visitor, record.position))
             }
+            if row.event.type == .leadMerged, row.event.data["into"] == nil, let duplicate = row.event.data["duplicate"]?.stringValue {
+                merges.append((duplicate, record.position))
+            }
         }
-        guard !links.isEmpty else { return rows }
         for link in links {
             try log.forEach(stream: Envelope.visitorStream(link.visitor)) { record in
                 guard record.position < link.position, !LifecycleProjection.isLink(payload: record.payload) else { return }
@@ -233,7 +243,10 @@ public final class LeadStore: Sendable {
                 rows.append(row)
             }
         }
-        return rows.sorted { $0.position < $1.position }
+        for merge in merges {
+            rows += try history(of: merge.duplicate, before: merge.position)
+        }
+        return rows
     }
 
     /// Events matching `filter`, in log order. With a lead, reads only that lead's events;
