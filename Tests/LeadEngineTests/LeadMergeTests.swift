@@ -220,6 +220,21 @@ struct LeadMergeTests {
         try expectRebuildGivesLive(test.store)
     }
 
+    @Test func aDuplicatesVisitorsComeAlong() throws {
+        let test = try TestStore("merge")
+        try TrackingIdentityTests.send(test.store, [TrackingIdentityTests.adPage, TrackingIdentityTests.blogPage, TrackingIdentityTests.identify])
+        Self.expectAppended(try test.append(E.captured("s", at: "2026-03-04T09:00:00Z", extra: ["email": "ada@work.example"]))[0])
+        Self.expectAppended(try test.store.merge("u-1", into: "s", actor: "ops", at: E.at("2026-03-07T09:00:00Z")))
+        // The visitor's next page is the survivor's, through the lead it was joined to.
+        let later = #"{"type":"page","anonymousId":"a-1","messageId":"m-9","timestamp":"2026-03-08T09:00:00Z","properties":{"url":"https://example.com/docs"}}"#
+        #expect(try TrackingIdentityTests.send(test.store, [later]).allSatisfy { $0.position != nil })
+        let journey = try #require(try Self.journeys(test.store)["s"])
+        #expect(journey.touches.map { $0.at.rfc3339 } == ["2026-03-01T09:00:00Z", "2026-03-03T09:00:00Z", "2026-03-08T09:00:00Z"])
+        #expect(try test.store.lead("s")?.profile["company"] == "Example")
+        #expect(try test.store.history(of: "s").map(\.event.type).filter(\.isTouch).count == 3)
+        try expectRebuildGivesLive(test.store)
+    }
+
     @Test func mergesAcrossShardsRebuildTheSame() throws {
         let test = try TestStore("merge")
         var events: [Envelope] = []

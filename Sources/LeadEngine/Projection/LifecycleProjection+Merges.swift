@@ -150,7 +150,7 @@ extension LifecycleProjection {
             guard record.position < position else { return }
             events.append((Array(record.payload), Array(record.id), Array(record.stream), record.position))
         }
-        let scratch = try LifecycleProjection(scratchOf: self)
+        let scratch = LifecycleProjection(scratchOf: self)
         for event in events {
             try event.payload.withUnsafeBytes { payload in
                 try event.id.withUnsafeBytes { id in

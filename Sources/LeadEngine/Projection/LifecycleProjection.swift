@@ -47,7 +47,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// A projection of its own over the same tables, dimensions and rules, that never reads
     /// the tables and derives nothing: for rebuilding one lead from its stream (a merge's
     /// duplicate, `rebuiltLead`) without touching the cached leads.
-    init(scratchOf parent: LifecycleProjection) throws {
+    init(scratchOf parent: LifecycleProjection) {
         tables = parent.tables
         leads = parent.leads
         journeys = parent.journeys
