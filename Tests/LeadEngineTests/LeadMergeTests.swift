@@ -235,6 +235,37 @@ struct LeadMergeTests {
         try expectRebuildGivesLive(test.store)
     }
 
+    @Test func rescoreSimulatesMergesAsAStoreThatHadTheRulesFromTheStart() throws {
+        var events = generated(300, seed: 23)
+        var leads: [String] = []
+        for event in events where event.type == .leadCaptured { leads.append(event.lead ?? "") }
+        for pair in 0..<40 {
+            events.append(try LeadStore.mergeEvent(duplicate: leads[2 * pair + 1], into: leads[2 * pair], actor: "ops", at: E.at("2026-11-20T00:00:00Z")))
+        }
+        let old = try TestStore("old")
+        try old.store.publishRules(try specRules(), actor: "mops", at: E.at("2025-12-01T00:00:00Z"))
+        let stored = try old.append(events)
+        #expect(stored.suffix(40).filter { $0.position != nil }.count > 30)
+        let report = try old.store.rescore(with: try easierRules(), asOf: E.at("2026-12-01T00:00:00Z"))
+
+        let fresh = try TestStore("fresh")
+        try fresh.store.publishRules(try easierRules(), actor: "mops", at: E.at("2025-12-01T00:00:00Z"))
+        _ = try fresh.append(events)
+        var before: [String: Timestamp] = [:]
+        var leadsBefore = 0, leadsAfter = 0
+        try old.store.forEachLead { before[$0.lead] = $0.firstQualifiedAt; leadsBefore += 1 }
+        var after: [String: Timestamp] = [:]
+        try fresh.store.forEachLead { after[$0.lead] = $0.firstQualifiedAt; leadsAfter += 1 }
+        let all = Set(before.keys).union(after.keys).sorted()
+        // Merged-away leads count in their survivors only.
+        #expect(report.leads == leadsBefore)
+        #expect(leadsBefore == leadsAfter)
+        #expect(report.newlyQualified.count + report.moved.count > 10)
+        #expect(report.newlyQualified == all.filter { before[$0] == nil && after[$0] != nil })
+        #expect(report.noLongerQualified == all.filter { before[$0] != nil && after[$0] == nil })
+        #expect(report.moved.map(\.lead) == all.filter { before[$0] != nil && after[$0] != nil && before[$0] != after[$0] })
+    }
+
     @Test func mergesAcrossShardsRebuildTheSame() throws {
         let test = try TestStore("merge")
         var events: [Envelope] = []
