@@ -83,6 +83,11 @@ struct LeadMergeTests {
         // Both leads' hits and the profile's added fit count.
         let score = try #require(try test.store.score(of: "a")?.score)
         #expect(score > scoreBefore)
+        // As of a time: before the merge, the survivor alone; after it, as projected.
+        let then = try #require(try test.store.lead("a", asOf: E.at("2026-03-06T12:00:00Z")))
+        #expect(then.stages.count == 3 && then.profile["title"] == nil)
+        let now = try #require(try test.store.lead("a", asOf: E.at("2026-03-07T12:00:00Z")))
+        #expect(now.stages == merged.stages && now.profile == merged.profile && now.stage == merged.stage && now.touches == merged.touches)
 
         // The duplicate's id resolves to the survivor; it keeps no journey of its own.
         #expect(try test.store.lead("b")?.mergedInto == "a")

@@ -144,7 +144,7 @@ extension LifecycleProjection {
             var event = try LeadStore.event(from: record)
             event.lead = owner
             try body(event, record.position)
-            if event.type == .leadMerged, event.data["into"] == nil, let duplicate = event.data["duplicate"]?.stringValue {
+            if let duplicate = LeadStore.mergedDuplicate(event) {
                 try forEachEvent(of: duplicate, before: record.position, as: owner, in: txn, body)
             }
             guard event.type == .identityLinked, let visitor = event.data["visitor"]?.stringValue else { return }

@@ -35,7 +35,7 @@ extension LeadStore {
         if let time {
             let history = try self.history(of: lead).map { (position: $0.position, event: $0.event) }
             let upTo = history.filter { $0.event.at <= time }
-            guard let state = Lifecycle.state(of: upTo, asOf: time) else { return nil }
+            guard let state = try self.lead(lead, asOf: time) else { return nil }
             return scorer.evaluate(profile: state.profile, matches: scorer.matches(of: upTo), at: time, explain: explain)
         }
         guard let state = try self.lead(lead) else { return nil }
