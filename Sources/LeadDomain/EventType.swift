@@ -36,6 +36,10 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
     case identityConflict = "identity.conflict"
     /// A tracked action the tracking mapping does not make a touch (its name and properties).
     case activityTracked = "activity.tracked"
+    /// Two records of one person joined: in the survivor's stream (data `duplicate`), the
+    /// duplicate's events, each at its own time, are the survivor's from here on; the marker in
+    /// the duplicate's stream (data `duplicate` and `into`) routes its later events.
+    case leadMerged = "lead.merged"
 
     /// The stored one-byte tag: the position in this list, which only ever grows at the end
     /// (written out, not looked up; a test checks it against `allCases`).
@@ -71,6 +75,7 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
         case .identityLinked: 27
         case .identityConflict: 28
         case .activityTracked: 29
+        case .leadMerged: 30
         }
     }
 
@@ -97,7 +102,7 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
     /// Handoff, sales and deal events must name who recorded them.
     public var requiresActor: Bool {
         switch self {
-        case .leadHandedOff, .salesContacted, .salesAccepted, .salesRejected, .salesQualified, .opportunityOpened, .dealClosed:
+        case .leadHandedOff, .salesContacted, .salesAccepted, .salesRejected, .salesQualified, .opportunityOpened, .dealClosed, .leadMerged:
             return true
         default:
             return false

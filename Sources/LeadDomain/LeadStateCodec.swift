@@ -7,7 +7,8 @@ import LedgerJSON
 ///     u8 version (1) ‖ u8 stage ‖ string? owner ‖ u8 handedOff ‖ string? opportunity ‖
 ///     object profile ‖ i64 capturedAt ‖ i64 lastActivityAt ‖ varint touches ‖ varint events ‖
 ///     varint n ‖ n × (u8 stage ‖ i64 at ‖ u8 type ‖ string? actor ‖ u64 position) ‖
-///     string? rulesVersion ‖ varint m ‖ m × (varint rule ‖ i64 at ‖ u64 position)
+///     string? rulesVersion ‖ varint m ‖ m × (varint rule ‖ i64 at ‖ u64 position) ‖
+///     [string mergedInto, only for a lead merged into another]
 ///
 /// `string?` is a value of the event codec: a string or null.
 public enum LeadStateCodec {
@@ -34,7 +35,8 @@ public enum LeadStateCodec {
         // or null takes at most its bytes and 11 more, a stage change 18 bytes and its actor,
         // a match 26, the fixed part 40.
         var most = 40 + encodedProfile.count + 18 * state.stages.count + 26 * state.matches.count
-        most += 33 + (state.owner?.utf8.count ?? 0) + (state.opportunity?.utf8.count ?? 0) + (state.rulesVersion?.utf8.count ?? 0)
+        most += 44 + (state.owner?.utf8.count ?? 0) + (state.opportunity?.utf8.count ?? 0) + (state.rulesVersion?.utf8.count ?? 0)
+        most += state.mergedInto?.utf8.count ?? 0
         for change in state.stages { most += 11 + (change.actor?.utf8.count ?? 0) }
         return bytes.append(most: most) { encode(state, profile: encodedProfile, into: &$0) }
     }
@@ -65,6 +67,8 @@ public enum LeadStateCodec {
             out.append(littleEndian: match.at.microseconds)
             out.append(littleEndian: match.position)
         }
+        // (Absent for every other lead: their bytes are those of stores older than merges.)
+        if let mergedInto = state.mergedInto { writeOptional(mergedInto, into: &out) }
     }
 
     /// Decodes a stored state; with `profile: false` the profile is skipped (left empty), for
@@ -105,6 +109,10 @@ public enum LeadStateCodec {
             let rule = Int(try reader.id())
             let at = Timestamp(microseconds: try reader.fixed(Int64.self))
             state.matches.append(ScoreMatch(rule: rule, at: at, position: try reader.fixed(UInt64.self)))
+        }
+        if reader.index < bytes.count {
+            guard let into = try readOptional(&reader) else { throw CodecError("a merged lead's survivor is null") }
+            state.mergedInto = into
         }
         guard reader.index == bytes.count else { throw CodecError("trailing bytes after the lead state") }
         return state

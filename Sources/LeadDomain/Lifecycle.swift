@@ -53,10 +53,22 @@ public struct LeadState: Sendable, Hashable {
     public var matches: [ScoreMatch]
     /// The rules version the matches were computed with (`nil`: no rules yet).
     public var rulesVersion: String?
+    /// The lead this one was merged into (`lead.merged`): its events are that lead's from
+    /// then on, and this row only says where it went.
+    public var mergedInto: String?
 
     /// When the lead entered its current stage.
     public var stageEnteredAt: Timestamp {
-        stages.last?.at ?? capturedAt
+        Self.enteredAt(stage: stage, stages: stages, capturedAt: capturedAt)
+    }
+
+    /// The last change into `stage`: the last change of all but after a merge, whose history
+    /// holds both leads' changes in time order while the more advanced stage is current.
+    @inline(__always)
+    public static func enteredAt(stage: Stage, stages: [StageChange], capturedAt: Timestamp) -> Timestamp {
+        guard let last = stages.last else { return capturedAt }
+        if last.stage == stage { return last.at }
+        return stages.last { $0.stage == stage }?.at ?? last.at
     }
 
     /// When the lead first became an MQL.
@@ -78,6 +90,7 @@ public struct LeadState: Sendable, Hashable {
         self.stages = []
         self.matches = []
         self.rulesVersion = nil
+        self.mergedInto = nil
     }
 }
 

@@ -79,7 +79,8 @@ public enum Vocabulary {
                     field("note", .string), field("score", .numberOrNull), field("rulesVersion", .stringOrNull)]
         case .salesContacted: return [field("channel", .oneOf(["call", "email", "meeting"])), field("note", .string)]
         case .salesAccepted, .salesQualified: return [field("note", .string)]
-        case .salesRejected: return [field("reason", .oneOf(rejectionReasons), required: true), field("note", .string), field("recycle", .boolean)]
+        case .salesRejected: return [field("reason", .oneOf(rejectionReasons), required: true), field("note", .string), field("recycle", .boolean),
+                                      field("duplicateOf", .nonEmptyString)]
         case .opportunityOpened:
             return [field("opportunity", .nonEmptyString, required: true), field("amount", .nonNegativeNumber(atMost: maximumAmount)), field("currency", .currency)]
         case .dealClosed:
@@ -89,6 +90,7 @@ public enum Vocabulary {
         case .identityLinked: return [field("visitor", .nonEmptyString, required: true)]
         case .identityConflict: return [field("visitor", .string), field("with", .nonEmptyString, required: true), field("reason", .string)]
         case .activityTracked: return [field("event", .nonEmptyString, required: true)]
+        case .leadMerged: return [field("duplicate", .nonEmptyString, required: true), field("into", .nonEmptyString), field("reason", .string)]
         }
     }
 

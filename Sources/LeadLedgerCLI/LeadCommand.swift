@@ -7,15 +7,17 @@ import LedgerJSON
 struct LeadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lead",
-        abstract: "Show one lead: its state (now or as of a time) and its history.",
-        subcommands: [LeadShow.self, LeadHistory.self])
+        abstract: "Show one lead: its state (now or as of a time) and its history; merge duplicates.",
+        subcommands: [LeadShow.self, LeadHistory.self, LeadMerge.self])
 }
 
 struct LeadShow: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "A lead's stage, owner, profile and stage history.",
-        discussion: "With --as-of, the state as it was at that time, rebuilt from the log (events with an `at` up to that time).")
+        discussion: """
+            With --as-of, the state as it was at that time, rebuilt from the log (events with an `at` up to that time).             The id of a lead merged into another shows the lead it was merged into.
+            """)
 
     @OptionGroup var storeOptions: StoreOptions
     @Argument(help: "The lead's id.") var id: String
@@ -27,6 +29,19 @@ struct LeadShow: ParsableCommand {
         let time = try asOf.map { try parseTime($0, option: "--as-of") }
         let store = try storeOptions.openForReading()
         defer { store.close() }
+        if time == nil, let (state, chain) = try store.resolvedLead(id), !chain.isEmpty {
+            let score = try store.score(of: state.lead, asOf: nil)?.score
+            if output.format == .table {
+                let steps = chain.map { "\($0.lead) → \($0.into)" }.joined(separator: ", ")
+                print("lead \(id) was merged into lead \(state.lead) (\(steps)); showing lead \(state.lead)\n")
+                print(LeadRendering.render(state, score: score, format: output.format))
+            } else if output.format == .csv {
+                print(LeadRendering.render(state, score: score, format: output.format))
+            } else {
+                print(JSONWriter.render(LeadJSON.lead(state, score: score, resolvedFrom: id, chain: chain)))
+            }
+            return
+        }
         let found = try time.map { try store.lead(id, asOf: $0) } ?? store.lead(id)
         guard let state = found else {
             if let time, try store.lead(id) != nil {

@@ -60,6 +60,7 @@ public func buildRouter(
     let admin = router.group("v1").add(middleware: AuthMiddleware(keys: keys, needed: .admin))
     RulesController(store: store, gate: gate, keys: keys).add(read: read, admin: admin)
     BackupController(store: store, root: backupDirectory, gate: gate).add(to: admin)
+    MergeController(store: store, gate: gate).add(to: admin)
     return router
 }
 

@@ -147,6 +147,9 @@ paths:
   /v1/leads/{id}:
     get:
       summary: A lead's state now, or as of a time (read).
+      description: >-
+        The id of a lead merged into another answers with the lead it ended in (following
+        merges that chain), and `merged` names the id asked for and each merge.
       parameters:
         - {$ref: "#/components/parameters/LeadID"}
         - {name: asOf, in: query, schema: {type: string}}
@@ -160,6 +163,46 @@ paths:
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
+  /v1/leads/{id}/merge:
+    post:
+      summary: Merge this lead (a duplicate) into another lead, the survivor (admin).
+      description: >-
+        Appends lead.merged to the survivor's stream, with the key's name as its actor. From
+        then on the survivor's journey holds both leads' events in time order (the more
+        advanced stage wins; the survivor's profile fields win, the duplicate's fill gaps;
+        one conversion), and the duplicate's id resolves to the survivor. The same merge
+        again answers 200 with alreadyMerged. Refused (409, with the reason) for a lead
+        merged away, a cycle, or two customers with different won opportunities; 404 for an
+        unknown lead; 400 for a lead merged into itself.
+      parameters:
+        - {$ref: "#/components/parameters/LeadID"}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [into]
+              properties:
+                into: {type: string, minLength: 1, description: The survivor's id.}
+                reason: {type: string, description: Why (recorded with the merge).}
+      responses:
+        "200":
+          description: The same merge was made already.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/MergeResult"}
+        "201":
+          description: Merged.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/MergeResult"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
   /v1/leads/{id}/history:
     get:
       summary: Every event of a lead, in log order (read).
@@ -560,6 +603,30 @@ components:
         rulesVersion: {type: [string, "null"]}
         profile: {type: object}
         stages: {type: array, items: {type: object}}
+        merged:
+          type: object
+          description: Only when the id asked for was merged away.
+          required: [from, into, steps]
+          properties:
+            from: {type: string}
+            into: {type: string}
+            steps:
+              type: array
+              items:
+                type: object
+                required: [lead, into]
+                properties:
+                  lead: {type: string}
+                  into: {type: string}
+    MergeResult:
+      type: object
+      required: [duplicate, into, actor, position]
+      properties:
+        duplicate: {type: string}
+        into: {type: string}
+        actor: {type: string}
+        position: {type: integer, minimum: 1}
+        alreadyMerged: {type: boolean}
     BackupManifest:
       type: object
       required: [format, version, created, source, position, hash, files, name, path, seconds]

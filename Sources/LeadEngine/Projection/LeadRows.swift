@@ -9,6 +9,8 @@ struct LeadRows: Sendable {
         var lead: Range<Int>
         var state: Range<Int>
         var journey: Range<Int>?
+        /// A lead merged into another keeps no journey (reports count its survivor's).
+        var dropsJourney = false
     }
 
     /// Written by the thread that encodes the rows, then only read (after a hand-over).
@@ -30,7 +32,7 @@ struct LeadRows: Sendable {
             let lead = cached.state.lead.withUTF8Bytes { encoded.bytes.append($0) }
             let state = LeadStateCodec.encode(cached.state, profile: cached.encodedProfile, into: encoded.bytes)
             let journey = cached.journey.map { JourneyCodec.encode($0, into: encoded.bytes) }
-            encoded.rows.append(Row(lead: lead, state: state, journey: journey))
+            encoded.rows.append(Row(lead: lead, state: state, journey: journey, dropsJourney: cached.state.mergedInto != nil))
         }
         return encoded
     }
@@ -55,6 +57,7 @@ struct LeadRows: Sendable {
                     let key = bytes[row.lead]
                     try leadCursor.put(key: key, value: bytes[row.state])
                     if let journey = row.journey { try journeyCursor.put(key: key, value: bytes[journey]) }
+                    if row.dropsJourney { _ = try txn.delete(journeys, key: key) }
                 }
             }
         }

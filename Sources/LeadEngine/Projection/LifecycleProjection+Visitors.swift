@@ -32,7 +32,7 @@ extension LifecycleProjection {
             // A joined visitor's events belong to its lead from now on; the join's own marker
             // and a visitor not joined yet keep its stream.
             if event.type != .identityLinked, let joined = try links.lead(of: visitor, reader: reader, in: txn) {
-                return .replace(Self.moved(event, to: joined))
+                return .replace(Self.moved(event, to: try finalSurvivor(of: joined, in: txn)))
             }
             return .attach(decoded)
         }
@@ -44,7 +44,7 @@ extension LifecycleProjection {
         case .leadOrVisitor(let visitor)?:
             guard try cachedLead(lead, in: txn) == nil else { return nil }
             // Not a lead yet: kept with the visitor until an identify joins it.
-            let target = try links.lead(of: visitor, reader: reader, in: txn) ?? Envelope.visitorStream(visitor)
+            let target = try links.lead(of: visitor, reader: reader, in: txn).map { try finalSurvivor(of: $0, in: txn) } ?? Envelope.visitorStream(visitor)
             return .replace(Self.moved(event, to: target))
         case .captureOrEnrich?:
             guard event.type == .leadCaptured, try cachedLead(lead, in: txn) != nil else { return nil }
@@ -109,8 +109,11 @@ extension LifecycleProjection {
 
     /// Applies to `lead` the events of `visitor` stored before the link at `linkPosition`, at
     /// their own times and positions; dimension values they meet first are interned at the
-    /// link's position (where a live append meets them), so a replay assigns the same ids.
-    func applyVisitor(_ visitor: String, to lead: String, linkPosition: UInt64, in txn: some TransactionReading, interner: Interner) throws {
+    /// link's position (where a live append meets them), so a replay assigns the same ids —
+    /// or at `internAt`, later, when the lead is being rebuilt for a merge.
+    func applyVisitor(
+        _ visitor: String, to lead: String, linkPosition: UInt64, in txn: some TransactionReading, interner: Interner, internAt: UInt64
+    ) throws {
         var events: [(payload: [UInt8], id: [UInt8], position: UInt64)] = []
         try reader.forEach(stream: Envelope.visitorStream(visitor), in: txn) { record in
             guard record.position < linkPosition, !Self.isLink(payload: record.payload) else { return }
@@ -121,7 +124,7 @@ extension LifecycleProjection {
             try event.payload.withUnsafeBytes { payload in
                 try event.id.withUnsafeBytes { id in
                     try leadBytes.withUnsafeBytes { leadBytes in
-                        try apply(stored: payload, id: id, lead: leadBytes, position: event.position, in: txn, interner: interner, internAt: linkPosition)
+                        try apply(stored: payload, id: id, lead: leadBytes, position: event.position, in: txn, interner: interner, internAt: internAt)
                     }
                 }
             }
@@ -129,17 +132,27 @@ extension LifecycleProjection {
     }
 
     /// Calls `body` with each event of `lead`'s stream and, after each link, with the joined
-    /// visitor's events stored before it (for recomputing a lead's hits from the log).
-    func forEachEvent(of lead: String, in txn: some TransactionReading, _ body: (Envelope, UInt64) throws -> Void) throws {
+    /// visitor's events stored before it, and after each merge, with the duplicate's (for
+    /// recomputing a lead's hits from the log). `limit`: only events stored before it;
+    /// `owner`: the lead the events are reported as (the survivor, for a duplicate's).
+    func forEachEvent(
+        of lead: String, before limit: UInt64 = .max, as owner: String? = nil, in txn: some TransactionReading, _ body: (Envelope, UInt64) throws -> Void
+    ) throws {
+        let owner = owner ?? lead
         try reader.forEach(stream: lead, in: txn) { record in
-            let event = try LeadStore.event(from: record)
+            guard record.position < limit else { return }
+            var event = try LeadStore.event(from: record)
+            event.lead = owner
             try body(event, record.position)
+            if let duplicate = LeadStore.mergedDuplicate(event) {
+                try forEachEvent(of: duplicate, before: record.position, as: owner, in: txn, body)
+            }
             guard event.type == .identityLinked, let visitor = event.data["visitor"]?.stringValue else { return }
             let link = record.position
             try reader.forEach(stream: Envelope.visitorStream(visitor), in: txn) { joined in
                 guard joined.position < link, !Self.isLink(payload: joined.payload) else { return }
                 var event = try LeadStore.event(from: joined)
-                event.lead = lead
+                event.lead = owner
                 try body(event, joined.position)
             }
         }

@@ -44,6 +44,20 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         live = rules.map { LiveScorer(Scorer($0)) }
     }
 
+    /// A projection of its own over the same tables, dimensions and rules, that never reads
+    /// the tables and derives nothing: for rebuilding one lead from its stream (a merge's
+    /// duplicate, `rebuiltLead`) without touching the cached leads.
+    init(scratchOf parent: LifecycleProjection) {
+        tables = parent.tables
+        leads = parent.leads
+        journeys = parent.journeys
+        dimensions = parent.dimensions
+        reader = parent.reader
+        live = parent.live
+        derivesEvents = false
+        cache.startFromEmptyTables()
+    }
+
     /// After a rebuild made another generation current (with the writer idle): reads and
     /// writes that one from now on.
     func retarget(_ tables: ProjectionTables, environment: Environment) throws {
@@ -127,10 +141,10 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     // MARK: AppendHook
 
     /// A `rules.published` (the system stream) rescores the cached leads from their streams,
-    /// and a link applies its visitor's stream: both must see every earlier event in their
-    /// transaction.
+    /// and a link applies its visitor's stream, a merge its duplicate's: each must see every
+    /// earlier event in its transaction.
     func requiresSerial(_ record: PendingView) -> Bool {
-        Self.systemStream.hasSameBytes(as: record.stream) || Self.isLink(payload: record.payload)
+        Self.systemStream.hasSameBytes(as: record.stream) || Self.isLink(payload: record.payload) || mayMerge(record)
     }
 
     private static let systemStream = Array(Envelope.systemStream.utf8)
@@ -154,12 +168,18 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         }
         if type.isTouch {
             // Most of the input, checked without decoding: a touch needs only a known lead.
-            if try cachedLead(record.stream, in: txn) != nil { return .accept }
+            if let cached = try cachedLead(record.stream, in: txn) {
+                if cached.state.mergedInto == nil { return .accept }
+                return try admitForSurvivor(EventCodec.decode(record.payload, id: record.idString, lead: record.streamString), in: txn)
+            }
             return Lifecycle.refusal(ofTouch: type, id: record.idString, lead: record.streamString, leadIsKnown: false).map { .reject(reason: $0) } ?? .accept
         }
         if type == .leadCaptured {
             // Refused only for a known lead; applied read in place (`capture`), so not decoded.
             let state = try cachedLead(record.stream, in: txn)?.state
+            if state?.mergedInto != nil {
+                return try admitForSurvivor(EventCodec.decode(record.payload, id: record.idString, lead: record.streamString), in: txn)
+            }
             return Lifecycle.refusal(ofCapture: record.idString, lead: record.streamString, given: state).map { .reject(reason: $0) } ?? .accept
         }
         // The event decoded on the reading thread, or decoded here and attached, so that
@@ -180,7 +200,16 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         }
         // (The record's stream is its lead.)
         let cached = try cachedLead(record.stream, in: txn)
+        if decoded.event.type == .leadMerged {
+            return try admitMerge(decoded.event, survivor: cached, id: record.id, in: txn).map { .reject(reason: $0) } ?? admitted
+        }
+        if cached?.state.mergedInto != nil {
+            return try admitForSurvivor(decoded.event, in: txn)
+        }
         if let reason = Lifecycle.refusal(of: decoded.event, given: cached?.state) {
+            return .reject(reason: reason)
+        }
+        if decoded.event.type == .salesRejected, let reason = try duplicateRejectionRefusal(decoded.event, cached: cached, in: txn) {
             return .reject(reason: reason)
         }
         if decoded.event.type == .leadHandedOff, let cached {
@@ -214,12 +243,13 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     func followUps(after record: RecordView, attachment: (any RecordAttachment)?) throws -> [PendingRecord] {
         guard derivesEvents else { return [] }
         let marker = Self.isLink(payload: record.payload) ? try visitorMarker(after: record, attachment: attachment) : nil
-        return (marker.map { [$0] } ?? []) + (try qualification(after: record))
+        let merge = try mergeFollowUp(after: record, attachment: attachment)
+        return (marker.map { [$0] } ?? []) + (merge.map { [$0] } ?? []) + (try qualification(after: record))
     }
 
     private func qualification(after record: RecordView) throws -> [PendingRecord] {
         guard let live, let (type, at) = try? EventCodec.header(record.payload), LiveScoring.triggers(type),
-              let cached = cachedLeadNoRead(record.stream),
+              let cached = cachedLeadNoRead(record.stream), cached.state.mergedInto == nil,
               let qualification = try live.qualification(after: type, at: at, of: cached)
         else { return [] }
         return [LeadStore.pending(live.qualifiedEvent(lead: cached.state.lead, trigger: record.idString, qualification))]
@@ -268,7 +298,10 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             }
         }
         if event.type == .identityLinked, let visitor = event.data["visitor"]?.stringValue {
-            try applyVisitor(visitor, to: lead, linkPosition: position, in: txn, interner: interner)
+            try applyVisitor(visitor, to: lead, linkPosition: position, in: txn, interner: interner, internAt: internAt ?? position)
+        }
+        if event.type == .leadMerged {
+            try applyMerge(event, to: cached, position: position, in: txn, interner: interner, internAt: internAt ?? position)
         }
         return cached
     }
@@ -287,7 +320,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             // stream's are about none).
             if leadBytes.first == Envelope.reservedIDPrefix { return }
             if view.type == .leadCaptured, try cachedLead(leadBytes, in: txn) == nil {
-                return try capture(view, lead: leadBytes, position: position, interner: interner, decoded: decoded)
+                return try capture(view, lead: leadBytes, position: position, interner: interner, decoded: decoded, internAt: internAt)
             }
             if let decoded {
                 try apply(decoded.event, position: position, in: txn, interner: interner, internAt: internAt)
@@ -320,7 +353,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// the event already. `Lifecycle.captured` and `JourneyBuilder.captured` do what applying
     /// the decoded event does (`apply(_:position:in:interner:)`).
     private func capture(
-        _ view: EventView, lead leadBytes: UnsafeRawBufferPointer, position: UInt64, interner: Interner, decoded: DecodedEvent?
+        _ view: EventView, lead leadBytes: UnsafeRawBufferPointer, position: UInt64, interner: Interner, decoded: DecodedEvent?,
+        internAt: UInt64? = nil
     ) throws {
         let lead = String(decoding: leadBytes, as: UTF8.self)
         let fields = view.touchFields
@@ -339,7 +373,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         cached.journeyLoaded = true
         cache.insert(cached, as: lead, hash: LeadTable<CachedLead>.hash(lead))
         cache.remember(cached, as: leadBytes)
-        cached.journey = try interner.withInterning(at: position) { intern in
+        cached.journey = try interner.withInterning(at: internAt ?? position) { intern in
             JourneyBuilder.captured(fields, at: view.at, position: position, intern: intern)
         }
     }

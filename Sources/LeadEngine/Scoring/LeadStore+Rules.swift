@@ -35,7 +35,7 @@ extension LeadStore {
         if let time {
             let history = try self.history(of: lead).map { (position: $0.position, event: $0.event) }
             let upTo = history.filter { $0.event.at <= time }
-            guard let state = Lifecycle.state(of: upTo, asOf: time) else { return nil }
+            guard let state = try self.lead(lead, asOf: time) else { return nil }
             return scorer.evaluate(profile: state.profile, matches: scorer.matches(of: upTo), at: time, explain: explain)
         }
         guard let state = try self.lead(lead) else { return nil }
@@ -73,7 +73,8 @@ extension LeadStore {
         return qualified
     }
 
-    /// Calls `body` with every projected lead state in id order, reading in chunks.
+    /// Calls `body` with every projected lead state in id order (leads merged away left
+    /// out), reading in chunks.
     public func forEachLead(profile: Bool = true, _ body: (LeadState) throws -> Void) throws {
         var after: [UInt8]?
         while true {
@@ -92,7 +93,9 @@ extension LeadStore {
             log.environment.releaseMappedPages()
             guard let last = chunk.last else { return }
             for (lead, bytes) in chunk {
-                try body(try bytes.withUnsafeBytes { try LeadStateCodec.decode($0, lead: lead, profile: profile) })
+                let state = try bytes.withUnsafeBytes { try LeadStateCodec.decode($0, lead: lead, profile: profile) }
+                // (A lead merged into another is only a pointer to it now.)
+                if state.mergedInto == nil { try body(state) }
             }
             after = Array(last.0.utf8)
         }

@@ -52,14 +52,14 @@ extension LeadStore {
         // `ShardedWalk`).
         let environment = log.environment
         let walk = ShardedWalk(environment: environment, reader: log.reader, shards: Shards.count)
-        let shards = (0..<walk.shards).map { _ in RescoreShard(LiveScorer(scorer)) }
+        let shards = (0..<walk.shards).map { _ in RescoreShard(LiveScorer(scorer), reader: log.reader) }
         let last = try log.lastPosition
         var next: UInt64 = 1
         while next <= last {
             let end = last - next >= Self.rescoreChunk ? next + Self.rescoreChunk - 1 : last
-            try walk.run(from: next, through: end) { shard, records, _ in
+            try walk.run(from: next, through: end) { shard, records, txn in
                 let simulation = shards[shard]
-                try records.forEach { try simulation.apply($0) }
+                try records.forEach { try simulation.apply($0, in: txn) }
             }
             // Keep the scan's footprint flat: the pages just read need not stay mapped.
             environment.releaseMappedPages()
@@ -68,7 +68,8 @@ extension LeadStore {
         var simulated: [String: ScoredLead] = [:]
         var latest = Timestamp(microseconds: .min)
         for shard in shards {
-            for (lead, simulatedLead) in shard.simulated.all { simulated[lead] = simulatedLead }
+            // (A lead merged away is its survivor's now: counted there.)
+            for (lead, simulatedLead) in shard.simulated.all where simulatedLead.state.mergedInto == nil { simulated[lead] = simulatedLead }
             latest = max(latest, shard.latest)
         }
 

@@ -1,25 +1,29 @@
 import EventLog
 import LeadDomain
 import LedgerJSON
+import LMDB
 
 /// One shard of a rescore's simulation: the lifecycle and live scoring of its leads under
 /// other rules, fed their records in log order. It scores through the same `LiveScorer` as
 /// the live projection, and applies the `lead.qualified` events the projection would have
-/// appended; the engine's own qualifications in the log are left out.
+/// appended; the engine's own qualifications in the log are left out. A merge is simulated as
+/// the projection applies it: the duplicate rebuilt from its stream and absorbed.
 final class RescoreShard {
     let live: LiveScorer
+    private let reader: LogReader
     /// The time of the latest lead event seen.
     private(set) var latest = Timestamp(microseconds: .min)
     let simulated = LeadTable<ScoredLead>()
     /// The lead last looked up by its bytes.
     private var recent = RecentLead<ScoredLead>()
 
-    init(_ live: LiveScorer) {
+    init(_ live: LiveScorer, reader: LogReader) {
         self.live = live
+        self.reader = reader
     }
 
-    /// Applies the next of the shard's records.
-    func apply(_ record: RecordView) throws {
+    /// Applies the next of the shard's records (`txn` reads the rest of the log).
+    func apply(_ record: RecordView, in txn: some TransactionReading) throws {
         let view = try EventView(record.payload)
         if view.type != .rulesPublished && view.at > latest { latest = view.at }
         if view.type.isTouch {
@@ -60,7 +64,36 @@ final class RescoreShard {
         Lifecycle.apply(event, position: record.position, to: &current.state)
         if profileChanges { current.profileChanged() }
         live.record(event, position: record.position, of: current)
+        if event.type == .leadMerged, let duplicate = event.data["duplicate"]?.stringValue {
+            if let into = event.data["into"]?.stringValue {
+                current.state.mergedInto = into
+                return
+            }
+            try absorb(duplicate, before: record.position, into: current, in: txn)
+        }
         try qualify(current, after: event.type, at: event.at, trigger: event.id, position: record.position)
+    }
+
+    /// The duplicate's simulation from its stream up to the merge (with its own earlier
+    /// merges), joined to the survivor's as the projection joins them (`Merge.absorb`).
+    private func absorb(_ duplicate: String, before position: UInt64, into survivor: ScoredLead, in txn: some TransactionReading) throws {
+        var records: [(bytes: [UInt8], position: UInt64)] = []
+        try reader.forEach(stream: duplicate, in: txn) { record in
+            guard record.position < position else { return }
+            records.append((Array(record.stored), record.position))
+        }
+        let scratch = RescoreShard(live, reader: reader)
+        for record in records {
+            try record.bytes.withUnsafeBytes { bytes in
+                try scratch.apply(LogReader.record(at: record.position, stored: bytes), in: txn)
+            }
+        }
+        guard let absorbed = scratch.simulated.value(duplicate) else { return }
+        try absorbed.loadProfile()
+        try survivor.loadProfile()
+        Merge.absorb(absorbed.state, into: &survivor.state)
+        survivor.profileChanged()
+        live.rescored(survivor)
     }
 
     /// Applies the qualification live scoring would have appended after this event, if any.

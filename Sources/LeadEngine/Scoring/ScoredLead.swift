@@ -61,7 +61,7 @@ class ScoredLead {
 
     /// `state.stageEnteredAt`, from the stored fields (a getter of `state` copies it whole).
     final var stageEnteredAt: Timestamp {
-        state.stages.last?.at ?? state.capturedAt
+        LeadState.enteredAt(stage: state.stage, stages: state.stages, capturedAt: state.capturedAt)
     }
 
     /// The fit points of the profile under `scorer`, evaluated once per profile and rules.

@@ -19,6 +19,17 @@ public enum LeadJSON {
         ]
     }
 
+    /// A lead read by a merged-away id: the lead it ended in, with `merged` saying which id
+    /// was asked for and the merges that led there.
+    public static func lead(_ state: LeadState, score: Double?, resolvedFrom id: String, chain: [(lead: String, into: String)]) -> JSONValue {
+        guard !chain.isEmpty, case .object(var object) = lead(state, score: score) else { return lead(state, score: score) }
+        object["merged"] = [
+            "from": .string(id), "into": .string(state.lead),
+            "steps": .array(chain.map { ["lead": .string($0.lead), "into": .string($0.into)] }),
+        ]
+        return .object(object)
+    }
+
     /// A row of `lead history` and `audit` (`{"rows":[...]}`).
     public static func event(_ row: LoggedEvent) -> JSONValue {
         [

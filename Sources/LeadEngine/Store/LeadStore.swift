@@ -206,25 +206,58 @@ public final class LeadStore: Sendable {
         try log.environment.read { txn in try LifecycleProjection.read(id, from: leads, in: txn) }
     }
 
-    /// The lead's state as it was at `time`, rebuilt from its events in the log.
+    /// The lead's state as it was at `time`, rebuilt from its events in the log (a lead
+    /// merged into it by then counts as the projection counts it: rebuilt and absorbed).
     public func lead(_ id: String, asOf time: Timestamp) throws -> LeadState? {
-        let events = try history(of: id).map { (position: $0.position, event: $0.event) }
-        return Lifecycle.state(of: events, asOf: time)
+        try state(of: id, before: .max, asOf: time)
+    }
+
+    private func state(of lead: String, before limit: UInt64, asOf time: Timestamp) throws -> LeadState? {
+        let rows = try history(of: lead, before: limit, merges: false).sorted { $0.position < $1.position }
+        var state: LeadState?
+        for row in rows where row.event.at <= time {
+            guard Lifecycle.refusal(of: row.event, given: state) == nil else { continue }
+            Lifecycle.apply(row.event, position: row.position, to: &state)
+            if var survivor = state, let duplicate = Self.mergedDuplicate(row.event),
+               let absorbed = try self.state(of: duplicate, before: row.position, asOf: time) {
+                Merge.absorb(absorbed, into: &survivor)
+                state = survivor
+            }
+        }
+        return state
+    }
+
+    /// The lead a merge in a survivor's stream absorbs (`nil` for any other event, and for
+    /// the marker in the duplicate's stream).
+    static func mergedDuplicate(_ event: Envelope) -> String? {
+        guard event.type == .leadMerged, event.data["into"] == nil else { return nil }
+        return event.data["duplicate"]?.stringValue
     }
 
     /// The lead's events in log order, with the events of the visitors joined to it (stored
-    /// before their link, in the visitor's stream) among them.
+    /// before their link, in the visitor's stream) and of the leads merged into it (stored
+    /// before the merge, in the duplicate's stream, with whatever that one absorbed) among
+    /// them. A duplicate's events keep its id as their lead.
     public func history(of lead: String) throws -> [LoggedEvent] {
+        try history(of: lead, before: .max, merges: true).sorted { $0.position < $1.position }
+    }
+
+    /// `merges`: with the events of the leads merged into it.
+    private func history(of lead: String, before limit: UInt64, merges includeMerges: Bool) throws -> [LoggedEvent] {
         var rows: [LoggedEvent] = []
         var links: [(visitor: String, position: UInt64)] = []
+        var merges: [(duplicate: String, position: UInt64)] = []
         try log.forEach(stream: lead) { record in
+            guard record.position < limit else { return }
             let row = try LoggedEvent(record: record)
             rows.append(row)
             if row.event.type == .identityLinked, let visitor = row.event.data["visitor"]?.stringValue {
                 links.append((visitor, record.position))
             }
+            if includeMerges, let duplicate = Self.mergedDuplicate(row.event) {
+                merges.append((duplicate, record.position))
+            }
         }
-        guard !links.isEmpty else { return rows }
         for link in links {
             try log.forEach(stream: Envelope.visitorStream(link.visitor)) { record in
                 guard record.position < link.position, !LifecycleProjection.isLink(payload: record.payload) else { return }
@@ -233,7 +266,10 @@ public final class LeadStore: Sendable {
                 rows.append(row)
             }
         }
-        return rows.sorted { $0.position < $1.position }
+        for merge in merges {
+            rows += try history(of: merge.duplicate, before: merge.position, merges: true)
+        }
+        return rows
     }
 
     /// Events matching `filter`, in log order. With a lead, reads only that lead's events;

@@ -4,7 +4,8 @@ import LeadEngine
 import LedgerJSON
 
 /// `GET /v1/leads/{id}` (`?asOf=`), `/v1/leads/{id}/history`, `/v1/leads/{id}/score`: the
-/// CLI's JSON shapes (`LeadJSON`); an unknown lead is a 404.
+/// CLI's JSON shapes (`LeadJSON`); an unknown lead is a 404, a lead merged into another
+/// answers with the lead it ended in (and `merged`).
 struct LeadsController {
     let store: LeadStore
 
@@ -17,6 +18,10 @@ struct LeadsController {
     @Sendable func show(_ request: Request, context: LeadRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         let time = try Query.time(request, "asOf")
+        if time == nil, let (state, chain) = try store.resolvedLead(id), !chain.isEmpty {
+            // A merged-away id: the lead it ended in, saying so.
+            return jsonResponse(LeadJSON.lead(state, score: try store.score(of: state.lead, asOf: nil)?.score, resolvedFrom: id, chain: chain))
+        }
         let found = try time.map { try store.lead(id, asOf: $0) } ?? store.lead(id)
         guard let state = found else {
             if let time, try store.lead(id) != nil {
