@@ -49,7 +49,7 @@ public struct BufferedLogHandler: LogHandler {
             self.write = write
             let thread = Thread { [weak self, wake] in
                 while true {
-                    _ = wake.wait(timeout: .now() + .nanoseconds(Int(interval.components.attoseconds / 1_000_000_000) + Int(interval.components.seconds) * 1_000_000_000))
+                    _ = wake.wait(timeout: .now() + .milliseconds(Int(interval / .milliseconds(1))))
                     guard let self else { return }
                     self.flush()
                 }
