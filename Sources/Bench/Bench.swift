@@ -16,14 +16,14 @@ public struct BenchRun {
         public var seed: UInt64 = 7
         public var keep = false
         /// How many times the ingest and the cursor baseline are measured, one after the
-        /// other (each into a fresh store): their ratio is taken per round, and the medians
+        /// other (each into a fresh store): their ratio is taken per run, and the medians
         /// are reported, so that a VM whose speed drifts compares like with like.
-        public var rounds = 3
+        public var runs = 3
         public init(directory: String) { self.directory = directory }
     }
 
     /// One ingest and the cursor baseline measured right after it, from its records.
-    public struct Round: Sendable {
+    public struct Run: Sendable {
         public var ingestSeconds: Double
         public var baselineSeconds: Double
         public var commits: Int
@@ -32,8 +32,8 @@ public struct BenchRun {
 
     public struct Result: Sendable {
         public var events = 0
-        /// Every round; the figures below are their medians (the ratio: of the rounds' ratios).
-        public var rounds: [Round] = []
+        /// Every run; the figures below are their medians (the ratio: of the runs' ratios).
+        public var runs: [Run] = []
         public var leads = 0
         public var ingestSeconds = 0.0
         /// The baseline writing through cursors, as the engine does (what the target is
@@ -60,11 +60,11 @@ public struct BenchRun {
         public var stageRSS: [(stage: String, mib: Double)] = []
 
         public var ingestEventsPerSec: Double { Double(events) / ingestSeconds }
-        /// The median of the rounds' ratios (ingest ÷ cursor baseline).
-        public var ingestRatio: Double { Self.median(rounds.map(\.ratio)) }
-        /// The first round's ingest ÷ the `mdb_put` baseline (written from the same store).
+        /// The median of the runs' ratios (ingest ÷ cursor baseline).
+        public var ingestRatio: Double { Self.median(runs.map(\.ratio)) }
+        /// The first run's ingest ÷ the `mdb_put` baseline (written from the same store).
         public var ingestRatioToPutBaseline: Double {
-            guard let first = rounds.first, baselinePutAppendSeconds > 0 else { return 0 }
+            guard let first = runs.first, baselinePutAppendSeconds > 0 else { return 0 }
             return baselinePutAppendSeconds / first.ingestSeconds
         }
         public var baselineIngestEventsPerSec: Double { Double(events) / baselineAppendSeconds }
@@ -118,7 +118,7 @@ public struct BenchRun {
         // 2. Bulk ingest: parse, validate, index, chain, project, durable commit.
         let store = try LeadStore(path: (options.directory as NSString).appendingPathComponent("store"))
         defer { store.close() }
-        let first = try ingest(input, into: store, events: result.events, round: 1)
+        let first = try ingest(input, into: store, events: result.events, run: 1)
         result.batchSize = first.requestSize
         var started = Self.now()
 
@@ -185,24 +185,24 @@ public struct BenchRun {
             guard scanned == result.events else { throw BenchFailure("the baseline scan read \(scanned) records") }
             result.baselineScanSeconds = scanSeconds
         }
-        result.rounds = [Round(ingestSeconds: first.seconds, baselineSeconds: firstBaseline, commits: first.commits)]
+        result.runs = [Run(ingestSeconds: first.seconds, baselineSeconds: firstBaseline, commits: first.commits)]
 
-        // 8. The other rounds of ingest and cursor baseline, each into a fresh store (after
+        // 8. The other runs of ingest and cursor baseline, each into a fresh store (after
         //    the rest, so that the engine's peak is still the first store's).
-        for round in stride(from: 2, through: options.rounds, by: 1) {
-            let path = (options.directory as NSString).appendingPathComponent("store-\(round)")
+        for run in stride(from: 2, through: options.runs, by: 1) {
+            let path = (options.directory as NSString).appendingPathComponent("store-\(run)")
             defer { try? manager.removeItem(atPath: path) }
             try {
                 let store = try LeadStore(path: path)
                 defer { store.close() }
-                let ingested = try ingest(input, into: store, events: result.events, round: round)
+                let ingested = try ingest(input, into: store, events: result.events, run: run)
                 let seconds = try baseline(.cursors, from: store, events: result.events, batchSize: ingested.batchSize(events: result.events)) { _ in }
-                result.rounds.append(Round(ingestSeconds: ingested.seconds, baselineSeconds: seconds, commits: ingested.commits))
+                result.runs.append(Run(ingestSeconds: ingested.seconds, baselineSeconds: seconds, commits: ingested.commits))
             }()
         }
-        result.ingestSeconds = Result.median(result.rounds.map(\.ingestSeconds))
-        result.baselineAppendSeconds = Result.median(result.rounds.map(\.baselineSeconds))
-        result.ingestCommits = Int(Result.median(result.rounds.map { Double($0.commits) }).rounded())
+        result.ingestSeconds = Result.median(result.runs.map(\.ingestSeconds))
+        result.baselineAppendSeconds = Result.median(result.runs.map(\.baselineSeconds))
+        result.ingestCommits = Int(Result.median(result.runs.map { Double($0.commits) }).rounded())
         result.baselineBatchSize = Self.baselineBatchSize(events: result.events, commits: result.ingestCommits)
 
         result.processPeakRSSMiB = Self.peakRSSMiB()
@@ -227,11 +227,11 @@ public struct BenchRun {
     }
 
     /// Ingests the data set into an empty store, timed.
-    private func ingest(_ input: String, into store: LeadStore, events: Int, round: Int) throws -> Ingested {
+    private func ingest(_ input: String, into store: LeadStore, events: Int, run: Int) throws -> Ingested {
         let ingestor = Ingestor(store: store)
         let rejects = RejectWriter(path: input + ".rejects.jsonl")
         let commitsBefore = store.log.commits
-        let label = options.rounds > 1 ? "ingest (round \(round) of \(options.rounds))" : "ingest"
+        let label = options.runs > 1 ? "ingest (run \(run) of \(options.runs))" : "ingest"
         let started = Self.now()
         let summary = try ingestor.ingest(path: input, rejects: rejects) { state in
             progress("\(label): \(state.lines) of \(events) events")

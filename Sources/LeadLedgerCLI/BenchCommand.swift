@@ -14,9 +14,9 @@ struct BenchCommand: ParsableCommand {
             the same stored records with the same key layout straight through LMDB's C API, as \
             many per transaction as the engine committed on average: once through cursors (as \
             the engine writes; the ratio's target is checked against this one) and once with \
-            one mdb_put per record. The ingest and the cursor baseline are measured --rounds \
+            one mdb_put per record. The ingest and the cursor baseline are measured --runs \
             times, one after the other, each into a fresh store; the figures are the medians, \
-            and the ratio is the median of the rounds' ratios (a shared machine's speed drifts). \
+            and the ratio is the median of the runs' ratios (a shared machine's speed drifts). \
             Build with -c release: `swift run -c release leadledger bench`.
             """)
 
@@ -24,12 +24,12 @@ struct BenchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Work directory (removed afterwards unless --keep).", valueName: "DIR"))
     var directory: String?
     @Flag(help: "Keep the work directory.") var keep = false
-    @Option(parsing: .unconditional, help: "How many times to measure the ingest and the cursor baseline (1 to 20).") var rounds: Int = 3
+    @Option(parsing: .unconditional, help: "How many times to measure the ingest and the cursor baseline (1 to 20).") var runs: Int = 3
     @Option(help: "Output format: table or json.") var format: OutputFormat = .table
 
     func validate() throws {
         try OptionCheck.whole(events, "--events", in: OptionCheck.benchEvents)
-        try OptionCheck.whole(rounds, "--rounds", in: 1...20)
+        try OptionCheck.whole(runs, "--runs", in: 1...20)
         guard format == .table || format == .json else { throw ValidationError("--format must be table or json") }
     }
 
@@ -40,7 +40,7 @@ struct BenchCommand: ParsableCommand {
         var options = BenchRun.Options(directory: directory ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("leadledger-bench-\(getpid())"))
         options.events = events
         options.keep = keep
-        options.rounds = rounds
+        options.runs = runs
         let progress = Progress()
         let result = try BenchRun(options: options) { progress.update($0) }.run()
         progress.finish()
@@ -63,11 +63,11 @@ struct BenchCommand: ParsableCommand {
             "leads": .integer(r.leads), "batchSize": .integer(r.batchSize),
             "ingestCommits": .integer(r.ingestCommits), "baselineBatchSize": .integer(r.baselineBatchSize),
             "ingestRatio": .number(r.ingestRatio),
-            "ingestRounds": .array(r.rounds.map { round in
+            "ingestRuns": .array(r.runs.map { run in
                 [
-                    "ingestEventsPerSec": .number((Double(r.events) / round.ingestSeconds).rounded()),
-                    "baselineIngestEventsPerSec": .number((Double(r.events) / round.baselineSeconds).rounded()),
-                    "ratio": .number(round.ratio), "commits": .integer(round.commits),
+                    "ingestEventsPerSec": .number((Double(r.events) / run.ingestSeconds).rounded()),
+                    "baselineIngestEventsPerSec": .number((Double(r.events) / run.baselineSeconds).rounded()),
+                    "ratio": .number(run.ratio), "commits": .integer(run.commits),
                 ]
             }),
             "baselinePutIngestEventsPerSec": .number(r.baselinePutIngestEventsPerSec.rounded()),
@@ -84,14 +84,14 @@ struct BenchCommand: ParsableCommand {
         // (A stage measured as taking no time has no rate an integer holds.)
         func rate(_ x: Double) -> String { Int(exactly: x.rounded()).map { $0.grouped + "/s" } ?? "-" }
         func check(_ ok: Bool) -> String { ok ? "ok" : "MISSES" }
-        let rounds = r.rounds.map { String(format: "%.2f", $0.ratio) }.joined(separator: ", ")
+        let runs = r.runs.map { String(format: "%.2f", $0.ratio) }.joined(separator: ", ")
         var lines = [
             "\(r.events.grouped) events, \(r.leads.grouped) leads; ingest: \(r.batchSize.grouped) events per append, \(r.ingestCommits.grouped) commits; baseline: \(r.baselineBatchSize.grouped) events per commit (the engine's mean)",
-            "ingest and cursor baseline: medians of \(r.rounds.count) round\(r.rounds.count == 1 ? "" : "s") (ratios \(rounds))",
+            "ingest and cursor baseline: medians of \(r.runs.count) run\(r.runs.count == 1 ? "" : "s") (ratios \(runs))",
             "",
             "measure                  engine        raw LMDB      ratio   target",
             "ingest (durable)         \(rate(r.ingestEventsPerSec).padded(12))  \(rate(r.baselineIngestEventsPerSec).padded(12))  \(String(format: "%5.2f", r.ingestRatio))   ≥ 250,000/s and ≥ 0.6: \(check(r.ingestEventsPerSec >= 250_000 && r.ingestRatio >= 0.6))",
-            "  … baseline by mdb_put                 \(rate(r.baselinePutIngestEventsPerSec).padded(12))  \(String(format: "%5.2f", r.ingestRatioToPutBaseline))   (one put per record, the first round only; the baseline above writes through cursors, as the engine does)",
+            "  … baseline by mdb_put                 \(rate(r.baselinePutIngestEventsPerSec).padded(12))  \(String(format: "%5.2f", r.ingestRatioToPutBaseline))   (one put per record, the first run only; the baseline above writes through cursors, as the engine does)",
             "replay (all projections) \(rate(r.replayEventsPerSec).padded(12))  \(rate(r.baselineScanEventsPerSec).padded(12))  \(String(format: "%5.2f", r.replayEventsPerSec / r.baselineScanEventsPerSec))   ≥ 2,000,000/s: \(check(r.replayEventsPerSec >= 2_000_000))",
             "rescore                  \(String(format: "%.3f s", r.rescoreSeconds).padded(12))                         ≤ 1 s per 1M events: \(check(r.rescoreSeconds <= Double(r.events) / 1_000_000))",
             "lead read p50 / p99      \(String(format: "%.1f / %.1f µs", BenchRun.Result.percentile(r.leadReadMicros, 0.5), BenchRun.Result.percentile(r.leadReadMicros, 0.99)))                ≤ 50 µs median: \(check(BenchRun.Result.percentile(r.leadReadMicros, 0.5) <= 50))",

@@ -294,8 +294,8 @@ struct EventTranscoderTests {
         let alphabet = Array(#"{}[]":,.-+eE0123456789 tfnaulrs\$Ä"#.utf8)
         var random = SeededRandom(seed: 31)
         var accepted = 0
-        for round in 0..<20_000 {
-            var bytes = lines[round % lines.count]
+        for iteration in 0..<20_000 {
+            var bytes = lines[iteration % lines.count]
             for _ in 0..<Int.random(in: 1...2, using: &random) {
                 let position = Int.random(in: 0..<bytes.count, using: &random)
                 switch Int.random(in: 0..<3, using: &random) {

@@ -31,11 +31,11 @@ struct CrashTests {
         var random = SeededRandom(seed: seed)
         var delay = 0.4
         var storedAfterKills: [UInt64] = []
-        var partialRounds = 0
-        var round = 0
+        var partialAttempts = 0
+        var attempt = 0
         var before: UInt64 = 0
-        while round < 5 || (partialRounds < 3 && round < 15) {
-            round += 1
+        while attempt < 5 || (partialAttempts < 3 && attempt < 15) {
+            attempt += 1
             let process = try LeadLedgerBinary.start(["ingest", input, "--store", store])
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
@@ -51,10 +51,10 @@ struct CrashTests {
             storedAfterKills.append(report.records)
             log.close()
 
-            if report.records > before && report.records < UInt64(lines.count) { partialRounds += 1 }
+            if report.records > before && report.records < UInt64(lines.count) { partialAttempts += 1 }
             if report.records == before { delay *= 1.5 }  // killed before its first commit
             if report.records == UInt64(lines.count) {
-                if partialRounds > 0 { break }
+                if partialAttempts > 0 { break }
                 // All stored before the kill (a busy machine's timing): start again in a new
                 // store, killing sooner.
                 try FileManager.default.removeItem(atPath: store)
@@ -64,7 +64,7 @@ struct CrashTests {
             }
             before = report.records
         }
-        #expect(partialRounds >= 1, "seed \(seed): no kill landed mid-ingest: \(storedAfterKills)")
+        #expect(partialAttempts >= 1, "seed \(seed): no kill landed mid-ingest: \(storedAfterKills)")
 
         let rerun = try LeadLedgerBinary.run(["ingest", input, "--store", store, "--format", "json"])
         #expect(rerun.status == 0, "\(rerun.stderr)")

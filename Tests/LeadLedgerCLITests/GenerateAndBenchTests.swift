@@ -57,19 +57,19 @@ struct GenerateAndBenchTests {
         // The baseline commits as many records per transaction as the engine did on average.
         let commits = try #require(json["ingestCommits"]?.doubleValue)
         #expect(json["baselineBatchSize"]?.doubleValue == (400 / commits).rounded())
-        // Three rounds of ingest and baseline by default; the ratio is the median of theirs.
-        let rounds = try #require(json["ingestRounds"]?.arrayValue)
-        #expect(rounds.count == 3)
-        let ratios = rounds.compactMap { $0["ratio"]?.doubleValue }.sorted()
+        // Three runs of ingest and baseline by default; the ratio is the median of theirs.
+        let runs = try #require(json["ingestRuns"]?.arrayValue)
+        #expect(runs.count == 3)
+        let ratios = runs.compactMap { $0["ratio"]?.doubleValue }.sorted()
         #expect(ratios.count == 3 && json["ingestRatio"]?.doubleValue == ratios[1])
         // The work directory is removed afterwards.
         #expect(!FileManager.default.fileExists(atPath: dir.file("work")))
     }
 
     @Test func benchRefusesARoundCountOutsideItsRange() throws {
-        let result = try LeadLedgerBinary.run(["bench", "--events", "400", "--rounds", "0"])
+        let result = try LeadLedgerBinary.run(["bench", "--events", "400", "--runs", "0"])
         #expect(result.status != 0)
-        #expect(result.stderr.contains("--rounds must be between 1 and 20"))
+        #expect(result.stderr.contains("--runs must be between 1 and 20"))
     }
 
     /// `--end` and `--days` bound the history; `--rules` makes it begin with their

@@ -42,7 +42,7 @@ struct OptionTests {
         Case(["demo", "--seed", "-1"], "The value '-1' is invalid for '--seed <seed>'"),
         Case(["bench", "--events", "-100"], "--events must be between 100 and 100,000,000, found -100"),
         Case(["bench", "--events", "9223372036854775807"], "--events must be between 100 and 100,000,000, found 9223372036854775807"),
-        Case(["bench", "--rounds", "-1"], "--rounds must be between 1 and 20, found -1"),
+        Case(["bench", "--runs", "-1"], "--runs must be between 1 and 20, found -1"),
         Case(["ingest", "--max-line-bytes", "-1"], "--max-line-bytes must be between 1,024 and 1,073,741,824, found -1"),
         Case(["ingest", "--max-line-bytes", "1023"], "--max-line-bytes must be between 1,024 and 1,073,741,824, found 1023"),
         Case(["report", "funnel", "--from", "-1"], "--from -1 is not a time"),

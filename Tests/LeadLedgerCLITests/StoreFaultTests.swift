@@ -127,7 +127,7 @@ struct StoreFaultTests {
         print("killed steps: seed \(seed) (LEADLEDGER_TEST_SEED=\(seed) to repeat)")
         var random = SeededRandom(seed: seed)
         let rules = SchemaExamples.folder.appendingPathComponent("rules/valid/spec-example.yaml").path
-        for (round, arguments) in [["rebuild"], ["rebuild"], ["rules", "publish", rules], ["rebuild"]].enumerated() {
+        for (step, arguments) in [["rebuild"], ["rebuild"], ["rules", "publish", rules], ["rebuild"]].enumerated() {
             let process = try LeadLedgerBinary.start(arguments + ["--store", store])
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
@@ -139,10 +139,10 @@ struct StoreFaultTests {
             // next writer, or by publishing them again.
             if arguments[0] == "rules" {
                 let again = try LeadLedgerBinary.run(arguments + ["--store", store])
-                #expect(again.status == 0, "seed \(seed), round \(round): \(again.stderr)")
+                #expect(again.status == 0, "seed \(seed), step \(step): \(again.stderr)")
             }
             let verify = try LeadLedgerBinary.run(["verify", "--deep", "--store", store])
-            #expect(verify.status == 0, "seed \(seed), round \(round) (\(arguments[0])): \(verify.stderr)")
+            #expect(verify.status == 0, "seed \(seed), step \(step) (\(arguments[0])): \(verify.stderr)")
         }
     }
 
