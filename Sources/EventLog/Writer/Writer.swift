@@ -49,8 +49,8 @@ final class Writer: @unchecked Sendable {
     private let maxPrepared = 2
     /// Fewer queued records than this wait for the group in flight (see `runSequencer`).
     private static let smallGroup = 128
-    /// The records in `queue` (under `condition`).
-    private var queuedRecords: Int { queue.reduce(0) { $0 + $1.records.count } }
+    /// The records in `queue` (under `signals`).
+    private var queuedRecords = 0
 
     // Sequencer state (its thread only).
     /// The last position after every group prepared so far.
@@ -69,8 +69,8 @@ final class Writer: @unchecked Sendable {
     private var reportedCommitted: UInt64 = 0
     private var seenEpoch: UInt64 = 0
 
-    // Shared state, under `condition`.
-    private let condition = NSCondition()
+    // Shared state, under `signals`.
+    private let signals = WriterSignals()
     private var queue: [Request] = []
     /// Prepared groups waiting for the chainer, then chained ones waiting for the committer.
     private var prepared: [PreparedGroup] = []
@@ -118,33 +118,38 @@ final class Writer: @unchecked Sendable {
     }
 
     func submit(_ records: PendingBatch, chain: AppendChain? = nil, completion: @escaping Completion) {
-        condition.lock()
+        signals.lock()
         if stopping {
-            condition.unlock()
+            signals.unlock()
             completion(.failure(LogError.closed))
             return
         }
+        let before = queuedRecords
         queue.append(Request(records: records, chain: chain, completion: completion))
-        condition.broadcast()
-        condition.unlock()
+        queuedRecords += records.count
+        // The sequencer waits for a first request, or (see `runSequencer`) for enough of them.
+        if before == 0 || (before < Self.smallGroup && queuedRecords >= Self.smallGroup) {
+            signals.signal(.sequencer)
+        }
+        signals.unlock()
     }
 
     /// Finishes the queued requests, then ends the three threads. Blocks until they have.
     func stop() {
-        condition.lock()
+        signals.lock()
         stopping = true
-        condition.broadcast()
+        signals.signalAll()
         while started && !(sequencerDone && chainerDone && committerDone) {
-            condition.wait()
+            signals.wait(.stopper)
         }
-        condition.unlock()
+        signals.unlock()
     }
 
     /// How many write transactions have stored appends so far (group commit: usually far
     /// fewer than the appends).
     var commits: Int {
-        condition.lock()
-        defer { condition.unlock() }
+        signals.lock()
+        defer { signals.unlock() }
         return commitCount
     }
 
@@ -153,19 +158,19 @@ final class Writer: @unchecked Sendable {
     private func runSequencer() {
         System.nameThisThread("ll-sequencer")
         while true {
-            condition.lock()
+            signals.lock()
             while queue.isEmpty && !stopping {
-                condition.wait()
+                signals.wait(.sequencer)
             }
             if queue.isEmpty && stopping {
-                condition.unlock()
+                signals.unlock()
                 break
             }
             // Small requests wait while a group is on its way to the disk: those that arrive
             // meanwhile join them, so that a stream of small requests (a server's) commits in
             // fewer, larger transactions, each costing two syncs whatever its size.
             while !stopping && (!prepared.isEmpty || !chained.isEmpty) && queuedRecords < Self.smallGroup {
-                condition.wait()
+                signals.wait(.sequencer)
             }
             // Take requests until the commit would exceed the batch limit (always at least one).
             var group: [Request] = []
@@ -175,14 +180,15 @@ final class Writer: @unchecked Sendable {
                 count += next.records.count
                 queue.removeFirst()
             }
-            condition.unlock()
+            queuedRecords -= count
+            signals.unlock()
             process(group)
         }
         drain()
-        condition.lock()
+        signals.lock()
         sequencerDone = true
-        condition.broadcast()
-        condition.unlock()
+        signals.signalAll()
+        signals.unlock()
     }
 
     private func process(_ requests: [Request]) {
@@ -226,22 +232,22 @@ final class Writer: @unchecked Sendable {
         }
         lastPosition = last
         uncommitted.append(work)
-        condition.lock()
+        signals.lock()
         while prepared.count >= maxPrepared {
-            condition.wait()
+            signals.wait(.sequencer)
         }
         prepared.append(work)
-        condition.broadcast()
-        condition.unlock()
+        signals.signal(.chainer)
+        signals.unlock()
     }
 
     /// The requests whose chain has not failed; the others are answered with the failure.
     /// (Called after `catchUpWithCommitter`: a chain that fails after this point fails in a
     /// commit of an older epoch, and so takes every group prepared now down with it.)
     private func withoutFailedChains(_ requests: [Request]) -> [Request] {
-        condition.lock()
+        signals.lock()
         let failed = requests.map { $0.chain?.failure }
-        condition.unlock()
+        signals.unlock()
         guard failed.contains(where: { $0 != nil }) else { return requests }
         var kept: [Request] = []
         for (request, failure) in zip(requests, failed) {
@@ -256,9 +262,9 @@ final class Writer: @unchecked Sendable {
 
     /// Answers a failed group's requests, after marking their chains failed.
     private func fail(_ group: [Request], _ error: any Error) {
-        condition.lock()
+        signals.lock()
         for request in group where request.chain?.failure == nil { request.chain?.failure = error }
-        condition.unlock()
+        signals.unlock()
         for request in group { request.completion(.failure(error)) }
     }
 
@@ -285,10 +291,10 @@ final class Writer: @unchecked Sendable {
     /// Before a new snapshot: forgets what the committer has stored since the last one (the
     /// snapshot shows it), or starts again if a commit failed.
     private func catchUpWithCommitter() {
-        condition.lock()
+        signals.lock()
         let committed = self.committed
         let failed = epoch != seenEpoch
-        condition.unlock()
+        signals.unlock()
         if failed {
             drain()
             reset()
@@ -305,11 +311,11 @@ final class Writer: @unchecked Sendable {
 
     /// Waits until the chainer and the committer have handled every prepared group.
     private func drain() {
-        condition.lock()
+        signals.lock()
         while !prepared.isEmpty || !chained.isEmpty {
-            condition.wait()
+            signals.wait(.sequencer)
         }
-        condition.unlock()
+        signals.unlock()
     }
 
     /// With nothing in flight: drops everything prepared and reads the tip again.
@@ -317,15 +323,15 @@ final class Writer: @unchecked Sendable {
         hook?.didAbort()
         uncommitted.removeAll()
         gap.forget()
-        condition.lock()
+        signals.lock()
         seenEpoch = epoch
         reportedCommitted = committed
-        condition.unlock()
+        signals.unlock()
         if let stored = try? environment.read({ txn in try EventLog.readTip(txn, tables) }) {
             lastPosition = stored.position
-            condition.lock()
+            signals.lock()
             chainHash = stored.hash
-            condition.unlock()
+            signals.unlock()
         }
     }
 
@@ -520,18 +526,18 @@ final class Writer: @unchecked Sendable {
     private func runChainer() {
         System.nameThisThread("ll-chainer")
         while true {
-            condition.lock()
+            signals.lock()
             while prepared.isEmpty && !sequencerDone {
-                condition.wait()
+                signals.wait(.chainer)
             }
             guard let work = prepared.first else {
                 chainerDone = true
-                condition.broadcast()
-                condition.unlock()
+                signals.signalAll()
+                signals.unlock()
                 return
             }
             var hash = chainHash
-            condition.unlock()
+            signals.unlock()
 
             // (A group of an older epoch fails at the committer; hashing it is harmless, and
             // the sequencer sets `chainHash` again before anything new is prepared.)
@@ -540,15 +546,17 @@ final class Writer: @unchecked Sendable {
                 hash = RecordFormat.seal(inPlace: work.bytes.slice(entry.offset, entry.count), position: entry.position, previousHash: hash)
             }
 
-            condition.lock()
+            signals.lock()
             while chained.count >= maxPrepared {
-                condition.wait()
+                signals.wait(.chainer)
             }
             chainHash = hash
             prepared.removeFirst()
             chained.append(work)
-            condition.broadcast()
-            condition.unlock()
+            signals.signal(.committer)
+            // (The sequencer may wait for room in `prepared`, or for it to drain.)
+            signals.signal(.sequencer)
+            signals.unlock()
         }
     }
 
@@ -557,18 +565,18 @@ final class Writer: @unchecked Sendable {
     private func runCommitter() {
         System.nameThisThread("ll-committer")
         while true {
-            condition.lock()
+            signals.lock()
             while chained.isEmpty && !(sequencerDone && chainerDone) {
-                condition.wait()
+                signals.wait(.committer)
             }
             guard let work = chained.first else {
                 committerDone = true
-                condition.broadcast()
-                condition.unlock()
+                signals.signalAll()
+                signals.unlock()
                 return
             }
             let stale = work.epoch != epoch ? lastFailure : nil
-            condition.unlock()
+            signals.unlock()
 
             var failure = stale
             let started = ContinuousClock.now
@@ -580,7 +588,7 @@ final class Writer: @unchecked Sendable {
                 }
             }
 
-            condition.lock()
+            signals.lock()
             chained.removeFirst()
             if failure == nil {
                 committed = work.sequence
@@ -593,8 +601,10 @@ final class Writer: @unchecked Sendable {
                 // (In the same critical section as the epoch: see `withoutFailedChains`.)
                 for request in work.requests where request.chain?.failure == nil { request.chain?.failure = failure }
             }
-            condition.broadcast()
-            condition.unlock()
+            // The sequencer may wait for the group in flight; the chainer for room in `chained`.
+            signals.signal(.sequencer)
+            signals.signal(.chainer)
+            signals.unlock()
 
             if let failure {
                 for request in work.requests { request.completion(.failure(failure)) }
@@ -683,11 +693,11 @@ final class Writer: @unchecked Sendable {
                 return (work, serial.tip)
             }
             lastPosition = newTip.position
-            condition.lock()
+            signals.lock()
             chainHash = newTip.hash
             committed = sequence
             commitCount += 1
-            condition.unlock()
+            signals.unlock()
             reportedCommitted = sequence
             hook?.didCommit(through: sequence)
             environment.releaseMappedPages()
