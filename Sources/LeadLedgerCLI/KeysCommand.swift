@@ -23,6 +23,12 @@ struct KeysCreate: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "ingest, read or admin.") var role: Role
     @Option(help: "A name for the key (default: the role and a number).") var name: String?
+    @Option(help: ArgumentHelp("Tracking messages a second this key may send (429 with Retry-After past it); default: the server's --tracking-rate.", valueName: "N"))
+    var rate: Double?
+
+    func validate() throws {
+        if let rate, !(rate >= 1 && rate.isFinite) { throw ValidationError("--rate must be at least 1 message a second") }
+    }
 
     func run() throws {
         try FileManager.default.createDirectory(atPath: storeOptions.path, withIntermediateDirectories: true)
@@ -30,7 +36,7 @@ struct KeysCreate: ParsableCommand {
         let existing = Set(try keys.list().map(\.name))
         let chosen = name ?? (1...).lazy.map { "\(role.rawValue)-\($0)" }.first { !existing.contains($0) }!
         do {
-            let secret = try keys.create(name: chosen, role: role)
+            let secret = try keys.create(name: chosen, role: role, messagesPerSecond: rate)
             print(secret)
             printToStderr("created key \(chosen) (\(role.rawValue)); the secret above is shown only now: send it as Authorization: Bearer <secret>")
         } catch let failure as KeyStore.Failure {
@@ -49,9 +55,13 @@ struct KeysList: ParsableCommand {
         let keys = try KeyStore(directory: storeOptions.path).list()
         switch output.format {
         case .json, .html:
-            print(JSONWriter.render(["keys": .array(keys.map { ["name": .string($0.name), "role": .string($0.role.rawValue), "created": .string($0.created)] })]))
+            print(JSONWriter.render(["keys": .array(keys.map {
+                ["name": .string($0.name), "role": .string($0.role.rawValue), "created": .string($0.created), "rate": $0.messagesPerSecond.map(JSONValue.number) ?? .null]
+            })]))
         case .csv, .table:
-            let table = TextTable(columns: ["name", "role", "created"], rows: keys.map { [$0.name, $0.role.rawValue, $0.created] })
+            let table = TextTable(
+                columns: ["name", "role", "created", "rate"],
+                rows: keys.map { [$0.name, $0.role.rawValue, $0.created, $0.messagesPerSecond.map { JSONWriter.render(.number($0)) } ?? ""] })
             print(output.format == .csv ? table.renderCSV() : (keys.isEmpty ? "(no keys)" : table.renderTable()))
         }
     }

@@ -30,12 +30,14 @@ struct ScoreExplain: ParsableCommand {
         guard let rules = try store.currentRules() else {
             throw CLIError("no rules are published; publish some with: leadledger rules publish FILE")
         }
-        guard let breakdown = try store.score(of: id, asOf: time, explain: true) else {
+        // A merged-away lead's score is its survivor's (as `lead show` shows the survivor).
+        let lead = time == nil ? try store.currentLead(id) : id
+        guard let breakdown = try store.score(of: lead, asOf: time, explain: true) else {
             throw CLIError("lead \(id) did not exist yet at \(time?.rfc3339 ?? "that time")")
         }
         switch output.format {
         case .json, .html:
-            print(JSONWriter.render(LeadJSON.score(lead: id, breakdown, rulesVersion: rules.version, asOf: time ?? .now)))
+            print(JSONWriter.render(LeadJSON.score(lead: lead, breakdown, rulesVersion: rules.version, asOf: time ?? .now, resolvedFrom: id)))
         case .csv, .table:
             var table = TextTable(columns: ["rule", "points", "at", "position"])
             table.numeric = [1, 3]
@@ -43,7 +45,8 @@ struct ScoreExplain: ParsableCommand {
             if output.format == .csv {
                 print(table.renderCSV())
             } else {
-                print("lead \(id): score \(format(breakdown.score)) = fit \(format(breakdown.fit)) + engagement \(format(breakdown.engagement)) under rules \(rules.version)")
+                if lead != id { print("lead \(id) was merged into lead \(lead); showing lead \(lead)") }
+                print("lead \(lead): score \(format(breakdown.score)) = fit \(format(breakdown.fit)) + engagement \(format(breakdown.engagement)) under rules \(rules.version)")
                 print(table.renderTable())
             }
         }

@@ -239,6 +239,13 @@ paths:
                   rulesVersion: {type: string}
                   asOf: {type: string}
                   hits: {type: array, items: {type: object}}
+                  merged:
+                    type: object
+                    description: Only when the id asked for was merged away; the score is the lead it ended in.
+                    required: [from, into]
+                    properties:
+                      from: {type: string}
+                      into: {type: string}
         "400": {$ref: "#/components/responses/Problem"}
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}

@@ -59,6 +59,18 @@ struct TrackingIdentityTests {
         let history = try test.store.history(of: "u-1")
         #expect(history.map(\.event.type) == [.touchPageView, .touchPageView, .leadCaptured, .identityLinked, .touchDemoRequested])
         #expect(history.allSatisfy { $0.event.lead == "u-1" })
+        // The lead's audit holds the same events, filters and pages included.
+        var audited: [LoggedEvent] = []
+        try test.store.audit(AuditFilter(lead: "u-1")) { audited.append($0) }
+        #expect(audited.map(\.position) == history.map(\.position))
+        var touches: [LoggedEvent] = []
+        try test.store.audit(AuditFilter(lead: "u-1", typePrefix: "touch.")) { touches.append($0) }
+        #expect(touches.count == 3)
+        let first = try test.store.auditPage(AuditFilter(lead: "u-1"), after: 0, limit: 2)
+        #expect(first.rows.map(\.position) == Array(history.prefix(2)).map(\.position))
+        let rest = try test.store.auditPage(AuditFilter(lead: "u-1"), after: try #require(first.next), limit: 10)
+        #expect(rest.rows.map(\.position) == Array(history.dropFirst(2)).map(\.position))
+        #expect(rest.next == nil)
 
         // Later anonymous events go to the lead's stream.
         try Self.send(test.store, [#"{"type":"page","anonymousId":"a-1","messageId":"m-5","timestamp":"2026-03-07T09:00:00Z"}"#])

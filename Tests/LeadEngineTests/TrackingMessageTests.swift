@@ -56,6 +56,21 @@ struct TrackingMessageTests {
         #expect(page.first?.0.id.hasPrefix("$t/web/sha256:") == true)
     }
 
+    @Test func aBatchContextFillsWhatAMessageContextLeavesOut() throws {
+        let batch: JSONObject = ["campaign": ["source": "google", "medium": "cpc", "name": "spring"], "library": ["name": "analytics-python"]]
+        let context = TrackingMessage.Context(source: "web", receivedAt: Self.received, sentAt: nil, mapping: .standard, batchContext: batch)
+        // The message's own campaign name wins; the batch's source and medium fill the gaps.
+        let own = try TrackingMessage.events(
+            of: try JSONParser.parse(#"{"anonymousId":"a","event":"Ad Clicked","context":{"campaign":{"name":"autumn"}}}"#), type: "track", context: context)
+        #expect(own.first?.0.data["channel"] == "paid_search")
+        #expect(own.first?.0.data["campaign"] == "autumn")
+        let none = try TrackingMessage.events(of: try JSONParser.parse(#"{"anonymousId":"a","event":"Ad Clicked"}"#), type: "track", context: context)
+        #expect(none.first?.0.data["campaign"] == "spring")
+        #expect(throws: TrackingRefusal.self) {
+            try TrackingMessage.events(of: try JSONParser.parse(#"{"anonymousId":"a","event":"Ad Clicked","context":7}"#), type: "track", context: context)
+        }
+    }
+
     @Test func aMappingDocumentReplacesWhatItNames() throws {
         let mapping = try TrackingMapping.parse("""
             events:

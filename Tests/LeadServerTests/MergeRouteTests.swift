@@ -50,6 +50,14 @@ struct MergeRouteTests {
                 #expect(body["merged"] == ["from": "L-2", "into": "L-1", "steps": [["lead": "L-2", "into": "L-1"]]])
                 #expect(body["stages"]?.arrayValue?.count == 2)
             }
+            // The duplicate's score is the survivor's, saying so.
+            try fixture.test.store.publishRules(try RulesDocument.parse(ExampleRules.spec, path: "spec.yaml"), actor: "test", at: .now)
+            try await client.execute(uri: "/v1/leads/L-2/score", method: .get, headers: [.authorization: "Bearer \(fixture.readKey)"]) { response in
+                #expect(response.status == .ok)
+                let body = try ServerTests.json(response)
+                #expect(body["lead"] == "L-1")
+                #expect(body["merged"] == ["from": "L-2", "into": "L-1"])
+            }
             try await client.execute(uri: "/v1/audit?type=lead.merged", method: .get, headers: [.authorization: "Bearer \(fixture.readKey)"]) { response in
                 let rows = try #require(try ServerTests.json(response)["rows"]?.arrayValue)
                 #expect(rows.map { $0["lead"] } == ["L-1", "L-2"])

@@ -181,6 +181,27 @@ struct TrackingRouteTests {
     }
 }
 
+extension TrackingRouteTests {
+    @Test func aKeyOfItsOwnRateIsLimitedAndOthersAreNot() async throws {
+        let fixture = try Fixture()
+        // The server has no rate; one key has its own (`keys create --rate`).
+        let slow = try fixture.keys.create(name: "partner", role: .ingest, messagesPerSecond: 1)
+        #expect(try fixture.keys.list().first { $0.name == "partner" }?.messagesPerSecond == 1)
+        let batch = ByteBuffer(string: #"{"batch":[{"type":"page","anonymousId":"a","messageId":"1"},{"type":"page","anonymousId":"a","messageId":"2"},{"type":"page","anonymousId":"a","messageId":"3"}]}"#)
+        let partner: HTTPFields = [.authorization: "Basic " + Data((slow + ":").utf8).base64EncodedString(), .contentType: "application/json"]
+        try await fixture.application().test(.router) { client in
+            try await client.execute(uri: "/v1/batch", method: .post, headers: partner, body: batch) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/batch", method: .post, headers: partner, body: batch) { response in
+                #expect(response.status == .tooManyRequests)
+                #expect(String(buffer: response.body).contains("more than 1 messages a second"))
+            }
+            for _ in 0..<3 {
+                try await client.execute(uri: "/v1/batch", method: .post, headers: fixture.basic, body: batch) { #expect($0.status == .ok) }
+            }
+        }
+    }
+}
+
 extension HTTPFields {
     func merging(_ other: HTTPFields) -> HTTPFields {
         var merged = self

@@ -41,8 +41,9 @@ public enum LeadJSON {
     }
 
     /// `score explain`.
-    public static func score(lead: String, _ breakdown: ScoreBreakdown, rulesVersion: String, asOf: Timestamp) -> JSONValue {
-        [
+    /// `resolvedFrom`: the merged-away id asked for, when `lead` is the lead it ended in.
+    public static func score(lead: String, _ breakdown: ScoreBreakdown, rulesVersion: String, asOf: Timestamp, resolvedFrom: String? = nil) -> JSONValue {
+        var object: JSONObject = [
             "lead": .string(lead), "score": .number(breakdown.score), "fit": .number(breakdown.fit),
             "engagement": .number(breakdown.engagement), "rulesVersion": .string(rulesVersion),
             "asOf": .string(asOf.rfc3339),
@@ -51,6 +52,8 @@ public enum LeadJSON {
                  "position": hit.position.map { .integer($0) } ?? .null]
             }),
         ]
+        if let resolvedFrom, resolvedFrom != lead { object["merged"] = ["from": .string(resolvedFrom), "into": .string(lead)] }
+        return .object(object)
     }
 
     /// `rescore`.

@@ -31,6 +31,13 @@ extension LeadStore {
         return (state, chain)
     }
 
+    /// The lead a current read of `id` is about: the lead it was merged into (at the end of
+    /// the chain), else `id` itself. Reads as of a past time keep `id`.
+    public func currentLead(_ id: String) throws -> String {
+        guard let (state, chain) = try resolvedLead(id), !chain.isEmpty else { return id }
+        return state.lead
+    }
+
     /// The merges a merged-away lead went through, in order (A into B, then B into C: both
     /// steps); empty when `id` was not merged away.
     public func mergeChain(of id: String) throws -> [(lead: String, into: String)] {

@@ -284,7 +284,7 @@ public final class LeadStore: Sendable {
             if filter.matches(row.event) { try body(row) }
         }
         if let lead = filter.lead {
-            try log.forEach(stream: lead, visit)
+            for row in try history(of: lead) where filter.matches(row.event, lead: false) { try body(row) }
         } else {
             try log.forEach(visit)
         }
@@ -319,10 +319,22 @@ extension LeadStore {
             rows.append(row)
             if rows.count == wanted { throw Full() }
         }
+        // A lead's audit is its journey's events (`history`): with those of the visitors joined
+        // to it and of the leads merged into it, which are stored in their own streams.
+        if let lead = filter.lead {
+            let journey = try history(of: lead).filter { $0.position > after }
+            scanned = journey.last?.position ?? after
+            for row in journey where filter.matches(row.event, lead: false) {
+                rows.append(row)
+                if rows.count == wanted {
+                    scanned = row.position
+                    break
+                }
+            }
+            return (rows, rows.count == wanted ? rows.last?.position : nil, scanned)
+        }
         do {
-            if let lead = filter.lead {
-                try log.forEach(stream: lead, visit)
-            } else if after < .max {
+            if after < .max {
                 try log.forEach(from: after + 1, visit)
             }
         } catch is Full {}
@@ -402,8 +414,10 @@ public struct AuditFilter: Sendable {
         self.until = until
     }
 
-    func matches(_ event: Envelope) -> Bool {
-        if let lead, event.lead != lead { return false }
+    /// `lead: false` leaves the lead out (for a journey's events, which are the lead's
+    /// though some are stored under a visitor or a merged duplicate).
+    func matches(_ event: Envelope, lead checkLead: Bool = true) -> Bool {
+        if checkLead, let lead, event.lead != lead { return false }
         if let actor, event.actor != actor { return false }
         if let typePrefix, !event.type.rawValue.hasPrefix(typePrefix) { return false }
         if let since, event.at < since { return false }

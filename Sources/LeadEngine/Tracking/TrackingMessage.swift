@@ -28,19 +28,30 @@ public enum TrackingMessage {
         /// The batch's `sentAt`, for messages without their own.
         public var sentAt: Timestamp?
         public var mapping: TrackingMapping
+        /// The batch's own `context`, under each message's: what a message's context leaves
+        /// out (a campaign, the page, the library), the batch's gives.
+        public var batchContext: JSONObject?
 
-        public init(source: String, receivedAt: Timestamp, sentAt: Timestamp?, mapping: TrackingMapping) {
+        public init(source: String, receivedAt: Timestamp, sentAt: Timestamp?, mapping: TrackingMapping, batchContext: JSONObject? = nil) {
             self.source = source
             self.receivedAt = receivedAt
             self.sentAt = sentAt
             self.mapping = mapping
+            self.batchContext = batchContext?.isEmpty == false ? batchContext : nil
         }
     }
 
     /// The events of `message`; `type` is the endpoint's (`/v1/track`), or `nil` for a batch's
     /// message, which names its own.
     public static func events(of value: JSONValue, type endpointType: String?, context: Context) throws(TrackingRefusal) -> [(Envelope, TrackingRoute?)] {
-        guard case .object(let message) = value else { throw TrackingRefusal("a message must be a JSON object, found \(value.typeName)") }
+        guard case .object(var message) = value else { throw TrackingRefusal("a message must be a JSON object, found \(value.typeName)") }
+        if let batchContext = context.batchContext {
+            switch message["context"] {
+            case nil, .null?: message["context"] = .object(batchContext)
+            case .object(let own)?: message["context"] = .object(merged(own, under: batchContext))
+            case let other?: throw TrackingRefusal("field \"context\": must be an object, found \(other.typeName)")
+            }
+        }
         let type: String
         if let endpointType {
             type = endpointType
@@ -118,6 +129,20 @@ public enum TrackingMessage {
                 (try event("#link", .identityLinked, lead: userId, ["visitor": .string(previousId)]), .link(alias: true, onlyIfAny: false)),
             ]
         }
+    }
+
+    /// `own` with what it lacks taken from `base`, member by member and into nested objects
+    /// (a message's `context.campaign.source` beside the batch's `context.campaign.medium`).
+    static func merged(_ own: JSONObject, under base: JSONObject) -> JSONObject {
+        var result = base
+        for (key, value) in own {
+            if case .object(let inner) = value, case .object(let baseInner)? = base[key] {
+                result[key] = .object(merged(inner, under: baseInner))
+            } else {
+                result[key] = value
+            }
+        }
+        return result
     }
 
     /// An id field: absent or null is `nil`; a number is its text; a placeholder, an empty or

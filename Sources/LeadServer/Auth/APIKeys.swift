@@ -23,6 +23,9 @@ public struct APIKey: Sendable, Equatable, Codable {
     public var role: Role
     public var sha256: String
     public var created: String
+    /// Tracking messages a second this key may send (`keys create --rate`); `nil`: the
+    /// server's `--tracking-rate`, if any.
+    public var messagesPerSecond: Double?
 }
 
 /// The store's API keys, in `keys.json` in the store directory. The file is kept apart from
@@ -63,14 +66,15 @@ public final class KeyStore: @unchecked Sendable {
     }
 
     /// Creates a key and returns its secret (to be shown once).
-    public func create(name: String, role: Role, at time: Date = Date()) throws -> String {
+    public func create(name: String, role: Role, messagesPerSecond: Double? = nil, at time: Date = Date()) throws -> String {
         guard Self.isValidName(name) else { throw Failure.invalidName(name) }
         return try changing { keys in
             guard !keys.contains(where: { $0.name == name }) else { throw Failure.exists(name) }
             var bytes = [UInt8](repeating: 0, count: 24)
             for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
             let secret = "ll_" + bytes.map { String(format: "%02x", $0) }.joined()
-            keys.append(APIKey(name: name, role: role, sha256: Self.digest(secret), created: ISO8601DateFormatter().string(from: time)))
+            keys.append(APIKey(
+                name: name, role: role, sha256: Self.digest(secret), created: ISO8601DateFormatter().string(from: time), messagesPerSecond: messagesPerSecond))
             return secret
         }
     }

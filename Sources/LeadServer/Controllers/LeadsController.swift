@@ -44,10 +44,12 @@ struct LeadsController {
         let time = try Query.time(request, "asOf")
         guard try store.lead(id) != nil else { throw Problem(.notFound, "unknown lead \(id)") }
         guard let rules = try store.currentRules() else { throw Problem(.notFound, "no scoring rules are published, so lead \(id) has no score") }
-        guard let breakdown = try store.score(of: id, asOf: time, explain: true) else {
+        // A merged-away lead's score is its survivor's (as `GET /v1/leads/{id}` answers).
+        let lead = time == nil ? try store.currentLead(id) : id
+        guard let breakdown = try store.score(of: lead, asOf: time, explain: true) else {
             throw Problem(.notFound, "lead \(id) did not exist yet at \(time?.rfc3339 ?? "that time")")
         }
-        return jsonResponse(LeadJSON.score(lead: id, breakdown, rulesVersion: rules.version, asOf: time ?? .now))
+        return jsonResponse(LeadJSON.score(lead: lead, breakdown, rulesVersion: rules.version, asOf: time ?? .now, resolvedFrom: id))
     }
 }
 

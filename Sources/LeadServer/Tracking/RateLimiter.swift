@@ -1,19 +1,17 @@
 import Foundation
 
-/// A token bucket per API key: `rate` messages a second, and bursts of up to a second's worth.
-/// A request that would overdraw its key's bucket takes nothing and is told when to retry.
+/// A token bucket per API key: the key's rate in messages a second, and bursts of up to a
+/// second's worth. A request that would overdraw its key's bucket takes nothing and is told
+/// when to retry.
 final class RateLimiter: @unchecked Sendable {
-    let rate: Double
     private let lock = NSLock()
     private var buckets: [String: (tokens: Double, at: Double)] = [:]
 
-    init(messagesPerSecond rate: Double) {
-        self.rate = rate
-    }
+    init() {}
 
-    /// `nil` when `count` messages may go now (and they are counted), else the seconds to
-    /// wait before retrying.
-    func take(_ count: Int, for key: String, now: Double = ProcessInfo.processInfo.systemUptime) -> Int? {
+    /// `nil` when `count` messages may go now at `rate` a second (and they are counted), else
+    /// the seconds to wait before retrying.
+    func take(_ count: Int, for key: String, rate: Double, now: Double = ProcessInfo.processInfo.systemUptime) -> Int? {
         lock.lock()
         defer { lock.unlock() }
         var bucket = buckets[key] ?? (tokens: rate, at: now)

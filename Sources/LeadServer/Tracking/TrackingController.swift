@@ -29,7 +29,7 @@ struct TrackingController {
     let store: LeadStore
     let keys: KeyStore
     let configuration: TrackingConfiguration
-    let limiter: RateLimiter?
+    let limiter = RateLimiter()
     let metrics: ServerMetrics
     let gate: WriteGate
 
@@ -37,7 +37,6 @@ struct TrackingController {
         self.store = store
         self.keys = keys
         self.configuration = configuration
-        self.limiter = configuration.messagesPerSecond.map { RateLimiter(messagesPerSecond: $0) }
         self.metrics = metrics
         self.gate = gate
     }
@@ -123,12 +122,15 @@ struct TrackingController {
         } else {
             messages = [value]
         }
-        if let limiter, let wait = limiter.take(messages.count, for: key.name) {
-            throw Refusal(status: .tooManyRequests, code: "rate_limited", message: "the key \(key.name) sends more than \(Int(limiter.rate)) messages a second; retry after \(wait) s",
+        // The key's own rate, else the server's (`serve --tracking-rate`).
+        if let rate = key.messagesPerSecond ?? configuration.messagesPerSecond, let wait = limiter.take(messages.count, for: key.name, rate: rate) {
+            throw Refusal(status: .tooManyRequests, code: "rate_limited", message: "the key \(key.name) sends more than \(Int(rate)) messages a second; retry after \(wait) s",
                           headers: [.retryAfter: String(wait)])
         }
         let batchSentAt = object["sentAt"]?.stringValue.flatMap { Timestamp(rfc3339: $0) }
-        let messageContext = TrackingMessage.Context(source: key.name, receivedAt: receivedAt, sentAt: batchSentAt, mapping: configuration.mapping)
+        let messageContext = TrackingMessage.Context(
+            source: key.name, receivedAt: receivedAt, sentAt: batchSentAt, mapping: configuration.mapping,
+            batchContext: type == nil ? object["context"]?.objectValue : nil)
 
         var refused: [(index: Int, reason: String)] = []
         var records: [PendingRecord] = []
