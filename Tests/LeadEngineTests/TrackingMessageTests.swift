@@ -56,6 +56,31 @@ struct TrackingMessageTests {
         #expect(page.first?.0.id.hasPrefix("$t/web/sha256:") == true)
     }
 
+    @Test func pageAndReferrerURLsAreTakenApart() throws {
+        // Percent escapes and `+` decoded, a fragment, a port and user info set aside.
+        let page = try Self.events(
+            #"{"anonymousId":"a","context":{"page":{"url":"https://user@Example.com:8443/p?x=1&utm_source=news%20letter&utm_medium=email&utm_campaign=spring+sale&utm_content=&utm_term=a%2Bb#utm_source=no","referrer":"http://WWW.Bing.com:80/search?q=x"}}}"#,
+            type: "page")
+        let data = try #require(page.first?.0.data)
+        #expect(data["source"] == "news letter")
+        #expect(data["medium"] == "email")
+        #expect(data["campaign"] == "spring sale")
+        #expect(data["content"] == nil)
+        #expect(data["term"] == "a+b")
+        #expect(data["channel"] == "email")
+        // Without UTM fields the referrer's host is the source; the page's own host is no referrer.
+        let search = try Self.events(#"{"anonymousId":"a","context":{"page":{"url":"https://example.com/","referrer":"https://www.Google.co.uk/search"}}}"#, type: "page")
+        #expect(search.first?.0.data["source"] == "www.google.co.uk")
+        #expect(search.first?.0.data["channel"] == "organic_search")
+        let inside = try Self.events(#"{"anonymousId":"a","context":{"page":{"url":"https://example.com/a","referrer":"https://EXAMPLE.com/b"}}}"#, type: "page")
+        #expect(inside.first?.0.data["channel"] == "direct")
+        #expect(inside.first?.0.data["source"] == nil)
+        // Not a URL: no host, no parameters, no failure.
+        let odd = try Self.events(#"{"anonymousId":"a","context":{"page":{"url":"not a url?utm_source","referrer":"//[::1]:8080/x"}}}"#, type: "page")
+        #expect(odd.first?.0.data["source"] == "::1")
+        #expect(odd.first?.0.data["url"] == "not a url?utm_source")
+    }
+
     @Test func aBatchContextFillsWhatAMessageContextLeavesOut() throws {
         let batch: JSONObject = ["campaign": ["source": "google", "medium": "cpc", "name": "spring"], "library": ["name": "analytics-python"]]
         let context = TrackingMessage.Context(source: "web", receivedAt: Self.received, sentAt: nil, mapping: .standard, batchContext: batch)

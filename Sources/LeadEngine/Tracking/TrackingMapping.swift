@@ -107,10 +107,26 @@ public struct TrackingMapping: Sendable, Equatable {
 
     /// Whether a source or host is `pattern`: equal, a subdomain of it, or (a pattern ending in
     /// a dot) any domain under that name (`google.` for google.com and google.co.uk).
+    /// (Compared as bytes, without building `"." + pattern`: this runs for every rule of
+    /// every tracked touch.)
     static func matches(_ value: String, _ pattern: String) -> Bool {
-        if value == pattern || value.hasSuffix("." + pattern) { return true }
-        guard pattern.hasSuffix(".") else { return false }
-        return value.hasPrefix(pattern) || value.contains("." + pattern)
+        let value = value.utf8, pattern = pattern.utf8
+        if value.elementsEqual(pattern) { return true }
+        let dot = UInt8(ascii: ".")
+        if value.count > pattern.count, value.reversed().starts(with: pattern.reversed()),
+            value.dropLast(pattern.count).last == dot
+        {
+            return true
+        }
+        guard pattern.last == dot else { return false }
+        if value.starts(with: pattern) { return true }
+        // `.pattern` anywhere inside.
+        var rest = value[...]
+        while let next = rest.firstIndex(of: dot) {
+            rest = rest[rest.index(after: next)...]
+            if rest.starts(with: pattern) { return true }
+        }
+        return false
     }
 
     // MARK: Reading a document

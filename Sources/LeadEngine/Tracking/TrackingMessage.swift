@@ -19,6 +19,7 @@ public enum TrackingMessage {
     public static let types = ["identify", "track", "page", "screen", "group", "alias"]
     /// Ids that browsers and SDKs send when they have none: never an identity.
     public static let placeholders: Set<String> = ["anonymous", "guest", "null", "undefined", "0", "nan", "[object object]", "none", "nil", "-1", "false", "true"]
+    static let maxPlaceholderBytes = placeholders.map(\.utf8.count).max() ?? 0
     static let maxIDBytes = Envelope.maxLeadBytes
     static let maxMessageIDBytes = 200
 
@@ -155,9 +156,15 @@ public enum TrackingMessage {
         case .number(let value)? where value.isFinite: text = JSONWriter.render(.number(value))
         case let other?: throw TrackingRefusal("field \"\(field)\": must be a string, found \(other.typeName)")
         }
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        // (Every message's ids come here: Foundation's trimming only for ids with white space
+        // at an end, and placeholders, all short, compared only with short ids.)
+        let utf8 = text.utf8
+        let blank: (UInt8) -> Bool = { $0 == 0x20 || (0x09...0x0D).contains($0) || $0 >= 0x80 }
+        let trimmed = blank(utf8.first ?? 0x20) || blank(utf8.last ?? 0x20) ? text.trimmingCharacters(in: .whitespacesAndNewlines) : text
         if trimmed.isEmpty { throw TrackingRefusal("field \"\(field)\": is empty or blank, which identifies nobody") }
-        if placeholders.contains(trimmed.lowercased()) { throw TrackingRefusal("field \"\(field)\": \"\(text)\" is a placeholder, not an id") }
+        if trimmed.utf8.count <= maxPlaceholderBytes, placeholders.contains(trimmed.lowercased()) {
+            throw TrackingRefusal("field \"\(field)\": \"\(text)\" is a placeholder, not an id")
+        }
         if text.utf8.count > maxIDBytes { throw TrackingRefusal("field \"\(field)\": is \(text.utf8.count) bytes long; at most \(maxIDBytes) are allowed") }
         if text.hasPrefix("$") { throw TrackingRefusal("field \"\(field)\": may not start with '$' (reserved)") }
         return text
@@ -208,12 +215,12 @@ public enum TrackingMessage {
         return Timestamp(microseconds: min(max(at, Timestamp.earliest.microseconds), Timestamp.latest.microseconds))
     }
 
-    /// A `context.campaign` field (the UTM parameters), or the page URL's `utm_` parameter.
-    static func campaign(_ message: JSONObject, _ field: String) -> String? {
+    /// A `context.campaign` field (the UTM parameters), or the page URL's `utm_` parameter
+    /// (`page`: the page's URL taken apart, when the caller has it already).
+    static func campaign(_ message: JSONObject, _ field: String, page: TrackingURL? = nil) -> String? {
         if let value = message["context"]?["campaign"]?[field]?.stringValue, !value.isEmpty { return value }
-        let parameter = field == "name" ? "utm_campaign" : "utm_" + field
-        guard let url = pageField(message, "url"), let items = URLComponents(string: url)?.queryItems else { return nil }
-        return items.first { $0.name == parameter }?.value.flatMap { $0.isEmpty ? nil : $0 }
+        guard let page = page ?? pageField(message, "url").map(TrackingURL.init) else { return nil }
+        return page.parameter(field == "name" ? "utm_campaign" : "utm_" + field)
     }
 
     /// `context.page`'s field, or the page's own property (a `page` call's `properties`).
@@ -226,18 +233,19 @@ public enum TrackingMessage {
     /// A touch's fields: channel (the grouping's), campaign, source, medium, content and the
     /// page's URL.
     static func touchData(_ message: JSONObject, properties: JSONObject, mapping: TrackingMapping) -> JSONObject {
-        let medium = campaign(message, "medium"), utmSource = campaign(message, "source")
-        let pageHost = pageField(message, "url").flatMap { URLComponents(string: $0)?.host?.lowercased() }
-        let referrerHost = pageField(message, "referrer").flatMap { URLComponents(string: $0)?.host?.lowercased() }
-            .flatMap { $0 == pageHost ? nil : $0 }
+        let url = pageField(message, "url"), referrer = pageField(message, "referrer")
+        let page = url.map(TrackingURL.init)
+        func utm(_ field: String) -> String? { campaign(message, field, page: page) }
+        let medium = utm("medium"), utmSource = utm("source")
+        let referrerHost = referrer.flatMap { TrackingURL($0).host }.flatMap { $0 == page?.host ? nil : $0 }
         var data: JSONObject = ["channel": .string(mapping.channel(medium: medium, source: utmSource, referrerHost: referrerHost))]
-        if let name = campaign(message, "name") { data["campaign"] = .string(name) }
+        if let name = utm("name") { data["campaign"] = .string(name) }
         if let source = utmSource ?? referrerHost { data["source"] = .string(source) }
         if let medium { data["medium"] = .string(medium) }
-        if let content = campaign(message, "content") { data["content"] = .string(content) }
-        if let term = campaign(message, "term") { data["term"] = .string(term) }
-        if let url = pageField(message, "url") { data["url"] = .string(url) }
-        if let referrer = pageField(message, "referrer") { data["referrer"] = .string(referrer) }
+        if let content = utm("content") { data["content"] = .string(content) }
+        if let term = utm("term") { data["term"] = .string(term) }
+        if let url { data["url"] = .string(url) }
+        if let referrer { data["referrer"] = .string(referrer) }
         return data
     }
 
