@@ -22,10 +22,16 @@ final class WriterSignals: @unchecked Sendable {
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
         conditions = .allocate(capacity: Waiter.allCases.count)
+        // (Timed waits measure on the monotonic clock: a change of the wall clock must not
+        // stretch or skip them.)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
         for index in Waiter.allCases.indices {
             (conditions + index).initialize(to: pthread_cond_t())
-            pthread_cond_init(conditions + index, nil)
+            pthread_cond_init(conditions + index, &attributes)
         }
+        pthread_condattr_destroy(&attributes)
     }
 
     deinit {
@@ -42,6 +48,22 @@ final class WriterSignals: @unchecked Sendable {
     /// again after, as with any condition variable.
     func wait(_ waiter: Waiter) {
         pthread_cond_wait(conditions + waiter.rawValue, mutex)
+    }
+
+    /// `wait`, until at most `deadline` (`deadline(after:)`); false once the deadline passed.
+    func wait(_ waiter: Waiter, until deadline: timespec) -> Bool {
+        var deadline = deadline
+        return pthread_cond_timedwait(conditions + waiter.rawValue, mutex, &deadline) != ETIMEDOUT
+    }
+
+    /// The monotonic clock's time `microseconds` from now, for `wait(_:until:)`.
+    static func deadline(after microseconds: Int) -> timespec {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let nanoseconds = Int(now.tv_nsec) + microseconds * 1_000
+        now.tv_sec += nanoseconds / 1_000_000_000
+        now.tv_nsec = nanoseconds % 1_000_000_000
+        return now
     }
 
     /// Wakes `waiter` if it waits (cheap when it does not: no system call).
