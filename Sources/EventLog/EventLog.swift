@@ -34,6 +34,8 @@ public final class EventLog: @unchecked Sendable {
     private let writer: Writer?
     private let observers = CommitObservers()
     private let writerLock: WriterLock?
+    /// What rewrites records before they are appended (`setSealer`).
+    private let sealer = Mutex<(any BatchSealer)?>(nil)
 
     struct Tables: Sendable {
         /// position (big-endian u64) → record
@@ -167,9 +169,22 @@ public final class EventLog: @unchecked Sendable {
         try await append(PendingBatch(records))
     }
 
+    /// Has every batch appended from now on rewritten by `sealer` first (on the appender's
+    /// thread), unless the batch says it was sealed already.
+    public func setSealer(_ sealer: (any BatchSealer)?) {
+        self.sealer.withLock { $0 = sealer }
+    }
+
+    /// `batch` as the sealer rewrites it.
+    func sealed(_ batch: PendingBatch) throws -> PendingBatch {
+        guard !batch.isSealed, let sealer = sealer.withLock({ $0 }) else { return batch }
+        return try sealer.seal(batch) ?? batch
+    }
+
     /// `append` for records packed in a batch.
     public func append(_ batch: PendingBatch) async throws -> [AppendOutcome] {
         let writer = try writerForAppending()
+        let batch = try sealed(batch)
         return try await withCheckedThrowingContinuation { continuation in
             writer.submit(batch) { continuation.resume(with: $0) }
         }
@@ -178,9 +193,10 @@ public final class EventLog: @unchecked Sendable {
     /// The blocking form of `append`, for callers that are not async (the CLI's bulk ingest).
     public func appendAndWait(_ records: [PendingRecord]) throws -> [AppendOutcome] {
         let writer = try writerForAppending()
+        let batch = try sealed(PendingBatch(records))
         let done = DispatchSemaphore(value: 0)
         let box = ResultBox()
-        writer.submit(PendingBatch(records)) { result in
+        writer.submit(batch) { result in
             box.result = result
             done.signal()
         }
@@ -206,7 +222,14 @@ public final class EventLog: @unchecked Sendable {
             completion(.failure(LogError.readOnly(store: environment.path)))
             return
         }
-        writer.submit(batch, chain: chain, completion: completion)
+        let sealedBatch: PendingBatch
+        do {
+            sealedBatch = try sealed(batch)
+        } catch {
+            completion(.failure(error))
+            return
+        }
+        writer.submit(sealedBatch, chain: chain, completion: completion)
     }
 
     /// Calls `observer` after every commit of this process's writer (on the writer's thread:
