@@ -119,6 +119,9 @@ public struct PersonalFields: Sendable, Equatable {
         "comment", "comments", "message",
     ]
 
+    /// Where the CLI reads another list (comma-separated) when it creates a key store.
+    public static let environmentVariable = "LEADLEDGER_PERSONAL_FIELDS"
+
     public let names: [String]
     /// By one-byte key code (`EventCodec.knownKeys`): whether that name is personal.
     let knownCodes: [Bool]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import LeadDomain
 import LeadEngine
 
 /// The global `--store` option, shared by every command that opens a store.
@@ -43,6 +44,10 @@ struct StoreOptions: ParsableArguments {
     func openForWriting(holding detail: String? = nil) throws -> LeadStore {
         var options = LeadStore.Options()
         options.masterKey = try masterKey()
+        // (Read only when the key store is created: the store keeps the list it was made with.)
+        if let names = ProcessInfo.processInfo.environment[PersonalFields.environmentVariable], !names.isEmpty {
+            options.personalFields = PersonalFields(names: names.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        }
         options.log.writerDetail = detail
         if !noWait {
             options.log.waitForWriter = { notice in printToStderr(notice) }

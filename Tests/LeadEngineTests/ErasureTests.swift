@@ -4,7 +4,7 @@ import Foundation
 import Glibc
 #endif
 import LeadDomain
-import LeadEngine
+@testable import LeadEngine
 import LedgerJSON
 import Testing
 import TestSupport
@@ -181,6 +181,26 @@ struct ErasureTests {
         defer { copy.close() }
         #expect(copy.shown(try #require(try copy.lead("L-1"))).profile["email"] == .string(SealedValue.erasedText))
         #expect(copy.shown(try #require(try copy.lead("L-2"))).profile["email"] == "grace@navy.example")
+    }
+
+    @Test func aReaderBesideTheWriterSeesNewKeysAndErasures() async throws {
+        let test = try TestStore("beside", options: Self.options)
+        try test.append(Self.events)
+        // The key store as another process reading the store opens it.
+        let reader = try LeadKeyStore(directory: test.directory.file("store"), master: Self.master, create: false, writable: false, personal: PersonalFields())
+        func email(_ lead: String) throws -> JSONValue? {
+            EventCodec.opened(try #require(try test.store.lead(lead)).profile, by: reader)["email"]
+        }
+        #expect(try email("L-1") == .string(Self.email))
+        // A lead (and its key) that came after the reader opened.
+        try test.append(Events.captured("L-5", extra: ["email": "late@example.org"]))
+        #expect(try email("L-5") == "late@example.org")
+        // An erasure: the key file is replaced; the reader notices within half a second.
+        _ = try test.store.erase("L-1", reason: "request", actor: "dpo")
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(try email("L-1") == .string(SealedValue.erasedText))
+        #expect(reader.erasure(of: "L-1")?.reason == "request")
+        #expect(try email("L-5") == "late@example.org")
     }
 
     @Test func laterPersonalFieldsOfAnErasedLeadAreNotKeptEither() throws {

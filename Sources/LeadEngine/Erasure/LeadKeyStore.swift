@@ -1,4 +1,5 @@
 import Crypto
+import Dispatch
 import Foundation
 import LeadDomain
 import LedgerSystem
@@ -58,14 +59,21 @@ public final class LeadKeyStore: Sendable {
         var identity: (inode: UInt64, size: Int) = (0, 0)
         /// The open file (writers only), appended to.
         var descriptor: Int32 = -1
+        /// When a reader last looked whether the file changed (`DispatchTime` nanoseconds).
+        var checkedAt: UInt64 = 0
     }
+
+    /// How often a reader looks whether the file changed (an erasure by the writer, in
+    /// another process) while it finds every key it needs.
+    static let recheckNanoseconds: UInt64 = 500_000_000
 
     /// Opens the key store of the store in `directory`: creates it when `create` (a writer
     /// given a master key; `personal` is recorded then), else reads it. `master` nil: a
     /// reader without the master key (personal fields read as locked).
-    init(directory: String, master: SymmetricKey?, create: Bool, writable: Bool, personal: PersonalFields) throws {
+    init(directory: String, master given: MasterKey?, create: Bool, writable: Bool, personal: PersonalFields) throws {
         path = directory + "/" + Self.fileName
-        self.masterBytes = master?.withUnsafeBytes { Array($0) }
+        self.masterBytes = given?.bytes
+        let master = given?.key
         var state = State()
         if !FileManager.default.fileExists(atPath: path) {
             guard create, let master else { throw KeyStoreError.noKeyStore(path) }
@@ -142,7 +150,11 @@ public final class LeadKeyStore: Sendable {
     /// Opens a sealed value.
     func open(keyID: String, box: UnsafeRawBufferPointer) -> OpenedValue {
         let found: Entry? = state.withLock { state in
-            if state.entries[keyID] == nil { reloadIfChanged(&state) }
+            let now = DispatchTime.now().uptimeNanoseconds
+            if state.descriptor < 0, state.entries[keyID] == nil || now - state.checkedAt > Self.recheckNanoseconds {
+                state.checkedAt = now
+                reloadIfChanged(&state)
+            }
             return state.entries[keyID]
         }
         switch found {

@@ -118,7 +118,7 @@ public final class LeadStore: Sendable {
         let exists = FileManager.default.fileExists(atPath: path + "/" + LeadKeyStore.fileName)
         guard exists || (writing && options.masterKey != nil) else { return nil }
         return try LeadKeyStore(
-            directory: path, master: options.masterKey?.key, create: writing, writable: writing, personal: options.personalFields)
+            directory: path, master: options.masterKey, create: writing, writable: writing, personal: options.personalFields)
     }
 
     /// The generation of projection tables in force, as `meta` records it.
