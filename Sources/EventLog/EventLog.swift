@@ -181,6 +181,13 @@ public final class EventLog: @unchecked Sendable {
         return try sealer.seal(batch) ?? batch
     }
 
+    /// Seals `batch` now, on this thread (a bulk ingest's transcoding threads), so that
+    /// appending it does not do it again in order.
+    public func seal(_ batch: inout PendingBatch) throws {
+        batch = try sealed(batch)
+        batch.isSealed = true
+    }
+
     /// `append` for records packed in a batch.
     public func append(_ batch: PendingBatch) async throws -> [AppendOutcome] {
         let writer = try writerForAppending()
@@ -226,7 +233,8 @@ public final class EventLog: @unchecked Sendable {
         do {
             sealedBatch = try sealed(batch)
         } catch {
-            completion(.failure(error))
+            // (The chain fails as at a commit: nothing after it is stored.)
+            writer.fail(chain: chain, error, completion: completion)
             return
         }
         writer.submit(sealedBatch, chain: chain, completion: completion)

@@ -254,6 +254,15 @@ final class Writer: @unchecked Sendable {
         return kept
     }
 
+    /// Answers a request that failed before it reached the writer (its sealing), after
+    /// marking its chain failed, as a failed commit would.
+    func fail(chain: AppendChain?, _ error: any Error, completion: Completion) {
+        condition.lock()
+        if let chain, chain.failure == nil { chain.failure = error }
+        condition.unlock()
+        completion(.failure(error))
+    }
+
     /// Answers a failed group's requests, after marking their chains failed.
     private func fail(_ group: [Request], _ error: any Error) {
         condition.lock()

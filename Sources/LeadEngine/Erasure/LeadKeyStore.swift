@@ -40,8 +40,8 @@ public final class LeadKeyStore: Sendable {
     private let state: Mutex<State>
 
     enum Entry {
-        /// `key`: the unwrapped key's bytes, once used.
-        case key(wrapped: [UInt8], key: [UInt8]?)
+        /// `key`: the unwrapped key, once used.
+        case key(wrapped: [UInt8], key: SealingKey?)
         case erased(Erasure)
     }
 
@@ -61,6 +61,23 @@ public final class LeadKeyStore: Sendable {
         var descriptor: Int32 = -1
         /// When a reader last looked whether the file changed (`DispatchTime` nanoseconds).
         var checkedAt: UInt64 = 0
+        /// Keys made by this process (each key's `generation` is the count when it was made),
+        /// and how many of them are durable.
+        var created: UInt64 = 0
+        var durable: UInt64 = 0
+    }
+
+    /// A stream's key, unwrapped (a class: `SymmetricKey` is not `Sendable`, and a key is
+    /// made once and shared by the threads that seal).
+    final class SealingKey: @unchecked Sendable {
+        let key: SymmetricKey
+        /// Which of this process's new keys it is (0: read from the file, durable).
+        let generation: UInt64
+
+        init(_ bytes: [UInt8], generation: UInt64) {
+            key = SymmetricKey(data: bytes)
+            self.generation = generation
+        }
     }
 
     /// How often a reader looks whether the file changed (an erasure by the writer, in
@@ -110,22 +127,24 @@ public final class LeadKeyStore: Sendable {
 
     /// The key that seals `stream`'s personal fields: its own, made (and queued for the next
     /// `flush`) on first use. `nil` once the stream's key was destroyed.
-    func sealingKey(for stream: String) throws -> [UInt8]? {
-        guard let master else { throw KeyStoreError.missingMasterKey(path) }
-        return try state.withLock { state in
+    func sealingKey(for stream: String) throws -> SealingKey? {
+        try state.withLock { state in
             switch state.entries[stream] {
             case .erased?:
                 return nil
-            case .key(let wrapped, let key?)?:
-                _ = wrapped
+            case .key(_, let key?)?:
                 return key
             case .key(let wrapped, nil)?:
-                let key = try Self.unwrap(wrapped, stream: stream, master: master, path: path)
+                guard let master else { throw KeyStoreError.missingMasterKey(path) }
+                let key = SealingKey(try Self.unwrap(wrapped, stream: stream, master: master, path: path), generation: 0)
                 state.entries[stream] = .key(wrapped: wrapped, key: key)
                 return key
             case nil:
-                let key = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
-                let wrapped = try Array(AES.GCM.seal(key, using: master, authenticating: Array(stream.utf8)).combined ?? Data())
+                guard let master else { throw KeyStoreError.missingMasterKey(path) }
+                let bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
+                let wrapped = try Array(AES.GCM.seal(bytes, using: master, authenticating: Array(stream.utf8)).combined ?? Data())
+                state.created += 1
+                let key = SealingKey(bytes, generation: state.created)
                 state.entries[stream] = .key(wrapped: wrapped, key: key)
                 Self.appendRecord(kind: 1, stream: stream, body: wrapped, to: &state.pending)
                 return key
@@ -133,9 +152,15 @@ public final class LeadKeyStore: Sendable {
         }
     }
 
-    /// Makes the keys made since the last flush durable (before the log commit that uses them).
-    func flush() throws {
-        try state.withLock { state in try flushLocked(&state) }
+    /// Makes the keys made so far durable, unless every key up to `generation` already is
+    /// (before the log commit that uses them; threads that sealed with a key another made
+    /// wait for it here too).
+    func flush(through generation: UInt64) throws {
+        guard generation > 0 else { return }
+        try state.withLock { state in
+            guard state.durable < generation else { return }
+            try flushLocked(&state)
+        }
     }
 
     private func flushLocked(_ state: inout State) throws {
@@ -145,6 +170,7 @@ public final class LeadKeyStore: Sendable {
         guard fsync(state.descriptor) == 0 else { throw KeyStoreError.io(path, errno) }
         state.identity.size += state.pending.count
         state.pending.removeAll(keepingCapacity: true)
+        state.durable = state.created
     }
 
     /// Opens a sealed value.
@@ -162,11 +188,16 @@ public final class LeadKeyStore: Sendable {
             // (No key and no erasure: a key that never became durable; nothing can open it.)
             return .erased
         case .key(let wrapped, let cached)?:
-            guard let master else { return .locked }
-            guard let key = cached ?? (try? Self.unwrap(wrapped, stream: keyID, master: master, path: path)) else { return .locked }
-            if cached == nil { state.withLock { $0.entries[keyID] = .key(wrapped: wrapped, key: key) } }
-            guard let sealed = try? AES.GCM.SealedBox(combined: Data(box)),
-                  let plain = try? AES.GCM.open(sealed, using: SymmetricKey(data: key), authenticating: Array(keyID.utf8)) else {
+            var key = cached
+            if key == nil {
+                guard let master else { return .locked }
+                guard let bytes = try? Self.unwrap(wrapped, stream: keyID, master: master, path: path) else { return .locked }
+                let unwrapped = SealingKey(bytes, generation: 0)
+                state.withLock { $0.entries[keyID] = .key(wrapped: wrapped, key: unwrapped) }
+                key = unwrapped
+            }
+            guard let key, let sealed = try? AES.GCM.SealedBox(combined: Data(box)),
+                  let plain = try? AES.GCM.open(sealed, using: key.key, authenticating: Array(keyID.utf8)) else {
                 return .erased
             }
             return .plain(Array(plain))

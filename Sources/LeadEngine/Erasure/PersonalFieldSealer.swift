@@ -2,6 +2,7 @@ import Crypto
 import EventLog
 import Foundation
 import LeadDomain
+import Synchronization
 
 /// Seals the personal fields of records on their way into the log (`EventLog.setSealer`):
 /// each value with its stream's key (AES-GCM, the key id as associated data), an `email`
@@ -13,11 +14,12 @@ struct PersonalFieldSealer: BatchSealer {
 
     func seal(_ batch: PendingBatch) throws -> PendingBatch? {
         var rewritten: [(index: Int, payload: [UInt8])] = []
+        var generation: UInt64 = 0
         try batch.forEachView { index, view in
-            if let payload = try sealed(view.payload, stream: view.stream) { rewritten.append((index, payload)) }
+            if let payload = try sealed(view.payload, stream: view.stream, generation: &generation) { rewritten.append((index, payload)) }
         }
         guard !rewritten.isEmpty else { return nil }
-        try keys.flush()
+        try keys.flush(through: generation)
         var out = PendingBatch(reservingRecords: batch.count, bytes: batch.byteCount + rewritten.count * 96)
         var next = 0
         batch.forEachView { index, view in
@@ -53,22 +55,43 @@ struct PersonalFieldSealer: BatchSealer {
     }
 
     /// A payload with its personal fields sealed with `stream`'s key, or `nil` if it has none.
-    func sealed(_ payload: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer) throws -> [UInt8]? {
-        var streamID: String?
+    /// `generation`: the newest key used so far (see `LeadKeyStore.flush(through:)`).
+    func sealed(_ payload: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, generation: inout UInt64) throws -> [UInt8]? {
         var key: SymmetricKey?
+        var newest = generation
+        defer { generation = newest }
         return try EventCodec.sealingPersonalFields(payload, personal: keys.personal) { value in
-            let id = streamID ?? String(decoding: stream, as: UTF8.self)
-            if streamID == nil {
-                streamID = id
+            if key == nil {
                 // (An erased stream's later personal fields are sealed with a key nobody keeps:
                 // they read as erased, like the rest of the lead's.)
-                key = try keys.sealingKey(for: id).map { SymmetricKey(data: $0) } ?? SymmetricKey(size: .bits256)
+                if let found = try keys.sealingKey(for: String(decoding: stream, as: UTF8.self)) {
+                    key = found.key
+                    newest = max(newest, found.generation)
+                } else {
+                    key = SymmetricKey(size: .bits256)
+                }
             }
-            guard let key, let box = try AES.GCM.seal(value, using: key, authenticating: stream).combined else {
-                throw KeyStoreError.damaged(keys.path, "could not seal a value of \(id)")
+            guard let key, let box = try AES.GCM.seal(value, using: key, nonce: Nonces.next(), authenticating: stream).combined else {
+                throw KeyStoreError.damaged(keys.path, "could not seal a value of \(String(decoding: stream, as: UTF8.self))")
             }
             return SealedValue.content(keyID: stream, box: box)
         }
+    }
+}
+
+/// AES-GCM nonces without a system call each: 12 random bytes drawn once per process, the
+/// last 8 of them XORed with a counter. Unique for every value this process seals; two
+/// processes (a writer after a restart) collide only if their random bytes happen to differ
+/// by exactly a counter value both reach — about 2^-64 per pair.
+enum Nonces {
+    static let base: [UInt8] = SymmetricKey(size: .bits128).withUnsafeBytes { Array($0.prefix(12)) }
+    static let counter = Atomic<UInt64>(0)
+
+    static func next() throws -> AES.GCM.Nonce {
+        let count = counter.add(1, ordering: .relaxed).newValue
+        var bytes = base
+        for index in 0..<8 { bytes[4 + index] ^= UInt8(truncatingIfNeeded: count >> (8 * index)) }
+        return try AES.GCM.Nonce(data: bytes)
     }
 }
 
