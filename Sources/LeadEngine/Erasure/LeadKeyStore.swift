@@ -34,7 +34,9 @@ public final class LeadKeyStore: Sendable {
     public let personal: PersonalFields
     /// The master key's bytes (`SymmetricKey` is not `Sendable`).
     private let masterBytes: [UInt8]?
-    private var master: SymmetricKey? { masterBytes.map { SymmetricKey(data: $0) } }
+    /// The master key, made once (it wraps every new key).
+    private let masterKey: SealingKey?
+    private var master: SymmetricKey? { masterKey?.key }
     /// The file's header as read (kept by a rewrite, which needs no master key).
     private let header: [UInt8]
     private let state: Mutex<State>
@@ -65,6 +67,9 @@ public final class LeadKeyStore: Sendable {
         /// and how many of them are durable.
         var created: UInt64 = 0
         var durable: UInt64 = 0
+        /// Random bytes for new keys, drawn a few KiB at a time (a system call per key cost
+        /// more than the rest of making it).
+        var random: [UInt8] = []
     }
 
     /// A stream's key, unwrapped (a class: `SymmetricKey` is not `Sendable`, and a key is
@@ -90,6 +95,7 @@ public final class LeadKeyStore: Sendable {
     init(directory: String, master given: MasterKey?, create: Bool, writable: Bool, personal: PersonalFields) throws {
         path = directory + "/" + Self.fileName
         self.masterBytes = given?.bytes
+        self.masterKey = given.map { SealingKey($0.bytes, generation: 0) }
         let master = given?.key
         var state = State()
         if !FileManager.default.fileExists(atPath: path) {
@@ -141,8 +147,10 @@ public final class LeadKeyStore: Sendable {
                 return key
             case nil:
                 guard let master else { throw KeyStoreError.missingMasterKey(path) }
-                let bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
-                let wrapped = try Array(AES.GCM.seal(bytes, using: master, authenticating: Array(stream.utf8)).combined ?? Data())
+                if state.random.count < 32 { state.random = try Self.randomBytes(4096) }
+                let bytes = Array(state.random.suffix(32))
+                state.random.removeLast(32)
+                let wrapped = try Array(AES.GCM.seal(bytes, using: master, nonce: Nonces.next(), authenticating: Array(stream.utf8)).combined ?? Data())
                 state.created += 1
                 let key = SealingKey(bytes, generation: state.created)
                 state.entries[stream] = .key(wrapped: wrapped, key: key)
@@ -404,13 +412,20 @@ public final class LeadKeyStore: Sendable {
         }
     }
 
-    static func read(_ path: String) throws -> (bytes: [UInt8], inode: UInt64) {
+    /// `count` bytes from the kernel's random source, in one read.
+    static func randomBytes(_ count: Int) throws -> [UInt8] {
+        let contents = try read("/dev/urandom", limit: count)
+        guard contents.bytes.count == count else { throw KeyStoreError.io("/dev/urandom", EIO) }
+        return contents.bytes
+    }
+
+    static func read(_ path: String, limit: Int? = nil) throws -> (bytes: [UInt8], inode: UInt64) {
         let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw KeyStoreError.io(path, errno) }
         defer { close(descriptor) }
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw KeyStoreError.io(path, errno) }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var bytes = [UInt8](repeating: 0, count: limit ?? Int(info.st_size))
         var done = 0
         while done < bytes.count {
             let got = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + done, $0.count - done) }
