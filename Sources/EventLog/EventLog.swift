@@ -35,7 +35,7 @@ public final class EventLog: @unchecked Sendable {
     private let observers = CommitObservers()
     private let writerLock: WriterLock?
     /// What rewrites records before they are appended (`setSealer`).
-    private let sealer = Mutex<(any BatchSealer)?>(nil)
+    private let sealer = SealerSlot()
 
     struct Tables: Sendable {
         /// position (big-endian u64) → record
@@ -96,7 +96,7 @@ public final class EventLog: @unchecked Sendable {
                 let observers = self.observers
                 self.writer = Writer(
                     environment: environment, tables: tables, hook: hook, tip: tip, maxRecordsPerCommit: options.maxRecordsPerCommit,
-                    committedThrough: { observers.notify($0) })
+                    sealer: sealer, committedThrough: { observers.notify($0) })
             }
             self.writerLock = lock
         } catch {
@@ -169,29 +169,24 @@ public final class EventLog: @unchecked Sendable {
         try await append(PendingBatch(records))
     }
 
-    /// Has every batch appended from now on rewritten by `sealer` first (on the appender's
-    /// thread), unless the batch says it was sealed already.
+    /// Has every batch appended from now on rewritten by `sealer` first, unless the batch
+    /// says it was sealed already: by the writer's sequencer, a group of requests at a time
+    /// (one `makeDurable` for the group: a server's small requests share it).
     public func setSealer(_ sealer: (any BatchSealer)?) {
-        self.sealer.withLock { $0 = sealer }
+        self.sealer.set(sealer)
     }
 
-    /// `batch` as the sealer rewrites it.
-    func sealed(_ batch: PendingBatch) throws -> PendingBatch {
-        guard !batch.isSealed, let sealer = sealer.withLock({ $0 }) else { return batch }
-        return try sealer.seal(batch) ?? batch
-    }
-
-    /// Seals `batch` now, on this thread (a bulk ingest's transcoding threads), so that
-    /// appending it does not do it again in order.
+    /// Seals `batch` now, on this thread (a bulk ingest's transcoding threads, several at
+    /// once), so that the writer does not do it in order.
     public func seal(_ batch: inout PendingBatch) throws {
-        batch = try sealed(batch)
+        guard !batch.isSealed, let sealer = sealer.current else { return }
+        batch = try sealer.sealDurably(batch) ?? batch
         batch.isSealed = true
     }
 
     /// `append` for records packed in a batch.
     public func append(_ batch: PendingBatch) async throws -> [AppendOutcome] {
         let writer = try writerForAppending()
-        let batch = try sealed(batch)
         return try await withCheckedThrowingContinuation { continuation in
             writer.submit(batch) { continuation.resume(with: $0) }
         }
@@ -200,10 +195,9 @@ public final class EventLog: @unchecked Sendable {
     /// The blocking form of `append`, for callers that are not async (the CLI's bulk ingest).
     public func appendAndWait(_ records: [PendingRecord]) throws -> [AppendOutcome] {
         let writer = try writerForAppending()
-        let batch = try sealed(PendingBatch(records))
         let done = DispatchSemaphore(value: 0)
         let box = ResultBox()
-        writer.submit(batch) { result in
+        writer.submit(PendingBatch(records)) { result in
             box.result = result
             done.signal()
         }
@@ -229,15 +223,7 @@ public final class EventLog: @unchecked Sendable {
             completion(.failure(LogError.readOnly(store: environment.path)))
             return
         }
-        let sealedBatch: PendingBatch
-        do {
-            sealedBatch = try sealed(batch)
-        } catch {
-            // (The chain fails as at a commit: nothing after it is stored.)
-            writer.fail(chain: chain, error, completion: completion)
-            return
-        }
-        writer.submit(sealedBatch, chain: chain, completion: completion)
+        writer.submit(batch, chain: chain, completion: completion)
     }
 
     /// Calls `observer` after every commit of this process's writer (on the writer's thread:

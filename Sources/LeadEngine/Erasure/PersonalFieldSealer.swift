@@ -8,18 +8,21 @@ import Synchronization
 /// each value with its stream's key (AES-GCM, the key id as associated data), an `email`
 /// leaving its domain in plaintext beside it (`emailDomain`). Records without a personal
 /// field are copied as they are; a batch without any is not copied at all. The keys made
-/// for the batch are made durable before it goes on to the writer.
+/// for a batch are made durable (`makeDurable`) before it is committed.
 struct PersonalFieldSealer: BatchSealer {
     let keys: LeadKeyStore
 
-    func seal(_ batch: PendingBatch) throws -> PendingBatch? {
+    func makeDurable(through mark: UInt64) throws {
+        try keys.flush(through: mark)
+    }
+
+    func seal(_ batch: PendingBatch) throws -> (batch: PendingBatch?, durability: UInt64) {
         var rewritten: [(index: Int, payload: [UInt8])] = []
         var generation: UInt64 = 0
         try batch.forEachView { index, view in
             if let payload = try sealed(view.payload, stream: view.stream, generation: &generation) { rewritten.append((index, payload)) }
         }
-        guard !rewritten.isEmpty else { return nil }
-        try keys.flush(through: generation)
+        guard !rewritten.isEmpty else { return (nil, generation) }
         var out = PendingBatch(reservingRecords: batch.count, bytes: batch.byteCount + rewritten.count * 96)
         var next = 0
         batch.forEachView { index, view in
@@ -51,7 +54,7 @@ struct PersonalFieldSealer: BatchSealer {
                 id: view.idString, stream: view.streamString, payload: payload, expectedVersion: view.expectedVersion, attachment: attachment))
         }
         out.isSealed = true
-        return out
+        return (out, generation)
     }
 
     /// A payload with its personal fields sealed with `stream`'s key, or `nil` if it has none.
