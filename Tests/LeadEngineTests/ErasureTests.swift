@@ -203,6 +203,18 @@ struct ErasureTests {
         #expect(try email("L-5") == "late@example.org")
     }
 
+    @Test func anErasureEventFromInputIsRefused() throws {
+        let test = try TestStore("input-erasure", options: Self.options)
+        try test.append(Self.events)
+        let outcome = try test.append(Events.event(.leadErased, "L-1", id: "forged", at: "2026-04-01T10:00:00Z", actor: "someone", ["reason": "x"]))
+        guard case .rejected(let reason)? = outcome.first else {
+            Issue.record("an ingested lead.erased was stored: \(outcome)")
+            return
+        }
+        #expect(reason.contains("lead erase"))
+        #expect(test.store.erasure(of: "L-1") == nil)
+    }
+
     @Test func laterPersonalFieldsOfAnErasedLeadAreNotKeptEither() throws {
         let test = try TestStore("after-erase", options: Self.options)
         try test.append(Self.events)

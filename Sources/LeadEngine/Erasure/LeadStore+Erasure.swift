@@ -50,15 +50,18 @@ extension LeadStore {
         }
     }
 
-    /// The `lead.erased` event of `lead`, validated as input is. One id per lead: asking again
-    /// is answered as a duplicate of the first.
+    /// The `lead.erased` event of `lead`. Its id, `$erase/ID`, is one input cannot use (the
+    /// `$` prefix is the engine's), so that only an erasure that destroyed the keys first
+    /// writes one; one id per lead: asking again is answered as a duplicate of the first.
     public static func erasureEvent(lead: String, reason: String, actor: String, at: Timestamp) throws -> Envelope {
-        let json: JSONObject = [
-            "id": .string("erase:\(lead)"), "type": .string(EventType.leadErased.rawValue),
-            "lead": .string(lead), "at": .string(at.rfc3339), "actor": .string(actor), "data": ["reason": .string(reason)],
-        ]
-        return try Envelope(json: .object(json))
+        let data: JSONObject = ["reason": .string(reason)]
+        try Vocabulary.validate(.leadErased, data)
+        guard !actor.isEmpty else { throw EnvelopeError(field: "actor", "required for lead.erased") }
+        return Envelope(id: "\(Self.erasureIDPrefix)\(lead)", type: .leadErased, lead: lead, at: at, actor: actor, data: data)
     }
+
+    /// What the id of a lead's `lead.erased` starts with.
+    public static let erasureIDPrefix = "$erase/"
 
     /// The streams that hold the person's events: the lead's own, its visitors' (joined by
     /// `identity.linked`), and, recursively, those of the leads merged into it.
