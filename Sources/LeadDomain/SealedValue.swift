@@ -5,8 +5,12 @@ import LedgerJSON
 /// them stay as they were).
 ///
 /// Stored as value tag 8 (`EventCodec.Tag.sealed`): a varint length, then the content —
-/// a varint key-id length, the key id (the stream whose key sealed it), and the key's
-/// AES-GCM box (12-byte nonce ‖ ciphertext ‖ 16-byte tag) of the value's own encoding.
+/// a varint key-id length, the key id (the stream whose key sealed it), the value's offset
+/// and length (varints) in the box's plaintext, and the key's AES-GCM box (12-byte nonce ‖
+/// ciphertext ‖ 16-byte tag). One box holds every personal value of an event (their
+/// encodings one after another), and each sealed member carries it: one encryption per
+/// event, while each member still opens on its own (a profile keeps members of several
+/// events).
 ///
 /// In a decoded `JSONValue` (an `Envelope`'s data, a projected profile) a sealed value is a
 /// string token: U+FDD0 (a Unicode noncharacter, never in text people send) and the content
@@ -65,25 +69,27 @@ public enum SealedValue {
         }
     }
 
-    /// The key id and the box of a sealed value's content.
-    public static func split(_ content: UnsafeRawBufferPointer) -> (keyID: UnsafeRawBufferPointer, box: UnsafeRawBufferPointer)? {
+    /// The parts of a sealed value's content: the key id, where the value is in the box's
+    /// plaintext, and the box.
+    public static func split(_ content: UnsafeRawBufferPointer) -> (keyID: UnsafeRawBufferPointer, part: Range<Int>, box: UnsafeRawBufferPointer)? {
         var reader = EventCodec.Reader(bytes: content, index: 0)
         guard let length = try? reader.varint(), reader.index + length <= content.count else { return nil }
         let keyID = UnsafeRawBufferPointer(rebasing: content[reader.index..<reader.index + length])
-        let box = UnsafeRawBufferPointer(rebasing: content[(reader.index + length)...])
-        // (A nonce and a tag at least.)
-        guard box.count >= 28 else { return nil }
-        return (keyID, box)
+        reader.index += length
+        guard let offset = try? reader.varint(), let count = try? reader.varint() else { return nil }
+        let box = UnsafeRawBufferPointer(rebasing: content[reader.index...])
+        // (A nonce and a tag around the plaintext the part lies in.)
+        guard box.count >= 28, offset + count <= box.count - 28 else { return nil }
+        return (keyID, offset..<offset + count, box)
     }
 
-    /// The content for a box sealed with `keyID`'s key.
-    public static func content(keyID: UnsafeRawBufferPointer, box: some Collection<UInt8>) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(keyID.count + box.count + 2)
+    /// The content of the value at `part` of the plaintext `box` (sealed with `keyID`'s key) holds.
+    public static func content(keyID: UnsafeRawBufferPointer, part: Range<Int>, box: UnsafeRawBufferPointer, into out: inout [UInt8]) {
         EventCodec.writeVarint(keyID.count, into: &out)
         out.append(contentsOf: keyID)
+        EventCodec.writeVarint(part.lowerBound, into: &out)
+        EventCodec.writeVarint(part.count, into: &out)
         out.append(contentsOf: box)
-        return out
     }
 
     /// The lower-cased domain of an e-mail address (after its last `@`), or `nil`.
@@ -95,7 +101,7 @@ public enum SealedValue {
 
 /// What a sealed value opens to.
 public enum OpenedValue: Sendable {
-    /// The value's encoding (as `EventCodec` writes a value).
+    /// The box's plaintext (for a value: its encoding, as `EventCodec` writes a value).
     case plain([UInt8])
     /// Its key was destroyed.
     case erased
@@ -158,73 +164,76 @@ extension EventCodec {
     /// personal data, and accounts and fit rules read it after an erasure as before.
     public static let emailDomainKey = "emailDomain"
 
-    /// The payload with every personal member of `data` sealed (`seal` turns a value's
-    /// encoding into a sealed value's content), and `emailDomain` added beside a sealed
-    /// string `email` that has a domain (unless `data` has one). `nil` when `data` has no
-    /// personal member with a value (most events): nothing to rewrite.
+    /// The payload with every personal member of `data` sealed — `seal` turns the values'
+    /// encodings, one after another, into the key id and one box — and `emailDomain` added
+    /// beside a sealed string `email` that has a domain (unless `data` has one). `nil` when
+    /// `data` has no personal member with a value (most events): nothing to rewrite.
     public static func sealingPersonalFields(
-        _ payload: UnsafeRawBufferPointer, personal: PersonalFields, seal: (UnsafeRawBufferPointer) throws -> [UInt8]
+        _ payload: UnsafeRawBufferPointer, personal: PersonalFields,
+        seal: (UnsafeRawBufferPointer) throws -> (keyID: UnsafeRawBufferPointer, box: [UInt8])
     ) throws -> [UInt8]? {
         var reader = Reader(bytes: payload, index: 10)
         try reader.skipStringOrValue()
         let dataStart = reader.index
         guard try reader.byte() == Tag.object else { throw CodecError("data is not an object") }
         let count = try reader.varint()
-        let membersStart = reader.index
-        var found = false
         var hasDomain = false
-        for _ in 0..<count {
-            let (keyByte, name) = try reader.memberName()
-            if !hasDomain, keyByte < 0x80, name.elementsEqual(emailDomainKey.utf8) { hasDomain = true }
-            let personal = personal.isPersonal(keyByte: keyByte, name: name)
-            if personal, reader.index < payload.count, payload[reader.index] != Tag.null, payload[reader.index] != Tag.sealed {
-                found = true
-            }
-            try reader.skipValue()
-        }
-        guard found else { return nil }
-        guard reader.index == payload.count else { throw CodecError("trailing bytes after the event") }
-
-        var out: [UInt8] = []
-        out.reserveCapacity(payload.count + 64 * count)
-        out.append(contentsOf: payload[..<dataStart])
-        var members: [UInt8] = []
-        members.reserveCapacity(payload.count + 64 * count)
-        var memberCount = count
+        // The personal values to seal, and the rest: each member's key and value spans.
+        var members: [(key: Range<Int>, value: Range<Int>, sealed: Bool)] = []
+        var plain: [UInt8] = []
         var domain: [UInt8]?
-        reader.index = membersStart
         for _ in 0..<count {
             let keyStart = reader.index
             let (keyByte, name) = try reader.memberName()
+            if !hasDomain, keyByte < 0x80, name.elementsEqual(emailDomainKey.utf8) { hasDomain = true }
             let valueStart = reader.index
             try reader.skipValue()
-            let value = UnsafeRawBufferPointer(rebasing: payload[valueStart..<reader.index])
-            members.append(contentsOf: payload[keyStart..<valueStart])
-            guard personal.isPersonal(keyByte: keyByte, name: name), value[0] != Tag.null, value[0] != Tag.sealed else {
-                members.append(contentsOf: value)
-                continue
+            let tag = payload[valueStart]
+            let sealed = personal.isPersonal(keyByte: keyByte, name: name) && tag != Tag.null && tag != Tag.sealed
+            if sealed {
+                if keyByte == personal.emailCode, tag == Tag.string {
+                    var text = Reader(bytes: payload, index: valueStart + 1)
+                    let length = try text.varint()
+                    domain = SealedValue.emailDomain(try text.slice(count: length))
+                }
+                plain.append(contentsOf: payload[valueStart..<reader.index])
             }
-            if !hasDomain, keyByte == personal.emailCode, value[0] == Tag.string {
-                var text = Reader(bytes: value, index: 1)
-                let length = try text.varint()
-                domain = SealedValue.emailDomain(try text.slice(count: length))
+            members.append((keyStart..<valueStart, valueStart..<reader.index, sealed))
+        }
+        guard !plain.isEmpty else { return nil }
+        guard reader.index == payload.count else { throw CodecError("trailing bytes after the event") }
+        if hasDomain { domain = nil }
+
+        let (keyID, box) = try plain.withUnsafeBytes { try seal($0) }
+        var out: [UInt8] = []
+        out.reserveCapacity(payload.count + members.count * (box.count + keyID.count + 8))
+        out.append(contentsOf: payload[..<dataStart])
+        out.append(Tag.object)
+        writeVarint(count + (domain == nil ? 0 : 1), into: &out)
+        var offset = 0
+        var content: [UInt8] = []
+        box.withUnsafeBytes { box in
+            for member in members {
+                out.append(contentsOf: payload[member.key])
+                guard member.sealed else {
+                    out.append(contentsOf: payload[member.value])
+                    continue
+                }
+                content.removeAll(keepingCapacity: true)
+                SealedValue.content(keyID: keyID, part: offset..<offset + member.value.count, box: box, into: &content)
+                offset += member.value.count
+                out.append(Tag.sealed)
+                writeVarint(content.count, into: &out)
+                out.append(contentsOf: content)
             }
-            let content = try seal(value)
-            members.append(Tag.sealed)
-            writeVarint(content.count, into: &members)
-            members.append(contentsOf: content)
         }
         if let domain {
-            memberCount += 1
-            writeKeyLength(emailDomainKey.utf8.count, into: &members)
-            members.append(contentsOf: emailDomainKey.utf8)
-            members.append(Tag.string)
-            writeVarint(domain.count, into: &members)
-            members.append(contentsOf: domain)
+            writeKeyLength(emailDomainKey.utf8.count, into: &out)
+            out.append(contentsOf: emailDomainKey.utf8)
+            out.append(Tag.string)
+            writeVarint(domain.count, into: &out)
+            out.append(contentsOf: domain)
         }
-        out.append(Tag.object)
-        writeVarint(memberCount, into: &out)
-        out.append(contentsOf: members)
         return out
     }
 
@@ -254,9 +263,16 @@ extension EventCodec {
         }
     }
 
+    /// A sealed value's encoding: its part of the opened box.
     static func open(_ content: UnsafeRawBufferPointer, by opener: (any SealedValueOpener)?) -> OpenedValue {
         guard let opener, let parts = SealedValue.split(content) else { return .locked }
-        return opener.open(keyID: parts.keyID, box: parts.box)
+        switch opener.open(keyID: parts.keyID, box: parts.box) {
+        case .plain(let plaintext):
+            guard parts.part.upperBound <= plaintext.count else { return .locked }
+            return .plain(Array(plaintext[parts.part]))
+        case let other:
+            return other
+        }
     }
 }
 

@@ -60,24 +60,22 @@ struct PersonalFieldSealer: BatchSealer {
     /// A payload with its personal fields sealed with `stream`'s key, or `nil` if it has none.
     /// `generation`: the newest key used so far (see `LeadKeyStore.flush(through:)`).
     func sealed(_ payload: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, generation: inout UInt64) throws -> [UInt8]? {
-        var key: SymmetricKey?
         var newest = generation
         defer { generation = newest }
-        return try EventCodec.sealingPersonalFields(payload, personal: keys.personal) { value in
-            if key == nil {
-                // (An erased stream's later personal fields are sealed with a key nobody keeps:
-                // they read as erased, like the rest of the lead's.)
-                if let found = try keys.sealingKey(for: String(decoding: stream, as: UTF8.self)) {
-                    key = found.key
-                    newest = max(newest, found.generation)
-                } else {
-                    key = SymmetricKey(size: .bits256)
-                }
+        return try EventCodec.sealingPersonalFields(payload, personal: keys.personal) { plain in
+            // (An erased stream's later personal fields are sealed with a key nobody keeps:
+            // they read as erased, like the rest of the lead's.)
+            let key: SymmetricKey
+            if let found = try keys.sealingKey(for: String(decoding: stream, as: UTF8.self)) {
+                key = found.key
+                newest = max(newest, found.generation)
+            } else {
+                key = SymmetricKey(size: .bits256)
             }
-            guard let key, let box = try AES.GCM.seal(value, using: key, nonce: Nonces.next(), authenticating: stream).combined else {
+            guard let box = try AES.GCM.seal(plain, using: key, nonce: Nonces.next(), authenticating: stream).combined else {
                 throw KeyStoreError.damaged(keys.path, "could not seal a value of \(String(decoding: stream, as: UTF8.self))")
             }
-            return SealedValue.content(keyID: stream, box: box)
+            return (stream, Array(box))
         }
     }
 }
