@@ -19,7 +19,16 @@ public struct BenchRun {
         /// other (each into a fresh store): their ratio is taken per run, and the medians
         /// are reported, so that a VM whose speed drifts compares like with like.
         public var runs = 3
+        /// Stores that encrypt personal fields (with this master key): the cost of sealing.
+        public var masterKey: MasterKey?
         public init(directory: String) { self.directory = directory }
+
+        /// The options of the stores measured.
+        var storeOptions: LeadStore.Options {
+            var options = LeadStore.Options()
+            options.masterKey = masterKey
+            return options
+        }
     }
 
     /// One ingest and the cursor baseline measured right after it, from its records.
@@ -116,7 +125,7 @@ public struct BenchRun {
         try FileHandle(forWritingTo: URL(fileURLWithPath: input)).synchronize()
 
         // 2. Bulk ingest: parse, validate, index, chain, project, durable commit.
-        let store = try LeadStore(path: (options.directory as NSString).appendingPathComponent("store"))
+        let store = try LeadStore(path: (options.directory as NSString).appendingPathComponent("store"), options: options.storeOptions)
         defer { store.close() }
         let first = try ingest(input, into: store, events: result.events, run: 1)
         result.batchSize = first.requestSize
@@ -193,7 +202,7 @@ public struct BenchRun {
             let path = (options.directory as NSString).appendingPathComponent("store-\(run)")
             defer { try? manager.removeItem(atPath: path) }
             try {
-                let store = try LeadStore(path: path)
+                let store = try LeadStore(path: path, options: options.storeOptions)
                 defer { store.close() }
                 let ingested = try ingest(input, into: store, events: result.events, run: run)
                 let seconds = try baseline(.cursors, from: store, events: result.events, batchSize: ingested.batchSize(events: result.events)) { _ in }

@@ -34,6 +34,8 @@ public final class EventLog: @unchecked Sendable {
     private let writer: Writer?
     private let observers = CommitObservers()
     private let writerLock: WriterLock?
+    /// What rewrites records before they are appended (`setSealer`).
+    private let sealer = SealerSlot()
 
     struct Tables: Sendable {
         /// position (big-endian u64) → record
@@ -94,7 +96,7 @@ public final class EventLog: @unchecked Sendable {
                 let observers = self.observers
                 self.writer = Writer(
                     environment: environment, tables: tables, hook: hook, tip: tip, maxRecordsPerCommit: options.maxRecordsPerCommit,
-                    committedThrough: { observers.notify($0) })
+                    sealer: sealer, committedThrough: { observers.notify($0) })
             }
             self.writerLock = lock
         } catch {
@@ -165,6 +167,21 @@ public final class EventLog: @unchecked Sendable {
     /// callers' records), and returns one outcome per record.
     public func append(_ records: [PendingRecord]) async throws -> [AppendOutcome] {
         try await append(PendingBatch(records))
+    }
+
+    /// Has every batch appended from now on rewritten by `sealer` first, unless the batch
+    /// says it was sealed already: by the writer's sequencer, a group of requests at a time
+    /// (one `makeDurable` for the group: a server's small requests share it).
+    public func setSealer(_ sealer: (any BatchSealer)?) {
+        self.sealer.set(sealer)
+    }
+
+    /// Seals `batch` now, on this thread (a bulk ingest's transcoding threads, several at
+    /// once), so that the writer does not do it in order.
+    public func seal(_ batch: inout PendingBatch) throws {
+        guard !batch.isSealed, let sealer = sealer.current else { return }
+        batch = try sealer.sealDurably(batch) ?? batch
+        batch.isSealed = true
     }
 
     /// `append` for records packed in a batch.

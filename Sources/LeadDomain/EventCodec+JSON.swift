@@ -8,7 +8,7 @@ extension EventCodec {
     /// `at`, `recordedAt`, `type`, `lead`, `actor`, `id`, `data`), which the tests check.
     public static func writeJSON(
         position: UInt64, recordedAt: Timestamp, id: UnsafeRawBufferPointer, lead: UnsafeRawBufferPointer,
-        payload: UnsafeRawBufferPointer, into out: inout [UInt8]
+        payload: UnsafeRawBufferPointer, opener: (any SealedValueOpener)? = nil, into out: inout [UInt8]
     ) throws(CodecError) {
         let (type, at) = try header(payload)
         var reader = Reader(bytes: payload, index: 10)
@@ -36,7 +36,7 @@ extension EventCodec {
         JSONWriter.writeString(utf8: id, into: &out)
         out.append(contentsOf: #","data":"#.utf8)
         guard reader.index < payload.count, payload[reader.index] == Tag.object else { throw CodecError("data is not an object") }
-        try reader.writeJSONValue(into: &out, depth: 0)
+        try reader.writeJSONValue(into: &out, depth: 0, opener: opener)
         guard reader.index == payload.count else { throw CodecError("trailing bytes after the event") }
         out.append(UInt8(ascii: "}"))
     }
@@ -51,6 +51,22 @@ extension EventCodec {
 }
 
 extension EventCodec.Reader {
+    /// A sealed value as JSON: opened, or the erased or locked text.
+    mutating func writeOpenedJSON(
+        _ content: UnsafeRawBufferPointer, into out: inout [UInt8], depth: Int, opener: (any SealedValueOpener)?
+    ) throws(CodecError) {
+        switch EventCodec.open(content, by: opener) {
+        case .plain(let encoding):
+            let written: Result<Void, CodecError> = encoding.withUnsafeBytes { bytes in
+                var inner = EventCodec.Reader(bytes: bytes, index: 0)
+                return Result { () throws(CodecError) in try inner.writeJSONValue(into: &out, depth: depth + 1) }
+            }
+            try written.get()
+        case .erased: JSONWriter.writeString(SealedValue.erasedText, into: &out)
+        case .locked: JSONWriter.writeString(SealedValue.lockedText, into: &out)
+        }
+    }
+
     /// The next `count` bytes, in place.
     mutating func slice(count: Int) throws(CodecError) -> UnsafeRawBufferPointer {
         guard index + count <= bytes.count else { throw CodecError("truncated string") }
@@ -59,7 +75,7 @@ extension EventCodec.Reader {
     }
 
     /// `readValue`, written as JSON instead of built as a tree.
-    mutating func writeJSONValue(into out: inout [UInt8], depth: Int) throws(CodecError) {
+    mutating func writeJSONValue(into out: inout [UInt8], depth: Int, opener: (any SealedValueOpener)? = nil) throws(CodecError) {
         guard depth <= 64 else { throw CodecError("nesting too deep") }
         switch try byte() {
         case EventCodec.Tag.null: out.append(contentsOf: "null".utf8)
@@ -68,12 +84,13 @@ extension EventCodec.Reader {
         case EventCodec.Tag.int32: JSONWriter.writeInteger(Int64(try fixed(Int32.self)), into: &out)
         case EventCodec.Tag.double: JSONWriter.writeNumber(Double(bitPattern: try fixed(UInt64.self)), into: &out)
         case EventCodec.Tag.string: JSONWriter.writeString(utf8: try slice(count: try varint()), into: &out)
+        case EventCodec.Tag.sealed: try writeOpenedJSON(try slice(count: try varint()), into: &out, depth: depth, opener: opener)
         case EventCodec.Tag.array:
             let count = try varint()
             out.append(UInt8(ascii: "["))
             for offset in 0..<count {
                 if offset > 0 { out.append(UInt8(ascii: ",")) }
-                try writeJSONValue(into: &out, depth: depth + 1)
+                try writeJSONValue(into: &out, depth: depth + 1, opener: opener)
             }
             out.append(UInt8(ascii: "]"))
         case EventCodec.Tag.object:
@@ -91,7 +108,7 @@ extension EventCodec.Reader {
                     JSONWriter.writeString(utf8: try slice(count: length), into: &out)
                     out.append(UInt8(ascii: ":"))
                 }
-                try writeJSONValue(into: &out, depth: depth + 1)
+                try writeJSONValue(into: &out, depth: depth + 1, opener: opener)
             }
             out.append(UInt8(ascii: "}"))
         case let tag:

@@ -11,7 +11,8 @@ import LedgerJSON
 ///
 /// A value is a tag byte and its content: 0 null, 1 false, 2 true, 3 f64 LE, 4 string
 /// (varint length, UTF-8), 5 array (varint count, values), 6 object (varint count, then
-/// key and value per member), 7 i32 LE (integral numbers that fit, the common case).
+/// key and value per member), 7 i32 LE (integral numbers that fit, the common case), 8 a
+/// sealed personal value (varint length, content: see `SealedValue`).
 /// A key is one byte: 0x80 + n for the n-th well-known name, else its length (< 0x7F) and
 /// bytes, or 0x7F, a varint length and bytes.
 public enum EventCodec {
@@ -149,6 +150,7 @@ public enum EventCodec {
         @usableFromInline package static let array: UInt8 = 5
         @usableFromInline package static let object: UInt8 = 6
         @usableFromInline package static let int32: UInt8 = 7
+        @usableFromInline package static let sealed: UInt8 = 8
     }
 
     static func writeValue(_ value: JSONValue, into out: inout [UInt8]) {
@@ -201,6 +203,12 @@ public enum EventCodec {
     }
 
     static func writeString(_ string: String, into out: inout [UInt8]) {
+        if SealedValue.mayBeToken(string), let content = SealedValue.content(ofToken: string) {
+            out.append(Tag.sealed)
+            writeVarint(content.count, into: &out)
+            out.append(contentsOf: content)
+            return
+        }
         out.append(Tag.string)
         writeVarint(string.utf8.count, into: &out)
         out.append(contentsOf: string.utf8)
@@ -297,6 +305,7 @@ public enum EventCodec {
             case Tag.int32: return .number(Double(try fixed(Int32.self)))
             case Tag.double: return .number(Double(bitPattern: try fixed(UInt64.self)))
             case Tag.string: return .string(try utf8(count: try varint()))
+            case Tag.sealed: return .string(SealedValue.token(try slice(count: try varint())))
             case Tag.array:
                 let count = try varint()
                 var elements: [JSONValue] = []

@@ -40,6 +40,9 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
     /// duplicate's events, each at its own time, are the survivor's from here on; the marker in
     /// the duplicate's stream (data `duplicate` and `into`) routes its later events.
     case leadMerged = "lead.merged"
+    /// The lead's personal data was erased on request (crypto-shredding: its key destroyed);
+    /// data `reason`. It carries no personal data itself.
+    case leadErased = "lead.erased"
 
     /// The stored one-byte tag: the position in this list, which only ever grows at the end
     /// (written out, not looked up; a test checks it against `allCases`).
@@ -76,6 +79,7 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
         case .identityConflict: 28
         case .activityTracked: 29
         case .leadMerged: 30
+        case .leadErased: 31
         }
     }
 
@@ -102,7 +106,7 @@ public enum EventType: String, Sendable, CaseIterable, Hashable {
     /// Handoff, sales and deal events must name who recorded them.
     public var requiresActor: Bool {
         switch self {
-        case .leadHandedOff, .salesContacted, .salesAccepted, .salesRejected, .salesQualified, .opportunityOpened, .dealClosed, .leadMerged:
+        case .leadHandedOff, .salesContacted, .salesAccepted, .salesRejected, .salesQualified, .opportunityOpened, .dealClosed, .leadMerged, .leadErased:
             return true
         default:
             return false

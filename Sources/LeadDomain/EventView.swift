@@ -269,7 +269,7 @@ extension EventCodec.Reader {
         case Tag.null, Tag.false, Tag.true: return
         case Tag.int32: index += 4
         case Tag.double: index += 8
-        case Tag.string: index += try varint()
+        case Tag.string, Tag.sealed: index += try varint()
         case Tag.array:
             for _ in 0..<(try varint()) { try skipValue(depth: depth + 1) }
         case Tag.object:

@@ -202,6 +202,9 @@ public enum Lifecycle {
 
     /// Applies an allowed event to an existing lead.
     public static func apply(_ event: Envelope, position: UInt64, to lead: inout LeadState) {
+        // (An erasure concerns the lead's personal data, not its lifecycle: not even activity,
+        // so that every report and SLA gives the same after it.)
+        if event.type == .leadErased { return }
         lead.events += 1
         if event.at > lead.lastActivityAt { lead.lastActivityAt = event.at }
         func enter(_ stage: Stage) {

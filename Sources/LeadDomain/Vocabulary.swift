@@ -91,6 +91,7 @@ public enum Vocabulary {
         case .identityConflict: return [field("visitor", .string), field("with", .nonEmptyString, required: true), field("reason", .string)]
         case .activityTracked: return [field("event", .nonEmptyString, required: true)]
         case .leadMerged: return [field("duplicate", .nonEmptyString, required: true), field("into", .nonEmptyString), field("reason", .string)]
+        case .leadErased: return [field("reason", .nonEmptyString, required: true)]
         }
     }
 

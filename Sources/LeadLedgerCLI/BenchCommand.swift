@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bench
+import LeadEngine
 import Foundation
 import LedgerJSON
 
@@ -26,6 +27,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Keep the work directory.") var keep = false
     @Option(parsing: .unconditional, help: "How many times to measure the ingest and the cursor baseline (1 to 20).") var runs: Int = 3
     @Option(help: "Output format: table or json.") var format: OutputFormat = .table
+    @Flag(help: "Measure stores that encrypt personal fields (with a random master key).") var encrypt = false
 
     func validate() throws {
         try OptionCheck.whole(events, "--events", in: OptionCheck.benchEvents)
@@ -41,6 +43,7 @@ struct BenchCommand: ParsableCommand {
         options.events = events
         options.keep = keep
         options.runs = runs
+        if encrypt { options.masterKey = MasterKey.random() }
         let progress = Progress()
         let result = try BenchRun(options: options) { progress.update($0) }.run()
         progress.finish()

@@ -8,7 +8,7 @@ struct LeadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lead",
         abstract: "Show one lead: its state (now or as of a time) and its history; merge duplicates.",
-        subcommands: [LeadShow.self, LeadHistory.self, LeadMerge.self])
+        subcommands: [LeadShow.self, LeadHistory.self, LeadMerge.self, LeadErase.self])
 }
 
 struct LeadShow: ParsableCommand {
@@ -29,16 +29,17 @@ struct LeadShow: ParsableCommand {
         let time = try asOf.map { try parseTime($0, option: "--as-of") }
         let store = try storeOptions.openForReading()
         defer { store.close() }
-        if time == nil, let (state, chain) = try store.resolvedLead(id), !chain.isEmpty {
-            let score = try store.score(of: state.lead, asOf: nil)?.score
+        if time == nil, let (found, chain) = try store.resolvedLead(id), !chain.isEmpty {
+            let score = try store.score(of: found.lead, asOf: nil)?.score
+            let (state, erasure) = (store.shown(found), store.erasure(of: found.lead))
             if output.format == .table {
                 let steps = chain.map { "\($0.lead) → \($0.into)" }.joined(separator: ", ")
                 print("lead \(id) was merged into lead \(state.lead) (\(steps)); showing lead \(state.lead)\n")
-                print(LeadRendering.render(state, score: score, format: output.format))
+                print(LeadRendering.render(state, score: score, format: output.format, erasure: erasure))
             } else if output.format == .csv {
                 print(LeadRendering.render(state, score: score, format: output.format))
             } else {
-                print(JSONWriter.render(LeadJSON.lead(state, score: score, resolvedFrom: id, chain: chain)))
+                print(JSONWriter.render(LeadJSON.lead(state, score: score, resolvedFrom: id, chain: chain, erasure: erasure)))
             }
             return
         }
@@ -50,7 +51,7 @@ struct LeadShow: ParsableCommand {
             throw CLIError("unknown lead \(id)")
         }
         let score = try store.score(of: id, asOf: time)?.score
-        print(LeadRendering.render(state, score: score, format: output.format))
+        print(LeadRendering.render(store.shown(state), score: score, format: output.format, erasure: store.erasure(of: id)))
     }
 }
 
@@ -73,14 +74,10 @@ struct LeadHistory: ParsableCommand {
 }
 
 enum LeadRendering {
-    static func json(_ state: LeadState, score: Double?) -> JSONValue {
-        LeadJSON.lead(state, score: score)
-    }
-
-    static func render(_ state: LeadState, score: Double?, format: OutputFormat) -> String {
+    static func render(_ state: LeadState, score: Double?, format: OutputFormat, erasure: LeadKeyStore.Erasure? = nil) -> String {
         switch format {
         case .json, .html:
-            return JSONWriter.render(json(state, score: score))
+            return JSONWriter.render(LeadJSON.lead(state, score: score, erasure: erasure))
         case .csv:
             var table = TextTable(columns: ["lead", "stage", "owner", "capturedAt", "lastActivityAt", "touches", "events", "stageAt", "stageType", "stageActor", "stagePosition"])
             for change in state.stages {
@@ -99,6 +96,7 @@ enum LeadRendering {
                 "touches   \(state.touches) of \(state.events) events",
             ]
             if let opportunity = state.opportunity { lines.append("opportunity \(opportunity)") }
+            if let erasure { lines.append("erased    \(erasure.at.rfc3339) (\(erasure.reason)): personal fields read as \(SealedValue.erasedText)") }
             if !state.profile.isEmpty {
                 lines.append("profile   " + state.profile.members.map { "\($0.key)=\(display($0.value))" }.joined(separator: ", "))
             }

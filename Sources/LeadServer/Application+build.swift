@@ -61,6 +61,7 @@ public func buildRouter(
     RulesController(store: store, gate: gate, keys: keys).add(read: read, admin: admin)
     BackupController(store: store, root: backupDirectory, gate: gate).add(to: admin)
     MergeController(store: store, gate: gate).add(to: admin)
+    EraseController(store: store, gate: gate).add(to: admin)
     return router
 }
 

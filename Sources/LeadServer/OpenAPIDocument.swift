@@ -163,6 +163,41 @@ paths:
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
+    delete:
+      summary: Erase a lead's personal fields for good, on request (admin).
+      description: >-
+        Crypto-shredding: destroys the keys that encrypt the personal fields of the lead (and
+        of its visitors and of the leads merged into it; an id merged away erases the lead it
+        ended in), then appends lead.erased with the reason and the key's name as its actor.
+        From then on those fields read as "[erased]" in every answer (lead, history, audit,
+        events, stream) and the lead shows `erased`; stages, touches, scores and revenue are
+        unchanged. The reason comes from the query (`?reason=`) or the body. Erasing again
+        answers 200 with alreadyErased and the first erasure. 404 for an unknown lead; 409
+        for a store that keeps personal fields in plaintext (written without a master key).
+      parameters:
+        - {$ref: "#/components/parameters/LeadID"}
+        - {name: reason, in: query, schema: {type: string, minLength: 1}, description: Why (instead of the body).}
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [reason]
+              properties:
+                reason: {type: string, minLength: 1, description: "Why (e.g. the request's reference); recorded in lead.erased, so no personal data."}
+      responses:
+        "200":
+          description: Erased (or erased already, with alreadyErased).
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/ErasureResult"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
   /v1/leads/{id}/merge:
     post:
       summary: Merge this lead (a duplicate) into another lead, the survivor (admin).
@@ -610,6 +645,13 @@ components:
         rulesVersion: {type: [string, "null"]}
         profile: {type: object}
         stages: {type: array, items: {type: object}}
+        erased:
+          type: object
+          description: Only for a lead whose personal fields were erased (they read as "[erased]").
+          required: [at, reason]
+          properties:
+            at: {type: string}
+            reason: {type: string}
         merged:
           type: object
           description: Only when the id asked for was merged away.
@@ -625,6 +667,21 @@ components:
                 properties:
                   lead: {type: string}
                   into: {type: string}
+    ErasureResult:
+      type: object
+      required: [lead, position, actor, erased, alreadyErased, streams]
+      properties:
+        lead: {type: string, description: The lead erased (the one an id merged away ended in).}
+        position: {type: integer, minimum: 1, description: Where lead.erased is in the log.}
+        actor: {type: string}
+        erased:
+          type: object
+          required: [at, reason]
+          properties:
+            at: {type: string, description: "RFC 3339, UTC"}
+            reason: {type: string}
+        alreadyErased: {type: boolean}
+        streams: {type: integer, minimum: 1, description: How many streams' keys were destroyed.}
     MergeResult:
       type: object
       required: [duplicate, into, actor, position]

@@ -22,8 +22,9 @@ struct ServerTests {
         let readKey: String
         let adminKey: String
 
-        init() throws {
-            test = try TestStore("server")
+        /// `options`: e.g. a master key, for a store that encrypts personal fields.
+        init(options: LeadStore.Options = LeadStore.Options()) throws {
+            test = try TestStore("server", options: options)
             keys = KeyStore(directory: test.directory.file("store"))
             ingestKey = try keys.create(name: "tracker", role: .ingest)
             readKey = try keys.create(name: "analyst", role: .read)

@@ -7,9 +7,9 @@ public final class TestStore: @unchecked Sendable {
     public let directory: TemporaryDirectory
     public let store: LeadStore
 
-    public init(_ label: String = "store") throws {
+    public init(_ label: String = "store", options: LeadStore.Options = LeadStore.Options()) throws {
         directory = TemporaryDirectory(label)
-        store = try LeadStore(path: directory.file("store"))
+        store = try LeadStore(path: directory.file("store"), options: options)
     }
 
     deinit {

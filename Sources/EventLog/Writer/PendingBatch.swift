@@ -34,6 +34,9 @@ public struct PendingBatch: Sendable {
     /// The chunk of zeros `append` grows the bytes by.
     private static let zeros = [UInt8](repeating: 0, count: 1 << 16)
 
+    /// See `isSealed`.
+    var sealedFlag = false
+
     /// Whether a record carries an `expectedVersion` (the writer runs such a batch serially).
     public private(set) var hasExpectedVersions = false
 
@@ -56,6 +59,7 @@ public struct PendingBatch: Sendable {
         entries.removeAll(keepingCapacity: true)
         extras.removeAll(keepingCapacity: true)
         hasExpectedVersions = false
+        sealedFlag = false
     }
 
     public var count: Int { entries.count }

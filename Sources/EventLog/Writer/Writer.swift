@@ -44,6 +44,8 @@ final class Writer: @unchecked Sendable {
     private let tables: EventLog.Tables
     private let hook: (any AppendHook)?
     private let maxRecordsPerCommit: Int
+    /// Rewrites requests before they are prepared (`EventLog.setSealer`).
+    private let sealer: SealerSlot
     /// How many prepared groups may wait for the chainer, and how many chained ones for the
     /// committer.
     private let maxPrepared = 2
@@ -104,8 +106,9 @@ final class Writer: @unchecked Sendable {
 
     init(
         environment: Environment, tables: EventLog.Tables, hook: (any AppendHook)?, tip: Tip, maxRecordsPerCommit: Int,
-        committedThrough: @escaping @Sendable (Commit) -> Void = { _ in }
+        sealer: SealerSlot = SealerSlot(), committedThrough: @escaping @Sendable (Commit) -> Void = { _ in }
     ) {
+        self.sealer = sealer
         self.committedThrough = committedThrough
         self.environment = environment
         self.tables = tables
@@ -208,7 +211,7 @@ final class Writer: @unchecked Sendable {
 
     private func process(_ requests: [Request]) {
         catchUpWithCommitter()
-        let group = withoutFailedChains(requests)
+        let group = sealed(withoutFailedChains(requests))
         guard !group.isEmpty else { return }
         let serial = group.contains { request in
             if request.records.hasExpectedVersions { return true }
@@ -271,6 +274,37 @@ final class Writer: @unchecked Sendable {
             } else {
                 kept.append(request)
             }
+        }
+        return kept
+    }
+
+    /// The requests with their records sealed (those not sealed yet), and what they depend on
+    /// made durable once for all; a request whose sealing fails is answered with the failure
+    /// (its chain failed: nothing after it is stored).
+    private func sealed(_ requests: [Request]) -> [Request] {
+        guard let sealer = sealer.current, requests.contains(where: { !$0.records.isSealed }) else { return requests }
+        var kept: [Request] = []
+        var mark: UInt64 = 0
+        for var request in requests {
+            if request.records.isSealed {
+                kept.append(request)
+                continue
+            }
+            do {
+                let result = try sealer.seal(request.records)
+                if let batch = result.batch { request.records = batch }
+                request.records.isSealed = true
+                mark = max(mark, result.durability)
+                kept.append(request)
+            } catch {
+                fail([request], error)
+            }
+        }
+        do {
+            try sealer.makeDurable(through: mark)
+        } catch {
+            fail(kept, error)
+            return []
         }
         return kept
     }

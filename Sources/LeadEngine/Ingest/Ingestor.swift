@@ -109,6 +109,8 @@ public final class Ingestor {
         /// The lines refused before the log saw them (not JSON, not a valid event), with the
         /// reason; in line order.
         @exclusivity(unchecked) var refused: [(line: Line, reason: String)] = []
+        /// The log, whose sealer the transcoding thread runs on `records` (see `EventLog.seal`).
+        @exclusivity(unchecked) var log: EventLog?
         /// Whether `records` is complete (set under the transcoders' lock).
         @exclusivity(unchecked) var isTranscoded = false
         /// The reason a line that is too long is refused with.
@@ -153,6 +155,10 @@ public final class Ingestor {
                     take(Result { () throws(EnvelopeError) in LeadStore.pending(try Ingestor.parseJSONLine(bytes)) }, of: line)
                 }
             }
+            // (Here, on one of several threads, rather than in input order by the log. A
+            // failure leaves the batch unsealed: the log fails it again, in order, stopping
+            // the ingest there.)
+            try? log?.seal(&records)
         }
 
         /// Empties a settled batch for the next lines, keeping its memory: a fresh batch's
@@ -290,6 +296,7 @@ public final class Ingestor {
                 // A batch at a time, with one closure for all its lines: the batch is a
                 // constant there, and nothing it captures is retained again for each line.
                 let batch = settled.popLast()?.reuse() ?? Batch(records: batchSize)
+                batch.log = log
                 batch.tooLongReason = "line is longer than \(maxLineBytes) bytes (--max-line-bytes)"
                 var read = 0
                 let parsed: Bool

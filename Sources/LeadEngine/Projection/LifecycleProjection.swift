@@ -198,6 +198,10 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             }
             return admitted
         }
+        if decoded.event.type == .leadErased, record.id.first != Envelope.reservedIDPrefix {
+            // (Only `LeadStore.erase`, which destroys the keys first, writes one.)
+            return .reject(reason: "lead.erased \"\(decoded.event.id)\" refused: a lead is erased by `leadledger lead erase` or DELETE /v1/leads/{id}, which destroy its keys before they append lead.erased")
+        }
         // (The record's stream is its lead.)
         let cached = try cachedLead(record.stream, in: txn)
         if decoded.event.type == .leadMerged {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Rules documents the demo and the bench publish.
 public enum ExampleRules {
     /// The example rules document of SPEC section 4, verbatim (as in
@@ -30,4 +32,14 @@ public enum ExampleRules {
             points: -50
 
         """
+}
+
+extension ExampleRules {
+    /// `spec` with its free-mail rule on `emailDomain` instead of `email`: what to publish
+    /// in a store that encrypts personal fields, where rules never see an e-mail address
+    /// (the rule then gives the same score before and after the lead is erased).
+    public static let withoutPersonalFields = spec
+        .replacingOccurrences(of: #"- when: { field: email, matches: "@(gmail|yahoo|hotmail)\\." }"#,
+                              with: #"- when: { field: emailDomain, matches: "^(gmail|yahoo|hotmail)\\." }"#)
+        .replacingOccurrences(of: #"version: "2026-11-a""#, with: #"version: "2026-11-a-domain""#)
 }

@@ -5,8 +5,10 @@ import LedgerJSON
 /// the CLI's `--format json` and by the server's API.
 public enum LeadJSON {
     /// `lead show`: `{"lead","stage","owner","score","profile","stages":[...]}` and more.
-    public static func lead(_ state: LeadState, score: Double?) -> JSONValue {
-        [
+    /// With `erasure`, `"erased": {"at","reason"}`: the lead's personal fields were erased
+    /// (they read as `"[erased]"`).
+    public static func lead(_ state: LeadState, score: Double?, erasure: LeadKeyStore.Erasure? = nil) -> JSONValue {
+        let value: JSONValue = [
             "lead": .string(state.lead), "stage": .string(state.stage.rawValue), "owner": .nullable(state.owner),
             "score": score.map(JSONValue.number) ?? .null, "rulesVersion": .nullable(state.rulesVersion),
             "profile": .object(state.profile),
@@ -17,12 +19,19 @@ public enum LeadJSON {
             "capturedAt": .string(state.capturedAt.rfc3339), "lastActivityAt": .string(state.lastActivityAt.rfc3339),
             "touches": .integer(state.touches), "events": .integer(state.events), "opportunity": .nullable(state.opportunity),
         ]
+        guard let erasure, case .object(var object) = value else { return value }
+        object["erased"] = ["at": .string(erasure.at.rfc3339), "reason": .string(erasure.reason)]
+        return .object(object)
     }
 
     /// A lead read by a merged-away id: the lead it ended in, with `merged` saying which id
     /// was asked for and the merges that led there.
-    public static func lead(_ state: LeadState, score: Double?, resolvedFrom id: String, chain: [(lead: String, into: String)]) -> JSONValue {
-        guard !chain.isEmpty, case .object(var object) = lead(state, score: score) else { return lead(state, score: score) }
+    public static func lead(
+        _ state: LeadState, score: Double?, resolvedFrom id: String, chain: [(lead: String, into: String)], erasure: LeadKeyStore.Erasure? = nil
+    ) -> JSONValue {
+        guard !chain.isEmpty, case .object(var object) = lead(state, score: score, erasure: erasure) else {
+            return lead(state, score: score, erasure: erasure)
+        }
         object["merged"] = [
             "from": .string(id), "into": .string(state.lead),
             "steps": .array(chain.map { ["lead": .string($0.lead), "into": .string($0.into)] }),

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import EventLog
 import Synchronization
 import LeadDomain
@@ -26,8 +27,23 @@ public final class LeadStore: Sendable {
     /// The checkpoint of the lead projection in force.
     public var projectionCheckpoint: String { projectionTables.checkpoint }
 
+    /// The keys of each lead's personal fields, when the store keeps them encrypted (it has
+    /// a key store: see `LeadKeyStore`); `nil` for a store that keeps them in plaintext.
+    public let keys: LeadKeyStore?
+
+    /// What opens sealed values for readers (`nil`: a plaintext store).
+    public var opener: (any SealedValueOpener)? { keys }
+
     public struct Options: Sendable {
         public var log = EventLog.Options()
+        /// The master key (`--master-key-file`, `LEADLEDGER_MASTER_KEY`). Given to a writer of
+        /// a store without a key store, it creates one: personal fields are sealed from then
+        /// on. A store with a key store needs it to append personal fields (anything else —
+        /// rebuilds, rules, merges, erasures — works without it) and to read them: a reader
+        /// without it reads them as locked.
+        public var masterKey: MasterKey?
+        /// The personal fields a new key store records (later opens use the recorded list).
+        public var personalFields = PersonalFields()
         public init() {}
 
         /// Options to open an existing store for reading only: no writer lock is taken (so a
@@ -63,6 +79,7 @@ public final class LeadStore: Sendable {
                     _ = try log.environment.table(name)
                 }
                 self.current = Mutex((tables, try log.environment.table(tables.leads)))
+                self.keys = try Self.openKeys(path: path, options: options, writing: false)
             } catch {
                 log.close()
                 throw error
@@ -85,12 +102,23 @@ public final class LeadStore: Sendable {
             guard let opened else { throw LogError.closed }
             self.meta = opened.meta
             self.current = Mutex((opened.tables, try log.environment.table(opened.tables.leads)))
+            // (Opened under the writer lock the log took: one process appends keys.)
+            self.keys = try Self.openKeys(path: path, options: options, writing: true)
+            if let keys { log.setSealer(PersonalFieldSealer(keys: keys)) }
             try catchUp()
             try refreshScoresIfNeeded()
         } catch {
             log.close()
             throw error
         }
+    }
+
+    /// The store's key store, if it has one (or gets one: a writer given a master key).
+    static func openKeys(path: String, options: Options, writing: Bool) throws -> LeadKeyStore? {
+        let exists = FileManager.default.fileExists(atPath: path + "/" + LeadKeyStore.fileName)
+        guard exists || (writing && options.masterKey != nil) else { return nil }
+        return try LeadKeyStore(
+            directory: path, master: options.masterKey, create: writing, writable: writing, personal: options.personalFields)
     }
 
     /// The generation of projection tables in force, as `meta` records it.
@@ -239,7 +267,25 @@ public final class LeadStore: Sendable {
     /// before the merge, in the duplicate's stream, with whatever that one absorbed) among
     /// them. A duplicate's events keep its id as their lead.
     public func history(of lead: String) throws -> [LoggedEvent] {
-        try history(of: lead, before: .max, merges: true).sorted { $0.position < $1.position }
+        try history(of: lead, before: .max, merges: true).sorted { $0.position < $1.position }.map(shown)
+    }
+
+    /// A row as readers see it: its sealed values opened (or read as erased or locked).
+    /// (Everything that computes — scores, replays, merges — works on the sealed values, so
+    /// that it gives the same before and after an erasure.)
+    func shown(_ row: LoggedEvent) -> LoggedEvent {
+        guard let keys else { return row }
+        var row = row
+        row.event.data = EventCodec.opened(row.event.data, by: keys)
+        return row
+    }
+
+    /// A lead's state as readers see it: its profile's sealed values opened.
+    public func shown(_ state: LeadState) -> LeadState {
+        guard let keys else { return state }
+        var state = state
+        state.profile = EventCodec.opened(state.profile, by: keys)
+        return state
     }
 
     /// `merges`: with the events of the leads merged into it.
@@ -281,7 +327,7 @@ public final class LeadStore: Sendable {
                 guard header.type.rawValue.hasPrefix(prefix) else { return }
             }
             let row = try LoggedEvent(record: record)
-            if filter.matches(row.event) { try body(row) }
+            if filter.matches(row.event) { try body(shown(row)) }
         }
         if let lead = filter.lead {
             for row in try history(of: lead) where filter.matches(row.event, lead: false) { try body(row) }
@@ -316,7 +362,7 @@ extension LeadStore {
             }
             let row = try LoggedEvent(record: record)
             guard filter.matches(row.event) else { return }
-            rows.append(row)
+            rows.append(shown(row))
             if rows.count == wanted { throw Full() }
         }
         // A lead's audit is its journey's events (`history`): with those of the visitors joined
@@ -359,7 +405,7 @@ extension LeadStore {
                 scanned = record.position
                 let type = try EventCodec.header(record.payload).type
                 if let typePrefix, !type.rawValue.hasPrefix(typePrefix) { return }
-                try body(StoredEventView(record: record, type: type))
+                try body(StoredEventView(record: record, type: type, opener: keys))
                 count += 1
                 if count == wanted { throw Full() }
             }
@@ -372,6 +418,8 @@ extension LeadStore {
 public struct StoredEventView {
     let record: RecordView
     public let type: EventType
+    /// Opens its sealed values (`nil`: a plaintext store).
+    let opener: (any SealedValueOpener)?
     public var position: UInt64 { record.position }
     /// When the log recorded it (its group's commit).
     public var recordedAt: Timestamp { Timestamp(microseconds: record.recordedAt * 1000) }
@@ -379,7 +427,8 @@ public struct StoredEventView {
     /// The event as `LeadJSON.event` renders it, byte for byte.
     public func writeJSON(into out: inout [UInt8]) throws {
         try EventCodec.writeJSON(
-            position: record.position, recordedAt: recordedAt, id: record.id, lead: record.stream, payload: record.payload, into: &out)
+            position: record.position, recordedAt: recordedAt, id: record.id, lead: record.stream, payload: record.payload, opener: opener,
+            into: &out)
     }
 }
 

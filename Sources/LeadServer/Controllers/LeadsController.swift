@@ -20,7 +20,9 @@ struct LeadsController {
         let time = try Query.time(request, "asOf")
         if time == nil, let (state, chain) = try store.resolvedLead(id), !chain.isEmpty {
             // A merged-away id: the lead it ended in, saying so.
-            return jsonResponse(LeadJSON.lead(state, score: try store.score(of: state.lead, asOf: nil)?.score, resolvedFrom: id, chain: chain))
+            return jsonResponse(LeadJSON.lead(
+                store.shown(state), score: try store.score(of: state.lead, asOf: nil)?.score, resolvedFrom: id, chain: chain,
+                erasure: store.erasure(of: state.lead)))
         }
         let found = try time.map { try store.lead(id, asOf: $0) } ?? store.lead(id)
         guard let state = found else {
@@ -29,7 +31,7 @@ struct LeadsController {
             }
             throw Problem(.notFound, "unknown lead \(id)")
         }
-        return jsonResponse(LeadJSON.lead(state, score: try store.score(of: id, asOf: time)?.score))
+        return jsonResponse(LeadJSON.lead(store.shown(state), score: try store.score(of: id, asOf: time)?.score, erasure: store.erasure(of: id)))
     }
 
     @Sendable func history(_ request: Request, context: LeadRequestContext) async throws -> Response {
