@@ -549,6 +549,10 @@ components:
               published: {type: string}
               position: {type: integer}
               alreadyPublished: {type: boolean}
+              warnings:
+                type: array
+                description: What in the rules will never hold (rules on fields the store encrypts).
+                items: {type: string}
   schemas:
     TrackingMessage:
       description: A Segment-spec message (identify, track, page, screen, group, alias); at least a userId or an anonymousId (alias needs userId and previousId).

@@ -21,6 +21,27 @@ struct EraseRouteTests {
 
     static let email = "mary.somerville-4242@example.org"
 
+    @Test func rulesOnPersonalFieldsArePublishedWithAWarning() async throws {
+        let fixture = try Self.fixture()
+        try await fixture.application().test(.router) { client in
+            // The spec's example rules test a free-mail address on `email`, which is sealed.
+            try await client.execute(
+                uri: "/v1/rules", method: .post, headers: [.authorization: "Bearer \(fixture.adminKey)", .contentType: "application/yaml"],
+                body: ByteBuffer(string: ExampleRules.spec)
+            ) { response throws in
+                #expect(response.status == .created)
+                let warnings = try #require(try ServerTests.json(response)["warnings"]?.arrayValue)
+                #expect(warnings.first?.stringValue?.contains("(email)") == true)
+            }
+            try await client.execute(
+                uri: "/v1/rules", method: .post, headers: [.authorization: "Bearer \(fixture.adminKey)", .contentType: "application/yaml"],
+                body: ByteBuffer(string: ExampleRules.withoutPersonalFields)
+            ) { response throws in
+                #expect(try ServerTests.json(response)["warnings"] == nil)
+            }
+        }
+    }
+
     @Test func anAdminErasesOverHTTPAndEveryAnswerReadsErased() async throws {
         let fixture = try Self.fixture()
         let events = [

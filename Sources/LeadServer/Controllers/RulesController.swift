@@ -39,11 +39,18 @@ struct RulesController {
         let rules = try await document(request)
         let actor = "api:" + (context.key?.name ?? "?")
         let (store, gate) = (self.store, self.gate)
+        // Rules on personal fields never hold in a store that encrypts them (scoring never
+        // decrypts): said in the answer, as the CLI says it on stderr.
+        let personal = store.keys.map { $0.personal.rulesReadingPersonalFields(rules) } ?? []
+        let warnings: JSONValue? = personal.isEmpty ? nil : .array([.string(
+            "this store encrypts personal fields, which rules never see: \(personal.joined(separator: ", ")) will never hold (test a free-mail address on emailDomain)")])
         return try await gate.alone {
             try await offThePool {
                 switch try store.publishRules(rules, actor: actor, at: .now) {
                 case .appended(let position):
-                    return jsonResponse(["published": .string(rules.version), "position": .integer(position)], status: .created)
+                    var body: JSONObject = ["published": .string(rules.version), "position": .integer(position)]
+                    body["warnings"] = warnings
+                    return jsonResponse(.object(body), status: .created)
                 case .duplicate(let position):
                     guard try store.isPublished(rules, at: position) else {
                         throw Problem(.conflict, "rules version \(rules.version) was already published with another document; give the changed document a new version")
