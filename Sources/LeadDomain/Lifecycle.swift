@@ -56,6 +56,10 @@ public struct LeadState: Sendable, Hashable {
     /// The lead this one was merged into (`lead.merged`): its events are that lead's from
     /// then on, and this row only says where it went.
     public var mergedInto: String?
+    /// The account it belongs to (see `AccountRule`), and whether an event assigned it
+    /// explicitly (else the domain rule gave it).
+    public var account: String?
+    public var accountIsExplicit: Bool
 
     /// When the lead entered its current stage.
     public var stageEnteredAt: Timestamp {
@@ -91,6 +95,8 @@ public struct LeadState: Sendable, Hashable {
         self.matches = []
         self.rulesVersion = nil
         self.mergedInto = nil
+        self.account = nil
+        self.accountIsExplicit = false
     }
 }
 
@@ -211,9 +217,11 @@ public enum Lifecycle {
         switch event.type {
         case .leadCaptured:
             mergeProfile(event.data, into: &lead.profile)
+            AccountRule.update(&lead, with: event.data)
             capture(at: event.at, actor: event.actor, hasChannel: event.data["channel"] != nil, position: position, to: &lead)
         case .leadEnriched:
             mergeProfile(event.data, into: &lead.profile)
+            AccountRule.update(&lead, with: event.data)
         case .leadQualified:
             lead.handedOff = false
             enter(.mql)

@@ -11,6 +11,10 @@ struct LeadRows: Sendable {
         var journey: Range<Int>?
         /// A lead merged into another keeps no journey (reports count its survivor's).
         var dropsJourney = false
+        /// Its `accounts` index keys (account ‖ 0 ‖ lead) to delete and to add, when its
+        /// account changed since its row was last encoded.
+        var unlisted: Range<Int>?
+        var listed: Range<Int>?
     }
 
     /// Written by the thread that encodes the rows, then only read (after a hand-over).
@@ -32,15 +36,29 @@ struct LeadRows: Sendable {
             let lead = cached.state.lead.withUTF8Bytes { encoded.bytes.append($0) }
             let state = LeadStateCodec.encode(cached.state, profile: cached.encodedProfile, into: encoded.bytes)
             let journey = cached.journey.map { JourneyCodec.encode($0, into: encoded.bytes) }
-            encoded.rows.append(Row(lead: lead, state: state, journey: journey, dropsJourney: cached.state.mergedInto != nil))
+            var row = Row(lead: lead, state: state, journey: journey, dropsJourney: cached.state.mergedInto != nil)
+            // (A lead merged away is its survivor's: the account lists only the survivor.)
+            let account = cached.state.mergedInto == nil ? cached.state.account : nil
+            if account != cached.indexedAccount {
+                row.unlisted = cached.indexedAccount.map { indexKey($0, lead: cached.state.lead, into: encoded.bytes) }
+                row.listed = account.map { indexKey($0, lead: cached.state.lead, into: encoded.bytes) }
+                cached.indexedAccount = account
+            }
+            encoded.rows.append(row)
         }
         return encoded
+    }
+
+    /// An `accounts` key, appended to `bytes`.
+    private static func indexKey(_ account: String, lead: String, into bytes: EncodedBytes) -> Range<Int> {
+        let key = AccountIndex.key(account: account, lead: lead)
+        return key.withUnsafeBytes { bytes.append($0) }
     }
 
     /// Stores encoded leads (every row of every part), in key order, which LMDB inserts
     /// fastest: through cursors kept for all the rows, most keys land on the page the cursor
     /// is already on, and LMDB then skips the descent from the root.
-    static func write(_ parts: [LeadRows], leads: Table, journeys: Table, in txn: WriteTransaction) throws {
+    static func write(_ parts: [LeadRows], leads: Table, journeys: Table, accounts: Table, in txn: WriteTransaction) throws {
         var order: [(part: Int, row: Int)] = []
         order.reserveCapacity(parts.reduce(0) { $0 + $1.rows.count })
         for (part, rows) in parts.enumerated() {
@@ -59,6 +77,12 @@ struct LeadRows: Sendable {
                     if let journey = row.journey { try journeyCursor.put(key: key, value: bytes[journey]) }
                     if row.dropsJourney { _ = try txn.delete(journeys, key: key) }
                 }
+            }
+        }
+        for part in parts {
+            for row in part.rows {
+                if let unlisted = row.unlisted { _ = try txn.delete(accounts, key: part.bytes[unlisted]) }
+                if let listed = row.listed { try txn.put(accounts, key: part.bytes[listed], value: UnsafeRawBufferPointer(start: nil, count: 0)) }
             }
         }
     }

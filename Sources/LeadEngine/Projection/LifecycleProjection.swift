@@ -20,6 +20,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     @exclusivity(unchecked) private(set) var leads: Table
     /// lead → its journey (attribution and funnel inputs).
     @exclusivity(unchecked) private(set) var journeys: Table
+    /// account ‖ 0 ‖ lead: each account's leads.
+    @exclusivity(unchecked) private(set) var accounts: Table
     @exclusivity(unchecked) private(set) var dimensions: Dimensions
     let reader: LogReader
     /// Live scoring under the rules in force (the latest `rules.published`), if any.
@@ -39,6 +41,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         self.tables = tables
         leads = try environment.table(tables.leads)
         journeys = try environment.table(tables.journeys)
+        accounts = try environment.table(tables.accounts)
         self.dimensions = try dimensions ?? Dimensions(environment: environment, tables: tables)
         self.reader = reader
         live = rules.map { LiveScorer(Scorer($0)) }
@@ -51,6 +54,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         tables = parent.tables
         leads = parent.leads
         journeys = parent.journeys
+        accounts = parent.accounts
         dimensions = parent.dimensions
         reader = parent.reader
         live = parent.live
@@ -64,6 +68,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         self.tables = tables
         leads = try environment.table(tables.leads)
         journeys = try environment.table(tables.journeys)
+        accounts = try environment.table(tables.accounts)
         dimensions = try Dimensions(environment: environment, tables: tables)
         forget()
     }
@@ -92,6 +97,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             return nil
         }
         let cached = CachedLead(state: stored)
+        cached.indexedAccount = stored.mergedInto == nil ? stored.account : nil
         if stored.rulesVersion != live?.rules.version {
             try rescore(cached, in: txn)
             cached.changed = true
@@ -368,6 +374,10 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             cached = CachedLead(state: state, encodedProfile: Array(view.encodedData))
         }
         cached.state.rulesVersion = live?.rules.version
+        if let found = view.capturedAccount {
+            cached.state.account = found.account
+            cached.state.accountIsExplicit = found.explicit
+        }
         live?.recordCapture(view, position: position, of: cached)
         cached.changed = true
         cached.journeyLoaded = true
@@ -414,6 +424,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     func clear(in txn: WriteTransaction) throws {
         try txn.clear(leads)
         try txn.clear(journeys)
+        try txn.clear(accounts)
         try txn.clear(dimensions.table)
         dimensions.reset()
     }
@@ -428,10 +439,10 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     func prepareCommit(sequence: UInt64) throws -> (@Sendable (WriteTransaction) throws -> Void)? {
         let rows = changedRows(committing: sequence)
         let assigned = dimensions.takeAssigned()
-        let (leads, journeys, dimensionTable) = (self.leads, self.journeys, dimensions.table)
+        let (leads, journeys, accounts, dimensionTable) = (self.leads, self.journeys, self.accounts, dimensions.table)
         return { txn in
             try Dimensions.store(assigned, in: dimensionTable, txn: txn)
-            try LeadRows.write([rows], leads: leads, journeys: journeys, in: txn)
+            try LeadRows.write([rows], leads: leads, journeys: journeys, accounts: accounts, in: txn)
         }
     }
 

@@ -16,6 +16,7 @@ public enum LeadJSON {
             }),
             "capturedAt": .string(state.capturedAt.rfc3339), "lastActivityAt": .string(state.lastActivityAt.rfc3339),
             "touches": .integer(state.touches), "events": .integer(state.events), "opportunity": .nullable(state.opportunity),
+            "account": .nullable(state.account),
         ]
     }
 
