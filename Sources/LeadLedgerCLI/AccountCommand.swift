@@ -69,8 +69,9 @@ struct AccountShow: ParsableCommand {
             } else {
                 lines.append("score     - (no rules published)")
             }
-            lines.append("open      \(opportunities.open) opportunities, \(number(opportunities.openAmount))")
-            lines.append("won       \(opportunities.won) opportunities, \(number(opportunities.wonAmount))")
+            func count(_ n: Int) -> String { n == 1 ? "1 opportunity" : "\(n) opportunities" }
+            lines.append("open      \(count(opportunities.open)), \(number(opportunities.openAmount))")
+            lines.append("won       \(count(opportunities.won)), \(number(opportunities.wonAmount))")
             if !summary.firmographics.isEmpty {
                 lines.append("firmographics " + summary.firmographics.members.map { "\($0.key)=\(LeadRendering.display($0.value))" }.joined(separator: ", "))
             }

@@ -112,8 +112,9 @@ struct AccountTests {
         ],
     ]
 
-    /// Account acme.com: a1 and a2 engaged in March, a3 a customer (won 6,000), a2 with an
-    /// open opportunity (1,000); b1 at beta.io; n1 without an account.
+    /// Account acme.com: a1 and a2 at webinars in March, a3 captured by a form in March and
+    /// touched in October, a customer (won 6,000); a2 with an open opportunity (1,000); b1 at
+    /// beta.io; n1 without an account.
     static func acme(_ test: TestStore) throws {
         #expect(try test.store.publishRules(ScoringRules(document: rules), actor: "ops", at: E.at("2026-01-01T00:00:00Z")).position != nil)
         Self.expectAppended(try test.append([
@@ -148,8 +149,10 @@ struct AccountTests {
         #expect(summary.leads.map(\.lead) == ["a1", "a2", "a3"])
         #expect(summary.leads.map(\.stage) == [.lead, .opportunity, .customer])
         #expect(summary.mostAdvancedStage == .customer)
-        #expect(summary.leads.map(\.engaged) == [true, true, false])
-        #expect(summary.engagedLeads == 2)
+        // a3's capture carries a channel: a touchpoint too.
+        #expect(summary.leads.map(\.engaged) == [true, true, true])
+        #expect(summary.leads.map { $0.lastTouchAt?.rfc3339 } == ["2026-03-10T10:00:00Z", "2026-03-12T10:00:00Z", "2026-03-01T10:00:00Z"])
+        #expect(summary.engagedLeads == 3)
         #expect(summary.opportunities == AccountOpportunities(open: 1, openAmount: 1000, won: 1, wonAmount: 6000))
         let score = try #require(summary.score)
         // a1: employees ≥ 200 (10) + a webinar (20); a2: a webinar (20); a3: nothing.

@@ -9,7 +9,7 @@ public struct AccountLead: Sendable, Hashable {
     public var stage: Stage
     /// Its score now under the rules in force (`nil` without rules).
     public var score: Double?
-    /// Its latest touch at or before the summary's `asOf`.
+    /// Its latest touchpoint (a touch, or a capture with a channel) at or before `asOf`.
     public var lastTouchAt: Timestamp?
     /// A touch within the engagement window.
     public var engaged: Bool
@@ -124,7 +124,10 @@ extension LeadStore {
         for id in members {
             guard let state = try lead(id) else { continue }
             let history = try self.history(of: id)
-            let touches = history.filter { $0.event.type.isTouch && $0.event.at <= asOf }.map(\.event.at)
+            // (Touchpoints as attribution counts them: touches, and a capture with a channel.)
+            let touches = history.filter { row in
+                (row.event.type.isTouch || (row.event.type == .leadCaptured && row.event.data["channel"] != nil)) && row.event.at <= asOf
+            }.map(\.event.at)
             let lastTouch = touches.max()
             var score: Double?
             if let scorer, let rules {
