@@ -25,10 +25,20 @@ public enum AccountRule {
     /// the domain's first label.
     public static let freeMailProviders: Set<String> = ["yahoo", "ymail", "hotmail", "outlook", "live", "gmx", "yandex"]
 
+    /// `freeMailProviders` as bytes, for comparing a domain's first label without a `String`.
+    private static let providerBytes = freeMailProviders.map { Array($0.utf8) }
+
     public static func isFreeMail(_ domain: String) -> Bool {
+        var copy = domain
+        return copy.withUTF8 { isFreeMail(domain, bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `domain` is `bytes` as a `String` (normalized: lower case).
+    private static func isFreeMail(_ domain: String, bytes: UnsafeRawBufferPointer) -> Bool {
         if freeMailDomains.contains(domain) { return true }
-        guard let dot = domain.firstIndex(of: ".") else { return false }
-        return freeMailProviders.contains(String(domain[..<dot]))
+        guard let dot = bytes.firstIndex(of: UInt8(ascii: ".")) else { return false }
+        let label = UnsafeRawBufferPointer(rebasing: bytes[..<dot])
+        return providerBytes.contains { $0.elementsEqual(label) }
     }
 
     /// The explicit account an event's data assigns, if any.
@@ -38,18 +48,37 @@ public enum AccountRule {
 
     /// A usable account id: trimmed, not empty, no NUL (the index separator), not too long.
     public static func accountID(_ raw: String?) -> String? {
-        guard let raw else { return nil }
-        let trimmed = raw.trimmingSpaces
-        guard !trimmed.isEmpty, trimmed.utf8.count <= maxAccountBytes, !trimmed.utf8.contains(0) else { return nil }
-        return trimmed
+        withBytes(raw) { $0.flatMap(accountID(bytes:)) }
+    }
+
+    /// `accountID(_:)` of a string's UTF-8 bytes.
+    static func accountID(bytes: UnsafeRawBufferPointer) -> String? {
+        let (start, end) = trimmed(bytes)
+        guard end > start, end - start <= maxAccountBytes, !bytes[start..<end].contains(0) else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
     }
 
     /// The domain rule's account (see the type's comment), from the three fields' values.
     public static func domainAccount(emailDomain: String?, email: String?, domain: String?) -> String? {
+        withBytes(emailDomain) { emailDomain in
+            withBytes(email) { email in
+                withBytes(domain) { domain in domainAccount(emailDomain: emailDomain, email: email, domain: domain) }
+            }
+        }
+    }
+
+    /// `domainAccount` on the fields' UTF-8 bytes: what captures read in place use, so that
+    /// a capture costs no intermediate strings (only the account's own).
+    static func domainAccount(emailDomain: UnsafeRawBufferPointer?, email: UnsafeRawBufferPointer?, domain: UnsafeRawBufferPointer?) -> String? {
         let fromEmail = emailDomain.flatMap(normalized) ?? email.flatMap(emailsDomain).flatMap(normalized)
-        if let fromEmail, !isFreeMail(fromEmail) { return fromEmail }
-        if let company = domain.flatMap(normalized), !isFreeMail(company) { return company }
+        if let fromEmail, !fromEmail.isFreeMail { return fromEmail.domain }
+        if let company = domain.flatMap(normalized), !company.isFreeMail { return company.domain }
         return nil
+    }
+
+    private static func withBytes<R>(_ text: String?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        guard var text else { return body(nil) }
+        return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     }
 
     public static func domainAccount(profile: JSONObject) -> String? {
@@ -86,30 +115,47 @@ public enum AccountRule {
     }
 
     /// The part after the last `@` of an e-mail address.
-    static func emailsDomain(_ email: String) -> String? {
-        guard let at = email.lastIndex(of: "@") else { return nil }
-        return String(email[email.index(after: at)...])
+    static func emailsDomain(_ email: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard let at = email.lastIndex(of: UInt8(ascii: "@")) else { return nil }
+        return UnsafeRawBufferPointer(rebasing: email[(at + 1)...])
     }
 
-    /// A domain lower-cased, without surrounding spaces, a trailing dot or a leading `www.`;
-    /// `nil` unless it looks like a domain (a dot, no spaces, no `@`).
-    static func normalized(_ raw: String) -> String? {
-        var domain = raw.trimmingSpaces.lowercased()
-        if domain.hasSuffix(".") { domain.removeLast() }
-        if domain.hasPrefix("www.") { domain.removeFirst(4) }
-        guard domain.contains("."), !domain.hasPrefix("."), domain.utf8.count <= maxAccountBytes,
-              !domain.contains(where: { $0 == " " || $0 == "@" || $0 == "\0" || $0 == "/" })
-        else { return nil }
-        return domain
+    /// A domain with its ASCII letters lower-cased, without surrounding white space, a
+    /// trailing dot or a leading `www.`; `nil` unless it looks like a domain (a dot, not first;
+    /// no spaces, control characters, `@` or `/`), with whether it is free mail.
+    static func normalized(_ raw: UnsafeRawBufferPointer) -> (domain: String, isFreeMail: Bool)? {
+        var (start, end) = trimmed(raw)
+        if end > start, raw[end - 1] == UInt8(ascii: ".") { end -= 1 }
+        if end - start > 4, raw[start + 3] == UInt8(ascii: "."), raw[start..<start + 3].allSatisfy({ $0 | 0x20 == UInt8(ascii: "w") }) {
+            start += 4
+        }
+        let count = end - start
+        guard count > 0, count <= maxAccountBytes, raw[start] != UInt8(ascii: ".") else { return nil }
+        var dots = 0
+        for byte in raw[start..<end] {
+            if byte == UInt8(ascii: ".") { dots += 1 }
+            if byte <= 0x20 || byte == 0x7F || byte == UInt8(ascii: "@") || byte == UInt8(ascii: "/") { return nil }
+        }
+        guard dots > 0 else { return nil }
+        let domain = String(unsafeUninitializedCapacity: count) { buffer in
+            for index in 0..<count {
+                let byte = raw[start + index]
+                buffer[index] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            }
+            return count
+        }
+        var copy = domain
+        let free = copy.withUTF8 { isFreeMail(domain, bytes: UnsafeRawBufferPointer($0)) }
+        return (domain, free)
     }
-}
 
-extension String {
-    /// Without leading and trailing spaces, tabs and line breaks.
-    fileprivate var trimmingSpaces: String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(self[first...last])
+    /// The bounds of `bytes` without leading and trailing spaces, tabs and line breaks.
+    static func trimmed(_ bytes: UnsafeRawBufferPointer) -> (start: Int, end: Int) {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        var (start, end) = (0, bytes.count)
+        while start < end, isSpace(bytes[start]) { start += 1 }
+        while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+        return (start, end)
     }
 }
 
@@ -125,14 +171,14 @@ extension EventView {
         withUnsafeTemporaryAllocation(of: Int.self, capacity: 5) { offsets in
             locate(Self.accountFields, into: offsets)
             guard offsets.contains(where: { $0 >= 0 }) else { return nil }
-            func string(_ index: Int) -> String? {
+            func bytes(_ index: Int) -> UnsafeRawBufferPointer? {
                 guard case .string(let bytes) = stored(at: offsets[index]) else { return nil }
-                return String(decoding: bytes, as: UTF8.self)
+                return bytes
             }
-            if let explicit = AccountRule.accountID(string(0)) ?? AccountRule.accountID(string(1)) {
+            if let explicit = bytes(0).flatMap(AccountRule.accountID(bytes:)) ?? bytes(1).flatMap(AccountRule.accountID(bytes:)) {
                 return (account: explicit, explicit: true)
             }
-            return AccountRule.domainAccount(emailDomain: string(2), email: string(3), domain: string(4)).map { (account: $0, explicit: false) }
+            return AccountRule.domainAccount(emailDomain: bytes(2), email: bytes(3), domain: bytes(4)).map { (account: $0, explicit: false) }
         }
     }
 }

@@ -49,10 +49,11 @@ struct LeadRows: Sendable {
         return encoded
     }
 
-    /// An `accounts` key, appended to `bytes`.
+    /// An `accounts` key (`AccountIndex.key`), appended to `bytes` piece by piece.
     private static func indexKey(_ account: String, lead: String, into bytes: EncodedBytes) -> Range<Int> {
-        let key = AccountIndex.key(account: account, lead: lead)
-        return key.withUnsafeBytes { bytes.append($0) }
+        let start = account.withUTF8Bytes { bytes.append($0) }.lowerBound
+        _ = withUnsafeBytes(of: UInt8(0)) { bytes.append($0) }
+        return start..<lead.withUTF8Bytes { bytes.append($0) }.upperBound
     }
 
     /// Stores encoded leads (every row of every part), in key order, which LMDB inserts
@@ -79,11 +80,26 @@ struct LeadRows: Sendable {
                 }
             }
         }
+        try writeIndex(parts, accounts: accounts, in: txn)
+    }
+
+    /// The `accounts` index's changes, in key order too (a new lead's key is far from the
+    /// last one's in account order): the keys unlisted, then the keys listed.
+    private static func writeIndex(_ parts: [LeadRows], accounts: Table, in txn: WriteTransaction) throws {
+        var unlisted: [UnsafeRawBufferPointer] = []
+        var listed: [UnsafeRawBufferPointer] = []
         for part in parts {
             for row in part.rows {
-                if let unlisted = row.unlisted { _ = try txn.delete(accounts, key: part.bytes[unlisted]) }
-                if let listed = row.listed { try txn.put(accounts, key: part.bytes[listed], value: UnsafeRawBufferPointer(start: nil, count: 0)) }
+                if let key = row.unlisted { unlisted.append(part.bytes[key]) }
+                if let key = row.listed { listed.append(part.bytes[key]) }
             }
+        }
+        guard !unlisted.isEmpty || !listed.isEmpty else { return }
+        let inOrder: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool = { KeyOrder.compare($0, $1) < 0 }
+        for key in unlisted.sorted(by: inOrder) { _ = try txn.delete(accounts, key: key) }
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        try txn.withCursor(accounts) { cursor in
+            for key in listed.sorted(by: inOrder) { try cursor.put(key: key, value: empty) }
         }
     }
 }
