@@ -54,7 +54,8 @@ public enum AccountRule {
     /// `accountID(_:)` of a string's UTF-8 bytes.
     static func accountID(bytes: UnsafeRawBufferPointer) -> String? {
         let (start, end) = trimmed(bytes)
-        guard end > start, end - start <= maxAccountBytes, !bytes[start..<end].contains(0) else { return nil }
+        guard end > start, end - start <= maxAccountBytes else { return nil }
+        for index in start..<end where bytes[index] == 0 { return nil }
         return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
     }
 
@@ -126,13 +127,16 @@ public enum AccountRule {
     static func normalized(_ raw: UnsafeRawBufferPointer) -> (domain: String, isFreeMail: Bool)? {
         var (start, end) = trimmed(raw)
         if end > start, raw[end - 1] == UInt8(ascii: ".") { end -= 1 }
-        if end - start > 4, raw[start + 3] == UInt8(ascii: "."), raw[start..<start + 3].allSatisfy({ $0 | 0x20 == UInt8(ascii: "w") }) {
+        let w = UInt8(ascii: "w")
+        if end - start > 4, raw[start + 3] == UInt8(ascii: "."), raw[start] | 0x20 == w, raw[start + 1] | 0x20 == w, raw[start + 2] | 0x20 == w {
             start += 4
         }
         let count = end - start
         guard count > 0, count <= maxAccountBytes, raw[start] != UInt8(ascii: ".") else { return nil }
         var dots = 0
-        for byte in raw[start..<end] {
+        // (Index loops: a slice's iterator was not specialized here.)
+        for index in start..<end {
+            let byte = raw[index]
             if byte == UInt8(ascii: ".") { dots += 1 }
             if byte <= 0x20 || byte == 0x7F || byte == UInt8(ascii: "@") || byte == UInt8(ascii: "/") { return nil }
         }
