@@ -168,10 +168,53 @@ extension EventView {
         Field("accountId"), Field("account"), Field("emailDomain"), Field("email"), Field("domain"),
     ]
 
+    private static let emailCode = EventCodec.knownKeyCode("email")
+    private static let domainCode = EventCodec.knownKeyCode("domain")
+
     /// A capture's account read in place (what `AccountRule.update` gives a new lead whose
     /// profile is this data): `nil` when the data names none. Allocates only for data that
     /// has one of the fields.
+    ///
+    /// One pass with plain loads over the usual capture (every member name a one-byte code,
+    /// every value a short string, a number, a boolean or null); anything else, such as a
+    /// spelled-out name — `accountId`, `account` and `emailDomain` have no code — goes to
+    /// the general reader (`locatedAccount`).
     public var capturedAccount: (account: String, explicit: Bool)? {
+        let end = payload.count
+        guard let base = payload.baseAddress, dataOffset + 1 < end else { return locatedAccount }
+        func byte(_ offset: Int) -> UInt8 { base.load(fromByteOffset: offset, as: UInt8.self) }
+        var remaining = Int(byte(dataOffset + 1))
+        guard remaining < 0x80 else { return locatedAccount }
+        var index = dataOffset + 2
+        var email: UnsafeRawBufferPointer?
+        var domain: UnsafeRawBufferPointer?
+        while remaining > 0 {
+            guard index + 2 <= end else { return locatedAccount }
+            let keyByte = byte(index)
+            guard keyByte >= 0x80 else { return locatedAccount }
+            let value = index + 2
+            switch byte(index + 1) {
+            case EventCodec.Tag.string:
+                guard value < end else { return locatedAccount }
+                let length = Int(byte(value))
+                guard length < 0x80, length <= end - value - 1 else { return locatedAccount }
+                let text = UnsafeRawBufferPointer(start: base + value + 1, count: length)
+                if keyByte == Self.emailCode { email = text } else if keyByte == Self.domainCode { domain = text }
+                index = value + 1 + length
+            case EventCodec.Tag.int32: index = value + 4
+            case EventCodec.Tag.double: index = value + 8
+            case EventCodec.Tag.null, EventCodec.Tag.false, EventCodec.Tag.true: index = value
+            default: return locatedAccount
+            }
+            guard index <= end else { return locatedAccount }
+            remaining -= 1
+        }
+        guard email != nil || domain != nil else { return nil }
+        return AccountRule.domainAccount(emailDomain: nil, email: email, domain: domain).map { (account: $0, explicit: false) }
+    }
+
+    /// `capturedAccount` through the general reader.
+    private var locatedAccount: (account: String, explicit: Bool)? {
         withUnsafeTemporaryAllocation(of: Int.self, capacity: 5) { offsets in
             locate(Self.accountFields, into: offsets)
             guard offsets.contains(where: { $0 >= 0 }) else { return nil }

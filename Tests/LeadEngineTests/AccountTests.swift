@@ -78,6 +78,33 @@ struct AccountTests {
         #expect(AccountRule.domainAccount(emailDomain: "Acme.com.", email: "x@other.example", domain: nil) == "acme.com")
     }
 
+    /// A capture read in place (its fast pass and the general reader) gives the account that
+    /// applying the decoded capture gives.
+    @Test func aCaptureReadInPlaceAgreesWithTheDecodedOne() throws {
+        let long = String(repeating: "x", count: 200) + ".example"
+        let cases: [JSONObject] = [
+            ["email": "ada@Acme.com", "employees": 12, "annualRevenue": 1.5e6, "channel": "web"],
+            ["email": "ada@gmail.com", "domain": "WWW.Beta.io."],
+            ["email": "ada@gmail.com", "domain": "yahoo.de"],
+            ["email": "no-at-sign", "domain": "nodot"],
+            ["email": "ada@acme.com", "account": " acct-1 "],
+            ["accountId": "acct-2", "account": "acct-3"],
+            ["account": ["name": "traits only"], "email": "ada@gamma.example"],
+            ["emailDomain": "Delta.example", "email": "(encrypted)"],
+            ["email": .string("ada@\(long)"), "note": .null, "recycle": true],
+            ["email": .null, "domain": "epsilon.example"],
+            ["firstName": "Ada"],
+        ]
+        for (index, extra) in cases.enumerated() {
+            let event = E.captured("L-\(index)", extra: extra)
+            var decoded: LeadState?
+            Lifecycle.apply(event, position: 1, to: &decoded)
+            let inPlace = try EventCodec.encode(event).withUnsafeBytes { try EventView($0).capturedAccount }
+            #expect(inPlace?.account == decoded?.account, "\(extra)")
+            #expect((inPlace?.explicit ?? false) == decoded?.accountIsExplicit, "\(extra)")
+        }
+    }
+
     @Test func aMergedAwayDuplicateIsNotALeadOfTheAccount() throws {
         let test = try TestStore("accounts-merge")
         Self.expectAppended(try test.append([
