@@ -190,10 +190,18 @@ public enum Lifecycle {
     /// A new lead from its `lead.captured` stored at `position`, with an empty profile:
     /// everything `apply` does for the capture but merging its data, for a replay that keeps
     /// the capture's data encoded until something reads the profile. `hasChannel`: whether
-    /// the data has a `channel` member (the capture is then a touch too).
-    public static func captured(lead: String, at: Timestamp, actor: String?, hasChannel: Bool, position: UInt64) -> LeadState {
+    /// the data has a `channel` member (the capture is then a touch too); `account`: the
+    /// data's account (`EventView.capturedAccount`; a rescore's simulation, which needs none,
+    /// leaves it out).
+    public static func captured(
+        lead: String, at: Timestamp, actor: String?, hasChannel: Bool, position: UInt64, account: (account: String, explicit: Bool)? = nil
+    ) -> LeadState {
         var state = newLead(lead, capturedAt: at)
         state.events += 1
+        if let account {
+            state.account = account.account
+            state.accountIsExplicit = account.explicit
+        }
         capture(at: at, actor: actor, hasChannel: hasChannel, position: position, to: &state)
         return state
     }

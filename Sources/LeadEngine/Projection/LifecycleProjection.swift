@@ -364,7 +364,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     ) throws {
         let lead = String(decoding: leadBytes, as: UTF8.self)
         let fields = view.touchFields
-        let state = Lifecycle.captured(lead: lead, at: view.at, actor: view.actor, hasChannel: view.hasChannel(fields), position: position)
+        let state = Lifecycle.captured(
+            lead: lead, at: view.at, actor: view.actor, hasChannel: view.hasChannel(fields), position: position, account: view.capturedAccount)
         let cached: CachedLead
         if let decoded {
             cached = CachedLead(state: state)
@@ -374,10 +375,6 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             cached = CachedLead(state: state, encodedProfile: Array(view.encodedData))
         }
         cached.state.rulesVersion = live?.rules.version
-        if let found = view.capturedAccount {
-            cached.state.account = found.account
-            cached.state.accountIsExplicit = found.explicit
-        }
         live?.recordCapture(view, position: position, of: cached)
         cached.changed = true
         cached.journeyLoaded = true
