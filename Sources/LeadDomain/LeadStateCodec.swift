@@ -10,9 +10,15 @@ import LedgerJSON
 ///     string? rulesVersion ‖ varint m ‖ m × (varint rule ‖ i64 at ‖ u64 position) ‖
 ///     [string mergedInto, only for a lead merged into another]
 ///
+/// A lead with an account is stored as version 2: the same fields, then
+///
+///     string? mergedInto ‖ string account ‖ u8 explicit
+///
+/// (a lead without one keeps version 1's bytes, which stores older than accounts hold).
 /// `string?` is a value of the event codec: a string or null.
 public enum LeadStateCodec {
     public static let version: UInt8 = 1
+    public static let accountVersion: UInt8 = 2
 
     /// `profile`, when given, is `state.profile` already encoded (as `EventCodec` encodes
     /// an event's data), and is copied as it is.
@@ -37,12 +43,13 @@ public enum LeadStateCodec {
         var most = 40 + encodedProfile.count + 18 * state.stages.count + 26 * state.matches.count
         most += 44 + (state.owner?.utf8.count ?? 0) + (state.opportunity?.utf8.count ?? 0) + (state.rulesVersion?.utf8.count ?? 0)
         most += state.mergedInto?.utf8.count ?? 0
+        if let account = state.account { most += 24 + account.utf8.count }
         for change in state.stages { most += 11 + (change.actor?.utf8.count ?? 0) }
         return bytes.append(most: most) { encode(state, profile: encodedProfile, into: &$0) }
     }
 
     private static func encode(_ state: LeadState, profile: [UInt8], into out: inout ReservedBytes) {
-        out.append(version)
+        out.append(state.account == nil ? version : accountVersion)
         out.append(state.stage.code)
         writeOptional(state.owner, into: &out)
         out.append(state.handedOff ? 1 : 0)
@@ -68,14 +75,21 @@ public enum LeadStateCodec {
             out.append(littleEndian: match.position)
         }
         // (Absent for every other lead: their bytes are those of stores older than merges.)
-        if let mergedInto = state.mergedInto { writeOptional(mergedInto, into: &out) }
+        if let account = state.account {
+            writeOptional(state.mergedInto, into: &out)
+            writeOptional(account, into: &out)
+            out.append(state.accountIsExplicit ? 1 : 0)
+        } else if let mergedInto = state.mergedInto {
+            writeOptional(mergedInto, into: &out)
+        }
     }
 
     /// Decodes a stored state; with `profile: false` the profile is skipped (left empty), for
     /// scans that do not need it.
     public static func decode(_ bytes: UnsafeRawBufferPointer, lead: String, profile includeProfile: Bool = true) throws(CodecError) -> LeadState {
         var reader = EventCodec.Reader(bytes: bytes, index: 0)
-        guard try reader.byte() == version else { throw CodecError("unknown lead state version") }
+        let stored = try reader.byte()
+        guard stored == version || stored == accountVersion else { throw CodecError("unknown lead state version") }
         guard let stage = Stage(code: try reader.byte()) else { throw CodecError("unknown stage code") }
         var state = LeadState(lead: lead, capturedAt: Timestamp(microseconds: 0))
         state.stage = stage
@@ -110,7 +124,12 @@ public enum LeadStateCodec {
             let at = Timestamp(microseconds: try reader.fixed(Int64.self))
             state.matches.append(ScoreMatch(rule: rule, at: at, position: try reader.fixed(UInt64.self)))
         }
-        if reader.index < bytes.count {
+        if stored == accountVersion {
+            state.mergedInto = try readOptional(&reader)
+            guard let account = try readOptional(&reader) else { throw CodecError("a lead state of version 2 without its account") }
+            state.account = account
+            state.accountIsExplicit = try reader.byte() == 1
+        } else if reader.index < bytes.count {
             guard let into = try readOptional(&reader) else { throw CodecError("a merged lead's survivor is null") }
             state.mergedInto = into
         }

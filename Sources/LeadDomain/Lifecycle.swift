@@ -56,6 +56,10 @@ public struct LeadState: Sendable, Hashable {
     /// The lead this one was merged into (`lead.merged`): its events are that lead's from
     /// then on, and this row only says where it went.
     public var mergedInto: String?
+    /// The account it belongs to (see `AccountRule`), and whether an event assigned it
+    /// explicitly (else the domain rule gave it).
+    public var account: String?
+    public var accountIsExplicit: Bool
 
     /// When the lead entered its current stage.
     public var stageEnteredAt: Timestamp {
@@ -91,6 +95,8 @@ public struct LeadState: Sendable, Hashable {
         self.matches = []
         self.rulesVersion = nil
         self.mergedInto = nil
+        self.account = nil
+        self.accountIsExplicit = false
     }
 }
 
@@ -184,10 +190,18 @@ public enum Lifecycle {
     /// A new lead from its `lead.captured` stored at `position`, with an empty profile:
     /// everything `apply` does for the capture but merging its data, for a replay that keeps
     /// the capture's data encoded until something reads the profile. `hasChannel`: whether
-    /// the data has a `channel` member (the capture is then a touch too).
-    public static func captured(lead: String, at: Timestamp, actor: String?, hasChannel: Bool, position: UInt64) -> LeadState {
+    /// the data has a `channel` member (the capture is then a touch too); `account`: the
+    /// data's account (`EventView.capturedAccount`; a rescore's simulation, which needs none,
+    /// leaves it out).
+    public static func captured(
+        lead: String, at: Timestamp, actor: String?, hasChannel: Bool, position: UInt64, account: (account: String, explicit: Bool)? = nil
+    ) -> LeadState {
         var state = newLead(lead, capturedAt: at)
         state.events += 1
+        if let account {
+            state.account = account.account
+            state.accountIsExplicit = account.explicit
+        }
         capture(at: at, actor: actor, hasChannel: hasChannel, position: position, to: &state)
         return state
     }
@@ -214,9 +228,11 @@ public enum Lifecycle {
         switch event.type {
         case .leadCaptured:
             mergeProfile(event.data, into: &lead.profile)
+            AccountRule.update(&lead, with: event.data)
             capture(at: event.at, actor: event.actor, hasChannel: event.data["channel"] != nil, position: position, to: &lead)
         case .leadEnriched:
             mergeProfile(event.data, into: &lead.profile)
+            AccountRule.update(&lead, with: event.data)
         case .leadQualified:
             lead.handedOff = false
             enter(.mql)

@@ -63,6 +63,7 @@ public enum Merge {
         var profile = survivor.profile
         for member in duplicate.profile where profile[member.key] == nil { profile[member.key] = member.value }
         survivor.profile = profile
+        AccountRule.merge(duplicate, into: &survivor)
         survivor.capturedAt = min(survivor.capturedAt, duplicate.capturedAt)
         survivor.lastActivityAt = max(survivor.lastActivityAt, duplicate.lastActivityAt)
         survivor.touches += duplicate.touches

@@ -9,6 +9,10 @@ public struct ScoringRules: Sendable, Hashable {
     public var halfLifeDays: Double?
     public var fit: [FitRule]
     public var behavior: [BehaviorRule]
+    /// Account rules (`AccountScoring`): points added to an account's score, not its leads'.
+    public var account: [AccountScoringRule] = []
+    /// The cap on the sum of an account's leads' scores in its account score.
+    public var accountLeadScoreCap = AccountScoring.defaultLeadScoreCap
     /// The document as given (stored as the `rules.published` event's data).
     public var document: JSONObject
 
@@ -96,7 +100,7 @@ public struct RulesError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 extension ScoringRules {
-    static let topLevelKeys: Set<String> = ["version", "mql_threshold", "decay", "fit", "behavior", "description"]
+    static let topLevelKeys: Set<String> = ["version", "mql_threshold", "decay", "fit", "behavior", "description", "account", "account_score_cap"]
     static let conditionOperators: Set<String> = ["matches", "gte", "lte", "gt", "lt", "in", "equals", "exists"]
     static let valueOperators: Set<String> = ["contains", "equals", "in", "matches"]
 
@@ -132,6 +136,8 @@ extension ScoringRules {
             fit: try fitRules.enumerated().map { (index, value) throws(RulesError) in try Self.fitRule(value, index: index) },
             behavior: try behaviorRules.enumerated().map { (index, value) throws(RulesError) in try Self.behaviorRule(value, index: index) },
             document: document)
+        account = try AccountScoring.rules(document["account"])
+        accountLeadScoreCap = try AccountScoring.cap(document["account_score_cap"])
     }
 
     private static func list(_ document: JSONObject, _ key: String) throws(RulesError) -> [JSONValue] {

@@ -18,6 +18,7 @@ public struct LeadLedgerCommand: ParsableCommand {
             BackupCommand.self,
             RestoreCommand.self,
             LeadCommand.self,
+            AccountCommand.self,
             Audit.self,
             Rebuild.self,
             RulesCommand.self,

@@ -9,8 +9,11 @@ import Reports
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Closed-loop reports: attribution, funnel, lead quality, SLA, monthly, plan, paths.",
-        subcommands: [AttributionReportCommand.self, FunnelReport.self, QualityReport.self, SLAReport.self, MonthlyReport.self, PlanReport.self, PathsReport.self])
+        abstract: "Closed-loop reports: attribution, funnel, lead quality, SLA, monthly, plan, paths, account funnel.",
+        subcommands: [
+            AttributionReportCommand.self, FunnelReport.self, QualityReport.self, SLAReport.self, MonthlyReport.self, PlanReport.self, PathsReport.self,
+            AccountFunnelReport.self,
+        ])
 }
 
 /// `--format` (table, csv, json, html) and `--out` for reports.
@@ -66,6 +69,12 @@ struct RangeOptions: ParsableArguments {
 extension AttributionModel: ExpressibleByArgument {}
 extension TouchField: ExpressibleByArgument {}
 extension LeadGrouping: ExpressibleByArgument {}
+extension AttributionGrouping: ExpressibleByArgument {}
+
+/// `AccountReports`' walk over the store's journeys with their leads' accounts.
+func journeysWithAccounts(_ store: LeadStore) -> AccountReports.Walk {
+    { body in try store.forEachJourneyWithAccount { _, journey, account in try body(journey, account) } }
+}
 
 /// Walks every journey once with the store's dimension names.
 func eachJourney(_ store: LeadStore, _ body: (Journey, (UInt32) -> String) throws -> Void) throws {
@@ -85,7 +94,7 @@ struct AttributionReportCommand: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "The attribution model.") var model: AttributionModel
-    @Option(help: "Group by channel, campaign, source or content.") var by: TouchField = .channel
+    @Option(help: "Group by channel, campaign, source, content or account (the lead's).") var by: AttributionGrouping = .channel
     @OptionGroup var range: RangeOptions
     @Option(name: .customLong("half-life"), parsing: .unconditional, help: "time-decay: days for a touch's weight to halve (at most 36,500).") var halfLife: Double = 7
     @Option(parsing: .unconditional, help: "Only touches within this many days before the conversion (at most 36,500).") var lookback: Double?
@@ -103,11 +112,15 @@ struct AttributionReportCommand: ParsableCommand {
         let store = try storeOptions.openForReading()
         defer { store.close() }
         let settings = AttributionSettings(
-            model: model, by: by, from: window.from, to: window.to, halfLifeDays: halfLife, lookbackDays: lookback, order: order)
+            model: model, by: by.touchField ?? .channel, from: window.from, to: window.to, halfLifeDays: halfLife, lookbackDays: lookback, order: order)
         var accumulator = AttributionAccumulator(settings: settings)
         // The page also puts every model side by side, with the same settings.
         var comparison = output.format == .html ? AttributionComparison(settings: settings) : nil
         let names = try store.dimensionNames()
+        if by == .account {
+            let report = try AccountReports.attribution(settings, walk: journeysWithAccounts(store)) { names[$0] ?? "#\($0)" }
+            return try output.emit(report)
+        }
         try store.forEachJourney { _, journey in
             accumulator.add(journey)
             comparison?.add(journey)
@@ -120,7 +133,7 @@ struct AttributionReportCommand: ParsableCommand {
 struct FunnelReport: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "funnel", abstract: "Counts per stage, stage-to-stage conversion and median days between stages.")
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: "Group by source, campaign, channel or cohort (capture month).") var by: LeadGrouping = .source
+    @Option(help: "Group by source, campaign, channel, cohort (capture month) or account.") var by: LeadGrouping = .source
     @OptionGroup var range: RangeOptions
     @OptionGroup var output: ReportOutput
 
@@ -128,6 +141,7 @@ struct FunnelReport: ParsableCommand {
         var funnel = FunnelAccumulator(grouping: by, range: try range.range())
         let store = try storeOptions.openForReading()
         defer { store.close() }
+        if by == .account { return try output.emit(AccountReports.funnel(range: try range.range(), walk: journeysWithAccounts(store))) }
         try eachJourney(store) { funnel.add($0, name: $1) }
         try output.emit(funnel.report())
     }
@@ -136,7 +150,7 @@ struct FunnelReport: ParsableCommand {
 struct QualityReport: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "quality", abstract: "Sales rejections by reason, and accept rate, per source.")
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: "Group by source, campaign, channel or cohort.") var by: LeadGrouping = .source
+    @Option(help: "Group by source, campaign, channel, cohort or account.") var by: LeadGrouping = .source
     @OptionGroup var range: RangeOptions
     @OptionGroup var output: ReportOutput
 
@@ -144,6 +158,7 @@ struct QualityReport: ParsableCommand {
         var quality = QualityAccumulator(grouping: by, range: try range.range())
         let store = try storeOptions.openForReading()
         defer { store.close() }
+        if by == .account { return try output.emit(AccountReports.quality(range: try range.range(), walk: journeysWithAccounts(store))) }
         try eachJourney(store) { quality.add($0, name: $1) }
         try output.emit(quality.report())
     }

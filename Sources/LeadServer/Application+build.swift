@@ -54,6 +54,7 @@ public func buildRouter(
     }
     StreamController(store: store, signal: signal, metrics: metrics, limits: limits).add(to: read)
     LeadsController(store: store).add(to: read)
+    AccountsController(store: store).add(to: read)
     AuditController(store: store).add(to: read)
     LogController(store: store).add(to: read)
     ReportsController(store: store).add(to: read)

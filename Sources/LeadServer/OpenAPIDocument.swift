@@ -198,6 +198,28 @@ paths:
         "403": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
         "409": {$ref: "#/components/responses/Problem"}
+  /v1/accounts/{id}:
+    get:
+      summary: An account's leads, stages, engagement, score and opportunities (read).
+      description: >-
+        A lead belongs to an account by a tracking group call's id, an `account` or `accountId`
+        field on lead.captured or lead.enriched (the latest wins), or else its e-mail domain
+        (`emailDomain`, else the domain of `email`) or company `domain`, never a free-mail
+        domain (docs/lead-data.md). `asOf` ends the 90-day engagement window (default now);
+        stages, scores and opportunities are current. An account no lead belongs to is a 404.
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string, minLength: 1}}
+        - {name: asOf, in: query, schema: {type: string}}
+      responses:
+        "200":
+          description: The account.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Account"}
+        "400": {$ref: "#/components/responses/Problem"}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
   /v1/leads/{id}/merge:
     post:
       summary: Merge this lead (a duplicate) into another lead, the survivor (admin).
@@ -318,9 +340,14 @@ paths:
         - name: name
           in: path
           required: true
-          schema: {type: string, enum: [attribution, funnel, quality, sla, monthly, plan, paths]}
+          schema: {type: string, enum: [attribution, funnel, quality, sla, monthly, plan, paths, account-funnel]}
         - {name: model, in: query, schema: {$ref: "#/components/schemas/Model"}}
-        - {name: by, in: query, schema: {type: string, enum: [channel, campaign, source, content, cohort]}}
+        - name: by
+          in: query
+          description: >-
+            attribution: channel, campaign, source, content or account; funnel and quality:
+            source, campaign, channel, cohort or account (leads without an account are `(none)`).
+          schema: {type: string, enum: [channel, campaign, source, content, cohort, account]}
         - {name: from, in: query, schema: {type: string}}
         - {name: to, in: query, schema: {type: string}}
         - {name: halfLife, in: query, schema: {type: number, exclusiveMinimum: 0, maximum: 36500}}
@@ -656,6 +683,7 @@ components:
           properties:
             at: {type: string}
             reason: {type: string}
+        account: {type: [string, "null"], description: The account the lead belongs to (see /v1/accounts/{id}).}
         merged:
           type: object
           description: Only when the id asked for was merged away.
@@ -686,6 +714,62 @@ components:
             reason: {type: string}
         alreadyErased: {type: boolean}
         streams: {type: integer, minimum: 1, description: How many streams' keys were destroyed.}
+    Account:
+      type: object
+      required: [account, mostAdvancedStage, engagedLeads, engagementDays, asOf, score, opportunities, firmographics, leads]
+      properties:
+        account: {type: string}
+        mostAdvancedStage: {$ref: "#/components/schemas/Stage"}
+        engagedLeads: {type: integer, minimum: 0, description: Leads with a touch in the engagementDays up to asOf.}
+        engagementDays: {type: integer}
+        asOf: {type: string}
+        score:
+          description: >-
+            null without published rules; else total = min(cap, leadScores) + fit + rules: the
+            sum of its leads' scores capped (account_score_cap, default 200), the rules' fit
+            rules on the account's firmographics, and its account rules' points.
+          oneOf:
+            - {type: "null"}
+            - type: object
+              required: [total, leadScores, cap, fit, rules, hits]
+              properties:
+                total: {type: number}
+                leadScores: {type: number}
+                cap: {type: number}
+                fit: {type: number}
+                rules: {type: number}
+                hits:
+                  type: array
+                  items:
+                    type: object
+                    required: [rule, points]
+                    properties:
+                      rule: {type: string}
+                      points: {type: number}
+        opportunities:
+          type: object
+          required: [open, openAmount, won, wonAmount]
+          properties:
+            open: {type: integer, minimum: 0}
+            openAmount: {type: number}
+            won: {type: integer, minimum: 0}
+            wonAmount: {type: number}
+        firmographics: {type: object, description: The group traits, then its leads' company fields.}
+        leads:
+          type: array
+          items:
+            type: object
+            required: [lead, stage, score, lastTouchAt, engaged, assignedBy]
+            properties:
+              lead: {type: string}
+              stage: {$ref: "#/components/schemas/Stage"}
+              score: {type: [number, "null"]}
+              lastTouchAt: {type: [string, "null"]}
+              engaged: {type: boolean}
+              assignedBy: {type: string, enum: [event, domain]}
+    Stage:
+      type: string
+      enum: [lead, mql, sal, sql, opportunity, customer, recycled, disqualified, lost]
     MergeResult:
       type: object
       required: [duplicate, into, actor, position]

@@ -4,9 +4,13 @@ import LedgerJSON
 /// How the funnel and quality reports group leads.
 public enum LeadGrouping: String, Sendable, CaseIterable {
     case source, campaign, channel, cohort
+    /// The lead's account: journeys relabeled by `AccountLabels` (their channel is the
+    /// account's id), `(none)` for a lead without one.
+    case account
 
     func key(_ journey: Journey, name: (UInt32) -> String) -> String {
         switch self {
+        case .account: return name(journey.channel)
         case .source: return journey.source == 0 ? "(none)" : name(journey.source)
         case .campaign: return journey.campaign == 0 ? "(none)" : name(journey.campaign)
         case .channel: return journey.channel == 0 ? "(none)" : name(journey.channel)

@@ -126,7 +126,8 @@ struct CaptureInPlaceTests {
 
             var decoded: LeadState?
             Lifecycle.apply(capture, position: 7, to: &decoded)
-            var inPlace = Lifecycle.captured(lead: "L", at: view.at, actor: view.actor, hasChannel: fields.channel != nil, position: 7)
+            var inPlace = Lifecycle.captured(
+                lead: "L", at: view.at, actor: view.actor, hasChannel: fields.channel != nil, position: 7, account: view.capturedAccount)
             inPlace.lead = try #require(decoded).lead
             inPlace.profile = capture.data
             #expect(inPlace == decoded)

@@ -13,4 +13,6 @@ final class CachedLead: ScoredLead {
     @exclusivity(unchecked) var sequence: UInt64 = 0
     /// The `LeadCache.generation` in which it was last listed as touched.
     @exclusivity(unchecked) var touchedIn = -1
+    /// The account its row is listed under in the `accounts` index, as last encoded (or read).
+    @exclusivity(unchecked) var indexedAccount: String?
 }

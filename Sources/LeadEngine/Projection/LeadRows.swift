@@ -11,6 +11,10 @@ struct LeadRows: Sendable {
         var journey: Range<Int>?
         /// A lead merged into another keeps no journey (reports count its survivor's).
         var dropsJourney = false
+        /// Its `accounts` index keys (account ‖ 0 ‖ lead) to delete and to add, when its
+        /// account changed since its row was last encoded.
+        var unlisted: Range<Int>?
+        var listed: Range<Int>?
     }
 
     /// Written by the thread that encodes the rows, then only read (after a hand-over).
@@ -32,15 +36,30 @@ struct LeadRows: Sendable {
             let lead = cached.state.lead.withUTF8Bytes { encoded.bytes.append($0) }
             let state = LeadStateCodec.encode(cached.state, profile: cached.encodedProfile, into: encoded.bytes)
             let journey = cached.journey.map { JourneyCodec.encode($0, into: encoded.bytes) }
-            encoded.rows.append(Row(lead: lead, state: state, journey: journey, dropsJourney: cached.state.mergedInto != nil))
+            var row = Row(lead: lead, state: state, journey: journey, dropsJourney: cached.state.mergedInto != nil)
+            // (A lead merged away is its survivor's: the account lists only the survivor.)
+            let account = cached.state.mergedInto == nil ? cached.state.account : nil
+            if account != cached.indexedAccount {
+                row.unlisted = cached.indexedAccount.map { indexKey($0, lead: cached.state.lead, into: encoded.bytes) }
+                row.listed = account.map { indexKey($0, lead: cached.state.lead, into: encoded.bytes) }
+                cached.indexedAccount = account
+            }
+            encoded.rows.append(row)
         }
         return encoded
+    }
+
+    /// An `accounts` key (`AccountIndex.key`), appended to `bytes` piece by piece.
+    private static func indexKey(_ account: String, lead: String, into bytes: EncodedBytes) -> Range<Int> {
+        let start = account.withUTF8Bytes { bytes.append($0) }.lowerBound
+        _ = withUnsafeBytes(of: UInt8(0)) { bytes.append($0) }
+        return start..<lead.withUTF8Bytes { bytes.append($0) }.upperBound
     }
 
     /// Stores encoded leads (every row of every part), in key order, which LMDB inserts
     /// fastest: through cursors kept for all the rows, most keys land on the page the cursor
     /// is already on, and LMDB then skips the descent from the root.
-    static func write(_ parts: [LeadRows], leads: Table, journeys: Table, in txn: WriteTransaction) throws {
+    static func write(_ parts: [LeadRows], leads: Table, journeys: Table, accounts: Table, in txn: WriteTransaction) throws {
         var order: [(part: Int, row: Int)] = []
         order.reserveCapacity(parts.reduce(0) { $0 + $1.rows.count })
         for (part, rows) in parts.enumerated() {
@@ -60,6 +79,27 @@ struct LeadRows: Sendable {
                     if row.dropsJourney { _ = try txn.delete(journeys, key: key) }
                 }
             }
+        }
+        try writeIndex(parts, accounts: accounts, in: txn)
+    }
+
+    /// The `accounts` index's changes, in key order too (a new lead's key is far from the
+    /// last one's in account order): the keys unlisted, then the keys listed.
+    private static func writeIndex(_ parts: [LeadRows], accounts: Table, in txn: WriteTransaction) throws {
+        var unlisted: [UnsafeRawBufferPointer] = []
+        var listed: [UnsafeRawBufferPointer] = []
+        for part in parts {
+            for row in part.rows {
+                if let key = row.unlisted { unlisted.append(part.bytes[key]) }
+                if let key = row.listed { listed.append(part.bytes[key]) }
+            }
+        }
+        guard !unlisted.isEmpty || !listed.isEmpty else { return }
+        let inOrder: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool = { KeyOrder.compare($0, $1) < 0 }
+        for key in unlisted.sorted(by: inOrder) { _ = try txn.delete(accounts, key: key) }
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        try txn.withCursor(accounts) { cursor in
+            for key in listed.sorted(by: inOrder) { try cursor.put(key: key, value: empty) }
         }
     }
 }

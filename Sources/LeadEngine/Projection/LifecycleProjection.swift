@@ -20,6 +20,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     @exclusivity(unchecked) private(set) var leads: Table
     /// lead → its journey (attribution and funnel inputs).
     @exclusivity(unchecked) private(set) var journeys: Table
+    /// account ‖ 0 ‖ lead: each account's leads.
+    @exclusivity(unchecked) private(set) var accounts: Table
     @exclusivity(unchecked) private(set) var dimensions: Dimensions
     let reader: LogReader
     /// Live scoring under the rules in force (the latest `rules.published`), if any.
@@ -39,6 +41,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         self.tables = tables
         leads = try environment.table(tables.leads)
         journeys = try environment.table(tables.journeys)
+        accounts = try environment.table(tables.accounts)
         self.dimensions = try dimensions ?? Dimensions(environment: environment, tables: tables)
         self.reader = reader
         live = rules.map { LiveScorer(Scorer($0)) }
@@ -51,6 +54,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         tables = parent.tables
         leads = parent.leads
         journeys = parent.journeys
+        accounts = parent.accounts
         dimensions = parent.dimensions
         reader = parent.reader
         live = parent.live
@@ -64,6 +68,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         self.tables = tables
         leads = try environment.table(tables.leads)
         journeys = try environment.table(tables.journeys)
+        accounts = try environment.table(tables.accounts)
         dimensions = try Dimensions(environment: environment, tables: tables)
         forget()
     }
@@ -92,6 +97,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
             return nil
         }
         let cached = CachedLead(state: stored)
+        cached.indexedAccount = stored.mergedInto == nil ? stored.account : nil
         if stored.rulesVersion != live?.rules.version {
             try rescore(cached, in: txn)
             cached.changed = true
@@ -362,7 +368,8 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     ) throws {
         let lead = String(decoding: leadBytes, as: UTF8.self)
         let fields = view.touchFields
-        let state = Lifecycle.captured(lead: lead, at: view.at, actor: view.actor, hasChannel: view.hasChannel(fields), position: position)
+        let state = Lifecycle.captured(
+            lead: lead, at: view.at, actor: view.actor, hasChannel: view.hasChannel(fields), position: position, account: view.capturedAccount)
         let cached: CachedLead
         if let decoded {
             cached = CachedLead(state: state)
@@ -418,6 +425,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     func clear(in txn: WriteTransaction) throws {
         try txn.clear(leads)
         try txn.clear(journeys)
+        try txn.clear(accounts)
         try txn.clear(dimensions.table)
         dimensions.reset()
     }
@@ -432,10 +440,10 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     func prepareCommit(sequence: UInt64) throws -> (@Sendable (WriteTransaction) throws -> Void)? {
         let rows = changedRows(committing: sequence)
         let assigned = dimensions.takeAssigned()
-        let (leads, journeys, dimensionTable) = (self.leads, self.journeys, dimensions.table)
+        let (leads, journeys, accounts, dimensionTable) = (self.leads, self.journeys, self.accounts, dimensions.table)
         return { txn in
             try Dimensions.store(assigned, in: dimensionTable, txn: txn)
-            try LeadRows.write([rows], leads: leads, journeys: journeys, in: txn)
+            try LeadRows.write([rows], leads: leads, journeys: journeys, accounts: accounts, in: txn)
         }
     }
 

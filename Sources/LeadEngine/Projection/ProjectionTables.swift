@@ -8,7 +8,7 @@
 struct ProjectionTables: Sendable, Equatable {
     static let generationKey = "projection.generation"
     /// Bump the suffix when the projected state changes shape: the store rebuilds it.
-    static let checkpointBase = "leads.v4"
+    static let checkpointBase = "leads.v5"
 
     let generation: Int
 
@@ -16,6 +16,8 @@ struct ProjectionTables: Sendable, Equatable {
     var leads: String { "leads" + suffix }
     var journeys: String { "journeys" + suffix }
     var dimensions: String { "dimensions" + suffix }
+    /// account ‖ 0 ‖ lead → empty: each account's leads (leads merged away left out).
+    var accounts: String { "accounts" + suffix }
     var checkpoint: String { Self.checkpointBase + suffix }
     var scoresVersionKey: String { "scores.rulesVersion" + suffix }
 

@@ -101,12 +101,12 @@ extension LeadStore {
                 for projection in shards { projection.didCommit(through: written.chunk) }
                 progress?(written.end, last)
             }
-            let (leads, journeys, table, version) = (shards[0].leads, shards[0].journeys, dimensions.table, rules?.version)
+            let (leads, journeys, accounts, table, version) = (shards[0].leads, shards[0].journeys, shards[0].accounts, dimensions.table, rules?.version)
             writer.start(chunk: chunk, end: end) { [log, self] in
                 // (Run again from the start if the map grows: the same rows, the same ids.)
                 try environment.write { txn in
                     try Dimensions.store(assigned, in: table, txn: txn)
-                    try LeadRows.write(rows, leads: leads, journeys: journeys, in: txn)
+                    try LeadRows.write(rows, leads: leads, journeys: journeys, accounts: accounts, in: txn)
                     try log.setCheckpoint(target.checkpoint, to: end, in: txn)
                     try self.setScoresVersion(version, of: target, in: txn)
                 }
@@ -128,7 +128,7 @@ extension LeadStore {
     /// freed for reuse); then every reader and the writer's hook use `target`.
     private func swapIn(_ target: ProjectionTables, replacing old: ProjectionTables, version: String?) throws {
         let environment = log.environment
-        let oldTables = try [old.leads, old.journeys, old.dimensions].map { try environment.table($0) }
+        let oldTables = try [old.leads, old.journeys, old.dimensions, old.accounts].map { try environment.table($0) }
         try environment.write { txn in
             try txn.put(meta, key: Array(ProjectionTables.generationKey.utf8), value: Array(String(target.generation).utf8))
             try self.setScoresVersion(version, of: target, in: txn)

@@ -18,6 +18,7 @@ public enum LeadJSON {
             }),
             "capturedAt": .string(state.capturedAt.rfc3339), "lastActivityAt": .string(state.lastActivityAt.rfc3339),
             "touches": .integer(state.touches), "events": .integer(state.events), "opportunity": .nullable(state.opportunity),
+            "account": .nullable(state.account),
         ]
         guard let erasure, case .object(var object) = value else { return value }
         object["erased"] = ["at": .string(erasure.at.rfc3339), "reason": .string(erasure.reason)]

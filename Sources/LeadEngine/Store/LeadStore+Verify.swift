@@ -52,7 +52,7 @@ extension LeadStore {
         defer { fresh.close() }
         try fresh.rebuildProjections()
         let theirs = fresh.projectionTables
-        for (name, other) in [(tables.leads, theirs.leads), (tables.journeys, theirs.journeys), (tables.dimensions, theirs.dimensions)] {
+        for (name, other) in [(tables.leads, theirs.leads), (tables.journeys, theirs.journeys), (tables.dimensions, theirs.dimensions), (tables.accounts, theirs.accounts)] {
             progress?("comparing \(ProjectionTables.baseName(name)) with the replay")
             if let problem = try firstDifference(in: name, and: other, from: fresh) { problems.append(problem) }
         }

@@ -78,6 +78,8 @@ public final class LeadStore: Sendable {
                 for name in [tables.journeys, tables.dimensions] {
                     _ = try log.environment.table(name)
                 }
+                // (A store written before accounts has none; `account show` then says so.)
+                _ = try? log.environment.table(tables.accounts)
                 self.current = Mutex((tables, try log.environment.table(tables.leads)))
                 self.keys = try Self.openKeys(path: path, options: options, writing: false)
             } catch {
@@ -210,7 +212,7 @@ public final class LeadStore: Sendable {
     /// each key prefixed with its table's name — for byte-for-byte comparisons.
     public func projectionSnapshot() throws -> [(key: [UInt8], value: [UInt8])] {
         let names = projectionTables
-        let tables = try [names.leads, names.journeys, names.dimensions].map { try log.environment.table($0) }
+        let tables = try [names.leads, names.journeys, names.dimensions, names.accounts].map { try log.environment.table($0) }
         return try log.environment.read { txn in
             var rows: [(key: [UInt8], value: [UInt8])] = []
             for table in tables {

@@ -4,7 +4,7 @@ import LeadEngine
 import LedgerJSON
 import Reports
 
-/// `GET /v1/reports/{attribution|funnel|quality|sla|monthly|plan|paths}` with the CLI's
+/// `GET /v1/reports/{attribution|funnel|quality|sla|monthly|plan|paths|account-funnel}` with the CLI's
 /// options as query parameters (`model`, `by`, `from`, `to`, `halfLife`, `lookback`, `order`,
 /// `within`, `revenue`): JSON by default, CSV with `Accept: text/csv`, the self-contained
 /// page with `Accept: text/html`. `paths` is always the ChannelAttribution CSV.
@@ -13,6 +13,22 @@ struct ReportsController {
 
     func add(to group: RouterGroup<LeadRequestContext>) {
         group.get("reports/{name}", use: report)
+    }
+
+    /// `AccountReports`' walk over the store's journeys with their leads' accounts.
+    private var journeysWithAccounts: AccountReports.Walk {
+        { [store] body in try store.forEachJourneyWithAccount { _, journey, account in try body(journey, account) } }
+    }
+
+    /// A funnel or quality report `by` a grouping (by source when not given).
+    private func grouped<Accumulator: LeadGroupedReport>(
+        _ type: Accumulator.Type, by: LeadGrouping?, range: TimeRange, name: (UInt32) -> String
+    ) throws -> Report {
+        let grouping = by ?? .source
+        if grouping == .account { return try AccountReports.grouped(type, range: range, walk: journeysWithAccounts) }
+        var accumulator = Accumulator(grouping: grouping, range: range)
+        try store.forEachJourney { _, journey in accumulator.add(journey, name: name) }
+        return accumulator.report()
     }
 
     @Sendable func report(_ request: Request, context: LeadRequestContext) async throws -> Response {
@@ -35,19 +51,25 @@ struct ReportsController {
             let halfLife = try Query.number(request, "halfLife", in: 0.001...36_500) ?? 7
             let lookback = try Query.number(request, "lookback", in: 0.001...36_500)
             let order = Int(try Query.integer(request, "order", in: 1...4) ?? 1)
-            var accumulator = AttributionAccumulator(settings: AttributionSettings(
-                model: model, by: try Query.choice(request, "by", TouchField.self) ?? .channel, from: range.from, to: range.to,
-                halfLifeDays: halfLife, lookbackDays: lookback, order: order))
-            try store.forEachJourney { _, journey in accumulator.add(journey) }
-            report = accumulator.report(name: name_)
+            let by = try Query.choice(request, "by", AttributionGrouping.self) ?? .channel
+            let settings = AttributionSettings(
+                model: model, by: by.touchField ?? .channel, from: range.from, to: range.to,
+                halfLifeDays: halfLife, lookbackDays: lookback, order: order)
+            if by == .account {
+                report = try AccountReports.attribution(settings, walk: journeysWithAccounts, name: name_)
+            } else {
+                var accumulator = AttributionAccumulator(settings: settings)
+                try store.forEachJourney { _, journey in accumulator.add(journey) }
+                report = accumulator.report(name: name_)
+            }
         case "funnel":
-            var funnel = FunnelAccumulator(grouping: try Query.choice(request, "by", LeadGrouping.self) ?? .source, range: range)
-            try store.forEachJourney { _, journey in funnel.add(journey, name: name_) }
-            report = funnel.report()
+            report = try grouped(FunnelAccumulator.self, by: Query.choice(request, "by", LeadGrouping.self), range: range, name: name_)
         case "quality":
-            var quality = QualityAccumulator(grouping: try Query.choice(request, "by", LeadGrouping.self) ?? .source, range: range)
-            try store.forEachJourney { _, journey in quality.add(journey, name: name_) }
-            report = quality.report()
+            report = try grouped(QualityAccumulator.self, by: Query.choice(request, "by", LeadGrouping.self), range: range, name: name_)
+        case "account-funnel":
+            report = try AccountReports.accountFunnel(range: range) { body in
+                try store.forEachAccountJourneys { _, journeys in try body(journeys) }
+            }
         case "sla":
             var sla = SLAAccumulator(withinHours: try Query.number(request, "within", in: 0.001...876_000) ?? 24, range: range, now: .now)
             try store.forEachJourney { _, journey in sla.add(journey) }
@@ -76,7 +98,7 @@ struct ReportsController {
             try store.forEachJourney { _, journey in paths.add(journey) }
             return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: paths.paths(name: name_).csv())))
         default:
-            throw Problem(.notFound, "no report \(name): attribution, funnel, quality, sla, monthly, plan or paths")
+            throw Problem(.notFound, "no report \(name): attribution, funnel, quality, sla, monthly, plan, paths or account-funnel")
         }
         let accept = request.headers[.accept] ?? ""
         if accept.contains("text/html") {
