@@ -146,8 +146,11 @@ struct ErasureTests {
         // The other lead is untouched.
         #expect(store.shown(try #require(try store.lead("L-2"))).profile["email"] == "grace@navy.example")
 
-        // Every projection (so every report) is as it was, and the log verifies.
+        // Every projection (so every report) is as it was, and the log verifies. The lead's
+        // account came from the e-mail's domain, kept in plaintext beside the sealed address.
         #expect(try Self.snapshot(store) == before)
+        #expect(try store.lead("L-1")?.account == "analytical-engines.example")
+        #expect(try store.account("analytical-engines.example").leads.map(\.lead) == ["L-1"])
         #expect(try store.score(of: "L-1", asOf: Events.at("2026-04-01T00:00:00Z"))?.score == scoreBefore)
         #expect(try store.log.verify().failure == nil)
 
@@ -168,6 +171,7 @@ struct ErasureTests {
         // Replay and rescore work on the erased lead and give the same.
         try store.rebuildProjections()
         #expect(try Self.snapshot(store) == before)
+        #expect(try store.lead("L-1")?.account == "analytical-engines.example")
         let rules = try RulesDocument.parse(ExampleRules.spec, path: "spec.yaml")
         let report = try store.rescore(with: rules, asOf: Events.at("2026-04-01T00:00:00Z"))
         #expect(report.leads == 2)
