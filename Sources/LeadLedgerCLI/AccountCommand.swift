@@ -15,7 +15,10 @@ struct AccountShow: ParsableCommand {
         commandName: "show",
         abstract: "An account's leads with their stages and scores, and what they add up to.",
         discussion: """
-            A lead belongs to an account by a tracking group call's id, an `account` (or `accountId`) field on             lead.captured or lead.enriched, or else its e-mail or company domain (free-mail domains never make an             account): see docs/lead-data.md. Engaged leads have a touch in the 90 days up to now, or up to --as-of.
+            A lead belongs to an account by a tracking group call's id, an `account` (or \
+            `accountId`) field on lead.captured or lead.enriched, or else its e-mail or company \
+            domain (free-mail domains never make an account): see docs/lead-data.md. Engaged leads \
+            have a touch in the 90 days up to now, or up to --as-of.
             """)
 
     @OptionGroup var storeOptions: StoreOptions

@@ -16,8 +16,8 @@ struct Demo: ParsableCommand {
             lead's score), shows that a second \
             ingest stores nothing twice, verifies the log, tells one lead's story, lists the \
             handoff audit, shows a rescore diff under a changed rule, prints the W-shaped \
-            attribution and writes the closed-loop report as an HTML page, every model side by \
-            side first. Uses ./leadledger-demo unless --store is given; the demo store is \
+            attribution, writes the closed-loop report as an HTML page, every model side by \
+            side first, and shows won revenue by account. Uses ./leadledger-demo unless --store is given; the demo store is \
             recreated each run. The same --seed and --end give the same data and the same page.
             """)
 
@@ -151,12 +151,29 @@ struct Demo: ParsableCommand {
             .write(toFile: htmlFile, atomically: true, encoding: .utf8)
         print("wrote \(htmlFile) — open it in a browser: every model side by side (by channel and by campaign), W-shaped, Markov, funnel, lead quality, sales SLA, monthly")
 
+        section("11. Accounts: won revenue by account, W-shaped (leadledger report attribution --model w-shaped --by account)")
+        var byAccount = try AccountReports.attribution(AttributionSettings(model: .wShaped), walk: journeysWithAccounts(leadStore)) { names[$0] ?? "#\($0)" }
+        // The accounts with the most revenue first, the top ten shown.
+        let revenue = byAccount.columns.firstIndex { $0.name == "revenue" }
+        if let revenue {
+            byAccount.rows.sort { ($0.values[revenue].doubleValue ?? 0, $1.key) > ($1.values[revenue].doubleValue ?? 0, $0.key) }
+        }
+        let topAccount = byAccount.rows.first { $0.key != AccountLabels.none }?.key
+        byAccount.rows = Array(byAccount.rows.prefix(10))
+        print(ReportRenderer.table(byAccount))
+        if let topAccount {
+            print("\nThe account with the most won revenue (leadledger account show \(topAccount)):\n")
+            // (As of the history's end, so that the same --seed and --end print the same.)
+            print(AccountShow.render(try leadStore.account(topAccount, asOf: end), format: .table))
+        }
+
         print("\nTry: leadledger lead show \(story) --store \(store) --format json")
         print("     leadledger score explain \(story) --store \(store)")
         print("     leadledger rescore --rules \(changedFile) --store \(store) --apply")
         print("     leadledger report sla --within 24 --store \(store)")
         print("     leadledger report attribution --model markov --by campaign --store \(store) --format html")
         print("     leadledger audit --store \(store) --actor ae-carla --type sales.")
+        if let topAccount { print("     leadledger account show \(topAccount) --store \(store)") }
         print("\nServe this store and open its dashboard:")
         print("     leadledger keys create --role read --name viewer --store \(store)   # prints the key once")
         print("     leadledger serve --store \(store) --port 8080")

@@ -128,7 +128,7 @@ struct GenerateAndBenchTests {
         let result = try LeadLedgerBinary.run(["demo", "--store", store, "--leads", "400", "--end", end])
         #expect(result.status == 0, "\(result.stderr)")
         for section in ["1. Generate a year of history and the quarter before it", "2. Publish the spec's scoring rules first", "3. Ingest", "4. Ingest the same file again",
-                        "5. Verify", "6. One lead's story", "7. The handoff audit", "8. What if", "9. Which channels", "10. The closed-loop report"] {
+                        "5. Verify", "6. One lead's story", "7. The handoff audit", "8. What if", "9. Which channels", "10. The closed-loop report", "11. Accounts"] {
             #expect(result.stdout.contains(section), "missing section \(section)")
         }
         #expect(result.stdout.contains("from 2025-02-01 to 2026-05-14"))
@@ -144,6 +144,13 @@ struct GenerateAndBenchTests {
         #expect(!audit.contains("null"), "\(audit)")
         let counts = audit.split(separator: "\n").last { $0.contains("handoffs carry") }?.split(separator: " ") ?? []
         #expect(counts.count > 3 && counts[0] == counts[2] && counts[0] != "0", "\(audit)")
+
+        // Won revenue by account, and the top account's leads as of --end.
+        let accounts = Self.section(11, of: result.stdout)
+        #expect(accounts.contains("Attribution of won revenue by account"))
+        #expect(accounts.contains("engaged") && accounts.contains("up to \(end)"), "\(accounts)")
+        #expect(accounts.contains("assigned by"))
+        #expect(result.stdout.contains("leadledger account show "))
 
         // The history ends at --end: nothing after it, captures from the first of the month
         // fifteen months before (the reports' year and the quarter that fills its pipeline).
