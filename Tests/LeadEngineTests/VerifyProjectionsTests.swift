@@ -42,6 +42,22 @@ struct VerifyProjectionsTests {
         #expect(problems.first?.key == lead)
     }
 
+    @Test func anAccountsIndexThatLostOrGainedARowIsFound() throws {
+        let test = try store()
+        let environment = test.store.log.environment
+        let accounts = try environment.table("accounts")
+        let rows = try environment.read { txn in try txn.withCursor(accounts) { cursor in try cursor.first().map { Array($0.key) } } }
+        let first = try #require(rows)
+        try environment.write { txn in _ = try first.withUnsafeBytes { try txn.delete(accounts, key: $0) } }
+        let problems = try test.store.verifyProjections()
+        #expect(problems.map(\.table) == ["accounts"])
+        #expect(problems.first?.problem.contains("run leadledger rebuild") == true)
+        // A key that is not an account, a zero byte and a lead is named.
+        try environment.write { txn in try txn.put(accounts, key: first, value: []) }
+        try put(test, table: "accounts", key: "no-separator", value: [])
+        #expect(try test.store.verifyProjections().first?.key == "no-separator")
+    }
+
     @Test func aJourneyThatDecodesButIsWrongIsFoundByADeepVerify() throws {
         let test = try store()
         let leads = try test.store.forEachLeadID()

@@ -3,6 +3,11 @@ import Foundation
 import LeadDomain
 import LMDB
 
+/// An `accounts` row whose key is not an account, a zero byte and a lead.
+private struct AccountKeyError: Error, CustomStringConvertible {
+    var description: String { "the key is not an account, a zero byte and a lead" }
+}
+
 /// A projection that does not hold what the log says it should.
 public struct ProjectionProblem: Sendable, Equatable, CustomStringConvertible {
     public var table: String
@@ -32,8 +37,31 @@ extension LeadStore {
             problems.append(ProjectionProblem(table: "leads", problem: "the scores are not under the rules in force: run leadledger rebuild"))
         }
         progress?("decoding the lead rows")
-        if let problem = try firstUndecodable(leads, decode: { key, value in _ = try LeadStateCodec.decode(value, lead: key) }) {
+        // (Leads in an account, to check the accounts index against: a lead merged away is in
+        // none.)
+        var inAccounts = 0
+        if let problem = try firstUndecodable(leads, decode: { key, value in
+            let state = try LeadStateCodec.decode(value, lead: key)
+            if state.account != nil, state.mergedInto == nil { inAccounts += 1 }
+        }) {
             problems.append(problem)
+        } else {
+            progress?("checking the accounts index")
+            var indexed = 0
+            // (A store written before accounts has no index until it is rebuilt; `rebuild`
+            // is what the checkpoint asks for then.)
+            if let accounts = try? log.environment.table(tables.accounts), let problem = try firstUndecodable(accounts, decode: { key, _ in
+                guard let separator = key.utf8.firstIndex(of: 0), separator != key.utf8.startIndex,
+                      key.utf8.index(after: separator) != key.utf8.endIndex else {
+                    throw AccountKeyError()
+                }
+                indexed += 1
+            }) {
+                problems.append(problem)
+            } else if indexed != inAccounts {
+                problems.append(ProjectionProblem(
+                    table: "accounts", problem: "the index lists \(indexed) leads of accounts, the leads table has \(inAccounts): run leadledger rebuild"))
+            }
         }
         progress?("decoding the journeys")
         let journeys = try log.environment.table(tables.journeys)
