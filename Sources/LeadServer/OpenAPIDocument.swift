@@ -683,7 +683,7 @@ components:
           properties:
             at: {type: string}
             reason: {type: string}
-        account: {type: [string, "null"], description: The account the lead belongs to (see /v1/accounts/{id}).}
+        account: {type: [string, "null"], description: "The account the lead belongs to (see /v1/accounts/{id})."}
         merged:
           type: object
           description: Only when the id asked for was merged away.
