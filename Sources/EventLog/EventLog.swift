@@ -177,11 +177,18 @@ public final class EventLog: @unchecked Sendable {
     }
 
     /// Seals `batch` now, on this thread (a bulk ingest's transcoding threads, several at
-    /// once), so that the writer does not do it in order.
+    /// once), so that the writer does not do it in order. What it depends on is made durable
+    /// by the writer, before the commit that stores it.
     public func seal(_ batch: inout PendingBatch) throws {
         guard !batch.isSealed, let sealer = sealer.current else { return }
-        batch = try sealer.sealDurably(batch) ?? batch
+        let sealed = try sealer.seal(batch)
+        if let rewritten = sealed.batch {
+            let original = batch
+            batch = rewritten
+            sealer.recycle(original)
+        }
         batch.isSealed = true
+        batch.durabilityMark = sealed.durability
     }
 
     /// `append` for records packed in a batch.

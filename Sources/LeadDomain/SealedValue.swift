@@ -82,21 +82,6 @@ public enum SealedValue {
         guard box.count >= 28, offset + count <= box.count - 28 else { return nil }
         return (keyID, offset..<offset + count, box)
     }
-
-    /// The content of the value at `part` of the plaintext `box` (sealed with `keyID`'s key) holds.
-    public static func content(keyID: UnsafeRawBufferPointer, part: Range<Int>, box: UnsafeRawBufferPointer, into out: inout [UInt8]) {
-        EventCodec.writeVarint(keyID.count, into: &out)
-        out.append(contentsOf: keyID)
-        EventCodec.writeVarint(part.lowerBound, into: &out)
-        EventCodec.writeVarint(part.count, into: &out)
-        out.append(contentsOf: box)
-    }
-
-    /// The lower-cased domain of an e-mail address (after its last `@`), or `nil`.
-    public static func emailDomain(_ email: UnsafeRawBufferPointer) -> [UInt8]? {
-        guard let at = email.lastIndex(of: UInt8(ascii: "@")), at + 1 < email.count else { return nil }
-        return email[(at + 1)...].map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
-    }
 }
 
 /// What a sealed value opens to.
@@ -164,77 +149,128 @@ extension EventCodec {
     /// personal data, and accounts and fit rules read it after an erasure as before.
     public static let emailDomainKey = "emailDomain"
 
-    /// The payload with every personal member of `data` sealed — `seal` turns the values'
-    /// encodings, one after another, into the key id and one box — and `emailDomain` added
-    /// beside a sealed string `email` that has a domain (unless `data` has one). `nil` when
-    /// `data` has no personal member with a value (most events): nothing to rewrite.
-    public static func sealingPersonalFields(
-        _ payload: UnsafeRawBufferPointer, personal: PersonalFields,
-        seal: (UnsafeRawBufferPointer) throws -> (keyID: UnsafeRawBufferPointer, box: [UInt8])
-    ) throws -> [UInt8]? {
-        var reader = Reader(bytes: payload, index: 10)
-        try reader.skipStringOrValue()
-        let dataStart = reader.index
-        guard try reader.byte() == Tag.object else { throw CodecError("data is not an object") }
-        let count = try reader.varint()
-        var hasDomain = false
-        // The personal values to seal, and the rest: each member's key and value spans.
-        var members: [(key: Range<Int>, value: Range<Int>, sealed: Bool)] = []
-        var plain: [UInt8] = []
-        var domain: [UInt8]?
-        for _ in 0..<count {
-            let keyStart = reader.index
-            let (keyByte, name) = try reader.memberName()
-            if !hasDomain, keyByte < 0x80, name.elementsEqual(emailDomainKey.utf8) { hasDomain = true }
-            let valueStart = reader.index
-            try reader.skipValue()
-            let tag = payload[valueStart]
-            let sealed = personal.isPersonal(keyByte: keyByte, name: name) && tag != Tag.null && tag != Tag.sealed
-            if sealed {
-                if keyByte == personal.emailCode, tag == Tag.string {
-                    var text = Reader(bytes: payload, index: valueStart + 1)
-                    let length = try text.varint()
-                    domain = SealedValue.emailDomain(try text.slice(count: length))
-                }
-                plain.append(contentsOf: payload[valueStart..<reader.index])
-            }
-            members.append((keyStart..<valueStart, valueStart..<reader.index, sealed))
+    /// The personal members of a payload, found (`scan`) and written sealed (`write`): every
+    /// personal member of `data` sealed — the values' encodings, one after another, in one
+    /// box under the stream's key — and `emailDomain` added beside a sealed string `email`
+    /// that has a domain (unless `data` has one). Its buffers are reused from payload to
+    /// payload: a batch's sealing allocates nothing per record.
+    public struct PersonalFieldSealing {
+        struct Member {
+            var key: Range<Int>
+            var value: Range<Int>
+            var sealed: Bool
         }
-        guard !plain.isEmpty else { return nil }
-        guard reader.index == payload.count else { throw CodecError("trailing bytes after the event") }
-        if hasDomain { domain = nil }
 
-        let (keyID, box) = try plain.withUnsafeBytes { try seal($0) }
-        var out: [UInt8] = []
-        out.reserveCapacity(payload.count + members.count * (box.count + keyID.count + 8))
-        out.append(contentsOf: payload[..<dataStart])
-        out.append(Tag.object)
-        writeVarint(count + (domain == nil ? 0 : 1), into: &out)
-        var offset = 0
-        var content: [UInt8] = []
-        box.withUnsafeBytes { box in
-            for member in members {
-                out.append(contentsOf: payload[member.key])
-                guard member.sealed else {
-                    out.append(contentsOf: payload[member.value])
-                    continue
+        private var members: [Member] = []
+        /// The encodings of the values to seal, one after another (what the box holds).
+        public private(set) var plain: [UInt8] = []
+        /// The box sealing `plain` (12-byte nonce ‖ ciphertext ‖ 16-byte tag), set by the caller.
+        public var box: [UInt8] = []
+        private var dataStart = 0
+        private var count = 0
+        private var sealedCount = 0
+        /// The e-mail address's domain (where it starts and ends in the payload), if one is added.
+        private var domain: Range<Int>?
+
+        public init() {}
+
+        /// Reads `payload`'s members: whether it has a personal member with a value (most
+        /// events have none: nothing to rewrite).
+        public mutating func scan(_ payload: UnsafeRawBufferPointer, personal: PersonalFields) throws -> Bool {
+            members.removeAll(keepingCapacity: true)
+            plain.removeAll(keepingCapacity: true)
+            sealedCount = 0
+            domain = nil
+            var reader = Reader(bytes: payload, index: 10)
+            try reader.skipStringOrValue()
+            dataStart = reader.index
+            guard try reader.byte() == Tag.object else { throw CodecError("data is not an object") }
+            count = try reader.varint()
+            var hasDomain = false
+            for _ in 0..<count {
+                let keyStart = reader.index
+                let (keyByte, name) = try reader.memberName()
+                if !hasDomain, keyByte < 0x80, name.elementsEqual(emailDomainKey.utf8) { hasDomain = true }
+                let valueStart = reader.index
+                try reader.skipValue()
+                let tag = payload[valueStart]
+                let sealed = personal.isPersonal(keyByte: keyByte, name: name) && tag != Tag.null && tag != Tag.sealed
+                if sealed {
+                    if keyByte == personal.emailCode, tag == Tag.string {
+                        var text = Reader(bytes: payload, index: valueStart + 1)
+                        let length = try text.varint()
+                        let email = try text.slice(count: length)
+                        if let at = email.lastIndex(of: UInt8(ascii: "@")), at + 1 < email.count {
+                            domain = text.index - length + at + 1..<text.index
+                        } else {
+                            domain = nil
+                        }
+                    }
+                    plain.append(contentsOf: UnsafeRawBufferPointer(rebasing: payload[valueStart..<reader.index]))
+                    sealedCount += 1
                 }
-                content.removeAll(keepingCapacity: true)
-                SealedValue.content(keyID: keyID, part: offset..<offset + member.value.count, box: box, into: &content)
-                offset += member.value.count
-                out.append(Tag.sealed)
-                writeVarint(content.count, into: &out)
-                out.append(contentsOf: content)
+                members.append(Member(key: keyStart..<valueStart, value: valueStart..<reader.index, sealed: sealed))
+            }
+            guard !plain.isEmpty else { return false }
+            guard reader.index == payload.count else { throw CodecError("trailing bytes after the event") }
+            if hasDomain { domain = nil }
+            return true
+        }
+
+        /// At most how many bytes `write` writes for the payload scanned, with `box` set.
+        public func sealedSize(payload: UnsafeRawBufferPointer, keyID: UnsafeRawBufferPointer) -> Int {
+            // (Per sealed member: its tag, three varints and the content's length, at most 10 bytes each.)
+            let perMember = keyID.count + box.count + 41
+            let domainSize = domain.map { emailDomainKey.utf8.count + $0.count + 12 } ?? 0
+            return payload.count + sealedCount * perMember + domainSize + 10
+        }
+
+        /// Writes the payload scanned with its personal members sealed (`keyID`: the stream
+        /// whose key sealed `box`).
+        package func write(_ payload: UnsafeRawBufferPointer, keyID: UnsafeRawBufferPointer, into out: inout some ByteSink) {
+            out.append(bytes: UnsafeRawBufferPointer(rebasing: payload[..<dataStart]))
+            out.append(Tag.object)
+            writeVarint(count + (domain == nil ? 0 : 1), into: &out)
+            var offset = 0
+            box.withUnsafeBytes { box in
+                let headerLength = varintLength(keyID.count) + keyID.count
+                for member in members {
+                    out.append(bytes: UnsafeRawBufferPointer(rebasing: payload[member.key]))
+                    guard member.sealed else {
+                        out.append(bytes: UnsafeRawBufferPointer(rebasing: payload[member.value]))
+                        continue
+                    }
+                    // The content (see `SealedValue.split`): key id, part, box.
+                    let part = offset..<offset + member.value.count
+                    offset += member.value.count
+                    out.append(Tag.sealed)
+                    let length = headerLength + varintLength(part.lowerBound) + varintLength(part.count) + box.count
+                    writeVarint(length, into: &out)
+                    writeVarint(keyID.count, into: &out)
+                    out.append(bytes: keyID)
+                    writeVarint(part.lowerBound, into: &out)
+                    writeVarint(part.count, into: &out)
+                    out.append(bytes: box)
+                }
+            }
+            if let domain {
+                writeKeyLength(emailDomainKey.utf8.count, into: &out)
+                for byte in emailDomainKey.utf8 { out.append(byte) }
+                out.append(Tag.string)
+                writeVarint(domain.count, into: &out)
+                for byte in payload[domain] { out.append(byte >= 65 && byte <= 90 ? byte + 32 : byte) }
             }
         }
-        if let domain {
-            writeKeyLength(emailDomainKey.utf8.count, into: &out)
-            out.append(contentsOf: emailDomainKey.utf8)
-            out.append(Tag.string)
-            writeVarint(domain.count, into: &out)
-            out.append(contentsOf: domain)
+
+        private func varintLength(_ value: Int) -> Int {
+            var length = 1
+            var rest = value >> 7
+            while rest > 0 {
+                length += 1
+                rest >>= 7
+            }
+            return length
         }
-        return out
     }
 
     /// `object` with every sealed value (a token) opened: the plain value, or the erased or

@@ -64,6 +64,42 @@ struct PendingBatchTests {
         #expect(stored.map(\.stream) == ["s-1", "s-2"])
         #expect(stored.map { String(decoding: $0.payload, as: UTF8.self) } == ["one", "two"])
     }
+
+    /// What a sealer does: runs of another batch's records copied with their extras, and a
+    /// payload written in place into memory reserved for it (only what was written counts).
+    @Test func runsCopiedAndPayloadsWrittenInPlaceKeepEachRecord() throws {
+        let source = PendingBatch([
+            record("a", stream: "L-1", payload: "one"),
+            PendingRecord(id: "b", stream: "L-2", payload: [1, 2, 3], expectedVersion: 4),
+            record("c", stream: "L-1", payload: "three"),
+            PendingRecord(id: "d", stream: "L-3", payload: [9], attachment: Note("attached")),
+            record("e", stream: "L-2", payload: "five"),
+        ])
+        var out = PendingBatch()
+        out.append(contentsOf: source, records: 0..<2)
+        Array("c".utf8).withUnsafeBytes { id in
+            Array("L-1".utf8).withUnsafeBytes { stream in
+                out.append(id: id, stream: stream, payloadCapacity: 100) { memory in
+                    memory.copyBytes(from: "sealed".utf8)
+                    return 6
+                }
+            }
+        }
+        out.append(contentsOf: source, records: 3..<5)
+        out.append(contentsOf: source, records: 5..<5)
+        #expect(out.count == 5)
+        #expect(out.hasExpectedVersions)
+        var seen: [(String, String, [UInt8], Int?, String?)] = []
+        out.forEachView { _, view in
+            seen.append((view.idString, view.streamString, Array(view.payload), view.expectedVersion, (view.attachment as? Note)?.text))
+        }
+        #expect(seen.map(\.0) == ["a", "b", "c", "d", "e"])
+        #expect(seen.map(\.1) == ["L-1", "L-2", "L-1", "L-3", "L-2"])
+        #expect(seen.map(\.2) == [Array("one".utf8), [1, 2, 3], Array("sealed".utf8), [9], Array("five".utf8)])
+        #expect(seen.map(\.3) == [nil, 4, nil, nil, nil])
+        #expect(seen.map(\.4) == [nil, nil, nil, "attached", nil])
+        #expect(out.byteCount == source.byteCount + 1)
+    }
 }
 
 /// A value set on one thread and read on another after a semaphore.

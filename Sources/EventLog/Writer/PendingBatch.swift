@@ -36,6 +36,9 @@ public struct PendingBatch: Sendable {
 
     /// See `isSealed`.
     var sealedFlag = false
+    /// What the writer passes to the sealer's `makeDurable` before it commits the batch
+    /// (a batch sealed before it was appended, see `EventLog.seal`).
+    var durabilityMark: UInt64 = 0
 
     /// Whether a record carries an `expectedVersion` (the writer runs such a batch serially).
     public private(set) var hasExpectedVersions = false
@@ -60,6 +63,7 @@ public struct PendingBatch: Sendable {
         extras.removeAll(keepingCapacity: true)
         hasExpectedVersions = false
         sealedFlag = false
+        durabilityMark = 0
     }
 
     public var count: Int { entries.count }
@@ -88,20 +92,7 @@ public struct PendingBatch: Sendable {
     public mutating func append(id: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer) {
         entries.append(Entry(offset: used, idCount: id.count, streamCount: stream.count, payloadCount: payload.count))
         let total = id.count + stream.count + payload.count
-        if bytes.count - used < total {
-            // (Zeros a chunk at a time: the memory a batch reserved is touched as it fills.
-            // Copied from a chunk of zeros made once: appending a repeated element goes
-            // element by element in a debug build, 16 ms a chunk, which kept the tests'
-            // appenders from ever getting ahead of the writer.)
-            // (Small at first, doubling to a whole chunk: a batch of one event, a server's
-            // request, then costs no 64 KiB.)
-            let grow = min(Self.zeros.count, max(bytes.count, 512))
-            if total <= grow {
-                bytes.append(contentsOf: Self.zeros[..<grow])
-            } else {
-                bytes.append(contentsOf: [UInt8](repeating: 0, count: total))
-            }
-        }
+        reserve(total)
         bytes.withUnsafeMutableBytes { out in
             var at = used
             func copy(_ part: UnsafeRawBufferPointer) {
@@ -114,6 +105,90 @@ public struct PendingBatch: Sendable {
             copy(payload)
         }
         used += total
+    }
+
+    /// Appends a record whose payload `write` writes in place, into memory for at most
+    /// `payloadCapacity` bytes, returning how many it wrote (a payload rewritten on its way in,
+    /// without an array of its own). Nothing is appended if `write` throws.
+    public mutating func append(
+        id: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, payloadCapacity: Int,
+        write: (UnsafeMutableRawBufferPointer) throws -> Int
+    ) rethrows {
+        // (Exactly: the runs copied after it append their bytes without zeros first.)
+        reserve(id.count + stream.count + payloadCapacity, exactly: true)
+        let start = used
+        let payloadStart = start + id.count + stream.count
+        let written = try bytes.withUnsafeMutableBytes { out in
+            if let source = id.baseAddress { (out.baseAddress! + start).copyMemory(from: source, byteCount: id.count) }
+            if let source = stream.baseAddress { (out.baseAddress! + start + id.count).copyMemory(from: source, byteCount: stream.count) }
+            return try write(UnsafeMutableRawBufferPointer(rebasing: out[payloadStart..<payloadStart + payloadCapacity]))
+        }
+        precondition(written <= payloadCapacity, "a payload outgrew the memory reserved for it")
+        entries.append(Entry(offset: start, idCount: id.count, streamCount: stream.count, payloadCount: written))
+        used = payloadStart + written
+    }
+
+    /// Appends the records `range` of `other` (one copy of their bytes), with their extras.
+    public mutating func append(contentsOf other: PendingBatch, records range: Range<Int>) {
+        guard !range.isEmpty else { return }
+        let first = other.entries[range.lowerBound]
+        let last = other.entries[range.upperBound - 1]
+        let end = last.offset + last.idCount + last.streamCount + last.payloadCount
+        let start = used
+        // (Into the room already counted, then appended: no zeros written first.)
+        other.bytes.withUnsafeBufferPointer { source in
+            let run = UnsafeBufferPointer(rebasing: source[first.offset..<end])
+            let inPlace = min(bytes.count - start, run.count)
+            bytes.withUnsafeMutableBufferPointer { out in
+                _ = UnsafeMutableBufferPointer(rebasing: out[start..<start + inPlace]).update(fromContentsOf: run[..<inPlace])
+            }
+            if inPlace < run.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: run[inPlace...])) }
+        }
+        used += end - first.offset
+        let shift = start - first.offset
+        let firstIndex = entries.count
+        other.entries.withUnsafeBufferPointer { source in
+            for index in range {
+                var moved = source[index]
+                moved.offset += shift
+                entries.append(moved)
+            }
+        }
+        // (Extras are in index order: the first of the run found by bisection, so that a
+        // batch copied in many runs is not scanned once per run.)
+        var low = 0
+        var high = other.extras.count
+        while low < high {
+            let middle = (low + high) / 2
+            if other.extras[middle].index < range.lowerBound { low = middle + 1 } else { high = middle }
+        }
+        while low < other.extras.count, other.extras[low].index < range.upperBound {
+            let extra = other.extras[low]
+            extras.append(Extras(index: firstIndex + extra.index - range.lowerBound, expectedVersion: extra.expectedVersion, attachment: extra.attachment))
+            hasExpectedVersions = hasExpectedVersions || extra.expectedVersion != nil
+            low += 1
+        }
+    }
+
+    /// Room for `count` more bytes after `used` (`exactly`: no more, if there is not).
+    private mutating func reserve(_ count: Int, exactly: Bool = false) {
+        guard bytes.count - used < count else { return }
+        if exactly, count - (bytes.count - used) <= Self.zeros.count {
+            bytes.append(contentsOf: Self.zeros[..<(count - (bytes.count - used))])
+            return
+        }
+        // (Zeros a chunk at a time: the memory a batch reserved is touched as it fills.
+        // Copied from a chunk of zeros made once: appending a repeated element goes
+        // element by element in a debug build, 16 ms a chunk, which kept the tests'
+        // appenders from ever getting ahead of the writer.)
+        // (Small at first, doubling to a whole chunk: a batch of one event, a server's
+        // request, then costs no 64 KiB.)
+        let grow = min(Self.zeros.count, max(bytes.count, 512))
+        if count <= grow {
+            bytes.append(contentsOf: Self.zeros[..<grow])
+        } else {
+            bytes.append(contentsOf: [UInt8](repeating: 0, count: count))
+        }
     }
 
     /// The record at `index`, copied out.

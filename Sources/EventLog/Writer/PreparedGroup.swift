@@ -26,6 +26,11 @@ final class PreparedGroup: @unchecked Sendable {
     /// Every id of the group is its own key (none is hashed), so ids and keys sort alike.
     @exclusivity(unchecked) private(set) var allOwnKeys = true
     @exclusivity(unchecked) var hookWrites: (@Sendable (WriteTransaction) throws -> Void)?
+    /// What its sealed records depend on, made durable by the chainer before the commit
+    /// (`BatchSealer.makeDurable`), and why that failed (the group then fails as if its
+    /// commit had).
+    @exclusivity(unchecked) var durability: (sealer: any BatchSealer, mark: UInt64)?
+    @exclusivity(unchecked) var durabilityFailure: (any Error)?
     /// The hash the group's first record is chained onto (the log's tip when it commits).
     @exclusivity(unchecked) var previousHash = ChainHash.genesis
 

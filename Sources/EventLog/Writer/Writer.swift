@@ -211,7 +211,7 @@ final class Writer: @unchecked Sendable {
 
     private func process(_ requests: [Request]) {
         catchUpWithCommitter()
-        let group = sealed(withoutFailedChains(requests))
+        let (group, durability) = sealed(withoutFailedChains(requests))
         guard !group.isEmpty else { return }
         let serial = group.contains { request in
             if request.records.hasExpectedVersions { return true }
@@ -224,12 +224,13 @@ final class Writer: @unchecked Sendable {
             drain()
             catchUpWithCommitter()
             let group = withoutFailedChains(group)
-            if !group.isEmpty { commitSerially(group) }
+            if !group.isEmpty { commitSerially(group, durability: durability) }
             return
         }
         let sequence = nextSequence
         nextSequence += 1
         let work = newGroup(group, sequence: sequence)
+        work.durability = durability
         var last = lastPosition
         do {
             let recordedAt = Self.now()
@@ -278,15 +279,17 @@ final class Writer: @unchecked Sendable {
         return kept
     }
 
-    /// The requests with their records sealed (those not sealed yet), and what they depend on
-    /// made durable once for all; a request whose sealing fails is answered with the failure
-    /// (its chain failed: nothing after it is stored).
-    private func sealed(_ requests: [Request]) -> [Request] {
-        guard let sealer = sealer.current, requests.contains(where: { !$0.records.isSealed }) else { return requests }
+    /// The requests with their records sealed (those not sealed yet), and the mark up to which
+    /// what they depend on is to be made durable before they are committed (by the chainer,
+    /// see `runChainer`); a request whose sealing fails is answered with the failure (its
+    /// chain failed: nothing after it is stored).
+    private func sealed(_ requests: [Request]) -> ([Request], (sealer: any BatchSealer, mark: UInt64)?) {
+        guard let sealer = sealer.current else { return (requests, nil) }
         var kept: [Request] = []
         var mark: UInt64 = 0
         for var request in requests {
             if request.records.isSealed {
+                mark = max(mark, request.records.durabilityMark)
                 kept.append(request)
                 continue
             }
@@ -300,13 +303,7 @@ final class Writer: @unchecked Sendable {
                 fail([request], error)
             }
         }
-        do {
-            try sealer.makeDurable(through: mark)
-        } catch {
-            fail(kept, error)
-            return []
-        }
-        return kept
+        return (kept, mark > 0 ? (sealer, mark) : nil)
     }
 
     /// Answers a failed group's requests, after marking their chains failed.
@@ -594,6 +591,16 @@ final class Writer: @unchecked Sendable {
             for entry in work.entries {
                 hash = RecordFormat.seal(inPlace: work.bytes.slice(entry.offset, entry.count), position: entry.position, previousHash: hash)
             }
+            // What its sealed records depend on (new keys), made durable before the committer
+            // sees the group, while it commits the one before. A failure fails the group at
+            // the committer as a failed commit would.
+            if let durability = work.durability {
+                do {
+                    try durability.sealer.makeDurable(through: durability.mark)
+                } catch {
+                    work.durabilityFailure = error
+                }
+            }
 
             signals.lock()
             while chained.count >= maxPrepared {
@@ -627,7 +634,7 @@ final class Writer: @unchecked Sendable {
             let stale = work.epoch != epoch ? lastFailure : nil
             signals.unlock()
 
-            var failure = stale
+            var failure = stale ?? work.durabilityFailure
             let started = ContinuousClock.now
             if failure == nil {
                 do {
@@ -718,7 +725,7 @@ final class Writer: @unchecked Sendable {
     /// nothing else in flight, through the same preparation as every group: its records are
     /// chained and indexed as they are laid out, so the hook sees the group's own records in
     /// `txn` (a `rules.published` rescores leads from their streams).
-    private func commitSerially(_ group: [Request]) {
+    private func commitSerially(_ group: [Request], durability: (sealer: any BatchSealer, mark: UInt64)?) {
         let sequence = nextSequence
         nextSequence += 1
         var attempt = 0
@@ -726,6 +733,7 @@ final class Writer: @unchecked Sendable {
         gap.forget()
         defer { gap.forget() }
         do {
+            if let durability { try durability.sealer.makeDurable(through: durability.mark) }
             let (work, newTip) = try environment.write { txn -> (PreparedGroup, Tip) in
                 if attempt > 0 { hook?.didAbort() }
                 attempt += 1

@@ -40,6 +40,8 @@ public final class LeadKeyStore: Sendable {
     /// The file's header as read (kept by a rewrite, which needs no master key).
     private let header: [UInt8]
     private let state: Mutex<State>
+    /// Held while keys are written and flushed, and while the file is rewritten.
+    private let flushing = Mutex(())
 
     enum Entry {
         /// `key`: the unwrapped key, once used.
@@ -68,8 +70,11 @@ public final class LeadKeyStore: Sendable {
         var created: UInt64 = 0
         var durable: UInt64 = 0
         /// Random bytes for new keys, drawn a few KiB at a time (a system call per key cost
-        /// more than the rest of making it).
+        /// more than the rest of making it), and how many of them are used.
         var random: [UInt8] = []
+        var randomUsed = 0
+        /// The keys made since the last flush, to wrap and append then.
+        var fresh: [(stream: String, key: SealingKey)] = []
     }
 
     /// A stream's key, unwrapped (a class: `SymmetricKey` is not `Sendable`, and a key is
@@ -78,8 +83,11 @@ public final class LeadKeyStore: Sendable {
         let key: SymmetricKey
         /// Which of this process's new keys it is (0: read from the file, durable).
         let generation: UInt64
+        /// A new key, wrapped by the master key, once flushed (under the state's lock; the
+        /// entry keeps the wrapped bytes of a key read from the file).
+        var wrapped: [UInt8] = []
 
-        init(_ bytes: [UInt8], generation: UInt64) {
+        init(_ bytes: some ContiguousBytes, generation: UInt64) {
             key = SymmetricKey(data: bytes)
             self.generation = generation
         }
@@ -146,15 +154,19 @@ public final class LeadKeyStore: Sendable {
                 state.entries[stream] = .key(wrapped: wrapped, key: key)
                 return key
             case nil:
-                guard let master else { throw KeyStoreError.missingMasterKey(path) }
-                if state.random.count < 32 { state.random = try Self.randomBytes(4096) }
-                let bytes = Array(state.random.suffix(32))
-                state.random.removeLast(32)
-                let wrapped = try Array(AES.GCM.seal(bytes, using: master, nonce: Nonces.next(), authenticating: Array(stream.utf8)).combined ?? Data())
+                guard master != nil else { throw KeyStoreError.missingMasterKey(path) }
+                if state.randomUsed == state.random.count {
+                    state.random = try Self.randomBytes(4096)
+                    state.randomUsed = 0
+                }
+                let key = state.random.withUnsafeBytes { random in
+                    SealingKey(UnsafeRawBufferPointer(rebasing: random[state.randomUsed..<state.randomUsed + 32]), generation: state.created + 1)
+                }
+                state.randomUsed += 32
                 state.created += 1
-                let key = SealingKey(bytes, generation: state.created)
-                state.entries[stream] = .key(wrapped: wrapped, key: key)
-                Self.appendRecord(kind: 1, stream: stream, body: wrapped, to: &state.pending)
+                // (Wrapped under the master key when flushed, outside this lock.)
+                state.entries[stream] = .key(wrapped: [], key: key)
+                state.fresh.append((stream, key))
                 return key
             }
         }
@@ -162,23 +174,54 @@ public final class LeadKeyStore: Sendable {
 
     /// Makes the keys made so far durable, unless every key up to `generation` already is
     /// (before the log commit that uses them; threads that sealed with a key another made
-    /// wait for it here too).
+    /// wait for it here too). The keys are wrapped and written, and the file flushed, under
+    /// `flushing` alone: the threads that seal go on finding and making keys meanwhile.
     func flush(through generation: UInt64) throws {
         guard generation > 0 else { return }
-        try state.withLock { state in
-            guard state.durable < generation else { return }
-            try flushLocked(&state)
+        try flushing.withLock { _ in
+            guard state.withLock({ $0.durable < generation }) else { return }
+            try flushFresh()
         }
     }
 
-    private func flushLocked(_ state: inout State) throws {
-        guard !state.pending.isEmpty else { return }
-        guard state.descriptor >= 0 else { throw KeyStoreError.readOnly(path) }
-        try state.pending.withUnsafeBytes { bytes in try Self.writeAll(state.descriptor, bytes, path: path) }
-        guard fsync(state.descriptor) == 0 else { throw KeyStoreError.io(path, errno) }
-        state.identity.size += state.pending.count
-        state.pending.removeAll(keepingCapacity: true)
-        state.durable = state.created
+    /// Wraps, appends and flushes the keys made since the last flush (`flushing` held).
+    private func flushFresh() throws {
+        let (fresh, descriptor, created) = state.withLock { state in
+            defer { state.fresh.removeAll(keepingCapacity: true) }
+            return (state.fresh, state.descriptor, state.created)
+        }
+        guard !fresh.isEmpty else {
+            state.withLock { $0.durable = max($0.durable, created) }
+            return
+        }
+        guard descriptor >= 0 else { throw KeyStoreError.readOnly(path) }
+        guard let master else { throw KeyStoreError.missingMasterKey(path) }
+        var records: [UInt8] = []
+        records.reserveCapacity(fresh.count * 96)
+        var wrapped: [[UInt8]] = []
+        wrapped.reserveCapacity(fresh.count)
+        for (stream, key) in fresh {
+            var name = stream
+            let box = try name.withUTF8 { name in
+                try key.key.withUnsafeBytes { raw in try AES.GCM.seal(raw, using: master, nonce: Nonces.next(), authenticating: UnsafeRawBufferPointer(name)) }
+            }
+            let bytes = Array(box.combined ?? Data())
+            Self.appendRecord(kind: 1, stream: stream, body: bytes, to: &records)
+            wrapped.append(bytes)
+        }
+        do {
+            try records.withUnsafeBytes { bytes in try Self.writeAll(descriptor, bytes, path: path) }
+            guard fsync(descriptor) == 0 else { throw KeyStoreError.io(path, errno) }
+        } catch {
+            // (Not durable: they are flushed again with the next keys, or fail that flush too.)
+            state.withLock { $0.fresh.insert(contentsOf: fresh, at: 0) }
+            throw error
+        }
+        state.withLock { state in
+            state.identity.size += records.count
+            for ((_, key), bytes) in zip(fresh, wrapped) { key.wrapped = bytes }
+            state.durable = max(state.durable, created)
+        }
     }
 
     /// Opens a sealed value.
@@ -226,7 +269,8 @@ public final class LeadKeyStore: Sendable {
     package func rawKey(of stream: String) throws -> [UInt8]? {
         guard let master else { return nil }
         return try state.withLock { state -> [UInt8]? in
-            guard case .key(let wrapped, _)? = state.entries[stream] else { return nil }
+            guard case .key(let wrapped, let key)? = state.entries[stream] else { return nil }
+            if let key { return key.key.withUnsafeBytes { Array($0) } }
             return try Self.unwrap(wrapped, stream: stream, master: master, path: path)
         }
     }
@@ -237,18 +281,32 @@ public final class LeadKeyStore: Sendable {
     /// record each) and renamed over the old one. Returns the streams that had a key.
     @discardableResult
     func erase(_ streams: [String], erasure: Erasure) throws -> [String] {
+        try flushing.withLock { _ in
+            try flushFresh()
+            return try erased(streams, erasure: erasure)
+        }
+    }
+
+    /// `erase`, with every key made so far written.
+    private func erased(_ streams: [String], erasure: Erasure) throws -> [String] {
         try state.withLock { state in
-            try flushLocked(&state)
             var destroyed: [String] = []
             for stream in streams {
                 if case .key? = state.entries[stream] { destroyed.append(stream) }
                 if case .erased? = state.entries[stream] { continue }
                 state.entries[stream] = .erased(erasure)
             }
+            // (A key made since the flush, for a stream erased now, is never written.)
+            let erased = Set(streams)
+            state.fresh.removeAll { erased.contains($0.stream) }
             var records: [UInt8] = []
             for (stream, entry) in state.entries.sorted(by: { $0.key < $1.key }) {
                 switch entry {
-                case .key(let wrapped, _): Self.appendRecord(kind: 1, stream: stream, body: wrapped, to: &records)
+                case .key(let wrapped, let key):
+                    // (A key made since the flush has none yet: it is appended to the new file
+                    // when flushed.)
+                    let bytes = wrapped.isEmpty ? key?.wrapped ?? [] : wrapped
+                    if !bytes.isEmpty { Self.appendRecord(kind: 1, stream: stream, body: bytes, to: &records) }
                 case .erased(let erased): Self.appendRecord(kind: 2, stream: stream, body: Self.erasureBody(erased), to: &records)
                 }
             }

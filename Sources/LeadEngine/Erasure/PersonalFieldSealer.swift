@@ -11,36 +11,51 @@ import Synchronization
 /// for a batch are made durable (`makeDurable`) before it is committed.
 struct PersonalFieldSealer: BatchSealer {
     let keys: LeadKeyStore
+    /// Batches rewritten before, whose memory a large batch is rewritten into (a bulk
+    /// ingest's batches are megabytes: fresh memory costs a page fault per page).
+    let spares = SpareBatches()
+
+    func recycle(_ batch: PendingBatch) {
+        if batch.count >= SpareBatches.minimumRecords { spares.put(batch) }
+    }
 
     func makeDurable(through mark: UInt64) throws {
         try keys.flush(through: mark)
     }
 
     func seal(_ batch: PendingBatch) throws -> (batch: PendingBatch?, durability: UInt64) {
-        var rewritten: [(index: Int, payload: [UInt8])] = []
+        var sealing = EventCodec.PersonalFieldSealing()
         var generation: UInt64 = 0
+        var keyCache = KeyCache()
+        // The batch rewritten, from the first record that has a personal field: the records
+        // before each such record are copied a run at a time, the sealed one written in place.
+        var out = PendingBatch()
+        var started = false
+        var copied = 0
         try batch.forEachView { index, view in
-            if let payload = try sealed(view.payload, stream: view.stream, generation: &generation) { rewritten.append((index, payload)) }
-        }
-        guard !rewritten.isEmpty else { return (nil, generation) }
-        var out = PendingBatch(reservingRecords: batch.count, bytes: batch.byteCount + rewritten.count * 96)
-        var next = 0
-        batch.forEachView { index, view in
-            let replacement: [UInt8]?
-            if next < rewritten.count, rewritten[next].index == index {
-                replacement = rewritten[next].payload
-                next += 1
-            } else {
-                replacement = nil
-            }
-            guard let payload = replacement else {
-                if view.attachment == nil, view.expectedVersion == nil {
-                    out.append(id: view.id, stream: view.stream, payload: view.payload)
+            guard try sealing.scan(view.payload, personal: keys.personal) else { return }
+            try seal(&sealing, stream: view.stream, generation: &generation, cache: &keyCache)
+            if !started {
+                started = true
+                if batch.count >= SpareBatches.minimumRecords, let spare = spares.take() {
+                    out = spare
+                    out.removeAll()
                 } else {
-                    out.append(view.copy())
+                    out = PendingBatch(reservingRecords: batch.count, bytes: batch.byteCount + batch.byteCount / 4)
+                }
+            }
+            out.append(contentsOf: batch, records: copied..<index)
+            copied = index + 1
+            if view.attachment == nil, view.expectedVersion == nil {
+                out.append(id: view.id, stream: view.stream, payloadCapacity: sealing.sealedSize(payload: view.payload, keyID: view.stream)) { memory in
+                    var sink = ReservedBytes(memory)
+                    sealing.write(view.payload, keyID: view.stream, into: &sink)
+                    return sink.count
                 }
                 return
             }
+            var payload: [UInt8] = []
+            sealing.write(view.payload, keyID: view.stream, into: &payload)
             // The projection reads an attached event instead of the payload: it must see what
             // is stored (sealed values), never the plaintext.
             var attachment = view.attachment
@@ -53,30 +68,64 @@ struct PersonalFieldSealer: BatchSealer {
             out.append(PendingRecord(
                 id: view.idString, stream: view.streamString, payload: payload, expectedVersion: view.expectedVersion, attachment: attachment))
         }
+        guard started else { return (nil, generation) }
+        out.append(contentsOf: batch, records: copied..<batch.count)
         out.isSealed = true
         return (out, generation)
     }
 
-    /// A payload with its personal fields sealed with `stream`'s key, or `nil` if it has none.
-    /// `generation`: the newest key used so far (see `LeadKeyStore.flush(through:)`).
-    func sealed(_ payload: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, generation: inout UInt64) throws -> [UInt8]? {
-        var newest = generation
-        defer { generation = newest }
-        return try EventCodec.sealingPersonalFields(payload, personal: keys.personal) { plain in
-            // (An erased stream's later personal fields are sealed with a key nobody keeps:
-            // they read as erased, like the rest of the lead's.)
-            let key: SymmetricKey
-            if let found = try keys.sealingKey(for: String(decoding: stream, as: UTF8.self)) {
-                key = found.key
-                newest = max(newest, found.generation)
-            } else {
-                key = SymmetricKey(size: .bits256)
-            }
-            guard let box = try AES.GCM.seal(plain, using: key, nonce: Nonces.next(), authenticating: stream).combined else {
-                throw KeyStoreError.damaged(keys.path, "could not seal a value of \(String(decoding: stream, as: UTF8.self))")
-            }
-            return (stream, Array(box))
+    /// Seals the values `sealing` scanned with `stream`'s key into its `box`. `generation`:
+    /// the newest key used so far (see `LeadKeyStore.flush(through:)`).
+    func seal(
+        _ sealing: inout EventCodec.PersonalFieldSealing, stream: UnsafeRawBufferPointer, generation: inout UInt64, cache: inout KeyCache
+    ) throws {
+        // (An erased stream's later personal fields are sealed with a key nobody keeps:
+        // they read as erased, like the rest of the lead's.)
+        let key: SymmetricKey
+        if let found = try cache.key(for: stream, in: keys) {
+            key = found.key
+            generation = max(generation, found.generation)
+        } else {
+            key = SymmetricKey(size: .bits256)
         }
+        let box = try sealing.plain.withUnsafeBytes { plain in try AES.GCM.seal(plain, using: key, nonce: Nonces.next(), authenticating: stream) }
+        guard let combined = box.combined else {
+            throw KeyStoreError.damaged(keys.path, "could not seal a value of \(String(decoding: stream, as: UTF8.self))")
+        }
+        sealing.box.removeAll(keepingCapacity: true)
+        combined.withUnsafeBytes { sealing.box.append(contentsOf: $0) }
+    }
+}
+
+/// Batches kept for their memory (see `PersonalFieldSealer.spares`).
+final class SpareBatches: Sendable {
+    /// Smaller batches (a server's requests) are neither kept nor given one.
+    static let minimumRecords = 1024
+    private let batches = Mutex<[PendingBatch]>([])
+
+    func take() -> PendingBatch? {
+        batches.withLock { $0.popLast() }
+    }
+
+    func put(_ batch: PendingBatch) {
+        batches.withLock { if $0.count < 4 { $0.append(batch) } }
+    }
+}
+
+/// The key a batch used last (a lead's events often come one after another): no lookup in
+/// the key store, nor its lock, for the next record of the same stream.
+struct KeyCache {
+    private var stream: [UInt8] = []
+    private var key: LeadKeyStore.SealingKey?
+    private var erased = false
+
+    mutating func key(for stream: UnsafeRawBufferPointer, in keys: LeadKeyStore) throws -> LeadKeyStore.SealingKey? {
+        if key != nil || erased, self.stream.elementsEqual(stream) { return key }
+        key = try keys.sealingKey(for: String(decoding: stream, as: UTF8.self))
+        erased = key == nil
+        self.stream.removeAll(keepingCapacity: true)
+        self.stream.append(contentsOf: stream)
+        return key
     }
 }
 
@@ -85,14 +134,21 @@ struct PersonalFieldSealer: BatchSealer {
 /// processes (a writer after a restart) collide only if their random bytes happen to differ
 /// by exactly a counter value both reach — about 2^-64 per pair.
 enum Nonces {
-    static let base: [UInt8] = SymmetricKey(size: .bits128).withUnsafeBytes { Array($0.prefix(12)) }
+    /// The random bytes: the first 4, and the last 8 (little-endian), which the counter changes.
+    static let base: (head: UInt32, tail: UInt64) = SymmetricKey(size: .bits128).withUnsafeBytes {
+        ($0.loadUnaligned(as: UInt32.self), UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 4, as: UInt64.self)))
+    }
     static let counter = Atomic<UInt64>(0)
 
     static func next() throws -> AES.GCM.Nonce {
         let count = counter.add(1, ordering: .relaxed).newValue
-        var bytes = base
-        for index in 0..<8 { bytes[4 + index] ^= UInt8(truncatingIfNeeded: count >> (8 * index)) }
-        return try AES.GCM.Nonce(data: bytes)
+        // (Built on the stack: a nonce's 12 bytes then cost no allocation.)
+        var bytes: (UInt32, UInt32, UInt32) = (0, 0, 0)
+        return try withUnsafeMutableBytes(of: &bytes) { bytes in
+            bytes.storeBytes(of: base.head, as: UInt32.self)
+            bytes.storeBytes(of: (base.tail ^ count).littleEndian, toByteOffset: 4, as: UInt64.self)
+            return try AES.GCM.Nonce(data: UnsafeRawBufferPointer(bytes))
+        }
     }
 }
 
