@@ -173,7 +173,8 @@ paths:
         events, stream) and the lead shows `erased`; stages, touches, scores and revenue are
         unchanged. The reason comes from the query (`?reason=`) or the body. Erasing again
         answers 200 with alreadyErased and the first erasure. 404 for an unknown lead; 409
-        for a store that keeps personal fields in plaintext (written without a master key).
+        for a store that keeps personal fields in plaintext (written without a master key),
+        or a server started without the store's master key (erasing needs it).
       parameters:
         - {$ref: "#/components/parameters/LeadID"}
         - {name: reason, in: query, schema: {type: string, minLength: 1}, description: Why (instead of the body).}

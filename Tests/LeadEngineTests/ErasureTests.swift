@@ -245,6 +245,11 @@ struct ErasureTests {
         #expect(error?.description.contains("--master-key-file") == true)
         #expect(error?.description.contains(MasterKey.environmentVariable) == true)
         #expect(try writer.append([Events.captured("L-4")]).first?.position != nil)
+        // Nor erase: the keys sharing a chunk with the lead's are wrapped again.
+        let erasing = #expect(throws: ErasureError.self) { try writer.erase("L-1", reason: "request", actor: "dpo") }
+        #expect(erasing?.description.contains("--master-key-file") == true)
+        #expect(erasing?.description.contains(MasterKey.environmentVariable) == true)
+        #expect(writer.erasure(of: "L-1") == nil)
         writer.close()
 
         // A reader without it sees personal fields as locked, the rest as usual.

@@ -52,10 +52,16 @@ struct LeadEraseCommandTests {
 
         let before = try Self.reports.map { try LeadLedgerBinary.run($0 + ["--store", store, "--format", "json"]).stdout }
 
-        let erased = try LeadLedgerBinary.run(["lead", "erase", "L-1", "--reason", "GDPR request 9", "--actor", "dpo-kim", "--store", store])
+        // Erasing needs the master key (the other keys of the lead's chunk are wrapped again).
+        let keyless = try LeadLedgerBinary.run(["lead", "erase", "L-1", "--reason", "GDPR request 9", "--store", store])
+        #expect(keyless.status != 0)
+        #expect(keyless.stderr.contains("--master-key-file") && keyless.stderr.contains(MasterKey.environmentVariable), "\(keyless.stderr)")
+        let erased = try LeadLedgerBinary.run(
+            ["lead", "erase", "L-1", "--reason", "GDPR request 9", "--actor", "dpo-kim", "--store", store, "--master-key-file", keyFile])
         #expect(erased.status == 0, "\(erased.stderr)")
         #expect(erased.stdout.contains("erased lead L-1"))
-        let again = try LeadLedgerBinary.run(["lead", "erase", "L-1", "--reason", "again", "--store", store])
+        let again = try LeadLedgerBinary.run(
+            ["lead", "erase", "L-1", "--reason", "again", "--store", store], environment: [MasterKey.environmentVariable: keyText])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stdout.contains("was erased already"))
 

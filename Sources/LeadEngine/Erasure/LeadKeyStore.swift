@@ -15,14 +15,19 @@ import Glibc
 /// The file: a header (magic `LLKEYS1\n`, a u32 LE length, then a box of 32 zero bytes under
 /// the master key — a wrong master key fails to open it — and the personal field names as a
 /// varint count and varint-length strings), then records, each a u32 LE length and a body:
-/// kind 1, the stream id (varint length and bytes) and its wrapped key (60 bytes); or kind 2,
-/// the stream id, the erasure's time (i64 LE microseconds) and reason (varint-length UTF-8):
-/// a destroyed key, so that later personal fields of that stream are not kept either.
+/// kind 1, the stream id (varint length and bytes) and its wrapped key (60 bytes); kind 3,
+/// a chunk of keys wrapped together: a varint count, the stream ids (each varint length and
+/// bytes), then one box of their keys one after another (nonce ‖ 32 bytes a key ‖ tag, the
+/// record's bytes before the box as associated data); or kind 2, the stream id, the erasure's
+/// time (i64 LE microseconds) and reason (varint-length UTF-8): a destroyed key, so that
+/// later personal fields of that stream are not kept either.
 ///
-/// New keys are appended and flushed (`fsync`) before any log commit uses them. Erasing
-/// rewrites the whole file without the key into `lead-keys.dat.tmp`, flushes it and renames
-/// it over the old one: no byte of the key is left in any file of the store (the old file's
-/// blocks belong to no file). A process that read the file before keeps what it read until
+/// New keys are appended and flushed (`fsync`) before any log commit uses them, the keys of
+/// a flush wrapped in chunks (one AES-GCM call per chunk, not per key). Erasing rewrites the
+/// whole file without the key into `lead-keys.dat.tmp` — the other keys of its chunk wrapped
+/// again in a new chunk, which needs the master key — flushes it and renames it over the old
+/// one: no byte of the key is left in any file of the store (the old file's blocks belong to
+/// no file). A process that read the file before keeps what it read until
 /// it reopens the store; readers reload the file when it changed (another inode or size),
 /// and a torn last record (read while it is appended) is ignored until it is complete.
 public final class LeadKeyStore: Sendable {
@@ -45,8 +50,79 @@ public final class LeadKeyStore: Sendable {
 
     enum Entry {
         /// `key`: the unwrapped key, once used.
-        case key(wrapped: [UInt8], key: SealingKey?)
+        case key(wrapped: Wrapped, key: SealingKey?)
         case erased(Erasure)
+    }
+
+    /// Where a key's wrapped form is.
+    enum Wrapped {
+        /// A key made since the last flush (its `SealingKey.wrapped` says where it went).
+        case none
+        /// A record of its own (kind 1).
+        case single([UInt8])
+        /// The `index`th key of a chunk (kind 3).
+        case chunk(KeyChunk, index: Int)
+    }
+
+    /// Keys wrapped together (a record of kind 3).
+    final class KeyChunk: @unchecked Sendable {
+        let streams: [String]
+        /// Nonce ‖ ciphertext ‖ tag.
+        let box: [UInt8]
+        /// The keys, once opened (a reader opens a chunk once, not once per key).
+        private let opened = Mutex<[UInt8]?>(nil)
+
+        init(streams: [String], box: [UInt8]) {
+            self.streams = streams
+            self.box = box
+        }
+
+        /// Most keys in one chunk: an erasure wraps the rest of its chunk again.
+        static let maximumKeys = 1024
+
+        /// The record's bytes before the box: the count and the stream ids (the box's
+        /// associated data, which ties each key to its stream).
+        static func prefix(_ streams: [String]) -> [UInt8] {
+            var out: [UInt8] = [3]
+            EventCodec.writeVarint(streams.count, into: &out)
+            for stream in streams {
+                EventCodec.writeVarint(stream.utf8.count, into: &out)
+                out.append(contentsOf: stream.utf8)
+            }
+            return out
+        }
+
+        /// Wraps `keys` (32 bytes each, in the order of `streams`) under `master`.
+        static func seal(streams: [String], keys: [UInt8], master: SymmetricKey) throws -> KeyChunk {
+            let prefix = Self.prefix(streams)
+            let box = try keys.withUnsafeBytes { plain in
+                try prefix.withUnsafeBytes { try AES.GCM.seal(plain, using: master, nonce: Nonces.next(), authenticating: $0) }
+            }
+            return KeyChunk(streams: streams, box: Array(box.combined ?? Data()))
+        }
+
+        /// The record (kind 3), length-prefixed, appended to `out`.
+        func appendRecord(to out: inout [UInt8]) {
+            let body = Self.prefix(streams) + box
+            withUnsafeBytes(of: UInt32(body.count).littleEndian) { out.append(contentsOf: $0) }
+            out.append(contentsOf: body)
+        }
+
+        /// The `index`th key.
+        func key(_ index: Int, master: SymmetricKey, path: String) throws -> [UInt8] {
+            try opened.withLock { opened in
+                if opened == nil {
+                    do {
+                        let sealed = try AES.GCM.SealedBox(combined: box)
+                        opened = Array(try AES.GCM.open(sealed, using: master, authenticating: Self.prefix(streams)))
+                    } catch {
+                        throw KeyStoreError.damaged(path, "the keys of \(streams.first ?? "?") and \(streams.count - 1) more do not open with the master key")
+                    }
+                }
+                guard let keys = opened, keys.count >= (index + 1) * 32 else { throw KeyStoreError.damaged(path, "a chunk of keys is short") }
+                return Array(keys[index * 32..<(index + 1) * 32])
+            }
+        }
     }
 
     /// When and why a stream's key was destroyed.
@@ -69,8 +145,8 @@ public final class LeadKeyStore: Sendable {
         /// and how many of them are durable.
         var created: UInt64 = 0
         var durable: UInt64 = 0
-        /// Random bytes for new keys, drawn a few KiB at a time (a system call per key cost
-        /// more than the rest of making it), and how many of them are used.
+        /// Random bytes for new keys, drawn 64 KiB at a time into the same buffer (a system
+        /// call per key cost more than the rest of making it), and how many of them are used.
         var random: [UInt8] = []
         var randomUsed = 0
         /// The keys made since the last flush, to wrap and append then.
@@ -83,9 +159,9 @@ public final class LeadKeyStore: Sendable {
         let key: SymmetricKey
         /// Which of this process's new keys it is (0: read from the file, durable).
         let generation: UInt64
-        /// A new key, wrapped by the master key, once flushed (under the state's lock; the
-        /// entry keeps the wrapped bytes of a key read from the file).
-        var wrapped: [UInt8] = []
+        /// A new key's chunk, once flushed (under the state's lock; the entry keeps where a
+        /// key read from the file is).
+        var wrapped: Wrapped = .none
 
         init(_ bytes: some ContiguousBytes, generation: UInt64) {
             key = SymmetricKey(data: bytes)
@@ -121,6 +197,9 @@ public final class LeadKeyStore: Sendable {
         state.entries = parsed.entries
         state.identity = (contents.inode, parsed.validSize)
         if writable {
+            // (Room for a bulk ingest's leads: growing the table rehashes every key under the
+            // lock the sealing threads take.)
+            state.entries.reserveCapacity(max(state.entries.count * 2, 1 << 16))
             // (A torn last record — a crash while appending — goes before anything is appended.)
             if parsed.validSize < contents.bytes.count { truncate(path, off_t(parsed.validSize)) }
             let descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
@@ -150,13 +229,14 @@ public final class LeadKeyStore: Sendable {
                 return key
             case .key(let wrapped, nil)?:
                 guard let master else { throw KeyStoreError.missingMasterKey(path) }
-                let key = SealingKey(try Self.unwrap(wrapped, stream: stream, master: master, path: path), generation: 0)
+                let key = SealingKey(try unwrap(wrapped, stream: stream, master: master), generation: 0)
                 state.entries[stream] = .key(wrapped: wrapped, key: key)
                 return key
             case nil:
                 guard master != nil else { throw KeyStoreError.missingMasterKey(path) }
                 if state.randomUsed == state.random.count {
-                    state.random = try Self.randomBytes(4096)
+                    if state.random.isEmpty { state.random = [UInt8](repeating: 0, count: Self.randomPool) }
+                    try Self.fillRandom(&state.random)
                     state.randomUsed = 0
                 }
                 let key = state.random.withUnsafeBytes { random in
@@ -165,7 +245,7 @@ public final class LeadKeyStore: Sendable {
                 state.randomUsed += 32
                 state.created += 1
                 // (Wrapped under the master key when flushed, outside this lock.)
-                state.entries[stream] = .key(wrapped: [], key: key)
+                state.entries[stream] = .key(wrapped: .none, key: key)
                 state.fresh.append((stream, key))
                 return key
             }
@@ -197,19 +277,20 @@ public final class LeadKeyStore: Sendable {
         guard descriptor >= 0 else { throw KeyStoreError.readOnly(path) }
         guard let master else { throw KeyStoreError.missingMasterKey(path) }
         var records: [UInt8] = []
-        records.reserveCapacity(fresh.count * 96)
-        var wrapped: [[UInt8]] = []
-        wrapped.reserveCapacity(fresh.count)
-        for (stream, key) in fresh {
-            var name = stream
-            let box = try name.withUTF8 { name in
-                try key.key.withUnsafeBytes { raw in try AES.GCM.seal(raw, using: master, nonce: Nonces.next(), authenticating: UnsafeRawBufferPointer(name)) }
-            }
-            let bytes = Array(box.combined ?? Data())
-            Self.appendRecord(kind: 1, stream: stream, body: bytes, to: &records)
-            wrapped.append(bytes)
-        }
+        var chunks: [KeyChunk] = []
         do {
+            records.reserveCapacity(fresh.count * 48 + 64)
+            var start = 0
+            var plain: [UInt8] = []
+            while start < fresh.count {
+                let end = min(start + KeyChunk.maximumKeys, fresh.count)
+                plain.removeAll(keepingCapacity: true)
+                for index in start..<end { fresh[index].key.key.withUnsafeBytes { plain.append(contentsOf: $0) } }
+                let chunk = try KeyChunk.seal(streams: fresh[start..<end].map { $0.stream }, keys: plain, master: master)
+                chunk.appendRecord(to: &records)
+                chunks.append(chunk)
+                start = end
+            }
             try records.withUnsafeBytes { bytes in try Self.writeAll(descriptor, bytes, path: path) }
             guard fsync(descriptor) == 0 else { throw KeyStoreError.io(path, errno) }
         } catch {
@@ -219,8 +300,20 @@ public final class LeadKeyStore: Sendable {
         }
         state.withLock { state in
             state.identity.size += records.count
-            for ((_, key), bytes) in zip(fresh, wrapped) { key.wrapped = bytes }
+            for (number, chunk) in chunks.enumerated() {
+                let first = number * KeyChunk.maximumKeys
+                for index in chunk.streams.indices { fresh[first + index].key.wrapped = .chunk(chunk, index: index) }
+            }
             state.durable = max(state.durable, created)
+        }
+    }
+
+    /// The key `wrapped` holds (the master key given).
+    private func unwrap(_ wrapped: Wrapped, stream: String, master: SymmetricKey) throws -> [UInt8] {
+        switch wrapped {
+        case .single(let bytes): return try Self.unwrap(bytes, stream: stream, master: master, path: path)
+        case .chunk(let chunk, let index): return try chunk.key(index, master: master, path: path)
+        case .none: throw KeyStoreError.damaged(path, "the key of \(stream) was never written")
         }
     }
 
@@ -242,7 +335,7 @@ public final class LeadKeyStore: Sendable {
             var key = cached
             if key == nil {
                 guard let master else { return .locked }
-                guard let bytes = try? Self.unwrap(wrapped, stream: keyID, master: master, path: path) else { return .locked }
+                guard let bytes = try? unwrap(wrapped, stream: keyID, master: master) else { return .locked }
                 let unwrapped = SealingKey(bytes, generation: 0)
                 state.withLock { $0.entries[keyID] = .key(wrapped: wrapped, key: unwrapped) }
                 key = unwrapped
@@ -271,7 +364,7 @@ public final class LeadKeyStore: Sendable {
         return try state.withLock { state -> [UInt8]? in
             guard case .key(let wrapped, let key)? = state.entries[stream] else { return nil }
             if let key { return key.key.withUnsafeBytes { Array($0) } }
-            return try Self.unwrap(wrapped, stream: stream, master: master, path: path)
+            return try unwrap(wrapped, stream: stream, master: master)
         }
     }
 
@@ -281,7 +374,9 @@ public final class LeadKeyStore: Sendable {
     /// record each) and renamed over the old one. Returns the streams that had a key.
     @discardableResult
     func erase(_ streams: [String], erasure: Erasure) throws -> [String] {
-        try flushing.withLock { _ in
+        // (The other keys of an erased key's chunk are wrapped again.)
+        guard master != nil else { throw KeyStoreError.missingMasterKey(path) }
+        return try flushing.withLock { _ in
             try flushFresh()
             return try erased(streams, erasure: erasure)
         }
@@ -299,17 +394,7 @@ public final class LeadKeyStore: Sendable {
             // (A key made since the flush, for a stream erased now, is never written.)
             let erased = Set(streams)
             state.fresh.removeAll { erased.contains($0.stream) }
-            var records: [UInt8] = []
-            for (stream, entry) in state.entries.sorted(by: { $0.key < $1.key }) {
-                switch entry {
-                case .key(let wrapped, let key):
-                    // (A key made since the flush has none yet: it is appended to the new file
-                    // when flushed.)
-                    let bytes = wrapped.isEmpty ? key?.wrapped ?? [] : wrapped
-                    if !bytes.isEmpty { Self.appendRecord(kind: 1, stream: stream, body: bytes, to: &records) }
-                case .erased(let erased): Self.appendRecord(kind: 2, stream: stream, body: Self.erasureBody(erased), to: &records)
-                }
-            }
+            let records = try rewrittenRecords(&state)
             let temporary = path + ".tmp"
             try Self.writeFile(temporary, header: header, records: records)
             guard rename(temporary, path) == 0 else { throw KeyStoreError.io(path, errno) }
@@ -321,6 +406,49 @@ public final class LeadKeyStore: Sendable {
             state.identity = (contents.inode, contents.bytes.count)
             return destroyed
         }
+    }
+
+    /// Every record of the file after an erasure: the erasures and single keys in stream
+    /// order, then each chunk — as it was when every key of it is kept, else the keys kept
+    /// wrapped again in a new chunk (whose entries then point to it).
+    private func rewrittenRecords(_ state: inout State) throws -> [UInt8] {
+        guard let master else { throw KeyStoreError.missingMasterKey(path) }
+        var records: [UInt8] = []
+        var kept: [ObjectIdentifier: (chunk: KeyChunk, indices: [Int])] = [:]
+        for (stream, entry) in state.entries.sorted(by: { $0.key < $1.key }) {
+            switch entry {
+            case .key(let wrapped, let key):
+                // (A key made since the flush has none yet: it is appended to the new file
+                // when flushed.)
+                var found = wrapped
+                if case .none = wrapped, let key { found = key.wrapped }
+                switch found {
+                case .none: break
+                case .single(let bytes): Self.appendRecord(kind: 1, stream: stream, body: bytes, to: &records)
+                case .chunk(let chunk, let index): kept[ObjectIdentifier(chunk), default: (chunk, [])].indices.append(index)
+                }
+            case .erased(let erased): Self.appendRecord(kind: 2, stream: stream, body: Self.erasureBody(erased), to: &records)
+            }
+        }
+        for (chunk, indices) in kept.values.sorted(by: { $0.chunk.streams[0] < $1.chunk.streams[0] }) {
+            if indices.count == chunk.streams.count {
+                chunk.appendRecord(to: &records)
+                continue
+            }
+            let ordered = indices.sorted()
+            var plain: [UInt8] = []
+            plain.reserveCapacity(ordered.count * 32)
+            for index in ordered { plain.append(contentsOf: try chunk.key(index, master: master, path: path)) }
+            let streams = ordered.map { chunk.streams[$0] }
+            let again = try KeyChunk.seal(streams: streams, keys: plain, master: master)
+            again.appendRecord(to: &records)
+            for (index, stream) in streams.enumerated() {
+                guard case .key(_, let key)? = state.entries[stream] else { continue }
+                state.entries[stream] = .key(wrapped: .chunk(again, index: index), key: key)
+                key?.wrapped = .chunk(again, index: index)
+            }
+        }
+        return records
     }
 
     // MARK: The file
@@ -420,12 +548,29 @@ public final class LeadKeyStore: Sendable {
             let length = u32(index)
             guard length > 0, index + 4 + length <= bytes.count else { break }
             var record = ByteCursor(bytes: bytes, index: index + 5, end: index + 4 + length)
+            if bytes[index + 4] == 3 {
+                guard let count = record.varint(), count > 0, count <= length else { throw damaged("the chunk of keys at byte \(index) has no count") }
+                var streams: [String] = []
+                streams.reserveCapacity(count)
+                for _ in 0..<count {
+                    guard let stream = record.string() else { throw damaged("the chunk of keys at byte \(index) is truncated") }
+                    streams.append(stream)
+                }
+                guard record.end - record.index == 28 + 32 * count else { throw damaged("the chunk of keys at byte \(index) does not hold \(count) keys") }
+                let chunk = KeyChunk(streams: streams, box: Array(bytes[record.index..<record.end]))
+                for (position, stream) in streams.enumerated() {
+                    if case .erased? = entries[stream] { continue }
+                    entries[stream] = .key(wrapped: .chunk(chunk, index: position), key: nil)
+                }
+                index += 4 + length
+                continue
+            }
             guard let stream = record.string() else { throw damaged("a record at byte \(index) has no stream id") }
             switch bytes[index + 4] {
             case 1:
                 guard record.end - record.index == 60 else { throw damaged("the key of \(stream) is not 60 bytes") }
                 if case .erased? = entries[stream] { break }
-                entries[stream] = .key(wrapped: Array(bytes[record.index..<record.end]), key: nil)
+                entries[stream] = .key(wrapped: .single(Array(bytes[record.index..<record.end])), key: nil)
             case 2:
                 guard let at = record.int64(), let reason = record.string() else { throw damaged("the erasure of \(stream) is truncated") }
                 entries[stream] = .erased(Erasure(at: Timestamp(microseconds: at), reason: reason))
@@ -470,20 +615,31 @@ public final class LeadKeyStore: Sendable {
         }
     }
 
-    /// `count` bytes from the kernel's random source, in one read.
-    static func randomBytes(_ count: Int) throws -> [UInt8] {
-        let contents = try read("/dev/urandom", limit: count)
-        guard contents.bytes.count == count else { throw KeyStoreError.io("/dev/urandom", EIO) }
-        return contents.bytes
+    /// How many random bytes are drawn at once for new keys.
+    static let randomPool = 64 << 10
+
+    /// Fills `buffer` from the kernel's random source (no allocation).
+    static func fillRandom(_ buffer: inout [UInt8]) throws {
+        let source = "/dev/urandom"
+        let descriptor = Glibc.open(source, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw KeyStoreError.io(source, errno) }
+        defer { close(descriptor) }
+        var done = 0
+        while done < buffer.count {
+            let got = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + done, $0.count - done) }
+            if got < 0, errno == EINTR { continue }
+            guard got > 0 else { throw KeyStoreError.io(source, got == 0 ? EIO : errno) }
+            done += got
+        }
     }
 
-    static func read(_ path: String, limit: Int? = nil) throws -> (bytes: [UInt8], inode: UInt64) {
+    static func read(_ path: String) throws -> (bytes: [UInt8], inode: UInt64) {
         let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw KeyStoreError.io(path, errno) }
         defer { close(descriptor) }
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw KeyStoreError.io(path, errno) }
-        var bytes = [UInt8](repeating: 0, count: limit ?? Int(info.st_size))
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
         var done = 0
         while done < bytes.count {
             let got = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + done, $0.count - done) }

@@ -31,6 +31,8 @@ extension LeadStore {
     public func erase(_ id: String, reason: String, actor: String, at: Timestamp = .now) throws -> ErasureOutcome {
         guard let keys else { throw ErasureError.plaintextStore(path) }
         guard let (state, _) = try resolvedLead(id) else { throw ErasureError.unknownLead(id) }
+        // (The keys wrapped beside the lead's in one chunk are wrapped again.)
+        guard keys.hasMasterKey else { throw ErasureError.needsMasterKey(keys.path) }
         let lead = state.lead
         let event = try Self.erasureEvent(lead: lead, reason: reason, actor: actor, at: at)
         let streams = try erasableStreams(of: lead)
@@ -89,6 +91,8 @@ public enum ErasureError: Error, CustomStringConvertible, Equatable {
     case unknownLead(String)
     /// The store keeps personal fields in plaintext: there is no key to destroy.
     case plaintextStore(String)
+    /// Erasing rewrites the key store, which needs the master key.
+    case needsMasterKey(String)
     case refused(String)
 
     public var description: String {
@@ -97,6 +101,9 @@ public enum ErasureError: Error, CustomStringConvertible, Equatable {
         case .plaintextStore(let path):
             return "the store at \(path) keeps personal fields in plaintext (it was written without a master key), so they cannot be "
                 + "erased by destroying a key; see \"Erasure\" in docs/lead-data.md"
+        case .needsMasterKey(let path):
+            return "erasing needs the store's master key (the other keys kept in \(path) are wrapped again): give --master-key-file FILE "
+                + "or set \(MasterKey.environmentVariable)"
         case .refused(let why): return why
         }
     }

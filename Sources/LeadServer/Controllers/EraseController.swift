@@ -28,7 +28,7 @@ struct EraseController {
         } catch let error as ErasureError {
             switch error {
             case .unknownLead: throw Problem(.notFound, error.description)
-            case .plaintextStore, .refused: throw Problem(.conflict, error.description)
+            case .plaintextStore, .needsMasterKey, .refused: throw Problem(.conflict, error.description)
             }
         }
         return jsonResponse([
