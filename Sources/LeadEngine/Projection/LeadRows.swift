@@ -23,8 +23,9 @@ struct LeadRows: Sendable {
 
     /// Encodes the changed leads among `touched` for group `sequence`: they are marked
     /// unchanged and as last stored by it. `dimensionIDs` (a replay shard's settled draft)
-    /// replaces provisional dimension ids first.
-    static func encode(_ touched: [CachedLead], dimensionIDs: [UInt32]? = nil, committing sequence: UInt64) -> LeadRows {
+    /// replaces provisional dimension ids first. Without `listsAccounts` (a rebuild, which
+    /// fills the `accounts` index at its end) no index keys are encoded.
+    static func encode(_ touched: [CachedLead], dimensionIDs: [UInt32]? = nil, listsAccounts: Bool = true, committing sequence: UInt64) -> LeadRows {
         var encoded = LeadRows(bytes: EncodedBytes(capacity: 512 * touched.count), rows: [])
         encoded.rows.reserveCapacity(touched.count)
         for cached in touched where cached.changed {
@@ -37,6 +38,10 @@ struct LeadRows: Sendable {
             let state = LeadStateCodec.encode(cached.state, profile: cached.encodedProfile, into: encoded.bytes)
             let journey = cached.journey.map { JourneyCodec.encode($0, into: encoded.bytes) }
             var row = Row(lead: lead, state: state, journey: journey, dropsJourney: cached.state.mergedInto != nil)
+            guard listsAccounts else {
+                encoded.rows.append(row)
+                continue
+            }
             // (A lead merged away is its survivor's: the account lists only the survivor.)
             let account = cached.state.mergedInto == nil ? cached.state.account : nil
             if account != cached.indexedAccount {
@@ -58,8 +63,9 @@ struct LeadRows: Sendable {
 
     /// Stores encoded leads (every row of every part), in key order, which LMDB inserts
     /// fastest: through cursors kept for all the rows, most keys land on the page the cursor
-    /// is already on, and LMDB then skips the descent from the root.
-    static func write(_ parts: [LeadRows], leads: Table, journeys: Table, accounts: Table, in txn: WriteTransaction) throws {
+    /// is already on, and LMDB then skips the descent from the root. Without `accounts` the
+    /// index is left alone (see `encode`).
+    static func write(_ parts: [LeadRows], leads: Table, journeys: Table, accounts: Table?, in txn: WriteTransaction) throws {
         var order: [(part: Int, row: Int)] = []
         order.reserveCapacity(parts.reduce(0) { $0 + $1.rows.count })
         for (part, rows) in parts.enumerated() {
@@ -80,7 +86,7 @@ struct LeadRows: Sendable {
                 }
             }
         }
-        try writeIndex(parts, accounts: accounts, in: txn)
+        if let accounts { try writeIndex(parts, accounts: accounts, in: txn) }
     }
 
     /// The `accounts` index's changes, in key order too (a new lead's key is far from the
