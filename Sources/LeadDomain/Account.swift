@@ -28,17 +28,36 @@ public enum AccountRule {
     /// `freeMailProviders` as bytes, for comparing a domain's first label without a `String`.
     private static let providerBytes = freeMailProviders.map { Array($0.utf8) }
 
+    /// `freeMailDomains` as bytes, by length: a capture's domain is compared with the few of
+    /// its length, without hashing a `String`. (Byte equality is `String` equality here: the
+    /// domains are lower-case ASCII, which no other sequence is canonically equivalent to.)
+    private static let freeMailDomainBytes: [[[UInt8]]] = {
+        var byLength = [[[UInt8]]](repeating: [], count: (freeMailDomains.map(\.utf8.count).max() ?? 0) + 1)
+        for domain in freeMailDomains { byLength[domain.utf8.count].append(Array(domain.utf8)) }
+        return byLength
+    }()
+
     public static func isFreeMail(_ domain: String) -> Bool {
         var copy = domain
-        return copy.withUTF8 { isFreeMail(domain, bytes: UnsafeRawBufferPointer($0)) }
+        return copy.withUTF8 { isFreeMail(bytes: UnsafeRawBufferPointer($0)) }
     }
 
-    /// `domain` is `bytes` as a `String` (normalized: lower case).
-    private static func isFreeMail(_ domain: String, bytes: UnsafeRawBufferPointer) -> Bool {
-        if freeMailDomains.contains(domain) { return true }
+    /// `isFreeMail` of a domain's UTF-8 bytes (normalized: lower case).
+    static func isFreeMail(bytes: UnsafeRawBufferPointer) -> Bool {
+        if bytes.count < freeMailDomainBytes.count {
+            for known in freeMailDomainBytes[bytes.count] where known.withUnsafeBytes({ equal($0, bytes) }) { return true }
+        }
         guard let dot = bytes.firstIndex(of: UInt8(ascii: ".")) else { return false }
         let label = UnsafeRawBufferPointer(rebasing: bytes[..<dot])
-        return providerBytes.contains { $0.elementsEqual(label) }
+        for provider in providerBytes where provider.count == label.count && provider.withUnsafeBytes({ equal($0, label) }) { return true }
+        return false
+    }
+
+    /// Two byte strings of the same length are equal.
+    private static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        // (Index loops: a slice's iterator was not specialized here.)
+        for index in 0..<a.count where a[index] != b[index] { return false }
+        return true
     }
 
     /// The explicit account an event's data assigns, if any.
@@ -69,12 +88,17 @@ public enum AccountRule {
     }
 
     /// `domainAccount` on the fields' UTF-8 bytes: what captures read in place use, so that
-    /// a capture costs no intermediate strings (only the account's own).
+    /// a capture costs no intermediate strings (only the account's own): each domain is
+    /// normalized into a buffer on the stack and judged there.
     static func domainAccount(emailDomain: UnsafeRawBufferPointer?, email: UnsafeRawBufferPointer?, domain: UnsafeRawBufferPointer?) -> String? {
-        let fromEmail = emailDomain.flatMap(normalized) ?? email.flatMap(emailsDomain).flatMap(normalized)
-        if let fromEmail, !fromEmail.isFreeMail { return fromEmail.domain }
-        if let company = domain.flatMap(normalized), !company.isFreeMail { return company.domain }
-        return nil
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxAccountBytes) { buffer in
+            let fromEmail = emailDomain.flatMap { normalize($0, into: buffer) } ?? email.flatMap(emailsDomain).flatMap { normalize($0, into: buffer) }
+            if let fromEmail, !isFreeMail(bytes: fromEmail) { return String(decoding: fromEmail, as: UTF8.self) }
+            if let company = domain.flatMap({ normalize($0, into: buffer) }), !isFreeMail(bytes: company) {
+                return String(decoding: company, as: UTF8.self)
+            }
+            return nil
+        }
     }
 
     private static func withBytes<R>(_ text: String?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
@@ -122,9 +146,10 @@ public enum AccountRule {
     }
 
     /// A domain with its ASCII letters lower-cased, without surrounding white space, a
-    /// trailing dot or a leading `www.`; `nil` unless it looks like a domain (a dot, not first;
-    /// no spaces, control characters, `@` or `/`), with whether it is free mail.
-    static func normalized(_ raw: UnsafeRawBufferPointer) -> (domain: String, isFreeMail: Bool)? {
+    /// trailing dot or a leading `www.`, written into `buffer` (`maxAccountBytes` long); `nil`
+    /// unless it looks like a domain (a dot, not first; no spaces, control characters, `@` or
+    /// `/`).
+    static func normalize(_ raw: UnsafeRawBufferPointer, into buffer: UnsafeMutableBufferPointer<UInt8>) -> UnsafeRawBufferPointer? {
         var (start, end) = trimmed(raw)
         if end > start, raw[end - 1] == UInt8(ascii: ".") { end -= 1 }
         let w = UInt8(ascii: "w")
@@ -141,16 +166,11 @@ public enum AccountRule {
             if byte <= 0x20 || byte == 0x7F || byte == UInt8(ascii: "@") || byte == UInt8(ascii: "/") { return nil }
         }
         guard dots > 0 else { return nil }
-        let domain = String(unsafeUninitializedCapacity: count) { buffer in
-            for index in 0..<count {
-                let byte = raw[start + index]
-                buffer[index] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-            }
-            return count
+        for index in 0..<count {
+            let byte = raw[start + index]
+            buffer[index] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
         }
-        var copy = domain
-        let free = copy.withUTF8 { isFreeMail(domain, bytes: UnsafeRawBufferPointer($0)) }
-        return (domain, free)
+        return UnsafeRawBufferPointer(start: buffer.baseAddress, count: count)
     }
 
     /// The bounds of `bytes` without leading and trailing spaces, tabs and line breaks.

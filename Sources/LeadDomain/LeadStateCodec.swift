@@ -137,6 +137,67 @@ public enum LeadStateCodec {
         return state
     }
 
+    /// The account a stored state is listed under in the `accounts` index — its account's
+    /// bytes, `nil` for a lead without one or merged away — read in place, without decoding
+    /// the state (a rebuild lists every lead at once, see `AccountIndex.fill`).
+    public static func listedAccount(_ bytes: UnsafeRawBufferPointer) throws(CodecError) -> UnsafeRawBufferPointer? {
+        var reader = EventCodec.Reader(bytes: bytes, index: 0)
+        let stored = try reader.byte()
+        guard stored == accountVersion else {
+            guard stored == version else { throw CodecError("unknown lead state version") }
+            return nil
+        }
+        reader.index += 1  // stage
+        try reader.skipValue()  // owner
+        reader.index += 1  // handedOff
+        try reader.skipValue()  // opportunity
+        try skipProfile(&reader)
+        reader.index += 16  // capturedAt, lastActivityAt
+        _ = try reader.rawVarint()  // touches
+        _ = try reader.rawVarint()  // events
+        for _ in 0..<(try reader.varint()) {
+            reader.index += 10  // stage, at, type
+            try reader.skipValue()  // actor
+            reader.index += 8  // position
+        }
+        try reader.skipValue()  // rulesVersion
+        for _ in 0..<(try reader.varint()) {
+            _ = try reader.id()
+            reader.index += 16  // at, position
+        }
+        // (A lead merged away is its survivor's: the index leaves it out.)
+        guard try reader.byte() == EventCodec.Tag.null else { return nil }
+        guard try reader.byte() == EventCodec.Tag.string else { throw CodecError("a lead state of version 2 without its account") }
+        let length = try reader.varint()
+        guard length <= bytes.count - reader.index else { throw CodecError("truncated string") }
+        return UnsafeRawBufferPointer(rebasing: bytes[reader.index..<reader.index + length])
+    }
+
+    /// Moves past a stored profile: with plain loads when every member name is a one-byte
+    /// code and every value a short string, a number, a boolean or null (the usual profile),
+    /// else through `skipValue`.
+    private static func skipProfile(_ reader: inout EventCodec.Reader) throws(CodecError) {
+        let (bytes, start) = (reader.bytes, reader.index)
+        guard start + 1 < bytes.count, bytes[start] == EventCodec.Tag.object, bytes[start + 1] < 0x80 else { return try reader.skipValue() }
+        var (index, remaining) = (start + 2, Int(bytes[start + 1]))
+        while remaining > 0 {
+            guard index + 2 <= bytes.count, bytes[index] >= 0x80 else { return try reader.skipValue() }
+            let value = index + 2
+            switch bytes[index + 1] {
+            case EventCodec.Tag.string:
+                guard value < bytes.count, bytes[value] < 0x80 else { return try reader.skipValue() }
+                index = value + 1 + Int(bytes[value])
+            case EventCodec.Tag.int32: index = value + 4
+            case EventCodec.Tag.double: index = value + 8
+            case EventCodec.Tag.null, EventCodec.Tag.false, EventCodec.Tag.true: index = value
+            default: return try reader.skipValue()
+            }
+            remaining -= 1
+        }
+        guard index <= bytes.count else { throw CodecError("truncated payload") }
+        reader.index = index
+    }
+
     static func writeOptional(_ value: String?, into out: inout some ByteSink) {
         guard var value else { return out.append(EventCodec.Tag.null) }
         value.withUTF8 { EventCodec.writeString(utf8: UnsafeRawBufferPointer($0), into: &out) }

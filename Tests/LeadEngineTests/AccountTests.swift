@@ -267,4 +267,28 @@ struct AccountTests {
         state.accountIsExplicit = false
         #expect(try LeadStateCodec.encode(state).withUnsafeBytes { try LeadStateCodec.decode($0, lead: "L") } == state)
     }
+
+    /// What a rebuild lists in the index (`LeadStateCodec.listedAccount`, read in place) is
+    /// the account of the decoded state, for a lead that is not merged away.
+    @Test func theAccountListedIsReadInPlace() throws {
+        var state = LeadState(lead: "L", capturedAt: E.at("2026-03-01T00:00:00Z"))
+        state.owner = "ops"
+        state.opportunity = "opp-1"
+        state.profile = ["email": "ada@acme.com", "employees": 900, "tags": ["a", "b"], "account": ["name": "Acme"]]
+        state.stages = [StageChange(stage: .mql, at: E.at("2026-03-02T00:00:00Z"), type: .leadQualified, actor: "scoring", position: 7)]
+        state.rulesVersion = "v1"
+        state.matches = [ScoreMatch(rule: 300, at: E.at("2026-03-02T00:00:00Z"), position: 9)]
+        func listed(_ state: LeadState) throws -> String? {
+            try LeadStateCodec.encode(state).withUnsafeBytes { try LeadStateCodec.listedAccount($0).map { String(decoding: $0, as: UTF8.self) } }
+        }
+        #expect(try listed(state) == nil)
+        state.account = "a-rather-long-account.example"
+        #expect(try listed(state) == "a-rather-long-account.example")
+        state.accountIsExplicit = true
+        state.stages.append(StageChange(stage: .sal, at: E.at("2026-03-03T00:00:00Z"), type: .salesAccepted, actor: nil, position: 11))
+        #expect(try listed(state) == "a-rather-long-account.example")
+        state.mergedInto = "M"
+        #expect(try listed(state) == nil)
+        #expect(throws: CodecError.self) { try [UInt8]([3, 0]).withUnsafeBytes { try LeadStateCodec.listedAccount($0) } }
+    }
 }

@@ -30,6 +30,9 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     private var rulesStale = false
     /// When false (replays), no follow-up events are derived: they are already in the log.
     var derivesEvents = true
+    /// When false (a rebuild, which fills the index once at its end), the rows encoded carry
+    /// no `accounts` index keys.
+    var listsAccounts = true
     private let cache = LeadCache()
     /// Which visitors are joined to which leads (see `LifecycleProjection+Visitors`).
     let links = VisitorLinks()
@@ -433,7 +436,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     /// The leads changed since the last group (or replay chunk), encoded for group
     /// `sequence` (see `LeadRows.encode`).
     func changedRows(dimensionIDs: [UInt32]? = nil, committing sequence: UInt64) -> LeadRows {
-        LeadRows.encode(cache.takeTouched(for: sequence), dimensionIDs: dimensionIDs, committing: sequence)
+        LeadRows.encode(cache.takeTouched(for: sequence), dimensionIDs: dimensionIDs, listsAccounts: listsAccounts, committing: sequence)
     }
 
     /// Encodes the leads the group changed and the dimension values it met, for its commit.

@@ -55,6 +55,8 @@ extension LeadStore {
         let shards = try (0..<max(shardCount, 1)).map { _ in
             let projection = try LifecycleProjection(environment: environment, reader: log.reader, rules: rules, tables: target, dimensions: dimensions)
             projection.derivesEvents = false
+            // (A rebuild lists every lead in the `accounts` index at its end: `swapIn`.)
+            projection.listsAccounts = !fromStart
             return projection
         }
         let last = try log.lastPosition
@@ -101,7 +103,8 @@ extension LeadStore {
                 for projection in shards { projection.didCommit(through: written.chunk) }
                 progress?(written.end, last)
             }
-            let (leads, journeys, accounts, table, version) = (shards[0].leads, shards[0].journeys, shards[0].accounts, dimensions.table, rules?.version)
+            let (leads, journeys, table, version) = (shards[0].leads, shards[0].journeys, dimensions.table, rules?.version)
+            let accounts = fromStart ? nil : shards[0].accounts
             writer.start(chunk: chunk, end: end) { [log, self] in
                 // (Run again from the start if the map grows: the same rows, the same ids.)
                 try environment.write { txn in
@@ -124,12 +127,15 @@ extension LeadStore {
         return last >= first ? last - first + 1 : 0
     }
 
-    /// One commit makes `target` the projections in force and empties `old` (its pages are
-    /// freed for reuse); then every reader and the writer's hook use `target`.
+    /// One commit lists `target`'s leads in its `accounts` index, makes it the projections in
+    /// force and empties `old` (its pages are freed for reuse); then every reader and the
+    /// writer's hook use `target`.
     private func swapIn(_ target: ProjectionTables, replacing old: ProjectionTables, version: String?) throws {
         let environment = log.environment
         let oldTables = try [old.leads, old.journeys, old.dimensions, old.accounts].map { try environment.table($0) }
+        let (leads, accounts) = (try environment.table(target.leads), try environment.table(target.accounts))
         try environment.write { txn in
+            try AccountIndex.fill(accounts, from: leads, in: txn)
             try txn.put(meta, key: Array(ProjectionTables.generationKey.utf8), value: Array(String(target.generation).utf8))
             try self.setScoresVersion(version, of: target, in: txn)
             for table in oldTables { try txn.clear(table) }
