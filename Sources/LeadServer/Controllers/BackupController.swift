@@ -75,19 +75,7 @@ struct BackupController {
 
     /// The `name` the body gives, nil for an empty body.
     static func name(_ request: Request) async throws -> String? {
-        let body = try await request.body.collect(upTo: 64 << 10)
-        let text = String(buffer: body)
-        guard !text.allSatisfy(\.isWhitespace) else { return nil }
-        let value: JSONValue
-        do {
-            value = try JSONParser.parse(text)
-        } catch {
-            throw Problem(.badRequest, "the body is not JSON: \(error)")
-        }
-        guard let object = value.objectValue else { throw Problem(.badRequest, "the body is \(value.typeName), not an object like {\"name\": \"nightly-1\"}") }
-        if let unknown = object.keys.first(where: { $0 != "name" }) {
-            throw Problem(.badRequest, "the body has an unknown member \(unknown.debugDescription); the only member is name")
-        }
+        guard let object = try await ObjectBody.read(request, members: ["name"], example: #"{"name": "nightly-1"}"#) else { return nil }
         guard let member = object["name"] else { return nil }
         guard let name = member.stringValue else { throw Problem(.badRequest, "name is \(member.typeName), not a string") }
         guard isValidName(name) else {

@@ -44,19 +44,8 @@ struct EraseController {
             guard !query.trimmingCharacters(in: .whitespaces).isEmpty else { throw Problem(.badRequest, "reason is empty: say why the lead is erased") }
             return query
         }
-        let body = try await request.body.collect(upTo: 64 << 10)
-        guard body.readableBytes > 0 else {
+        guard let object = try await ObjectBody.read(request, members: ["reason"], example: #"{"reason": "TEXT"}"#) else {
             throw Problem(.badRequest, "reason is missing: send ?reason=TEXT or the body {\"reason\": \"TEXT\"}")
-        }
-        let value: JSONValue
-        do {
-            value = try JSONParser.parse(String(buffer: body))
-        } catch {
-            throw Problem(.badRequest, "the body is not JSON: \(error); send {\"reason\": \"TEXT\"}")
-        }
-        guard let object = value.objectValue else { throw Problem(.badRequest, "the body is \(value.typeName), not an object like {\"reason\": \"TEXT\"}") }
-        if let unknown = object.keys.first(where: { $0 != "reason" }) {
-            throw Problem(.badRequest, "the body has an unknown member \(unknown.debugDescription); its only member is reason")
         }
         guard let member = object["reason"] else { throw Problem(.badRequest, "reason is missing: say why the lead is erased") }
         guard let text = member.stringValue, !text.trimmingCharacters(in: .whitespaces).isEmpty else {

@@ -48,17 +48,7 @@ struct MergeController {
 
     /// `into` (required) and `reason` from the body, with a 400 naming what is wrong.
     static func body(_ request: Request) async throws -> (into: String, reason: String?) {
-        let body = try await request.body.collect(upTo: 64 << 10)
-        let value: JSONValue
-        do {
-            value = try JSONParser.parse(String(buffer: body))
-        } catch {
-            throw Problem(.badRequest, "the body is not JSON: \(error); send {\"into\": \"SURVIVOR\"}")
-        }
-        guard let object = value.objectValue else { throw Problem(.badRequest, "the body is \(value.typeName), not an object like {\"into\": \"SURVIVOR\"}") }
-        if let unknown = object.keys.first(where: { $0 != "into" && $0 != "reason" }) {
-            throw Problem(.badRequest, "the body has an unknown member \(unknown.debugDescription); its members are into and reason")
-        }
+        let object = try await ObjectBody.read(request, members: ["into", "reason"], example: #"{"into": "SURVIVOR"}"#) ?? [:]
         guard let member = object["into"] else { throw Problem(.badRequest, "into is missing: the id of the lead that survives") }
         guard let into = member.stringValue, !into.isEmpty else { throw Problem(.badRequest, "into is \(member.typeName), not a lead id") }
         var reason: String?
