@@ -51,6 +51,9 @@ final class Writer: @unchecked Sendable {
     private let maxPrepared = 2
     /// Fewer queued records than this wait for the group in flight (see `runSequencer`).
     private static let smallGroup = 128
+    /// Fewer queued records than this wait while a group is ready behind the one committing
+    /// (see `runSequencer`).
+    private static let mediumGroup = 8_192
     /// How long small requests wait, once the group before them is committed, for the
     /// requests that commit answered to come back (see `runSequencer`).
     private static let gatherMicroseconds = 1_000
@@ -137,7 +140,9 @@ final class Writer: @unchecked Sendable {
         queue.append(Request(records: records, chain: chain, completion: completion))
         queuedRecords += records.count
         // The sequencer waits for a first request, or (see `runSequencer`) for enough of them.
-        if before == 0 || (before < Self.smallGroup && queuedRecords >= Self.smallGroup) || queue.count == expectedRequests {
+        if before == 0 || (before < Self.smallGroup && queuedRecords >= Self.smallGroup)
+            || (before < Self.mediumGroup && queuedRecords >= Self.mediumGroup) || queue.count == expectedRequests
+        {
             signals.signal(.sequencer)
         }
         signals.unlock()
@@ -190,6 +195,13 @@ final class Writer: @unchecked Sendable {
                 while !stopping && queue.count < expectedRequests && queuedRecords < Self.smallGroup && signals.wait(.sequencer, until: deadline) {}
             }
             expectedRequests = 0
+            // Larger requests (a server's bulk posts) wait while a group is ready behind the
+            // one committing: a few clients each with one request outstanding then fill two
+            // groups that alternate between preparing and committing, not five small ones
+            // that each cost a commit's syncs.
+            while !stopping && prepared.count + chained.count >= 2 && queuedRecords < Self.mediumGroup {
+                signals.wait(.sequencer)
+            }
             // Take requests until the commit would exceed the batch limit (always at least one).
             var group: [Request] = []
             var count = 0
