@@ -506,7 +506,13 @@ public struct LogReader: Sendable {
 
     /// The last record of `stream`, as `txn` sees it.
     public func last(stream: String, in txn: some TransactionReading) throws -> StoredRecord? {
-        guard let position = try EventLog.positions(stream: stream, txn: txn, tables: tables).last,
+        // (The last position only: a visitor's stream of page views may hold thousands.)
+        let last = try txn.withCursor(tables.streams) { cursor in
+            try stream.withUTF8Bytes { key in
+                try cursor.seek(key) == nil ? nil : try cursor.lastDuplicate().map { UInt64(bigEndianBytes: $0.value) }
+            }
+        }
+        guard let position = last,
               let bytes = try position.withBigEndianBytes({ try txn.get(tables.events, key: $0) }),
               let view = RecordFormat.view(position: position, bytes: bytes)
         else { return nil }

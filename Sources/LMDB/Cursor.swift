@@ -54,6 +54,8 @@ public struct Cursor {
 
     /// Next value of the current key (duplicate-key tables), `nil` after its last.
     public func nextDuplicate() throws(LMDBError) -> CursorEntry? { try get(MDB_NEXT_DUP) }
+    /// Last value of the current key (duplicate-key tables).
+    public func lastDuplicate() throws(LMDBError) -> CursorEntry? { try get(MDB_LAST_DUP) }
     /// First value of the next key (duplicate-key tables).
     public func nextKey() throws(LMDBError) -> CursorEntry? { try get(MDB_NEXT_NODUP) }
 

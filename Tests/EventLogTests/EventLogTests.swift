@@ -84,6 +84,20 @@ struct EventLogTests {
         #expect(try log.streamCount() == 3)
     }
 
+    @Test func aStreamsLastRecordIsItsNewest() throws {
+        let dir = TemporaryDirectory("log")
+        let log = try EventLog(path: dir.path)
+        defer { log.close() }
+        _ = try log.appendAndWait((1...600).map { record("many-\($0)", stream: $0 % 3 == 0 ? "L-other" : "L-many") })
+        _ = try log.appendAndWait([record("single", stream: "L-single")])
+        try log.environment.read { (txn: ReadTransaction) throws in
+            #expect(try log.reader.last(stream: "L-many", in: txn)?.id == "many-599")
+            #expect(try log.reader.last(stream: "L-other", in: txn)?.id == "many-600")
+            #expect(try log.reader.last(stream: "L-single", in: txn)?.position == 601)
+            #expect(try log.reader.last(stream: "nobody", in: txn) == nil)
+        }
+    }
+
     @Test func expectedVersionGuardsAStream() throws {
         let dir = TemporaryDirectory("log")
         let log = try EventLog(path: dir.path)

@@ -15,9 +15,11 @@ final class VisitorLinks {
     func lead(of visitor: String, reader: LogReader, in txn: some TransactionReading) throws -> String? {
         if let cached = known[visitor] { return cached }
         var lead: String?
-        if let last = try reader.last(stream: Envelope.visitorStream(visitor), in: txn) {
-            let event = try LeadStore.event(from: last)
-            if event.type == .identityLinked { lead = event.data["lead"]?.stringValue }
+        if let last = try reader.last(stream: Envelope.visitorStream(visitor), in: txn),
+           try last.payload.withUnsafeBytes({ try EventCodec.header($0).type }) == .identityLinked
+        {
+            // (Only a link is decoded whole: the last event of most visitors is a page view.)
+            lead = try LeadStore.event(from: last).data["lead"]?.stringValue
         }
         remember(visitor, joinedTo: lead)
         return lead
