@@ -27,14 +27,28 @@ public struct BufferedLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = Output.timestamp()
-        line += " \(event.level) \(label): \(event.message)"
+        // (Written as bytes: formatting the request log's line through string interpolation
+        // was a twentieth of a one-event request's time.)
+        var line: [UInt8] = []
+        line.reserveCapacity(192)
+        Output.timestamp().writeRFC3339(into: &line)
+        line.append(UInt8(ascii: " "))
+        line.append(contentsOf: event.level.rawValue.utf8)
+        line.append(UInt8(ascii: " "))
+        line.append(contentsOf: label.utf8)
+        line.append(contentsOf: ": ".utf8)
+        line.append(contentsOf: event.message.description.utf8)
         var all = metadata
-        if let more = event.metadata { all.merge(more) { _, new in new } }
-        for (key, value) in all.sorted(by: { $0.key < $1.key }) {
-            line += " \(key)=\(value)"
+        if let more = event.metadata {
+            if all.isEmpty { all = more } else { all.merge(more) { _, new in new } }
         }
-        line += "\n"
+        for (key, value) in all.sorted(by: { $0.key < $1.key }) {
+            line.append(UInt8(ascii: " "))
+            line.append(contentsOf: key.utf8)
+            line.append(UInt8(ascii: "="))
+            line.append(contentsOf: value.description.utf8)
+        }
+        line.append(UInt8(ascii: "\n"))
         output.append(line, now: event.level >= .error)
     }
 
@@ -58,9 +72,9 @@ public struct BufferedLogHandler: LogHandler {
             thread.start()
         }
 
-        func append(_ line: String, now: Bool) {
+        func append(_ line: [UInt8], now: Bool) {
             let large = pending.withLock { bytes -> Bool in
-                bytes.append(contentsOf: line.utf8)
+                bytes.append(contentsOf: line)
                 return bytes.count >= 1 << 16
             }
             if now { flush() } else if large { wake.signal() }
@@ -77,8 +91,8 @@ public struct BufferedLogHandler: LogHandler {
         }
 
         /// The time to the millisecond, in UTC.
-        static func timestamp() -> String {
-            Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1000) * 1000).rfc3339
+        static func timestamp() -> Timestamp {
+            Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1000) * 1000)
         }
     }
 }

@@ -139,6 +139,11 @@ struct ServerTests {
             try await client.execute(uri: "/v1/events", method: .post, headers: [.authorization: "Bearer \(fixture.ingestKey)", .contentType: "text/plain"], body: Self.body(Self.events)) {
                 #expect($0.status == .unsupportedMediaType)
             }
+            // (The media type is compared without its case, spaces or parameters.)
+            try await client.execute(uri: "/v1/events", method: .post, headers: [.authorization: "Bearer \(fixture.ingestKey)", .contentType: " Application/X-NDJSON ; charset=utf-8"], body: ByteBuffer(string: "[")) {
+                #expect($0.status == .badRequest)
+                #expect(String(buffer: $0.body).contains("line 1"))
+            }
             try await client.execute(uri: "/v1/events", method: .post, headers: auth, body: ByteBuffer(string: "[{\"id\":")) { response in
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains("not JSON"))

@@ -13,7 +13,7 @@ struct AuthMiddleware: RouterMiddleware {
 
     /// The key a request carries: `Bearer <key>`, or the password of `Basic` credentials.
     static func secret(_ request: Request) -> String? {
-        guard let header = request.headers[.authorization] else { return nil }
+        guard let header = request.headers.first(.authorization) else { return nil }
         // (Every request: the scheme is compared and the spaces trimmed on the UTF-8 bytes,
         // not through Foundation's lowercasing and trimming.)
         func credentials(after scheme: String) -> Substring? {

@@ -20,7 +20,7 @@ struct EventsController {
     }
 
     @Sendable func append(_ request: Request, context: LeadRequestContext) async throws -> Response {
-        let type = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let type = request.headers.mediaType()
         let ndjson: Bool
         switch type {
         case "application/json": ndjson = false

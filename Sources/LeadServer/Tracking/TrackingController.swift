@@ -190,7 +190,7 @@ struct TrackingController {
     /// password), or a Bearer token. Parsed here: Segment's libraries send an empty password,
     /// which generic Basic parsers refuse.
     static func headerKey(_ request: Request) throws -> String? {
-        guard let header = request.headers[.authorization] else { return nil }
+        guard let header = request.headers.first(.authorization) else { return nil }
         let lowered = header.lowercased()
         if lowered.hasPrefix("bearer ") {
             return String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
