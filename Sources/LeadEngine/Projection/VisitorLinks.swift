@@ -10,7 +10,11 @@ import LMDB
 final class VisitorLinks {
     /// visitor → its lead, or `nil` when it is known not to be joined.
     private var known: [String: String?] = [:]
-    static let capacity = 100_000
+    let capacity: Int
+
+    init(capacity: Int = 100_000) {
+        self.capacity = max(1, capacity)
+    }
 
     func lead(of visitor: String, reader: LogReader, in txn: some TransactionReading) throws -> String? {
         if let cached = known[visitor] { return cached }
@@ -26,7 +30,7 @@ final class VisitorLinks {
     }
 
     func remember(_ visitor: String, joinedTo lead: String?) {
-        if known.count >= Self.capacity { known.removeAll(keepingCapacity: true) }
+        if known.count >= capacity { known.removeAll(keepingCapacity: true) }
         known[visitor] = .some(lead)
     }
 
