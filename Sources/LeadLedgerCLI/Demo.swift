@@ -153,11 +153,7 @@ struct Demo: ParsableCommand {
 
         section("11. Accounts: won revenue by account, W-shaped (leadledger report attribution --model w-shaped --by account)")
         var byAccount = try AccountReports.attribution(AttributionSettings(model: .wShaped), walk: journeysWithAccounts(leadStore)) { names[$0] ?? "#\($0)" }
-        // The accounts with the most revenue first, the top ten shown.
-        let revenue = byAccount.columns.firstIndex { $0.name == "revenue" }
-        if let revenue {
-            byAccount.rows.sort { ($0.values[revenue].doubleValue ?? 0, $1.key) > ($1.values[revenue].doubleValue ?? 0, $0.key) }
-        }
+        // (The report lists the accounts with the most revenue first.) The top ten shown.
         let topAccount = byAccount.rows.first { $0.key != AccountLabels.none }?.key
         byAccount.rows = Array(byAccount.rows.prefix(10))
         print(ReportRenderer.table(byAccount))

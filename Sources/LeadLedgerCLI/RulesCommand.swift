@@ -29,12 +29,7 @@ struct RulesPublish: ParsableCommand {
         let rules = try RulesDocument.load(path: file)
         let store = try storeOptions.openForWriting()
         defer { store.close() }
-        if let keys = store.keys {
-            let personal = keys.personal.rulesReadingPersonalFields(rules)
-            if !personal.isEmpty {
-                printToStderr("warning: this store encrypts personal fields, which rules never see: \(personal.joined(separator: ", ")) will never hold (test a free-mail address on emailDomain)")
-            }
-        }
+        if let warning = store.warningForRulesOnPersonalFields(rules) { printToStderr("warning: " + warning) }
         switch try store.publishRules(rules, actor: actor, at: .now) {
         case .appended(let position):
             print("published rules \(rules.version) at position \(position): threshold \(JSONWriter.render(.number(rules.mqlThreshold))), \(rules.fit.count) fit and \(rules.behavior.count) behavior rules")

@@ -81,6 +81,7 @@ struct ErasureTests {
         // The projection holds sealed values only; readers see them opened.
         let raw = try #require(try store.lead("L-1"))
         #expect(raw.profile["email"]?.stringValue != Self.email)
+        #expect(raw.profile["email"]?.stringValue.flatMap(SealedValue.content(ofToken:)) != nil)
         #expect(raw.profile["emailDomain"] == "analytical-engines.example")
         #expect(raw.profile["title"] == "VP Engineering")
         let shown = store.shown(raw)

@@ -37,6 +37,7 @@ struct EraseRouteTests {
                 uri: "/v1/rules", method: .post, headers: [.authorization: "Bearer \(fixture.adminKey)", .contentType: "application/yaml"],
                 body: ByteBuffer(string: ExampleRules.withoutPersonalFields)
             ) { response throws in
+                #expect(response.status == .created)
                 #expect(try ServerTests.json(response)["warnings"] == nil)
             }
         }

@@ -184,12 +184,15 @@ struct TrackingRouteTests {
 extension TrackingRouteTests {
     @Test func aKeyOfItsOwnRateIsLimitedAndOthersAreNot() async throws {
         let fixture = try Fixture()
-        // The server has no rate; one key has its own (`keys create --rate`).
+        // The server allows 1,000 messages a second; one key has its own, lower rate (`keys create
+        // --rate`), which wins for it; the others are counted at the server's.
+        var tracking = TrackingConfiguration()
+        tracking.messagesPerSecond = 1_000
         let slow = try fixture.keys.create(name: "partner", role: .ingest, messagesPerSecond: 1)
         #expect(try fixture.keys.list().first { $0.name == "partner" }?.messagesPerSecond == 1)
         let batch = ByteBuffer(string: #"{"batch":[{"type":"page","anonymousId":"a","messageId":"1"},{"type":"page","anonymousId":"a","messageId":"2"},{"type":"page","anonymousId":"a","messageId":"3"}]}"#)
         let partner: HTTPFields = [.authorization: "Basic " + Data((slow + ":").utf8).base64EncodedString(), .contentType: "application/json"]
-        try await fixture.application().test(.router) { client in
+        try await fixture.application(tracking).test(.router) { client in
             try await client.execute(uri: "/v1/batch", method: .post, headers: partner, body: batch) { #expect($0.status == .ok) }
             try await client.execute(uri: "/v1/batch", method: .post, headers: partner, body: batch) { response in
                 #expect(response.status == .tooManyRequests)

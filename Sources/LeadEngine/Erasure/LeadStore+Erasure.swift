@@ -21,6 +21,13 @@ extension LeadStore {
         public var streams: [String]
     }
 
+    /// What to tell whoever publishes `rules` to this store: its rules on personal fields
+    /// never hold when the store encrypts them (scoring never decrypts); `nil` when none does.
+    public func warningForRulesOnPersonalFields(_ rules: ScoringRules) -> String? {
+        guard let personal = keys?.personal.rulesReadingPersonalFields(rules), !personal.isEmpty else { return nil }
+        return "this store encrypts personal fields, which rules never see: \(personal.joined(separator: ", ")) will never hold (test a free-mail address on emailDomain)"
+    }
+
     /// When and why the lead's personal fields were erased (`nil`: never).
     public func erasure(of lead: String) -> LeadKeyStore.Erasure? {
         keys?.erasure(of: lead)
@@ -75,6 +82,9 @@ extension LeadStore {
             guard seen.insert(stream).inserted else { continue }
             streams.append(stream)
             try log.forEach(stream: stream) { record in
+                // (Only links and merges lead to other streams: the rest are not decoded.)
+                let type = try EventCodec.header(record.payload).type
+                guard type == .identityLinked || type == .leadMerged else { return }
                 let event = try Self.event(from: record)
                 if event.type == .identityLinked, let visitor = event.data["visitor"]?.stringValue {
                     pending.append(Envelope.visitorStream(visitor))

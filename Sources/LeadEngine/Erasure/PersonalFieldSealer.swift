@@ -57,13 +57,15 @@ struct PersonalFieldSealer: BatchSealer {
             var payload: [UInt8] = []
             sealing.write(view.payload, keyID: view.stream, into: &payload)
             // The projection reads an attached event instead of the payload: it must see what
-            // is stored (sealed values), never the plaintext.
+            // is stored (sealed values), never the plaintext. Without one (should the sealed
+            // payload not decode) it reads the stored payload.
             var attachment = view.attachment
-            if let decoded = DecodedEvent.of(view.attachment),
-               let event = try? payload.withUnsafeBytes({ try EventCodec.decode($0, id: view.idString, lead: view.streamString) }) {
-                var event = event
-                event.lead = decoded.event.lead
-                attachment = DecodedEvent(event, route: decoded.route)
+            if let decoded = DecodedEvent.of(view.attachment) {
+                attachment = nil
+                if var event = try? payload.withUnsafeBytes({ try EventCodec.decode($0, id: view.idString, lead: view.streamString) }) {
+                    event.lead = decoded.event.lead
+                    attachment = DecodedEvent(event, route: decoded.route)
+                }
             }
             out.append(PendingRecord(
                 id: view.idString, stream: view.streamString, payload: payload, expectedVersion: view.expectedVersion, attachment: attachment))

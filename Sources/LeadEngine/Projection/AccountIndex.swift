@@ -4,15 +4,6 @@ import LMDB
 /// an account's leads are one range of keys (in lead id order) and no scan of the log or of
 /// every lead. Kept by `LeadRows` from each lead's `account` (see `AccountRule`).
 enum AccountIndex {
-    static func key(account: String, lead: String) -> [UInt8] {
-        var key: [UInt8] = []
-        key.reserveCapacity(account.utf8.count + 1 + lead.utf8.count)
-        key.append(contentsOf: account.utf8)
-        key.append(0)
-        key.append(contentsOf: lead.utf8)
-        return key
-    }
-
     /// The account's leads, in id order.
     static func leads(of account: String, in table: Table, txn: some TransactionReading) throws -> [String] {
         let prefix = Array(account.utf8) + [0]

@@ -55,7 +55,8 @@ struct LeadRows: Sendable {
         return encoded
     }
 
-    /// An `accounts` key (`AccountIndex.key`), appended to `bytes` piece by piece.
+    /// An `accounts` key (account ‖ 0 ‖ lead, see `AccountIndex`), appended to `bytes` piece
+    /// by piece.
     private static func indexKey(_ account: String, lead: String, into bytes: EncodedBytes) -> Range<Int> {
         let start = account.withUTF8Bytes { bytes.append($0) }.lowerBound
         _ = withUnsafeBytes(of: UInt8(0)) { bytes.append($0) }

@@ -34,8 +34,7 @@ extension LeadStore {
     /// The lead a current read of `id` is about: the lead it was merged into (at the end of
     /// the chain), else `id` itself. Reads as of a past time keep `id`.
     public func currentLead(_ id: String) throws -> String {
-        guard let (state, chain) = try resolvedLead(id), !chain.isEmpty else { return id }
-        return state.lead
+        try mergeChain(of: id).last?.into ?? id
     }
 
     /// The merges a merged-away lead went through, in order (A into B, then B into C: both

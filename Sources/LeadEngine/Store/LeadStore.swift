@@ -31,9 +31,6 @@ public final class LeadStore: Sendable {
     /// a key store: see `LeadKeyStore`); `nil` for a store that keeps them in plaintext.
     public let keys: LeadKeyStore?
 
-    /// What opens sealed values for readers (`nil`: a plaintext store).
-    public var opener: (any SealedValueOpener)? { keys }
-
     public struct Options: Sendable {
         public var log = EventLog.Options()
         /// The master key (`--master-key-file`, `LEADLEDGER_MASTER_KEY`). Given to a writer of

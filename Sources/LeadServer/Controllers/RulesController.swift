@@ -41,9 +41,7 @@ struct RulesController {
         let (store, gate) = (self.store, self.gate)
         // Rules on personal fields never hold in a store that encrypts them (scoring never
         // decrypts): said in the answer, as the CLI says it on stderr.
-        let personal = store.keys.map { $0.personal.rulesReadingPersonalFields(rules) } ?? []
-        let warnings: JSONValue? = personal.isEmpty ? nil : .array([.string(
-            "this store encrypts personal fields, which rules never see: \(personal.joined(separator: ", ")) will never hold (test a free-mail address on emailDomain)")])
+        let warnings = store.warningForRulesOnPersonalFields(rules).map { JSONValue.array([.string($0)]) }
         return try await gate.alone {
             try await offThePool {
                 switch try store.publishRules(rules, actor: actor, at: .now) {
