@@ -402,8 +402,10 @@ public final class LeadKeyStore: Sendable {
             if state.descriptor >= 0 { close(state.descriptor) }
             state.descriptor = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
             guard state.descriptor >= 0 else { throw KeyStoreError.io(path, errno) }
-            let contents = try Self.read(path)
-            state.identity = (contents.inode, contents.bytes.count)
+            // (The file just written: its identity from the descriptor, not read back.)
+            var info = stat()
+            guard fstat(state.descriptor, &info) == 0 else { throw KeyStoreError.io(path, errno) }
+            state.identity = (UInt64(info.st_ino), Int(info.st_size))
             return destroyed
         }
     }

@@ -65,9 +65,9 @@ struct LeadRows: Sendable {
 
     /// Stores encoded leads (every row of every part), in key order, which LMDB inserts
     /// fastest: through cursors kept for all the rows, most keys land on the page the cursor
-    /// is already on, and LMDB then skips the descent from the root. Without `accounts` the
-    /// index is left alone (see `encode`).
-    static func write(_ parts: [LeadRows], leads: Table, journeys: Table, accounts: Table?, in txn: WriteTransaction) throws {
+    /// is already on, and LMDB then skips the descent from the root. Rows encoded without
+    /// `listsAccounts` leave the `accounts` index alone (see `encode`).
+    static func write(_ parts: [LeadRows], leads: Table, journeys: Table, accounts: Table, in txn: WriteTransaction) throws {
         var order: [(part: Int, row: Int)] = []
         order.reserveCapacity(parts.reduce(0) { $0 + $1.rows.count })
         for (part, rows) in parts.enumerated() {
@@ -88,7 +88,7 @@ struct LeadRows: Sendable {
                 }
             }
         }
-        if let accounts { try writeIndex(parts, accounts: accounts, in: txn) }
+        try writeIndex(parts, accounts: accounts, in: txn)
     }
 
     /// The `accounts` index's changes, in key order too (a new lead's key is far from the

@@ -30,9 +30,9 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     private var rulesStale = false
     /// When false (replays), no follow-up events are derived: they are already in the log.
     var derivesEvents = true
-    /// When false (a rebuild, which fills the index once at its end), the rows encoded carry
-    /// no `accounts` index keys.
-    var listsAccounts = true
+    /// False for a rebuild (`replaysIntoEmptyTables`), which fills the index once at its end:
+    /// the rows encoded then carry no `accounts` index keys.
+    private(set) var listsAccounts = true
     private let cache = LeadCache()
     /// Which visitors are joined to which leads (see `LifecycleProjection+Visitors`).
     let links = VisitorLinks()
@@ -273,9 +273,11 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
         cache.recentLead(lead) ?? cache.lead(lead, hash: LeadTable<CachedLead>.hash(lead))
     }
 
-    /// For a replay from position 1, into tables emptied first (see `LeadCache`).
+    /// For a replay from position 1, into tables emptied first (see `LeadCache`). It lists no
+    /// lead in the `accounts` index: a rebuild fills it once, at its end (`swapIn`).
     func replaysIntoEmptyTables() {
         cache.startFromEmptyTables()
+        listsAccounts = false
     }
 
     // MARK: Applying events

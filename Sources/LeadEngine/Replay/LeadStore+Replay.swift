@@ -55,8 +55,6 @@ extension LeadStore {
         let shards = try (0..<max(shardCount, 1)).map { _ in
             let projection = try LifecycleProjection(environment: environment, reader: log.reader, rules: rules, tables: target, dimensions: dimensions)
             projection.derivesEvents = false
-            // (A rebuild lists every lead in the `accounts` index at its end: `swapIn`.)
-            projection.listsAccounts = !fromStart
             return projection
         }
         let last = try log.lastPosition
@@ -104,7 +102,7 @@ extension LeadStore {
                 progress?(written.end, last)
             }
             let (leads, journeys, table, version) = (shards[0].leads, shards[0].journeys, dimensions.table, rules?.version)
-            let accounts = fromStart ? nil : shards[0].accounts
+            let accounts = shards[0].accounts
             writer.start(chunk: chunk, end: end) { [log, self] in
                 // (Run again from the start if the map grows: the same rows, the same ids.)
                 try environment.write { txn in
