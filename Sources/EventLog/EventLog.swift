@@ -25,6 +25,9 @@ public final class EventLog: @unchecked Sendable {
         /// Said of this process in the writer lock, for those who wait (e.g. a server's
         /// address); the pid and command line are always there.
         public var writerDetail: String?
+        /// How the writer makes its commits durable (`Environment.sync`): a test replaces it to
+        /// fail as a disk can.
+        var flush: (@Sendable (Environment) throws -> Void)?
         public init() {}
     }
 
@@ -94,9 +97,10 @@ public final class EventLog: @unchecked Sendable {
                 let hook = try makeHook?(environment, LogReader(tables: tables))
                 let tip = try environment.read { txn in try Self.readTip(txn, tables) }
                 let observers = self.observers
+                let flush = options.flush ?? { try $0.sync() }
                 self.writer = Writer(
                     environment: environment, tables: tables, hook: hook, tip: tip, maxRecordsPerCommit: options.maxRecordsPerCommit,
-                    sealer: sealer, committedThrough: { observers.notify($0) })
+                    sealer: sealer, flush: { try flush(environment) }, committedThrough: { observers.notify($0) })
             }
             self.writerLock = lock
         } catch {
@@ -537,6 +541,10 @@ public enum LogError: Error, CustomStringConvertible, Equatable {
     case earlierRequestFailed(String)
     /// The store's files do not hold what its log held: events were lost.
     case damaged(store: String, problem: String)
+    /// Flushing committed records to the disk failed (an I/O error or a full disk at write-back):
+    /// they may not survive a crash, so the writer stores nothing more until the log is opened
+    /// again.
+    case notDurable(String)
 
     public var description: String {
         switch self {
@@ -554,6 +562,8 @@ public enum LogError: Error, CustomStringConvertible, Equatable {
             return "not stored: an earlier batch of the same input failed (\(cause))"
         case .damaged(let store, let problem):
             return "the store at \(store) is damaged: \(problem)"
+        case .notDurable(let cause):
+            return "the disk did not confirm the last writes (\(cause)): they may be lost in a crash; this writer stores nothing more until the store is opened again"
         }
     }
 }

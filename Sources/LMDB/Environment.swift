@@ -12,6 +12,9 @@ import Synchronization
 ///   this process, and the write body run again.
 /// - Every transaction is closure-scoped (`read { }`, `write { }`) and synchronous: it
 ///   begins and ends on the calling thread and never crosses an `await`.
+/// - A durable environment is opened with `MDB_NOMETASYNC` and `write` flushes the meta page
+///   itself after the commit, unless asked to leave that to a later `sync()` (see
+///   `write(deferringMetaSync:_:)`).
 public final class Environment: @unchecked Sendable {
     public struct Options: Sendable {
         /// Initial map size in bytes. LMDB's own default is 1 MiB; ours is 1 GiB, which costs
@@ -80,6 +83,8 @@ public final class Environment: @unchecked Sendable {
                 try check(mdb_env_set_mapsize(handle, options.mapSize), "mdb_env_set_mapsize")
                 var flags = UInt32(MDB_NOTLS)
                 if !options.durable { flags |= UInt32(MDB_NOSYNC) }
+                // (Ours to flush: see `write(deferringMetaSync:_:)`.)
+                if options.durable && !options.readOnly { flags |= UInt32(MDB_NOMETASYNC) }
                 if options.readOnly { flags |= UInt32(MDB_RDONLY) }
                 var rc = mdb_env_open(handle, canonical, flags, 0o644)
                 if rc == EROFS && options.readOnly {
@@ -219,7 +224,9 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
-    /// Flushes the map to disk (useful after writes with `durable == false`).
+    /// Flushes the data file to disk: every commit before the call is durable once it returns
+    /// (after writes with `durable == false`, or `write(deferringMetaSync: true)`). Safe on any
+    /// thread, beside a write transaction.
     public func sync() throws(LMDBError) {
         try check(mdb_env_sync(env, 1), "mdb_env_sync")
     }
@@ -288,7 +295,15 @@ public final class Environment: @unchecked Sendable {
     /// aborts the transaction. If the map is full, the transaction is aborted, the map grown
     /// and `body` run again from the start: it must not have effects outside the transaction
     /// that a second run would repeat.
-    public func write<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
+    ///
+    /// A durable commit flushes twice: the pages it wrote, then the meta page that makes them
+    /// the database. With `deferringMetaSync`, `write` returns after the first: the commit is
+    /// visible to readers and consistent on disk, but a crash of the machine (not only of the
+    /// process) may undo it until `sync()` returns. A group-commit writer flushes the meta page
+    /// on another thread while it writes the next transaction's pages, and answers the commit's
+    /// callers after that. If the flush after a commit fails, the commit is visible but maybe
+    /// not durable, and the error is thrown.
+    public func write<R>(deferringMetaSync: Bool = false, _ body: (WriteTransaction) throws -> R) throws -> R {
         guard !options.readOnly else { throw LMDBError(code: .readOnly, call: "write \(path)") }
         while true {
             do {
@@ -308,6 +323,9 @@ public final class Environment: @unchecked Sendable {
                         throw error
                     }
                     try check(mdb_txn_commit(raw), "mdb_txn_commit \(path)")
+                    if options.durable && !deferringMetaSync {
+                        try check(mdb_env_sync(env, 1), "mdb_env_sync \(path)")
+                    }
                     return result
                 }
             } catch let error as LMDBError where error.code == .mapFull {

@@ -31,6 +31,9 @@ final class PreparedGroup: @unchecked Sendable {
     /// commit had).
     @exclusivity(unchecked) var durability: (sealer: any BatchSealer, mark: UInt64)?
     @exclusivity(unchecked) var durabilityFailure: (any Error)?
+    /// When the committer began its write transaction (for the commit's duration, measured
+    /// until its meta page is flushed).
+    @exclusivity(unchecked) var commitStarted: ContinuousClock.Instant?
     /// The hash the group's first record is chained onto (the log's tip when it commits).
     @exclusivity(unchecked) var previousHash = ChainHash.genesis
 

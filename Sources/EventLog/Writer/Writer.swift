@@ -11,11 +11,14 @@ import LMDB
 /// - The **chainer** thread extends the hash chain over each prepared group, from the last
 ///   hash it chained.
 /// - The **committer** thread checks that each chained group chains onto the log's tip,
-///   stores it in one write transaction, commits it, and then answers each request of the
-///   group.
+///   stores it in one write transaction and commits it, with its pages flushed but not yet
+///   the meta page that makes them the database.
+/// - The **syncer** thread flushes the meta pages of the groups committed so far (one flush
+///   for all of them), and then answers each request of those groups.
 ///
-/// So the next group is prepared while the previous one is hashed and the one before it
-/// commits, and the write transaction holds nothing but LMDB work. (Hashing has a thread of
+/// So the next group is prepared while the previous one is hashed, the one before it
+/// commits, and the one before that is made durable; the write transaction holds nothing but
+/// LMDB work, and a commit costs the committer one flush of the disk instead of two. (Hashing has a thread of
 /// its own because both neighbours are busier: the sequencer with validation and
 /// projection, the committer with LMDB and waiting for the disk.) A group that the hook (or
 /// an `expectedVersion`) says must see everything committed is serial: the sequencer waits for
@@ -86,6 +89,14 @@ final class Writer: @unchecked Sendable {
     /// Prepared groups waiting for the chainer, then chained ones waiting for the committer.
     private var prepared: [PreparedGroup] = []
     private var chained: [PreparedGroup] = []
+    /// Committed groups whose meta page the syncer has yet to flush, oldest first.
+    private var unsynced: [PreparedGroup] = []
+    /// How many flushes are under way (the syncer's, and the committer's own).
+    private var syncing = 0
+    /// Set when a flush after a commit failed: what was written since may not be on disk, so
+    /// nothing more is committed (every later request fails with it) until the log is opened
+    /// again.
+    private var syncFailure: (any Error)?
     /// The hash of the last record chained (the chainer's; the sequencer sets it while
     /// nothing is in flight: at the start, after a reset and after a serial group).
     private var chainHash: ChainHash
@@ -102,16 +113,21 @@ final class Writer: @unchecked Sendable {
     private var sequencerDone = false
     private var committerDone = false
     private var chainerDone = false
+    private var syncerDone = false
     private var started = false
 
     /// Told the last position after each commit (the log's commit observers).
     private let committedThrough: @Sendable (Commit) -> Void
+    /// Makes every commit so far durable (`Environment.sync`).
+    private let flush: @Sendable () throws -> Void
 
     init(
         environment: Environment, tables: EventLog.Tables, hook: (any AppendHook)?, tip: Tip, maxRecordsPerCommit: Int,
-        sealer: SealerSlot = SealerSlot(), committedThrough: @escaping @Sendable (Commit) -> Void = { _ in }
+        sealer: SealerSlot = SealerSlot(), flush: @escaping @Sendable () throws -> Void,
+        committedThrough: @escaping @Sendable (Commit) -> Void = { _ in }
     ) {
         self.sealer = sealer
+        self.flush = flush
         self.committedThrough = committedThrough
         self.environment = environment
         self.tables = tables
@@ -123,10 +139,12 @@ final class Writer: @unchecked Sendable {
         let sequencer = Thread { [unowned self] in self.runSequencer() }
         let chainer = Thread { [unowned self] in self.runChainer() }
         let committer = Thread { [unowned self] in self.runCommitter() }
+        let syncer = Thread { [unowned self] in self.runSyncer() }
         started = true
         sequencer.start()
         chainer.start()
         committer.start()
+        syncer.start()
     }
 
     func submit(_ records: PendingBatch, chain: AppendChain? = nil, completion: @escaping Completion) {
@@ -148,12 +166,12 @@ final class Writer: @unchecked Sendable {
         signals.unlock()
     }
 
-    /// Finishes the queued requests, then ends the three threads. Blocks until they have.
+    /// Finishes the queued requests, then ends the four threads. Blocks until they have.
     func stop() {
         signals.lock()
         stopping = true
         signals.signalAll()
-        while started && !(sequencerDone && chainerDone && committerDone) {
+        while started && !(sequencerDone && chainerDone && committerDone && syncerDone) {
             signals.wait(.stopper)
         }
         signals.unlock()
@@ -183,7 +201,7 @@ final class Writer: @unchecked Sendable {
             // Small requests wait while a group is on its way to the disk: those that arrive
             // meanwhile join them, so that a stream of small requests (a server's) commits in
             // fewer, larger transactions, each costing two syncs whatever its size.
-            while !stopping && (!prepared.isEmpty || !chained.isEmpty) && queuedRecords < Self.smallGroup {
+            while !stopping && (!prepared.isEmpty || !chained.isEmpty || !unsynced.isEmpty || syncing > 0) && queuedRecords < Self.smallGroup {
                 signals.wait(.sequencer)
             }
             // Then, briefly, for the requests the last commit answered: their clients send
@@ -644,27 +662,46 @@ final class Writer: @unchecked Sendable {
                 return
             }
             let stale = work.epoch != epoch ? lastFailure : nil
+            let broken = syncFailure
             signals.unlock()
 
-            var failure = stale ?? work.durabilityFailure
-            let started = ContinuousClock.now
+            var failure = stale ?? broken ?? work.durabilityFailure
+            work.commitStarted = ContinuousClock.now
             if failure == nil {
                 do {
-                    try environment.write { txn in try store(work, in: txn) }
+                    try environment.write(deferringMetaSync: true) { txn in try store(work, in: txn) }
                 } catch {
                     failure = error
+                }
+            }
+            if failure == nil {
+                // The records are stored: let go of them before answering, so that an
+                // appender reusing its batch's memory (bulk ingest) finds it its own.
+                for index in work.requests.indices {
+                    work.requests[index].records = PendingBatch()
                 }
             }
 
             signals.lock()
             chained.removeFirst()
-            expectedRequests = min(work.requests.count + queue.count, 4_096)
+            // With no group chained behind this one there is nothing to overlap the flush
+            // with: the committer flushes itself, and saves the syncer's wake-up.
+            let flushHere = failure == nil && chained.isEmpty
             if failure == nil {
                 committed = work.sequence
                 commitCount += 1
-            } else if stale == nil {
-                epoch += 1
-                lastFailure = failure
+                if flushHere {
+                    syncing += 1
+                } else {
+                    unsynced.append(work)
+                    signals.signal(.syncer)
+                }
+            } else {
+                expectedRequests = min(work.requests.count + queue.count, 4_096)
+                if stale == nil {
+                    epoch += 1
+                    lastFailure = failure
+                }
             }
             if let failure {
                 // (In the same critical section as the epoch: see `withoutFailedChains`.)
@@ -677,21 +714,79 @@ final class Writer: @unchecked Sendable {
 
             if let failure {
                 for request in work.requests { request.completion(.failure(failure)) }
-            } else {
-                environment.releaseMappedPages()
-                if let last = work.entries.last?.position {
-                    committedThrough(Commit(lastPosition: last, records: work.entries.count, duration: ContinuousClock.now - started))
-                }
-                // The records are stored: let go of them before answering, so that an
-                // appender reusing its batch's memory (bulk ingest) finds it its own.
-                for index in work.requests.indices {
-                    work.requests[index].records = PendingBatch()
-                }
-                for (request, result) in zip(work.requests, work.outcomes) {
-                    request.completion(.success(result))
-                }
+            } else if flushHere {
+                makeDurable([work])
             }
         }
+    }
+
+    // MARK: Syncer
+
+    /// Flushes the committed groups' meta pages, all in one flush, and answers their requests:
+    /// nobody hears that a record is stored before it would survive a crash of the machine.
+    private func runSyncer() {
+        System.nameThisThread("ll-syncer")
+        while true {
+            signals.lock()
+            while unsynced.isEmpty && !committerDone {
+                signals.wait(.syncer)
+            }
+            guard !unsynced.isEmpty else {
+                syncerDone = true
+                signals.signalAll()
+                signals.unlock()
+                return
+            }
+            let groups = unsynced
+            unsynced.removeAll(keepingCapacity: true)
+            syncing += 1
+            signals.unlock()
+            makeDurable(groups)
+        }
+    }
+
+    /// Flushes the disk, then tells the log's observers about the committed `groups` and
+    /// answers their requests (all failed, and the writer stopped, if the flush failed).
+    /// Called with `syncing` counting this flush.
+    private func makeDurable(_ groups: [PreparedGroup]) {
+        var failure: (any Error)?
+        do {
+            try flush()
+        } catch {
+            failure = LogError.notDurable(String(describing: error))
+        }
+        if let failure {
+            signals.lock()
+            syncing -= 1
+            if syncFailure == nil { syncFailure = failure }
+            for work in groups {
+                for request in work.requests where request.chain?.failure == nil { request.chain?.failure = failure }
+            }
+            signals.signal(.sequencer)
+            signals.unlock()
+            for work in groups {
+                for request in work.requests { request.completion(.failure(failure)) }
+            }
+            return
+        }
+        var answered = 0
+        for work in groups {
+            environment.releaseMappedPages()
+            if let last = work.entries.last?.position {
+                let duration = work.commitStarted.map { ContinuousClock.now - $0 } ?? .zero
+                committedThrough(Commit(lastPosition: last, records: work.entries.count, duration: duration))
+            }
+            for (request, result) in zip(work.requests, work.outcomes) {
+                request.completion(.success(result))
+            }
+            answered += work.requests.count
+        }
+        signals.lock()
+        syncing -= 1
+        expectedRequests = min(answered + queue.count, 4_096)
+        // The sequencer may wait for the groups on their way to the disk.
+        signals.signal(.sequencer)
+        signals.unlock()
     }
 
     /// Stores a chained group (run again from the start if the map grows).

@@ -9,7 +9,7 @@ import Darwin
 /// threads for each request a server submitted: two of them to find nothing to do.)
 final class WriterSignals: @unchecked Sendable {
     enum Waiter: Int, CaseIterable {
-        case sequencer, chainer, committer
+        case sequencer, chainer, committer, syncer
         /// `Writer.stop()`'s caller.
         case stopper
     }
