@@ -248,6 +248,10 @@ public final class EventLog: @unchecked Sendable {
 
     // MARK: Reading
 
+    /// Why the writer stores nothing more (`LogError.notDurable`: a flush failed), or nil.
+    /// Appends fail with it until the log is opened again.
+    public var writeFault: LogError? { writer?.fault }
+
     /// The position of the last record, 0 for an empty log.
     public var lastPosition: UInt64 {
         get throws {

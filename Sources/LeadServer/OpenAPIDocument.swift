@@ -29,7 +29,7 @@ paths:
               schema: {type: object, required: [status], properties: {status: {const: ok}}}
   /readyz:
     get:
-      summary: The store can be read.
+      summary: The store can be read and written (503 once a failed flush has stopped its writer, until a restart).
       security: []
       responses:
         "200":

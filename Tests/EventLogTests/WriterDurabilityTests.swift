@@ -97,6 +97,8 @@ struct WriterDurabilityTests {
             // Nothing more is committed, even once the disk answers again.
             happenings.failFlushes.withLock { $0 = false }
             #expect(throws: LogError.self) { try log.appendAndWait([record("c")]) }
+            // A group that commits on its own (an expected version) too.
+            #expect(throws: LogError.self) { try log.appendAndWait([record("d", stream: "s-2", expectedVersion: 0)]) }
             #expect(try log.lastPosition <= 2)
         }
         let log = try EventLog(path: dir.path)

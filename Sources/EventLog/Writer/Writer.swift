@@ -96,7 +96,7 @@ final class Writer: @unchecked Sendable {
     /// Set when a flush after a commit failed: what was written since may not be on disk, so
     /// nothing more is committed (every later request fails with it) until the log is opened
     /// again.
-    private var syncFailure: (any Error)?
+    private var syncFailure: LogError?
     /// The hash of the last record chained (the chainer's; the sequencer sets it while
     /// nothing is in flight: at the start, after a reset and after a serial group).
     private var chainHash: ChainHash
@@ -175,6 +175,13 @@ final class Writer: @unchecked Sendable {
             signals.wait(.stopper)
         }
         signals.unlock()
+    }
+
+    /// Set once a flush failed: see `syncFailure`.
+    var fault: LogError? {
+        signals.lock()
+        defer { signals.unlock() }
+        return syncFailure
     }
 
     /// How many write transactions have stored appends so far (group commit: usually far
@@ -749,11 +756,11 @@ final class Writer: @unchecked Sendable {
     /// answers their requests (all failed, and the writer stopped, if the flush failed).
     /// Called with `syncing` counting this flush.
     private func makeDurable(_ groups: [PreparedGroup]) {
-        var failure: (any Error)?
+        var failure: LogError?
         do {
             try flush()
         } catch {
-            failure = LogError.notDurable(String(describing: error))
+            failure = .notDurable(String(describing: error))
         }
         if let failure {
             signals.lock()
@@ -833,6 +840,10 @@ final class Writer: @unchecked Sendable {
     /// chained and indexed as they are laid out, so the hook sees the group's own records in
     /// `txn` (a `rules.published` rescores leads from their streams).
     private func commitSerially(_ group: [Request], durability: (sealer: any BatchSealer, mark: UInt64)?) {
+        signals.lock()
+        let broken = syncFailure
+        signals.unlock()
+        if let broken { return fail(group, broken) }
         let sequence = nextSequence
         nextSequence += 1
         var attempt = 0

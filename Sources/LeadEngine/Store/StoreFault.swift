@@ -24,6 +24,13 @@ public enum StoreFault {
         }
     }
 
+    /// What a failed append left stored, for its answer: nothing, unless its commit was made
+    /// but the disk did not confirm it (`LogError.notDurable`).
+    public static func whatWasStored(_ error: any Error) -> String {
+        guard case LogError.notDurable? = error as? LogError else { return "nothing of it was stored" }
+        return "it may have been stored (a retry with the same ids stores nothing twice)"
+    }
+
     static func sizeInWords(_ bytes: UInt64) -> String {
         if bytes >= 1 << 30 { return "\(bytes >> 30) GiB" }
         if bytes >= 1 << 20 { return "\(bytes >> 20) MiB" }

@@ -46,7 +46,7 @@ struct EventsController {
         } catch {
             // The client sent nothing wrong: a store that cannot commit is the server's fault.
             context.logger.error("append failed", metadata: ["error": .string(StoreFault.describe(error, store: store.path))])
-            throw Problem(.serviceUnavailable, "the store could not commit: \(StoreFault.describe(error, store: store.path)); nothing of this request was stored, retry later")
+            throw Problem(.serviceUnavailable, "the store could not commit: \(StoreFault.describe(error, store: store.path)); \(StoreFault.whatWasStored(error)), retry later")
         }
         // The answer, written as bytes: with a hundred events a request, building it as a
         // JSON tree cost as much as storing them.

@@ -4,7 +4,7 @@ import LeadEngine
 import LedgerJSON
 import Prometheus
 
-/// `/healthz` (the process answers), `/readyz` (the store can be read), `/metrics`
+/// `/healthz` (the process answers), `/readyz` (the store can be read and written), `/metrics`
 /// (Prometheus text).
 struct HealthController {
     let store: LeadStore
@@ -13,6 +13,10 @@ struct HealthController {
     func add(to router: Router<LeadRequestContext>) {
         router.get("healthz") { _, _ in jsonResponse(["status": "ok"]) }
         router.get("readyz") { _, _ in
+            // (A writer stopped by a failed flush stays stopped: the server needs a restart.)
+            if let fault = store.log.writeFault {
+                throw Problem(.serviceUnavailable, "the store takes no more writes: \(fault); restart the server once the disk is fixed")
+            }
             do {
                 let position = try store.log.lastPosition
                 return jsonResponse(["status": "ready", "position": .integer(position)])

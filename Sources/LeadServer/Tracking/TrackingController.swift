@@ -156,8 +156,8 @@ struct TrackingController {
             outcomes = batch.isEmpty ? [] : try await gate.withAppend { try await log.append(batch) }
         } catch {
             context.logger.error("tracking append failed", metadata: ["error": .string(StoreFault.describe(error, store: store.path))])
-            // A server fault: the libraries retry it, and nothing of it was stored.
-            throw Refusal(status: .serviceUnavailable, code: "store_unavailable", message: "the store could not commit: \(StoreFault.describe(error, store: store.path)); nothing was stored, retry later")
+            // A server fault: the libraries retry it (and a message stored already is a duplicate).
+            throw Refusal(status: .serviceUnavailable, code: "store_unavailable", message: "the store could not commit: \(StoreFault.describe(error, store: store.path)); \(StoreFault.whatWasStored(error)), retry later")
         }
         var stored = 0, duplicates = 0, quiet = 0
         for (offset, outcome) in outcomes.enumerated() {
