@@ -38,9 +38,8 @@ struct WriterDurabilityTests {
     }
 
     /// Many small groups queued at once, so that groups are committed while earlier ones are
-    /// flushed:
-    /// every answer comes after a flush that followed its commit, and after the observers
-    /// (the server's stream) heard of it.
+    /// flushed: every answer comes after a flush that followed its commit, and after the
+    /// observers (the server's stream) heard of it, all in the log's order.
     @Test func everyAnswerFollowsTheFlushOfItsCommit() throws {
         let dir = TemporaryDirectory("log")
         let happenings = Happenings()
@@ -74,6 +73,11 @@ struct WriterDurabilityTests {
                 #expect(all[..<observed].contains("flush"), "position \(position) was observed before any flush")
             }
         }
+        // Made durable, observed and answered in the log's order.
+        let answeredPositions = all.filter { $0.hasPrefix("answered") }.map { UInt64($0.split(separator: " ")[1])! }
+        #expect(answeredPositions == answeredPositions.sorted())
+        let observedPositions = all.filter { $0.hasPrefix("observed") }.map { UInt64($0.split(separator: " ")[1])! }
+        #expect(observedPositions == observedPositions.sorted())
         #expect(try log.lastPosition == 4_000)
     }
 

@@ -692,8 +692,9 @@ final class Writer: @unchecked Sendable {
             signals.lock()
             chained.removeFirst()
             // With no group chained behind this one there is nothing to overlap the flush
-            // with: the committer flushes itself, and saves the syncer's wake-up.
-            let flushHere = failure == nil && chained.isEmpty
+            // with: the committer flushes itself, and saves the syncer's wake-up. (Only with no
+            // other flush pending: groups are made durable, observed and answered in order.)
+            let flushHere = failure == nil && chained.isEmpty && unsynced.isEmpty && syncing == 0
             if failure == nil {
                 committed = work.sequence
                 commitCount += 1
