@@ -20,6 +20,54 @@ struct WriterDurabilityTests {
         var all: [String] { events.withLock { $0 } }
     }
 
+    /// A group committed while an earlier group's flush fails is failed with it, even though
+    /// the next flush would succeed (as `fdatasync` does once it has reported an error).
+    @Test func aGroupCommittedDuringAFailingFlushIsNotAcknowledged() throws {
+        let dir = TemporaryDirectory("log")
+        let failing = Mutex(false)
+        let release = DispatchSemaphore(value: 0)
+        var options = EventLog.Options()
+        options.flush = { environment in
+            let fail = failing.withLock { fail in
+                defer { fail = false }  // (only once: the next flush succeeds)
+                return fail
+            }
+            if fail {
+                release.wait()
+                throw FlushFailure()
+            }
+            try environment.sync()
+        }
+        // Two groups ("b", then the 200 "c" records), the second chained while the first
+        // commits (slowly), so that the first's flush is the syncer's and the second commits
+        // while it is under way.
+        options.maxRecordsPerCommit = 100
+        let log = try EventLog(path: dir.path, options: options) { _, _ in SlowCommits() }
+        defer { log.close() }
+        #expect(try log.appendAndWait([record("a")]) == [.appended(position: 1)])
+        failing.withLock { $0 = true }
+        let results = Mutex<[String: Bool]>([:])
+        let answered = DispatchGroup()
+        answered.enter()
+        log.submit(PendingBatch([record("b")])) { result in
+            results.withLock { $0["b"] = (try? result.get()) != nil }
+            answered.leave()
+        }
+        answered.enter()
+        log.submit(PendingBatch((0..<200).map { record("c\($0)") })) { result in
+            results.withLock { $0["c"] = (try? result.get()) != nil }
+            answered.leave()
+        }
+        // Both committed (visible), the first one's flush still under way.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try log.lastPosition < 202 && ContinuousClock.now < deadline { usleep(1_000) }
+        #expect(try log.lastPosition == 202)
+        release.signal()
+        answered.wait()
+        #expect(results.withLock { $0 } == ["b": false, "c": false])
+        #expect(log.writeFault != nil)
+    }
+
     private func openLog(_ dir: TemporaryDirectory, _ happenings: Happenings, maxRecordsPerCommit: Int = 100_000) throws -> EventLog {
         var options = EventLog.Options()
         options.maxRecordsPerCommit = maxRecordsPerCommit

@@ -757,11 +757,17 @@ final class Writer: @unchecked Sendable {
     /// answers their requests (all failed, and the writer stopped, if the flush failed).
     /// Called with `syncing` counting this flush.
     private func makeDurable(_ groups: [PreparedGroup]) {
-        var failure: LogError?
-        do {
-            try flush()
-        } catch {
-            failure = .notDurable(String(describing: error))
+        // Groups committed before an earlier flush failed are not flushed again: a later
+        // flush can succeed without that failure's pages, which these groups build on.
+        signals.lock()
+        var failure = syncFailure
+        signals.unlock()
+        if failure == nil {
+            do {
+                try flush()
+            } catch {
+                failure = .notDurable(String(describing: error))
+            }
         }
         if let failure {
             signals.lock()
