@@ -29,7 +29,7 @@ public final class ServerMetrics: Sendable {
         commitSeconds = registry.makeDurationHistogram(
             name: "leadledger_commit_seconds",
             buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1)],
-            help: "How long each group commit's write transaction took (durable: two syncs).")
+            help: "How long each group commit took, from its write transaction to the flush that made it durable (two syncs).")
         commitRecords = registry.makeValueHistogram(
             name: "leadledger_commit_records", buckets: [1, 10, 100, 1_000, 10_000, 100_000],
             help: "How many records each group commit stored.")

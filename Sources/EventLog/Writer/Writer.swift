@@ -921,7 +921,8 @@ public final class AppendChain: @unchecked Sendable {
 }
 
 /// A commit that landed: the log's last position after it, how many records it stored and
-/// how long its write transaction took (zero for a serial group, which is not timed).
+/// how long it took from the start of its write transaction to the flush that made it
+/// durable (zero for a serial group, which is not timed).
 public struct Commit: Sendable {
     public var lastPosition: UInt64
     public var records: Int
