@@ -2,7 +2,7 @@ import Foundation
 import LedgerSystem
 import LMDB
 
-/// The single writer, as a three-stage pipeline with group commit.
+/// The single writer, as a four-stage pipeline with group commit.
 ///
 /// - The **sequencer** thread takes queued append requests, as many as fit in one commit (a
 ///   group), and prepares them: it checks ids, runs the hook's validation and projection,
@@ -14,12 +14,13 @@ import LMDB
 ///   stores it in one write transaction and commits it, with its pages flushed but not yet
 ///   the meta page that makes them the database.
 /// - The **syncer** thread flushes the meta pages of the groups committed so far (one flush
-///   for all of them), and then answers each request of those groups.
+///   for all of them), and then answers each request of those groups. (With nothing behind a
+///   group and no other flush pending, the committer does this itself.)
 ///
 /// So the next group is prepared while the previous one is hashed, the one before it
 /// commits, and the one before that is made durable; the write transaction holds nothing but
-/// LMDB work, and a commit costs the committer one flush of the disk instead of two. (Hashing has a thread of
-/// its own because both neighbours are busier: the sequencer with validation and
+/// LMDB work, and a commit costs the committer one flush of the disk instead of two.
+/// (Hashing has a thread of its own because both neighbours are busier: the sequencer with validation and
 /// projection, the committer with LMDB and waiting for the disk.) A group that the hook (or
 /// an `expectedVersion`) says must see everything committed is serial: the sequencer waits for
 /// the committer to finish, then prepares the group as any other and stores each record as it
@@ -773,15 +774,9 @@ final class Writer: @unchecked Sendable {
             signals.lock()
             syncing -= 1
             if syncFailure == nil { syncFailure = failure }
-            for work in groups {
-                for request in work.requests where request.chain?.failure == nil { request.chain?.failure = failure }
-            }
             signals.signal(.sequencer)
             signals.unlock()
-            for work in groups {
-                for request in work.requests { request.completion(.failure(failure)) }
-            }
-            return
+            return fail(groups.flatMap(\.requests), failure)
         }
         var answered = 0
         for work in groups {
