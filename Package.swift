@@ -46,8 +46,11 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        // The system calls made outside LMDB (files, thread names and priorities, terminals).
-        .target(name: "LedgerSystem"),
+        // glibc's malloc.h (mallopt), which the Glibc module leaves out.
+        .systemLibrary(name: "CMalloc"),
+        // The system calls made outside LMDB (files, thread names and priorities, terminals,
+        // the allocator's tuning).
+        .target(name: "LedgerSystem", dependencies: ["CMalloc"]),
         // SHA-256 with the x86 SHA extensions, for the log's hash chain (swift-crypto otherwise).
         .target(name: "CSHA256"),
         .target(name: "CByteScan"),
@@ -101,7 +104,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "leadledger",
-            dependencies: ["LeadLedgerCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["LeadLedgerCLI", "LedgerSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         .target(name: "TestSupport", dependencies: ["EventLog", "LeadDomain", "LeadEngine", "LMDB", "LedgerJSON"], path: "Tests/TestSupport"),
