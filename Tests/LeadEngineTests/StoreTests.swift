@@ -40,6 +40,28 @@ struct StoreTests {
         #expect(try test.store.log.lastPosition == 4)
     }
 
+    @Test func aLeadFoundNowhereIsKnownOnceItsCaptureIsApplied() throws {
+        // The cache remembers the lead last found nowhere (a new lead's capture is looked for
+        // when admitted and again when applied): once captured, the lead is known at once.
+        let test = try TestStore()
+        let outcomes = try test.append([
+            Events.touch("L-9", id: "before", at: "2026-03-01T09:00:00Z"),
+            Events.captured("L-9", id: "first"),
+            Events.captured("L-9", id: "again"),
+            Events.touch("L-9", id: "after", at: "2026-03-01T11:00:00Z"),
+            Events.touch("L-8", id: "other", at: "2026-03-01T11:00:00Z"),
+            Events.captured("L-8", id: "L-8 first"),
+        ])
+        #expect(outcomes.map { $0.position != nil } == [false, true, false, true, false, true])
+        if case .rejected(let reason) = outcomes[2] {
+            #expect(reason.contains("already captured"))
+        }
+        let later = try test.append([Events.captured("L-9", id: "third"), Events.touch("L-8", id: "L-8 later", at: "2026-03-02T00:00:00Z")])
+        #expect(later.map { $0.position != nil } == [false, true])
+        #expect(try test.store.lead("L-9")?.touches == 1)
+        #expect(try test.store.lead("L-8")?.touches == 1)
+    }
+
     @Test func aRejectedEventDoesNotTakeItsIDSoAFixedCopyCanBeStoredLater() throws {
         let test = try TestStore()
         try test.append(Events.captured("L-1"))

@@ -25,6 +25,12 @@ final class LeadCache {
     @exclusivity(unchecked) private var touchedByGroup: [(sequence: UInt64, leads: [CachedLead])] = []
     /// The lead last looked up by its bytes (a lead's events often come in runs).
     @exclusivity(unchecked) private var recent = RecentLead<CachedLead>()
+    /// The id bytes of the lead last looked up by its bytes and found nowhere (not cached,
+    /// not in its table), while `knowsAbsent`: a new lead's capture is looked for when it is
+    /// admitted and again when it is applied, and nothing adds a lead in between except
+    /// through `insert`, which forgets it (as a commit does).
+    @exclusivity(unchecked) private var absentLead: [UInt8] = []
+    @exclusivity(unchecked) private var knowsAbsent = false
 
     /// How many leads are cached.
     var count: Int { leads.count }
@@ -41,8 +47,21 @@ final class LeadCache {
         recent.value(lead)
     }
 
+    /// Whether these are the id bytes of the lead last found nowhere (see `absentLead`).
+    @inline(__always)
+    func isKnownAbsent(_ lead: UnsafeRawBufferPointer) -> Bool {
+        knowsAbsent && absentLead.hasSameBytes(as: lead)
+    }
+
+    /// Remembers what a look-up by these id bytes found: the lead, or (`nil`) that it is
+    /// neither cached nor in its table.
     func remember(_ lead: CachedLead?, as bytes: UnsafeRawBufferPointer) {
         recent.remember(lead, as: bytes)
+        if lead == nil {
+            absentLead.removeAll(keepingCapacity: true)
+            absentLead.append(contentsOf: bytes)
+            knowsAbsent = true
+        }
     }
 
     func lead(_ lead: UnsafeRawBufferPointer, hash: UInt64) -> CachedLead? {
@@ -75,6 +94,7 @@ final class LeadCache {
     /// Caches a lead (read from its table, or new); `hash` is its id's.
     func insert(_ cached: CachedLead, as lead: String, hash: UInt64) {
         leads.set(cached, for: lead, hash: hash)
+        knowsAbsent = false
         knownLeads?.insert(hash)
         if !missing.isEmpty { missing.remove(lead) }
         listAsTouched(cached)
@@ -121,6 +141,7 @@ final class LeadCache {
         let retired = Retired(released)
         missing.removeAll(keepingCapacity: true)
         recent.forget()
+        knowsAbsent = false
         // The leads let go are freed on another thread: this one (the log's sequencer) is on
         // every record's path, and freeing a few thousand states and journeys is a few
         // percent of its work.
@@ -135,6 +156,7 @@ final class LeadCache {
         touchedByGroup.removeAll()
         generation += 1
         recent.forget()
+        knowsAbsent = false
     }
 
     /// Cached leads handed to another thread only to be freed there (nothing else touches
