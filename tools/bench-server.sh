@@ -13,6 +13,9 @@
 #   (tools/bench/stream-lag.py): delivery lag from the group commit to the subscriber's read,
 #   and the server's memory over that load (MINUTES, default 5; 0 runs it for SECONDS and
 #   leaves memory out).
+# Each throughput row also gives the server's CPU an event (all its threads, from
+# /proc/PID/stat over the row's load): on a shared VM it moves far less than the rate, so it
+# is what tells two builds apart (docs/performance.md, "Noise").
 # Needs wrk (apt-get install wrk), curl and python3.
 #
 #   tools/bench-server.sh [SECONDS] [--memory-minutes MINUTES]
@@ -39,9 +42,16 @@ rm -f "$work/prefill.jsonl"
 key=$("$bin" keys create --role admin --name bench --store "$store" 2>/dev/null)
 start_server "$bin" "$store"
 
-# wrk's "Requests/sec" and the 99th percentile of its latency.
+# The CPU time the server's process has used so far, in clock ticks (user and system, all
+# threads): each row's CPU an event is the difference over its load. On a shared VM the rates
+# move by a tenth to a fifth from run to run; the CPU an event moves far less.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+# wrk's "Requests/sec", the 99th percentile of its latency and the server's CPU ticks.
 run_wrk() {  # connections events-per-request path
-  local out
+  local out before
+  before=$(cpu_ticks "$pid")
   if [ "$3" = "/healthz" ]; then
     out=$(wrk -t2 -c"$1" -d"${seconds}s" --latency "$url/healthz")
   else
@@ -50,19 +60,21 @@ run_wrk() {  # connections events-per-request path
   local rps p99
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-  echo "$rps $p99"
+  echo "$rps $p99 $(($(cpu_ticks "$pid") - before))"
 }
 
-read -r health_rps health_p99 < <(run_wrk 64 0 /healthz)
-read -r one_rps one_p99 < <(run_wrk 64 1 /v1/events)
-read -r hundred_rps hundred_p99 < <(run_wrk 16 100 /v1/events)
+read -r health_rps health_p99 _ < <(run_wrk 64 0 /healthz)
+read -r one_rps one_p99 one_ticks < <(run_wrk 64 1 /v1/events)
+read -r hundred_rps hundred_p99 hundred_ticks < <(run_wrk 16 100 /v1/events)
 
 # Tracking: /v1/batch, 100 gzipped messages a request (anonymous page views with UTM fields),
 # 16 connections; enough distinct bodies that no message is sent twice.
 python3 tools/bench/tracking-bodies.py $((3000 * seconds)) 100 "$work/tracking"
+tracking_before=$(cpu_ticks "$pid")
 tracking_out=$(BODIES="$work/tracking" BASIC=$(printf '%s:' "$key" | base64 -w0) THREADS=2 \
   wrk -t2 -c16 -d"${seconds}s" --latency -s tools/bench/post-tracking.lua "$url/v1/batch")
 tracking_rps=$(echo "$tracking_out" | awk '/Requests\/sec/ {print $2}')
+tracking_ticks=$(($(cpu_ticks "$pid") - tracking_before))
 tracking_non2xx=$(echo "$tracking_out" | awk '/Non-2xx/ {print $NF}')
 [ -z "$tracking_non2xx" ] || echo "bench-server: $tracking_non2xx tracking requests were not answered 200" >&2
 
@@ -79,8 +91,11 @@ post_fresh() {  # store events-per-request
   local bulk_key
   bulk_key=$("$bin" keys create --role ingest --name bulk --store "$1" 2>/dev/null)
   start_server "$bin" "$1"
-  python3 tools/bench/post-ndjson.py "$url" "$bulk_key" "$work/events.jsonl" --streams 16 --per "$2"
+  local out ticks
+  out=$(python3 tools/bench/post-ndjson.py "$url" "$bulk_key" "$work/events.jsonl" --streams 16 --per "$2")
+  ticks=$(cpu_ticks "$pid")
   kill "$pid" && wait "$pid" 2>/dev/null || true
+  echo "$out" | python3 -c "import json,sys; r=json.load(sys.stdin); r['serverTicks']=$ticks; print(json.dumps(r))"
 }
 bulk=$(post_fresh "$work/bulk-store" 1000)
 bulk_hundred=$(post_fresh "$work/hundred-store" 100)
@@ -118,17 +133,25 @@ load_seconds=$(python3 -c "print(max($seconds, round($minutes * 60)))")
 live=$(python3 tools/bench/stream-lag.py "$url" "$key" "$pid" --subscribers 100 --rate 10000 --batch 100 \
   --seconds "$load_seconds" --sample-every "$(python3 -c "print(max(1, $load_seconds / 60))")")
 
-python3 - "$live" "$minutes" "$health_rps" "$one_rps" "$one_p99" "$hundred_rps" "$thousand" "$ingest_rate" "$stream_rate" "$head" "$tracking_rps" "$lines" "$hundred_mixed" <<'PY'
+python3 - "$live" "$minutes" "$health_rps" "$one_rps" "$one_p99" "$hundred_rps" "$thousand" "$ingest_rate" "$stream_rate" "$head" "$tracking_rps" "$lines" "$hundred_mixed" \
+  "$hz" "$seconds" "$one_ticks" "$hundred_ticks" "$tracking_ticks" "$(echo "$bulk" | python3 -c "import json,sys; print(json.load(sys.stdin)['serverTicks'])")" \
+  "$(echo "$bulk_hundred" | python3 -c "import json,sys; print(json.load(sys.stdin)['serverTicks'])")" <<'PY'
 import json, sys
 live, minutes = json.loads(sys.argv[1]), float(sys.argv[2])
-health, one, one_p99, hundred, thousand, ingest, stream, head, tracking, head_bulk, hundred_mixed = sys.argv[3:]
+health, one, one_p99, hundred, thousand, ingest, stream, head, tracking, head_bulk, hundred_mixed = sys.argv[3:14]
 health, one, hundred, thousand, ingest, stream, tracking, hundred_mixed = map(float, (health, one, hundred, thousand, ingest, stream, tracking, hundred_mixed))
+hz, seconds, one_ticks, hundred_ticks, tracking_ticks, thousand_ticks, hundred_mixed_ticks = map(float, sys.argv[14:21])
+
+def cpu(ticks, events):
+    """The server's CPU (all threads) an event, in µs."""
+    return f", server CPU {ticks / hz / events * 1e6:.1f} µs/event"
+
 rows = [
-    ("1 event a request, 64 connections", f"{one:,.0f} events/s, p99 {one_p99}", f"{one / health:.2f} of /healthz's {health:,.0f} req/s", "≥ 20,000/s, p99 ≤ 20 ms, ≥ 0.3"),
-    ("100 events a request, 16 conn. (new leads)", f"{hundred * 100:,.0f} events/s", "", "≥ 300,000/s"),
-    (f"{int(head_bulk):,} events, 100 a request, 16 conn.", f"{hundred_mixed:,.0f} events/s", f"{hundred_mixed / ingest:.2f} of leadledger ingest's {ingest:,.0f}/s", "≥ 300,000/s"),
-    ("tracking /v1/batch, 100 gzipped a request, 16 conn.", f"{tracking * 100:,.0f} events/s", f"{tracking / hundred:.2f} of native /v1/events at 100 a request", "≥ 150,000/s"),
-    (f"{int(head_bulk):,} events, 1,000 a request, 16 conn.", f"{thousand:,.0f} events/s", f"{thousand / ingest:.2f} of leadledger ingest's {ingest:,.0f}/s", "≥ 0.5"),
+    ("1 event a request, 64 connections", f"{one:,.0f} events/s, p99 {one_p99}{cpu(one_ticks, one * seconds)}", f"{one / health:.2f} of /healthz's {health:,.0f} req/s", "≥ 20,000/s, p99 ≤ 20 ms, ≥ 0.3"),
+    ("100 events a request, 16 conn. (new leads)", f"{hundred * 100:,.0f} events/s{cpu(hundred_ticks, hundred * 100 * seconds)}", "", "≥ 300,000/s"),
+    (f"{int(head_bulk):,} events, 100 a request, 16 conn.", f"{hundred_mixed:,.0f} events/s{cpu(hundred_mixed_ticks, float(head_bulk))}", f"{hundred_mixed / ingest:.2f} of leadledger ingest's {ingest:,.0f}/s", "≥ 300,000/s"),
+    ("tracking /v1/batch, 100 gzipped a request, 16 conn.", f"{tracking * 100:,.0f} events/s{cpu(tracking_ticks, tracking * 100 * seconds)}", f"{tracking / hundred:.2f} of native /v1/events at 100 a request", "≥ 150,000/s"),
+    (f"{int(head_bulk):,} events, 1,000 a request, 16 conn.", f"{thousand:,.0f} events/s{cpu(thousand_ticks, float(head_bulk))}", f"{thousand / ingest:.2f} of leadledger ingest's {ingest:,.0f}/s", "≥ 0.5"),
     (f"the stream of {int(head):,} events to one consumer", f"{stream:,.0f} events/s", "", "≥ 1,000,000/s"),
     (f"{live['subscribers']} SSE subscribers, {live['postedRate']:,} events/s in",
      f"delivery lag p99 {live['lagMs']['p99']} ms", f"{live['lagMs']['p99'] / 50:.2f} of 50 ms (p50 {live['lagMs']['p50']}, max {live['lagMs']['max']}; {live['delivered']:.4f} delivered)", "p99 ≤ 50 ms"),
@@ -145,5 +168,5 @@ if minutes > 0 and len(samples) >= 5:
                      f"{spread:.1%} at most from the first (max {max(s[field] for s in rest) / 1024:,.0f} MiB)",
                      "±10 %" if field == "RssAnon" else "(information)"))
 for name, figure, ratio, target in rows:
-    print(f"{name:52} {figure:32} {ratio:44} target {target}")
+    print(f"{name:52} {figure:62} {ratio:44} target {target}")
 PY
