@@ -104,7 +104,7 @@ struct LongLineTests {
     @Test func aLineThatRunsToTheEndOfTheInputIsRefusedAtItsLine() throws {
         let test = try TestStore("long-lines")
         let path = test.directory.file("endless.jsonl")
-        FileManager.default.createFile(atPath: path, contents: Data((Self.valid("L-1") + "\n").utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data((Self.valid("L-1") + "\n").utf8))
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try handle.seekToEnd()
         let block = Data(repeating: UInt8(ascii: "{"), count: 1 << 20)

@@ -43,7 +43,7 @@ struct IngestCommandTests {
     @Test func aFiftyMiBLineWithoutALineEndIsRefusedInBoundedMemory() throws {
         let dir = TemporaryDirectory("cli")
         let input = dir.file("endless.jsonl")
-        FileManager.default.createFile(atPath: input, contents: Data((Events.line(Events.captured("L-1")) + "\n").utf8))
+        _ = FileManager.default.createFile(atPath: input, contents: Data((Events.line(Events.captured("L-1")) + "\n").utf8))
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: input))
         try handle.seekToEnd()
         let block = Data(repeating: UInt8(ascii: "x"), count: 1 << 20)

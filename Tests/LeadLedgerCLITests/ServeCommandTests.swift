@@ -24,7 +24,7 @@ struct ServeCommandTests {
             for _ in 0..<10 {
                 let port = Int.random(in: 20_000...60_000)
                 let process = try LeadLedgerBinary.start(["serve", "--store", store, "--port", "\(port)"])
-                FileManager.default.createFile(atPath: errors, contents: nil)
+                _ = FileManager.default.createFile(atPath: errors, contents: nil)
                 process.standardError = FileHandle(forWritingAtPath: errors)
                 process.standardOutput = FileHandle.nullDevice
                 try process.run()
