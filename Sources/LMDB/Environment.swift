@@ -162,9 +162,11 @@ public final class Environment: @unchecked Sendable {
     /// (no `MDB_WRITEMAP`), so nothing is lost.
     ///
     /// Each call walks the page tables of the whole file, so calls are thinned out: only
-    /// every `releaseInterval`-th one does the work (a scan calls it once per chunk).
-    public func releaseMappedPages() {
-        let due = releaseCalls.withLock { calls -> Bool in
+    /// every `releaseInterval`-th one does the work (a scan calls it once per chunk), unless
+    /// `now` (a step that reads a whole table at once). Safe inside a write transaction:
+    /// its own pages are in memory, not in the map, and the map's pages come back unchanged.
+    public func releaseMappedPages(now: Bool = false) {
+        let due = now || releaseCalls.withLock { calls -> Bool in
             calls += 1
             return calls % Self.releaseInterval == 0
         }

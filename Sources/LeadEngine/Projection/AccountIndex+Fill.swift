@@ -3,23 +3,32 @@ import LeadDomain
 import LMDB
 
 extension AccountIndex {
+    /// How many leads `fill` reads between calls of its `releasing`.
+    static let releaseEvery = 65_536
+
     /// Lists every lead of `leads` in the empty `accounts` table, from the stored states, in
     /// key order with `MDB_APPEND`: what a rebuild does once at its end instead of inserting
     /// each new lead's key among the others chunk after chunk (the same rows; each page is
     /// written once, full). The table is read in lead order, so a stable counting sort by
     /// account gives key order: only the accounts are compared, not every key.
-    static func fill(_ accounts: Table, from leads: Table, in txn: WriteTransaction) throws {
+    ///
+    /// `releasing` is called every `releaseEvery` leads read: the scan reads the whole table
+    /// through the map, and without it all of it stays resident in the process.
+    static func fill(_ accounts: Table, from leads: Table, in txn: WriteTransaction, releasing: () -> Void = {}) throws {
         var numbers = AccountNumbers()
         // Each listed lead: its account's number and its id's end in `ids`.
         var listed: [(account: Int, end: Int)] = []
         var ids: [UInt8] = []
         try txn.withCursor(leads) { cursor in
             var entry = try cursor.first()
+            var read = 0
             while let row = entry {
                 if let account = try LeadStateCodec.listedAccount(row.value) {
                     ids.append(contentsOf: row.key)
                     listed.append((numbers.number(of: account), ids.count))
                 }
+                read += 1
+                if read % releaseEvery == 0 { releasing() }
                 entry = try cursor.next()
             }
         }

@@ -133,10 +133,17 @@ extension LeadStore {
         let oldTables = try [old.leads, old.journeys, old.dimensions, old.accounts].map { try environment.table($0) }
         let (leads, accounts) = (try environment.table(target.leads), try environment.table(target.accounts))
         try environment.write { txn in
-            try AccountIndex.fill(accounts, from: leads, in: txn)
+            // (The fill reads every lead, and emptying a table reads its branch pages: each
+            // would leave them all mapped in this process, the largest resident part of a
+            // rebuild.)
+            try AccountIndex.fill(accounts, from: leads, in: txn) { environment.releaseMappedPages(now: true) }
+            environment.releaseMappedPages(now: true)
             try txn.put(meta, key: Array(ProjectionTables.generationKey.utf8), value: Array(String(target.generation).utf8))
             try self.setScoresVersion(version, of: target, in: txn)
-            for table in oldTables { try txn.clear(table) }
+            for table in oldTables {
+                try txn.clear(table)
+                environment.releaseMappedPages(now: true)
+            }
             try log.setCheckpoint(old.checkpoint, to: 0, in: txn)
             try self.setScoresVersion(nil, of: old, in: txn)
         }
