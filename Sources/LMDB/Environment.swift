@@ -208,8 +208,15 @@ public final class Environment: @unchecked Sendable {
     /// contents of freed pages).
     ///
     /// The copy reads through one read transaction for its whole length: a writer in this
-    /// process that must grow the map meanwhile waits for it to end.
+    /// process that must grow the map meanwhile waits for it to end. It reads every page
+    /// through the map, so the map's pages are let go every 50 ms meanwhile:
+    /// otherwise the whole file becomes resident in this process (a server's, too).
     public func copy(to path: String, compact: Bool) throws(LMDBError) {
+        let releases = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+        releases.schedule(deadline: .now() + .milliseconds(50), repeating: .milliseconds(50))
+        releases.setEventHandler { [weak self] in self?.releaseMappedPages(now: true) }
+        releases.resume()
+        defer { releases.cancel() }
         let rc = resizeLock.withReadLock {
             mdb_env_copy2(env, path, compact ? UInt32(MDB_CP_COMPACT) : 0)
         }
