@@ -49,7 +49,7 @@ final class LeadCache {
 
     /// Whether these are the id bytes of the lead last found nowhere (see `absentLead`).
     @inline(__always)
-    func isKnownAbsent(_ lead: UnsafeRawBufferPointer) -> Bool {
+    func wasLastFoundNowhere(_ lead: UnsafeRawBufferPointer) -> Bool {
         knowsAbsent && absentLead.hasSameBytes(as: lead)
     }
 

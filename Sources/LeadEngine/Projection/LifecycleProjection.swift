@@ -117,7 +117,7 @@ final class LifecycleProjection: AppendHook, @unchecked Sendable {
     @inline(__always)
     private func cachedLead(_ lead: UnsafeRawBufferPointer, in txn: some TransactionReading) throws -> CachedLead? {
         if let found = cache.recentLead(lead) { return found }
-        if cache.isKnownAbsent(lead) { return nil }
+        if cache.wasLastFoundNowhere(lead) { return nil }
         return try cachedLead(notRecent: lead, in: txn)
     }
 
