@@ -53,9 +53,11 @@ struct StoreTests {
             Events.captured("L-8", id: "L-8 first"),
         ])
         #expect(outcomes.map { $0.position != nil } == [false, true, false, true, false, true])
-        if case .rejected(let reason) = outcomes[2] {
-            #expect(reason.contains("already captured"))
+        guard case .rejected(let reason) = outcomes[2] else {
+            Issue.record("a second capture of a lead captured in the same batch was not refused: \(outcomes[2])")
+            return
         }
+        #expect(reason.contains("already captured"))
         let later = try test.append([Events.captured("L-9", id: "third"), Events.touch("L-8", id: "L-8 later", at: "2026-03-02T00:00:00Z")])
         #expect(later.map { $0.position != nil } == [false, true])
         #expect(try test.store.lead("L-9")?.touches == 1)

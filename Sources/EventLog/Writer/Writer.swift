@@ -17,15 +17,15 @@ import LMDB
 ///   for all of them), and then answers each request of those groups. (With nothing behind a
 ///   group and no other flush pending, the committer does this itself.)
 ///
-/// So the next group is prepared while the previous one is hashed, the one before it
-/// commits, and the one before that is made durable; the write transaction holds nothing but
-/// LMDB work, and a commit costs the committer one flush of the disk instead of two.
-/// (Hashing has a thread of its own because both neighbours are busier: the sequencer with validation and
-/// projection, the committer with LMDB and waiting for the disk.) A group that the hook (or
-/// an `expectedVersion`) says must see everything committed is serial: the sequencer waits for
-/// the committer to finish, then prepares the group as any other and stores each record as it
-/// is laid out, in one write transaction on its own thread. Write transactions begin and
-/// commit on one thread, always.
+/// So the next group is prepared while the previous one is hashed, the one before it commits,
+/// and the one before that is made durable; the write transaction holds nothing but LMDB work,
+/// and a commit costs the committer one flush of the disk instead of two. (Hashing has a thread
+/// of its own because both neighbours are busier: the sequencer with validation and projection,
+/// the committer with LMDB and waiting for the disk.) A group that the hook (or an
+/// `expectedVersion`) says must see everything committed is serial: the sequencer waits for the
+/// committer to finish, then prepares the group as any other and stores each record as it is
+/// laid out, in one write transaction on its own thread. Write transactions begin and commit on
+/// one thread, always.
 ///
 /// If a commit fails, its group and every group prepared after it fail with the same error
 /// (their positions and hashes depended on it), and the sequencer starts again from what is
