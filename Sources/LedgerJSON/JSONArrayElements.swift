@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension JSONParser {
     /// Where each element of a top-level JSON array lies in `bytes`, without parsing the
     /// elements (they are parsed one by one afterwards, each by the fastest path it allows);
@@ -19,11 +25,8 @@ extension JSONParser {
             switch byte {
             case UInt8(ascii: "\""):
                 if start == nil { start = index }
-                index += 1
-                while index < count && bytes[index] != UInt8(ascii: "\"") {
-                    index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
-                }
-                guard index < count else { return nil }
+                guard let closing = closingQuote(in: bytes, after: index) else { return nil }
+                index = closing
                 end = index + 1
             case UInt8(ascii: "["), UInt8(ascii: "{"):
                 if start == nil { start = index }
@@ -57,6 +60,24 @@ extension JSONParser {
                 end = index + 1
             }
             index += 1
+        }
+        return nil
+    }
+
+    /// The index of the quote that closes the string opened at `open`, or `nil` if none does:
+    /// the next quote not escaped, that is not preceded by an odd run of backslashes. (Found
+    /// with `memchr`: strings are most of an event's bytes, and a search byte by byte was a
+    /// twentieth of a server request's instructions.)
+    public static func closingQuote(in bytes: UnsafeRawBufferPointer, after open: Int) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
+        var from = open + 1
+        while from < bytes.count {
+            guard let found = memchr(base + from, 0x22, bytes.count - from) else { return nil }
+            let quote = base.distance(to: UnsafeRawPointer(found))
+            var backslashes = 0
+            while quote - backslashes - 1 > open && bytes[quote - backslashes - 1] == 0x5C { backslashes += 1 }
+            if backslashes % 2 == 0 { return quote }
+            from = quote + 1
         }
         return nil
     }

@@ -160,6 +160,17 @@ public struct JSONParser {
         }
     }
 
+    /// Whether any of the eight bytes of `word` ends a plain run of a string: a quote, a
+    /// backslash, a control character or a byte of a multi-byte character. (Exact, by the
+    /// usual word-at-a-time tests for a zero byte and a byte below a bound.)
+    @inline(__always)
+    static func hasSpecialByte(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        func hasZero(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
+        let below0x20 = (word &- ones &* 0x20) & ~word & highs != 0
+        return word & highs != 0 || below0x20 || hasZero(word ^ (ones &* 0x22)) || hasZero(word ^ (ones &* 0x5C))
+    }
+
     private mutating func parseString() throws(JSONSyntaxError) -> String {
         let start = index
         index += 1  // opening quote
@@ -167,6 +178,12 @@ public struct JSONParser {
         // Fast path: no escapes — copy the bytes in one go (ASCII needs no validation).
         var ascii = true
         while index < bytes.count {
+            // Eight plain bytes at a time (most of a string's; each byte below is one test of
+            // four).
+            while index + 8 <= bytes.count, !Self.hasSpecialByte(bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
+                index += 8
+            }
+            guard index < bytes.count else { break }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[contentStart..<index])

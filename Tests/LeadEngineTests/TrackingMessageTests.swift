@@ -37,6 +37,18 @@ struct TrackingMessageTests {
         #expect(mapping.channel(medium: nil, source: nil, referrerHost: "blog.example.org") == "referral")
         #expect(mapping.channel(medium: nil, source: nil, referrerHost: nil) == "direct")
         #expect(mapping.channel(medium: "podcast", source: "acme", referrerHost: nil) == "other")
+        // Hosts against the patterns: itself, its subdomains, and (a pattern ending in a dot)
+        // any domain under that name; never a name that only ends or starts alike.
+        #expect(mapping.channel(medium: nil, source: nil, referrerHost: "google.com") == "organic_search")
+        #expect(mapping.channel(medium: nil, source: nil, referrerHost: "google.") == "organic_search")
+        #expect(mapping.channel(medium: nil, source: nil, referrerHost: "images.google.de") == "organic_search")
+        #expect(mapping.channel(medium: nil, source: nil, referrerHost: "bing.com") == "organic_search")
+        #expect(mapping.channel(medium: nil, source: nil, referrerHost: "www.bing.com") == "organic_search")
+        #expect(mapping.channel(medium: nil, source: nil, referrerHost: "notbing.com") == "referral")
+        #expect(mapping.channel(medium: nil, source: nil, referrerHost: "bing.com.example.org") == "referral")
+        #expect(mapping.channel(medium: nil, source: nil, referrerHost: "notgoogle.com") == "referral")
+        #expect(mapping.channel(medium: nil, source: nil, referrerHost: "googlex.com") == "referral")
+        #expect(mapping.channel(medium: nil, source: nil, referrerHost: "m.facebook.com") == "organic_social")
     }
 
     @Test func trackNamesAndPagesMapToTouches() throws {

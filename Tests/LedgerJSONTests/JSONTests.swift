@@ -93,3 +93,40 @@ struct JSONArrayElementsTests {
         #expect(split(text) == nil)
     }
 }
+
+@Suite("Finding where strings end, eight bytes at a time")
+struct StringScanTests {
+    /// Each special byte at every offset of a long plain run, so that it falls at every place
+    /// of an eight-byte word and in the bytes after the last whole word.
+    @Test func everySpecialByteIsFoundAtEveryOffset() throws {
+        for length in 0..<20 {
+            for offset in 0...length {
+                let plain = String(repeating: "a", count: offset), rest = String(repeating: "b", count: length - offset)
+                #expect(try JSONParser.parse("\"\(plain)\(rest)\"") == .string(plain + rest))
+                #expect(try JSONParser.parse(#""\#(plain)\"\#(rest)""#) == .string(plain + "\"" + rest))
+                #expect(try JSONParser.parse(#""\#(plain)\\\#(rest)""#) == .string(plain + "\\" + rest))
+                #expect(try JSONParser.parse("\"\(plain)é\(rest)\"") == .string(plain + "é" + rest))
+                #expect(throws: JSONSyntaxError.self) { try JSONParser.parse("\"\(plain)\u{01}\(rest)\"") }
+                #expect(throws: JSONSyntaxError.self) { try JSONParser.parse("\"\(plain)\(rest)") }
+            }
+        }
+        // Bytes just above and below the bounds the word test uses.
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse("\"abcdefgh\u{1F}\"") }
+        #expect(try JSONParser.parse(#""abcdefgh\u001f""#) == .string("abcdefgh\u{1F}"))
+        #expect(try JSONParser.parse(#"" !#[]~\u007f""#) == .string(" !#[]~\u{7F}"))
+    }
+
+    @Test func aQuoteAfterAnOddRunOfBackslashesIsEscaped() {
+        func closing(_ text: String) -> Int? {
+            Array(text.utf8).withUnsafeBytes { JSONParser.closingQuote(in: $0, after: 0) }
+        }
+        #expect(closing(#""abc" x"#) == 4)
+        #expect(closing(#""a\"b" x"#) == 5)
+        #expect(closing(#""a\\" x"#) == 4)
+        #expect(closing(#""a\\\"b" x"#) == 7)
+        #expect(closing(#""\\\\""#) == 5)
+        #expect(closing(#""open"#) == nil)
+        #expect(closing(#""escaped at the end\""#) == nil)
+        #expect(closing("\"") == nil)
+    }
+}

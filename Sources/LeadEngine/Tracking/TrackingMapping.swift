@@ -110,21 +110,25 @@ public struct TrackingMapping: Sendable, Equatable {
     /// (Compared as bytes, without building `"." + pattern`: this runs for every rule of
     /// every tracked touch.)
     static func matches(_ value: String, _ pattern: String) -> Bool {
-        let value = value.utf8, pattern = pattern.utf8
-        if value.elementsEqual(pattern) { return true }
+        var value = value, pattern = pattern
+        return value.withUTF8 { value in pattern.withUTF8 { pattern in matches(UnsafeRawBufferPointer(value), UnsafeRawBufferPointer(pattern)) } }
+    }
+
+    private static func matches(_ value: UnsafeRawBufferPointer, _ pattern: UnsafeRawBufferPointer) -> Bool {
+        func equal(_ a: UnsafeRawBufferPointer, at offset: Int, _ b: UnsafeRawBufferPointer) -> Bool {
+            offset >= 0 && offset + b.count <= a.count && (b.isEmpty || memcmp(a.baseAddress! + offset, b.baseAddress!, b.count) == 0)
+        }
         let dot = UInt8(ascii: ".")
-        if value.count > pattern.count, value.reversed().starts(with: pattern.reversed()),
-            value.dropLast(pattern.count).last == dot
-        {
+        if value.count == pattern.count { return equal(value, at: 0, pattern) }
+        // A subdomain: `.pattern` at the end.
+        if value.count > pattern.count, equal(value, at: value.count - pattern.count, pattern), value[value.count - pattern.count - 1] == dot {
             return true
         }
         guard pattern.last == dot else { return false }
-        if value.starts(with: pattern) { return true }
-        // `.pattern` anywhere inside.
-        var rest = value[...]
-        while let next = rest.firstIndex(of: dot) {
-            rest = rest[rest.index(after: next)...]
-            if rest.starts(with: pattern) { return true }
+        // `pattern` at the start, or `.pattern` anywhere inside.
+        if equal(value, at: 0, pattern) { return true }
+        for index in value.indices where value[index] == dot && equal(value, at: index + 1, pattern) {
+            return true
         }
         return false
     }

@@ -110,6 +110,16 @@ struct EventsController {
         var entries: [EventBatchBuilder.Outcome]
     }
 
+    /// Where the line starting at `start` ends: its newline, or the end of the body. (With
+    /// `memchr`: a search byte by byte was a twentieth of a thousand-event request's
+    /// instructions.)
+    static func lineEnd(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        guard start < bytes.count, let base = bytes.baseAddress, let newline = memchr(base + start, 0x0A, bytes.count - start) else {
+            return bytes.count
+        }
+        return base.distance(to: UnsafeRawPointer(newline))
+    }
+
     /// The events of a body, each added to the batch or refused with the reason; a body that
     /// is not JSON (or a line that is not) is a 400 naming where.
     static func parse(_ bytes: UnsafeRawBufferPointer, ndjson: Bool, maxEvents: Int) throws -> Parsed {
@@ -119,7 +129,7 @@ struct EventsController {
             var lineNumber = 0
             var lineStart = 0
             while lineStart <= bytes.count {
-                let lineEnd = bytes[lineStart...].firstIndex(of: 0x0A) ?? bytes.count
+                let lineEnd = Self.lineEnd(in: bytes, from: lineStart)
                 defer { lineStart = lineEnd + 1 }
                 lineNumber += 1
                 var line = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<lineEnd])

@@ -1,9 +1,11 @@
+import LedgerJSON
+
 /// The size in bytes of each message of a body's top-level `batch` array, found in one pass
 /// without parsing (the per-message limit is checked before anything is decoded). `nil` when
 /// the body has no such array; a body that is not JSON is the parser's to describe.
 enum BatchScanner {
     static func messageSizes(_ bytes: UnsafeRawBufferPointer) -> [Int]? {
-        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        let quote = UInt8(ascii: "\"")
         var sizes: [Int]?
         var depth = 0
         var key: Range<Int>?
@@ -19,11 +21,7 @@ enum BatchScanner {
             switch byte {
             case quote:
                 let open = index
-                index += 1
-                while index < bytes.count && bytes[index] != quote {
-                    if bytes[index] == backslash { index += 1 }
-                    index += 1
-                }
+                index = JSONParser.closingQuote(in: bytes, after: open) ?? bytes.count
                 if depth == 1 { key = open + 1..<min(index, bytes.count) }
                 if inBatch && depth == 2 && start < 0 { start = open }
             case UInt8(ascii: "{"), UInt8(ascii: "["):
