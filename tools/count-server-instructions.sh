@@ -2,8 +2,9 @@
 # Counts the instructions a live `leadledger serve` executes per event on each write path of
 # the server bench, under valgrind's callgrind: the server CPU an event that
 # tools/bench-server.sh prints moves with the VM's phases (it doubled on slow days), this
-# count repeats to well under 1 %. Use it to compare two builds' request paths, then confirm
-# with alternating runs of the bench.
+# count repeats within about 0.3 % (the one-event path within 2 %: how its commits fall
+# varies). Use it to compare two builds' request paths, then confirm with alternating runs
+# of the bench.
 #
 #   tools/count-server-instructions.sh [--top N] BINARY...
 #
@@ -15,7 +16,8 @@
 # - 1,000 generated leads' lifecycles (about 18,000 events), 1,000 a request (NDJSON, in file order);
 # - 40 Segment batches of 100 gzipped anonymous page views (POST /v1/batch).
 # Each path's count covers everything the server's threads do for it (HTTP, parsing, the
-# writer's stages, the commit); the client and the server's start are not counted.
+# writer's stages, the commit), divided by the events stored (every event sent must be, or
+# the run stops); the client and the server's start are not counted.
 # --top N prints, per path, the N functions with the most instructions of their own.
 # Caveats as tools/count-instructions.sh's: no SHA extensions under valgrind (the chain
 # counts for more than it costs), and instructions are not time (disk waits, cache misses
@@ -65,7 +67,7 @@ for binary in "$@"; do
   done
   echo "$binary"
   python3 - "$port" "$key" "$pid" "$work" "$top" <<'PY'
-import base64, gzip, http.client, json, os, re, subprocess, sys, glob
+import base64, http.client, json, os, re, subprocess, sys
 port, key, server, work, top = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
 
@@ -75,6 +77,14 @@ def post(path, body, headers):
     answer = response.read()
     if response.status != 200:
         raise SystemExit(f"count-server-instructions: {path} answered {response.status}: {answer[:300]!r}")
+    return json.loads(answer)
+
+def stored(sent, answers, field):
+    """The events stored, which must be every one sent: the figure is a count an event."""
+    count = sum(answer[field] for answer in answers)
+    if count != sent:
+        raise SystemExit(f"count-server-instructions: {sent} events sent, {count} stored: {answers[-1]}")
+    return count
 
 def captures(tag, count):
     return [{"id": f"{tag}-{i}", "type": "lead.captured", "lead": f"N-{tag}-{i}", "at": "2026-03-01T10:00:00Z",
@@ -82,26 +92,24 @@ def captures(tag, count):
 
 bearer = {"Authorization": "Bearer " + key, "Content-Type": "application/json"}
 def events(tag, per, requests):
-    for r in range(requests):
-        post("/v1/events", json.dumps(captures(f"{tag}{r}", per)).encode(), bearer)
-    return per * requests
+    answers = [post("/v1/events", json.dumps(captures(f"{tag}{r}", per)).encode(), bearer) for r in range(requests)]
+    return stored(per * requests, answers, "appended")
 
 def lifecycles():
     lines = open(os.path.join(work, "lifecycles.jsonl"), "rb").read().splitlines()
     ndjson = dict(bearer, **{"Content-Type": "application/x-ndjson"})
-    for start in range(0, len(lines), 1000):
-        post("/v1/events", b"\n".join(lines[start:start + 1000]), ndjson)
-    return len(lines)
+    answers = [post("/v1/events", b"\n".join(lines[start:start + 1000]), ndjson) for start in range(0, len(lines), 1000)]
+    return stored(len(lines), answers, "appended")
 
 def tracking():
     basic = {"Authorization": "Basic " + base64.b64encode((key + ":").encode()).decode(),
              "Content-Type": "application/json", "Content-Encoding": "gzip"}
     bodies = open(os.path.join(work, "tracking.bodies"), "rb").read()
-    offset = 0
+    offset, answers = 0, []
     for length in open(os.path.join(work, "tracking.index")):
-        post("/v1/batch", bodies[offset:offset + int(length)], basic)
+        answers.append(post("/v1/batch", bodies[offset:offset + int(length)], basic))
         offset += int(length)
-    return 40 * 100
+    return stored(100 * len(answers), answers, "stored")  # (each page view is one event)
 
 def control(*arguments):
     subprocess.run(["callgrind_control", *arguments, server], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -119,12 +127,12 @@ for number, (name, run) in enumerate(paths):
     count = run()
     control("--instr=off")
     control(f"--dump={number}")
-    dumps = sorted(glob.glob(os.path.join(work, "out.*")), key=os.path.getmtime)
-    text = open(dumps[-1]).read()
+    dump = os.path.join(work, f"out.{server}.{number + 1}")  # (callgrind numbers its dumps from 1)
+    text = open(dump).read()
     total = int(re.search(r"^totals: (\d+)", text, re.M).group(1))
     print(f"  {name:44} {total / count:>12,.0f} instructions an event ({count:,} events)")
     if top:
-        annotated = subprocess.run(["callgrind_annotate", "--inclusive=no", dumps[-1]], capture_output=True, text=True).stdout
+        annotated = subprocess.run(["callgrind_annotate", "--inclusive=no", dump], capture_output=True, text=True).stdout
         rows = [line for line in annotated.splitlines() if re.match(r"^ *[0-9,]+ \(", line) and "PROGRAM TOTALS" not in line]
         for line in rows[:top]:
             print("     " + re.sub(r"\[[^]]*\]$", "", line).replace("???:", "")[:150])

@@ -195,8 +195,8 @@ public final class Environment: @unchecked Sendable {
     /// Where the data file is mapped. LMDB does not say (its `me_mapaddr` is only set for
     /// fixed maps), so it is read from /proc/self/maps: the read-only shared mapping of
     /// `data.mdb`; again only after the map has moved. (Reading and parsing the process's
-    /// maps was 8 % of the instructions of a server's one-event requests, which release the
-    /// pages every eighth commit.)
+    /// maps was 8 % of the instructions of a server's one-event requests sent one at a time,
+    /// a commit each, which let the pages go every eighth commit.)
     private func mapAddress() -> UnsafeMutableRawPointer? {
         let (known, remaps) = mapping.withLock { ($0.addressRemaps == $0.remaps ? $0.address : nil, $0.remaps) }
         if let known { return UnsafeMutableRawPointer(bitPattern: known) }

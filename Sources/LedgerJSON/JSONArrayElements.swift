@@ -66,8 +66,8 @@ extension JSONParser {
 
     /// The index of the quote that closes the string opened at `open`, or `nil` if none does:
     /// the next quote not escaped, that is not preceded by an odd run of backslashes. (Found
-    /// with `memchr`: strings are most of an event's bytes, and a search byte by byte was a
-    /// twentieth of a server request's instructions.)
+    /// with `memchr`: strings are most of an event's bytes, and splitting a request of a
+    /// hundred events byte by byte was a twentieth of its instructions in the server.)
     public static func closingQuote(in bytes: UnsafeRawBufferPointer, after open: Int) -> Int? {
         guard let base = bytes.baseAddress else { return nil }
         var from = open + 1
